@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Content hashing: MD5 as DVC 3 computes it (plain MD5 of the raw bytes,
+ * 32 lowercase hex digits).  The only module that includes OpenSSL's MD5.
+ *
+ * A struct hash is used by one thread at a time; its caller serializes.
+ */
+#ifndef CMFFS_HASH_H
+#define CMFFS_HASH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define MD5_HEX_LEN 32
+
+struct hash;
+
+/* A fresh MD5 context, or NULL on ENOMEM. */
+struct hash *hash_new(void);
+void hash_free(struct hash *h);	/* NULL-safe */
+/* Start over (drops what was fed so far).  0 or -EIO. */
+int hash_reset(struct hash *h);
+int hash_update(struct hash *h, const void *p, size_t n);
+/* Write the digest as 32 hex digits + NUL into @hex and reset @h. */
+int hash_final(struct hash *h, char hex[MD5_HEX_LEN + 1]);
+
+/* MD5 of the bytes of @fd from offset 0 to EOF (pread; the offset is kept). */
+int hash_fd(int fd, char hex[MD5_HEX_LEN + 1]);
+int hash_buf(const void *p, size_t n, char hex[MD5_HEX_LEN + 1]);
+
+/* True if @s is exactly 32 lowercase hex digits. */
+bool hash_is_md5(const char *s);
+
+#endif

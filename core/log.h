@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Logging, in two streams.
+ *
+ * The diagnostic stream (log_msg, log_errno) is for operators: syslog levels,
+ * filtered before formatting, written to stderr (the daemon's log when it runs
+ * in the foreground).
+ *
+ * The user journal (log_user) is what a user reads in the mount's .cmf/log:
+ * one human-readable line per refused operation or failure, saying what was
+ * refused and why.  The most recent LOG_JOURNAL_LINES lines are kept in memory
+ * and every line is also appended to a file (WS/.cmf/log) so that it survives
+ * the mount.
+ *
+ * All functions are thread-safe.  None of them fails: a line that cannot be
+ * allocated is dropped.
+ */
+#ifndef CMFFS_LOG_H
+#define CMFFS_LOG_H
+
+#include <stddef.h>
+#include <syslog.h>
+
+#define LOG_JOURNAL_LINES 1000
+
+/* Messages above @level (e.g. LOG_DEBUG when level is LOG_INFO) are dropped. */
+void log_set_level(int level);
+
+void log_msg(int level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Log "<message>: <strerror(-r)>" and return @r, for `return log_errno(...)`. */
+int log_errno(int level, int r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Append journal lines to @path as well (opened O_APPEND, created 0644).
+ * Returns 0 or -errno.  Calling it again switches files; NULL stops.
+ */
+int log_journal_open(const char *path);
+
+/* One line for the user journal; also logged at LOG_NOTICE.  No newline. */
+void log_user(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Copy the in-memory journal, oldest line first, each line ending in '\n'.
+ * *ret_buf is owned by the caller.  Returns 0 or -ENOMEM.
+ */
+int log_journal_snapshot(char **ret_buf, size_t *ret_len);
+
+/* Drop the in-memory journal and close the journal file. */
+void log_journal_close(void);
+
+#endif

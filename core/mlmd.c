@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ML Metadata row operations; see mlmd.h.  All SQL of this module is in the
+ * static strings below; property SQL exists once per property table.
+ */
+#include "mlmd.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char sql_type_find[] =
+	"SELECT `id` FROM `Type` WHERE `name` = ?1 AND `version` IS NULL"
+	" AND `type_kind` = ?2 ORDER BY `id` LIMIT 1";
+static const char sql_type_insert[] =
+	"INSERT INTO `Type`(`name`, `version`, `type_kind`, `description`,"
+	" `input_type`, `output_type`, `external_id`)"
+	" VALUES (?1, NULL, ?2, NULL, NULL, NULL, NULL)";
+static const char sql_type_prop[] =
+	"INSERT OR IGNORE INTO `TypeProperty`(`type_id`, `name`, `data_type`)"
+	" VALUES (?1, ?2, ?3)";
+static const char sql_type_name[] = "SELECT `name` FROM `Type` WHERE `id` = ?1";
+
+static const char *const sql_prop_set[_MLMD_NODE_MAX] = {
+	"INSERT OR REPLACE INTO `ArtifactProperty`(`artifact_id`, `name`,"
+	" `is_custom_property`, `int_value`, `double_value`, `string_value`)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	"INSERT OR REPLACE INTO `ExecutionProperty`(`execution_id`, `name`,"
+	" `is_custom_property`, `int_value`, `double_value`, `string_value`)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	"INSERT OR REPLACE INTO `ContextProperty`(`context_id`, `name`,"
+	" `is_custom_property`, `int_value`, `double_value`, `string_value`)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+};
+static const char *const sql_prop_get[_MLMD_NODE_MAX] = {
+	"SELECT `int_value`, `double_value`, `string_value`, `bool_value`"
+	" FROM `ArtifactProperty` WHERE `artifact_id` = ?1 AND `name` = ?2"
+	" AND `is_custom_property` = ?3",
+	"SELECT `int_value`, `double_value`, `string_value`, `bool_value`"
+	" FROM `ExecutionProperty` WHERE `execution_id` = ?1 AND `name` = ?2"
+	" AND `is_custom_property` = ?3",
+	"SELECT `int_value`, `double_value`, `string_value`, `bool_value`"
+	" FROM `ContextProperty` WHERE `context_id` = ?1 AND `name` = ?2"
+	" AND `is_custom_property` = ?3",
+};
+static const char *const sql_prop_delete[_MLMD_NODE_MAX] = {
+	"DELETE FROM `ArtifactProperty` WHERE `artifact_id` = ?1"
+	" AND `name` = ?2 AND `is_custom_property` = ?3",
+	"DELETE FROM `ExecutionProperty` WHERE `execution_id` = ?1"
+	" AND `name` = ?2 AND `is_custom_property` = ?3",
+	"DELETE FROM `ContextProperty` WHERE `context_id` = ?1"
+	" AND `name` = ?2 AND `is_custom_property` = ?3",
+};
+static const char *const sql_touch[_MLMD_NODE_MAX] = {
+	"UPDATE `Artifact` SET `last_update_time_since_epoch` = ?2"
+	" WHERE `id` = ?1",
+	"UPDATE `Execution` SET `last_update_time_since_epoch` = ?2"
+	" WHERE `id` = ?1",
+	"UPDATE `Context` SET `last_update_time_since_epoch` = ?2"
+	" WHERE `id` = ?1",
+};
+
+static const char sql_context_find[] =
+	"SELECT `id` FROM `Context` WHERE `type_id` = ?1 AND `name` = ?2";
+static const char sql_context_insert[] =
+	"INSERT INTO `Context`(`type_id`, `name`, `external_id`,"
+	" `create_time_since_epoch`, `last_update_time_since_epoch`)"
+	" VALUES (?1, ?2, NULL, ?3, ?3)";
+static const char sql_execution_insert[] =
+	"INSERT INTO `Execution`(`type_id`, `last_known_state`, `name`,"
+	" `external_id`, `create_time_since_epoch`,"
+	" `last_update_time_since_epoch`) VALUES (?1, NULL, ?2, NULL, ?3, ?3)";
+static const char sql_artifact_insert[] =
+	"INSERT INTO `Artifact`(`type_id`, `uri`, `state`, `name`,"
+	" `external_id`, `create_time_since_epoch`,"
+	" `last_update_time_since_epoch`) VALUES (?1, ?2, NULL, ?3, NULL, ?4, ?4)";
+static const char sql_event_insert[] =
+	"INSERT INTO `Event`(`artifact_id`, `execution_id`, `type`,"
+	" `milliseconds_since_epoch`) VALUES (?1, ?2, ?3, ?4)";
+static const char sql_event_path_insert[] =
+	"INSERT INTO `EventPath`(`event_id`, `is_index_step`, `step_index`,"
+	" `step_key`) VALUES (?1, 0, NULL, ?2)";
+static const char sql_attribution[] =
+	"INSERT OR IGNORE INTO `Attribution`(`context_id`, `artifact_id`)"
+	" VALUES (?1, ?2)";
+static const char sql_association[] =
+	"INSERT OR IGNORE INTO `Association`(`context_id`, `execution_id`)"
+	" VALUES (?1, ?2)";
+static const char sql_parent_context[] =
+	"INSERT OR IGNORE INTO `ParentContext`(`context_id`,"
+	" `parent_context_id`) VALUES (?1, ?2)";
+
+/* Step a statement expected to finish without rows; map the result. */
+int mlmd_step_done(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	store_stmt_done(s);
+	if (rc == SQLITE_DONE)
+		return 0;
+	return store_errno(rc);
+}
+
+/* Step a query returning one integer; -ENOENT when no row. */
+int mlmd_step_int(sqlite3_stmt *s, int64_t *ret)
+{
+	int rc = sqlite3_step(s);
+	int r;
+
+	if (rc == SQLITE_ROW) {
+		*ret = sqlite3_column_int64(s, 0);
+		r = 0;
+	} else if (rc == SQLITE_DONE) {
+		r = -ENOENT;
+	} else {
+		r = store_errno(rc);
+	}
+	store_stmt_done(s);
+	return r;
+}
+
+int mlmd_type_find(struct store *st, enum mlmd_kind kind, const char *name,
+		   int64_t *ret_id)
+{
+	sqlite3_stmt *s;
+	int r = store_stmt(st, sql_type_find, &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, (int)kind);
+	return mlmd_step_int(s, ret_id);
+}
+
+int mlmd_type_ensure(struct store *st, enum mlmd_kind kind, const char *name,
+		     const struct mlmd_type_prop *props, size_t nprops,
+		     int64_t *ret_id)
+{
+	sqlite3_stmt *s;
+	int64_t id;
+	size_t i;
+	int r;
+
+	r = mlmd_type_find(st, kind, name, &id);
+	if (r == -ENOENT) {
+		r = store_stmt(st, sql_type_insert, &s);
+		if (r < 0)
+			return r;
+		sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+		sqlite3_bind_int(s, 2, (int)kind);
+		r = mlmd_step_done(s);
+		if (r < 0)
+			return r;
+		id = sqlite3_last_insert_rowid(store_db(st));
+	}
+	if (r < 0)
+		return r;
+	for (i = 0; i < nprops; i++) {
+		r = store_stmt(st, sql_type_prop, &s);
+		if (r < 0)
+			return r;
+		sqlite3_bind_int64(s, 1, id);
+		sqlite3_bind_text(s, 2, props[i].name, -1, SQLITE_STATIC);
+		sqlite3_bind_int(s, 3, (int)props[i].type);
+		r = mlmd_step_done(s);
+		if (r < 0)
+			return r;
+	}
+	*ret_id = id;
+	return 0;
+}
+
+int mlmd_type_name(struct store *st, int64_t type_id, char **ret_name)
+{
+	sqlite3_stmt *s;
+	int rc, r = store_stmt(st, sql_type_name, &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, type_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(s, 0);
+
+		*ret_name = strdup(t ? t : "");
+		r = *ret_name ? 0 : -ENOMEM;
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
+	}
+	store_stmt_done(s);
+	return r;
+}
+
+int mlmd_prop_set(struct store *st, enum mlmd_node node, int64_t id,
+		  const char *name, bool custom, const struct value *v)
+{
+	sqlite3_stmt *s;
+	int r = store_stmt(st, sql_prop_set[node], &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, custom ? 1 : 0);
+	switch (v->kind) {
+	case VALUE_INT:
+		sqlite3_bind_int64(s, 4, v->i);
+		break;
+	case VALUE_DOUBLE:
+		sqlite3_bind_double(s, 5, v->d);
+		break;
+	case VALUE_STRING:
+		sqlite3_bind_text(s, 6, v->s, -1, SQLITE_STATIC);
+		break;
+	}
+	return mlmd_step_done(s);
+}
+
+int mlmd_prop_set_str(struct store *st, enum mlmd_node node, int64_t id,
+		      const char *name, bool custom, const char *str)
+{
+	struct value v = { .kind = VALUE_STRING, .s = str ? str : "" };
+
+	return mlmd_prop_set(st, node, id, name, custom, &v);
+}
+
+int mlmd_prop_set_int(struct store *st, enum mlmd_node node, int64_t id,
+		      const char *name, bool custom, int64_t i)
+{
+	struct value v = { .kind = VALUE_INT, .i = i };
+
+	return mlmd_prop_set(st, node, id, name, custom, &v);
+}
+
+/* Shortest text that reads back as the same double. */
+static char *format_double(double d)
+{
+	char *text = NULL;
+	int prec;
+
+	for (prec = 15; prec <= 17; prec++) {
+		free(text);
+		if (asprintf(&text, "%.*g", prec, d) < 0)
+			return NULL;
+		if (strtod(text, NULL) == d)
+			break;
+	}
+	return text;
+}
+
+int mlmd_prop_get_text(struct store *st, enum mlmd_node node, int64_t id,
+		       const char *name, bool custom, char **ret_text)
+{
+	sqlite3_stmt *s;
+	char *text = NULL;
+	int rc, r = store_stmt(st, sql_prop_get[node], &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, custom ? 1 : 0);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		r = rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
+		goto out;
+	}
+	/* MLMD reads the first non-NULL of int, double, string, bool */
+	if (sqlite3_column_type(s, 0) != SQLITE_NULL) {
+		if (asprintf(&text, "%lld",
+			     (long long)sqlite3_column_int64(s, 0)) < 0)
+			text = NULL;
+	} else if (sqlite3_column_type(s, 1) != SQLITE_NULL) {
+		text = format_double(sqlite3_column_double(s, 1));
+	} else if (sqlite3_column_type(s, 2) != SQLITE_NULL) {
+		text = strdup((const char *)sqlite3_column_text(s, 2));
+	} else if (sqlite3_column_type(s, 3) != SQLITE_NULL) {
+		text = strdup(sqlite3_column_int(s, 3) ? "true" : "false");
+	} else {
+		text = strdup("");
+	}
+	r = text ? 0 : -ENOMEM;
+	if (r == 0)
+		*ret_text = text;
+out:
+	store_stmt_done(s);
+	return r;
+}
+
+int mlmd_prop_delete(struct store *st, enum mlmd_node node, int64_t id,
+		     const char *name, bool custom)
+{
+	sqlite3_stmt *s;
+	int r = store_stmt(st, sql_prop_delete[node], &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, custom ? 1 : 0);
+	r = mlmd_step_done(s);
+	if (r == 0 && sqlite3_changes(store_db(st)) == 0)
+		r = -ENOENT;
+	return r;
+}
+
+int mlmd_touch(struct store *st, enum mlmd_node node, int64_t id,
+	       int64_t now_ms)
+{
+	sqlite3_stmt *s;
+	int r = store_stmt(st, sql_touch[node], &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, now_ms);
+	return mlmd_step_done(s);
+}
+
+int mlmd_context_find(struct store *st, int64_t type_id, const char *name,
+		      int64_t *ret_id)
+{
+	sqlite3_stmt *s;
+	int r = store_stmt(st, sql_context_find, &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, type_id);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	return mlmd_step_int(s, ret_id);
+}
+
+static int insert_node(struct store *st, sqlite3_stmt *s, int64_t *ret_id)
+{
+	int r = mlmd_step_done(s);
+
+	if (r == 0)
+		*ret_id = sqlite3_last_insert_rowid(store_db(st));
+	return r;
+}
+
+int mlmd_context_insert(struct store *st, int64_t type_id, const char *name,
+			int64_t now_ms, int64_t *ret_id)
+{
+	sqlite3_stmt *s;
+	int r = store_stmt(st, sql_context_insert, &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, type_id);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, now_ms);
+	return insert_node(st, s, ret_id);
+}
+
+int mlmd_execution_insert(struct store *st, int64_t type_id, const char *name,
+			  int64_t now_ms, int64_t *ret_id)
+{
+	sqlite3_stmt *s;
+	int r = store_stmt(st, sql_execution_insert, &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, type_id);
+	if (name)
+		sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, now_ms);
+	return insert_node(st, s, ret_id);
+}
+
+int mlmd_artifact_insert(struct store *st, int64_t type_id, const char *uri,
+			 const char *name, int64_t now_ms, int64_t *ret_id)
+{
+	sqlite3_stmt *s;
+	int r = store_stmt(st, sql_artifact_insert, &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, type_id);
+	sqlite3_bind_text(s, 2, uri ? uri : "", -1, SQLITE_STATIC);
+	if (name)
+		sqlite3_bind_text(s, 3, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, now_ms);
+	return insert_node(st, s, ret_id);
+}
+
+int mlmd_event_insert(struct store *st, int64_t artifact_id,
+		      int64_t execution_id, int type, int64_t ms,
+		      const char *path_key)
+{
+	sqlite3_stmt *s;
+	int64_t event_id = 0;
+	int r = store_stmt(st, sql_event_insert, &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, artifact_id);
+	sqlite3_bind_int64(s, 2, execution_id);
+	sqlite3_bind_int(s, 3, type);
+	sqlite3_bind_int64(s, 4, ms);
+	r = insert_node(st, s, &event_id);
+	if (r < 0 || !path_key)
+		return r;
+	r = store_stmt(st, sql_event_path_insert, &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, event_id);
+	sqlite3_bind_text(s, 2, path_key, -1, SQLITE_STATIC);
+	return mlmd_step_done(s);
+}
+
+static int insert_pair(struct store *st, const char *sql, int64_t a, int64_t b)
+{
+	sqlite3_stmt *s;
+	int r = store_stmt(st, sql, &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, a);
+	sqlite3_bind_int64(s, 2, b);
+	return mlmd_step_done(s);
+}
+
+int mlmd_attribution_ensure(struct store *st, int64_t context_id,
+			    int64_t artifact_id)
+{
+	return insert_pair(st, sql_attribution, context_id, artifact_id);
+}
+
+int mlmd_association_ensure(struct store *st, int64_t context_id,
+			    int64_t execution_id)
+{
+	return insert_pair(st, sql_association, context_id, execution_id);
+}
+
+int mlmd_parent_context_ensure(struct store *st, int64_t child_id,
+			       int64_t parent_id)
+{
+	return insert_pair(st, sql_parent_context, child_id, parent_id);
+}

@@ -1,0 +1,803 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Pipelines, stages, executions, custom properties and directory attributes;
+ * see model.h.  Entries and logging are in model_entry.c, documents in
+ * model_doc.c.
+ */
+#include "model.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uuid/uuid.h>
+
+#include "model_i.h"
+
+static const struct mlmd_type_prop pipeline_props[] = {
+	{ "Pipeline", MLMD_PT_STRING },
+};
+static const struct mlmd_type_prop stage_props[] = {
+	{ "Pipeline_Stage", MLMD_PT_STRING },
+};
+/* cmf-upstream.md §1.4: the execution type's declared properties */
+static const struct mlmd_type_prop execution_props[] = {
+	{ "Execution_uuid", MLMD_PT_STRING },
+	{ "Context_Type", MLMD_PT_STRING },
+	{ "Context_ID", MLMD_PT_INT },
+	{ "Execution", MLMD_PT_STRING },
+	{ "Pipeline_id", MLMD_PT_INT },
+	{ "Pipeline_Type", MLMD_PT_STRING },
+	{ "Execution_type_name", MLMD_PT_STRING },
+	{ "Git_Repo", MLMD_PT_STRING },
+	{ "Git_Start_Commit", MLMD_PT_STRING },
+	{ "Git_End_Commit", MLMD_PT_STRING },
+};
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char sql_pipeline_list[] =
+	"SELECT c.`name`, c.`id` FROM `Context` c JOIN `Type` t"
+	" ON t.`id` = c.`type_id` WHERE t.`name` = 'Parent_Context'"
+	" AND t.`type_kind` = 2 ORDER BY c.`name`";
+static const char sql_stage_list[] =
+	"SELECT c.`name`, c.`id` FROM `ParentContext` p JOIN `Context` c"
+	" ON c.`id` = p.`context_id` WHERE p.`parent_context_id` = ?1"
+	" ORDER BY c.`name`";
+static const char sql_context_name[] =
+	"SELECT `name` FROM `Context` WHERE `id` = ?1";
+static const char sql_context_parent[] =
+	"SELECT `parent_context_id` FROM `ParentContext` WHERE `context_id` = ?1"
+	" ORDER BY `parent_context_id` LIMIT 1";
+static const char sql_context_children[] =
+	"SELECT count(*) FROM `ParentContext` WHERE `parent_context_id` = ?1";
+static const char sql_context_usage[] =
+	"SELECT (SELECT count(*) FROM `Association` WHERE `context_id` = ?1)"
+	" + (SELECT count(*) FROM `Attribution` WHERE `context_id` = ?1)";
+static const char sql_context_delete[] =
+	"DELETE FROM `Context` WHERE `id` = ?1;";
+static const char sql_context_props_delete[] =
+	"DELETE FROM `ContextProperty` WHERE `context_id` = ?1";
+static const char sql_parent_delete[] =
+	"DELETE FROM `ParentContext` WHERE `context_id` = ?1";
+static const char sql_context_times[] =
+	"SELECT `create_time_since_epoch`, `last_update_time_since_epoch`"
+	" FROM `Context` WHERE `id` = ?1";
+static const char sql_execution_times[] =
+	"SELECT `create_time_since_epoch`, `last_update_time_since_epoch`"
+	" FROM `Execution` WHERE `id` = ?1";
+static const char sql_execution_find[] =
+	"SELECT e.`id` FROM `Association` a JOIN `Execution` e"
+	" ON e.`id` = a.`execution_id` WHERE a.`context_id` = ?1"
+	" AND e.`name` = ?2";
+static const char sql_execution_find_unnamed[] =
+	"SELECT e.`id` FROM `Association` a JOIN `Execution` e"
+	" ON e.`id` = a.`execution_id` WHERE a.`context_id` = ?1"
+	" AND e.`id` = ?2 AND ifnull(e.`name`, '') = ''";
+/* unnamed executions (made by cmflib, pulled) show as execution-<id> */
+static const char sql_execution_list[] =
+	"SELECT CASE WHEN ifnull(e.`name`, '') = '' THEN 'execution-' || e.`id`"
+	" ELSE e.`name` END AS n, e.`id` FROM `Association` a"
+	" JOIN `Execution` e ON e.`id` = a.`execution_id`"
+	" WHERE a.`context_id` = ?1 ORDER BY n";
+static const char sql_execution_state[] =
+	"UPDATE `Execution` SET `last_known_state` = ?2 WHERE `id` = ?1";
+static const char sql_execution_usage[] =
+	"SELECT (SELECT count(*) FROM `Event` WHERE `execution_id` = ?1)"
+	" + (SELECT count(*) FROM cmffs_entry WHERE execution_id = ?1)";
+static const char sql_execution_delete[] =
+	"DELETE FROM `Execution` WHERE `id` = ?1";
+static const char sql_execution_props_delete[] =
+	"DELETE FROM `ExecutionProperty` WHERE `execution_id` = ?1";
+static const char sql_association_delete[] =
+	"DELETE FROM `Association` WHERE `execution_id` = ?1";
+static const char *const sql_prop_list[] = {
+	"SELECT `name`, rowid FROM `ArtifactProperty` WHERE `artifact_id` = ?1"
+	" AND `is_custom_property` = 1 ORDER BY `name`",
+	"SELECT `name`, rowid FROM `ExecutionProperty` WHERE"
+	" `execution_id` = ?1 AND `is_custom_property` = 1 ORDER BY `name`",
+	"SELECT `name`, rowid FROM `ContextProperty` WHERE `context_id` = ?1"
+	" AND `is_custom_property` = 1 ORDER BY `name`",
+};
+static const char sql_dirattr_get[] =
+	"SELECT mode, uid, gid, mtime_ns FROM cmffs_dirattr WHERE ino = ?1";
+static const char sql_dirattr_set[] =
+	"INSERT OR REPLACE INTO cmffs_dirattr(ino, mode, uid, gid, mtime_ns)"
+	" VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char sql_exec_prop_text[] =
+	"SELECT ifnull(`string_value`, '') FROM `ExecutionProperty`"
+	" WHERE `execution_id` = ?1 AND `name` = ?2 AND `is_custom_property` = 0";
+static const char sql_exec_stage[] =
+	"SELECT `context_id` FROM `Association` WHERE `execution_id` = ?1"
+	" ORDER BY `context_id` LIMIT 1";
+
+int model_open(const char *mlmd_path, unsigned flags, struct model **ret_model,
+	       char **ret_err)
+{
+	struct model *m;
+	unsigned sflags = 0;
+	int r;
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	if (flags & MODEL_CREATE)
+		sflags |= STORE_CREATE;
+	if (flags & MODEL_READONLY)
+		sflags |= STORE_READONLY;
+	r = store_open(mlmd_path, sflags, &m->st, ret_err);
+	if (r < 0) {
+		free(m);
+		return r;
+	}
+	*ret_model = m;
+	return 0;
+}
+
+void model_close(struct model *m)
+{
+	if (!m)
+		return;
+	store_close(m->st);
+	free(m->remote);
+	free(m);
+}
+
+int model_set_remote(struct model *m, const char *remote_url)
+{
+	char *copy = NULL;
+	size_t n;
+
+	if (remote_url) {
+		copy = strdup(remote_url);
+		if (!copy)
+			return -ENOMEM;
+		/* "dir/" and "dir" name the same remote */
+		n = strlen(copy);
+		while (n > 1 && copy[n - 1] == '/')
+			copy[--n] = '\0';
+	}
+	store_lock(m->st);
+	free(m->remote);
+	m->remote = copy;
+	store_unlock(m->st);
+	return 0;
+}
+
+/* --- small query helpers -------------------------------------------------- */
+
+static int query_text(struct store *st, const char *sql, int64_t id,
+		      const char *arg, char **ret)
+{
+	sqlite3_stmt *s;
+	int rc, r = store_stmt(st, sql, &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	if (arg)
+		sqlite3_bind_text(s, 2, arg, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(s, 0);
+
+		*ret = strdup(t ? t : "");
+		r = *ret ? 0 : -ENOMEM;
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
+	}
+	store_stmt_done(s);
+	return r;
+}
+
+static int query_int(struct store *st, const char *sql, int64_t a,
+		     int64_t *ret)
+{
+	sqlite3_stmt *s;
+	int r = store_stmt(st, sql, &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, a);
+	return mlmd_step_int(s, ret);
+}
+
+static int exec_by_id(struct store *st, const char *sql, int64_t id)
+{
+	sqlite3_stmt *s;
+	int r = store_stmt(st, sql, &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	return mlmd_step_done(s);
+}
+
+struct name_row {
+	char *name;
+	int64_t id;
+};
+
+/*
+ * Run @sql (optionally bound to @id) and call @cb per row.  Rows are
+ * collected first and the callbacks run after the store lock is released
+ * (the caller must not hold it), so a callback may call the model.
+ */
+static int list_names(struct store *st, const char *sql, int64_t id,
+		      bool bind, size_t strip, model_name_cb cb, void *ud)
+{
+	struct name_row *rows = NULL, *grown;
+	size_t n = 0, cap = 0, i;
+	sqlite3_stmt *s;
+	int rc, r;
+
+	store_lock(st);
+	r = store_stmt(st, sql, &s);
+	if (r < 0)
+		goto out_unlock;
+	if (bind)
+		sqlite3_bind_int64(s, 1, id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(s, 0);
+		const char *shown = name ? name : "";
+
+		if (strip) {
+			const char *slash = strchr(shown, '/');
+
+			shown = slash ? slash + 1 : shown;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			grown = reallocarray(rows, cap, sizeof(*rows));
+			if (!grown) {
+				r = -ENOMEM;
+				break;
+			}
+			rows = grown;
+		}
+		rows[n].name = strdup(shown);
+		rows[n].id = sqlite3_column_int64(s, 1);
+		if (!rows[n].name) {
+			r = -ENOMEM;
+			break;
+		}
+		n++;
+	}
+	if (!r && rc != SQLITE_DONE)
+		r = store_errno(rc);
+	store_stmt_done(s);
+out_unlock:
+	store_unlock(st);
+	for (i = 0; i < n; i++) {
+		if (r == 0 && cb(ud, rows[i].name, rows[i].id))
+			r = 1;
+		free(rows[i].name);
+	}
+	free(rows);
+	return r < 0 ? r : 0;
+}
+
+int exec_ctx_load_locked(struct model *m, int64_t execution_id,
+			 struct exec_ctx *ret)
+{
+	struct exec_ctx c = { 0 };
+	int r;
+
+	r = query_int(m->st, sql_exec_stage, execution_id, &c.stage_id);
+	if (r == 0)
+		r = query_text(m->st, sql_exec_prop_text, execution_id,
+			       "Pipeline_Type", &c.pipeline);
+	if (r == 0) {
+		r = query_text(m->st, sql_exec_prop_text, execution_id,
+			       "Git_Repo", &c.git_repo);
+		if (r == -ENOENT) {
+			c.git_repo = strdup("");
+			r = c.git_repo ? 0 : -ENOMEM;
+		}
+	}
+	if (r < 0) {
+		exec_ctx_release(&c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}
+
+void exec_ctx_release(struct exec_ctx *c)
+{
+	free(c->pipeline);
+	free(c->git_repo);
+	c->pipeline = c->git_repo = NULL;
+}
+
+/* --- pipelines and stages ------------------------------------------------- */
+
+static int context_find(struct model *m, const char *type, const char *name,
+			int64_t *ret_id)
+{
+	int64_t type_id;
+	int r;
+
+	store_lock(m->st);
+	r = mlmd_type_find(m->st, MLMD_CONTEXT_TYPE, type, &type_id);
+	if (r == 0)
+		r = mlmd_context_find(m->st, type_id, name, ret_id);
+	store_unlock(m->st);
+	return r;
+}
+
+int model_pipeline_find(struct model *m, const char *name, int64_t *ret_id)
+{
+	return context_find(m, TYPE_PIPELINE, name, ret_id);
+}
+
+/*
+ * Create a context of @type named @name with declared property @prop = @name
+ * and, if @parent_id, a ParentContext link.
+ */
+static int context_create(struct model *m, const char *type,
+			  const struct mlmd_type_prop *prop, const char *name,
+			  int64_t parent_id, int64_t *ret_id)
+{
+	int64_t type_id, id;
+	int r;
+
+	store_lock(m->st);
+	r = store_begin(m->st);
+	if (r < 0)
+		goto out_unlock;
+	r = mlmd_type_ensure(m->st, MLMD_CONTEXT_TYPE, type, prop, 1, &type_id);
+	if (r < 0)
+		goto out;
+	r = mlmd_context_find(m->st, type_id, name, &id);
+	if (r == 0) {
+		r = -EEXIST;
+		goto out;
+	}
+	if (r != -ENOENT)
+		goto out;
+	r = mlmd_context_insert(m->st, type_id, name, store_now_ms(), &id);
+	if (r == 0)
+		r = mlmd_prop_set_str(m->st, MLMD_CONTEXT, id, prop->name,
+				      false, name);
+	if (r == 0 && parent_id)
+		r = mlmd_parent_context_ensure(m->st, id, parent_id);
+	if (r == 0)
+		r = store_commit(m->st);
+	if (r == 0)
+		*ret_id = id;
+out:
+	if (r < 0)
+		store_rollback(m->st);
+out_unlock:
+	store_unlock(m->st);
+	return r;
+}
+
+int model_pipeline_create(struct model *m, const char *name, int64_t *ret_id)
+{
+	return context_create(m, TYPE_PIPELINE, &pipeline_props[0], name, 0,
+			      ret_id);
+}
+
+int model_pipeline_list(struct model *m, model_name_cb cb, void *ud)
+{
+	return list_names(m->st, sql_pipeline_list, 0, false, 0, cb, ud);
+}
+
+static char *stage_full_name(const char *pipeline, const char *stage)
+{
+	char *s = NULL;
+
+	if (asprintf(&s, "%s/%s", pipeline, stage) < 0)
+		return NULL;
+	return s;
+}
+
+int model_stage_find(struct model *m, const char *pipeline, const char *stage,
+		     int64_t *ret_id)
+{
+	char *full = stage_full_name(pipeline, stage);
+	int r;
+
+	if (!full)
+		return -ENOMEM;
+	r = context_find(m, TYPE_STAGE, full, ret_id);
+	free(full);
+	return r;
+}
+
+int model_stage_create(struct model *m, int64_t pipeline_id,
+		       const char *pipeline, const char *stage,
+		       int64_t *ret_id)
+{
+	char *full = stage_full_name(pipeline, stage);
+	int r;
+
+	if (!full)
+		return -ENOMEM;
+	r = context_create(m, TYPE_STAGE, &stage_props[0], full, pipeline_id,
+			   ret_id);
+	free(full);
+	return r;
+}
+
+int model_stage_list(struct model *m, int64_t pipeline_id, model_name_cb cb,
+		     void *ud)
+{
+	return list_names(m->st, sql_stage_list, pipeline_id, true, 1, cb, ud);
+}
+
+static int context_remove(struct model *m, int64_t id)
+{
+	int64_t n = 0;
+	int r;
+
+	store_lock(m->st);
+	r = store_begin(m->st);
+	if (r < 0)
+		goto out_unlock;
+	r = query_int(m->st, sql_context_children, id, &n);
+	if (r == 0 && n == 0)
+		r = query_int(m->st, sql_context_usage, id, &n);
+	if (r < 0)
+		goto out;
+	if (n) {
+		r = -ENOTEMPTY;
+		goto out;
+	}
+	r = exec_by_id(m->st, sql_context_props_delete, id);
+	if (r == 0)
+		r = exec_by_id(m->st, sql_parent_delete, id);
+	if (r == 0)
+		r = exec_by_id(m->st, sql_context_delete, id);
+	if (r == 0)
+		r = store_commit(m->st);
+out:
+	if (r < 0)
+		store_rollback(m->st);
+out_unlock:
+	store_unlock(m->st);
+	return r;
+}
+
+int model_pipeline_remove(struct model *m, int64_t id)
+{
+	return context_remove(m, id);
+}
+
+int model_stage_remove(struct model *m, int64_t id)
+{
+	return context_remove(m, id);
+}
+
+static int node_times(struct model *m, const char *sql, int64_t id,
+		      struct node_times *ret)
+{
+	sqlite3_stmt *s;
+	int rc, r;
+
+	store_lock(m->st);
+	r = store_stmt(m->st, sql, &s);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		ret->create_ms = sqlite3_column_int64(s, 0);
+		ret->update_ms = sqlite3_column_int64(s, 1);
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
+	}
+	store_stmt_done(s);
+out:
+	store_unlock(m->st);
+	return r;
+}
+
+int model_context_times(struct model *m, int64_t id, struct node_times *ret)
+{
+	return node_times(m, sql_context_times, id, ret);
+}
+
+int model_execution_times(struct model *m, int64_t id,
+			  struct node_times *ret)
+{
+	return node_times(m, sql_execution_times, id, ret);
+}
+
+/* --- executions ------------------------------------------------------------ */
+
+int model_execution_find(struct model *m, int64_t stage_id, const char *name,
+			 int64_t *ret_id)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	store_lock(m->st);
+	r = store_stmt(m->st, sql_execution_find, &s);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_int64(s, 1, stage_id);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	r = mlmd_step_int(s, ret_id);
+	if (r == -ENOENT && !strncmp(name, "execution-", 10)) {
+		char *end;
+		long long id = strtoll(name + 10, &end, 10);
+
+		if (*end || id <= 0)
+			goto out;
+		r = store_stmt(m->st, sql_execution_find_unnamed, &s);
+		if (r < 0)
+			goto out;
+		sqlite3_bind_int64(s, 1, stage_id);
+		sqlite3_bind_int64(s, 2, id);
+		r = mlmd_step_int(s, ret_id);
+	}
+out:
+	store_unlock(m->st);
+	return r;
+}
+
+static int new_uuid1(char out[37])
+{
+	uuid_t u;
+
+	/* CMF stores uuid.uuid1() strings */
+	uuid_generate_time(u);
+	uuid_unparse_lower(u, out);
+	return 0;
+}
+
+int model_execution_create(struct model *m, int64_t stage_id,
+			   const char *name, const struct exec_origin *origin,
+			   int64_t *ret_id)
+{
+	static const struct exec_origin none = { .git_dirty = -1 };
+	char *stage_name = NULL, *pipeline_name = NULL;
+	int64_t pipeline_id, type_id, id;
+	char uuid[37];
+	int r;
+
+	if (!origin)
+		origin = &none;
+	store_lock(m->st);
+	r = store_begin(m->st);
+	if (r < 0)
+		goto out_unlock;
+	r = query_text(m->st, sql_context_name, stage_id, NULL, &stage_name);
+	if (r == 0)
+		r = query_int(m->st, sql_context_parent, stage_id, &pipeline_id);
+	if (r == 0)
+		r = query_text(m->st, sql_context_name, pipeline_id, NULL,
+			       &pipeline_name);
+	if (r < 0)
+		goto out;
+	/* execution type = stage name, as for CMF's reusable executions */
+	r = mlmd_type_ensure(m->st, MLMD_EXECUTION_TYPE, stage_name,
+			     execution_props, N(execution_props), &type_id);
+	if (r < 0)
+		goto out;
+	r = mlmd_execution_insert(m->st, type_id, name, store_now_ms(), &id);
+	if (r < 0)
+		goto out;
+	new_uuid1(uuid);
+#define SET_STR(k, v) \
+	if (r == 0)   \
+		r = mlmd_prop_set_str(m->st, MLMD_EXECUTION, id, k, false, v)
+#define SET_INT(k, v) \
+	if (r == 0)   \
+		r = mlmd_prop_set_int(m->st, MLMD_EXECUTION, id, k, false, v)
+	SET_STR("Context_Type", stage_name);
+	SET_INT("Context_ID", stage_id);
+	SET_STR("Execution", origin->cmdline ? origin->cmdline : "");
+	SET_STR("Execution_type_name", stage_name);
+	SET_STR("Pipeline_Type", pipeline_name);
+	SET_INT("Pipeline_id", pipeline_id);
+	SET_STR("Git_Repo", origin->git_repo ? origin->git_repo : "");
+	SET_STR("Git_Start_Commit",
+		origin->git_commit ? origin->git_commit : "");
+	SET_STR("Git_End_Commit", "");
+	SET_STR("Execution_uuid", uuid);
+#undef SET_STR
+#undef SET_INT
+	if (r == 0 && origin->user)
+		r = mlmd_prop_set_str(m->st, MLMD_EXECUTION, id, "User", true,
+				      origin->user);
+	if (r == 0 && origin->host)
+		r = mlmd_prop_set_str(m->st, MLMD_EXECUTION, id, "Host", true,
+				      origin->host);
+	if (r == 0 && origin->pid > 0)
+		r = mlmd_prop_set_int(m->st, MLMD_EXECUTION, id, "Pid", true,
+				      origin->pid);
+	if (r == 0 && origin->git_dirty >= 0)
+		r = mlmd_prop_set_int(m->st, MLMD_EXECUTION, id, "Git_Dirty",
+				      true, origin->git_dirty);
+	if (r == 0) {
+		sqlite3_stmt *s;
+
+		/* Execution.State RUNNING until the user completes it */
+		r = store_stmt(m->st, sql_execution_state, &s);
+		if (r == 0) {
+			sqlite3_bind_int64(s, 1, id);
+			sqlite3_bind_int(s, 2, 2);
+			r = mlmd_step_done(s);
+		}
+	}
+	if (r == 0)
+		r = mlmd_association_ensure(m->st, stage_id, id);
+	if (r == 0)
+		r = store_commit(m->st);
+	if (r == 0)
+		*ret_id = id;
+out:
+	if (r < 0)
+		store_rollback(m->st);
+out_unlock:
+	store_unlock(m->st);
+	free(stage_name);
+	free(pipeline_name);
+	return r;
+}
+
+int model_execution_list(struct model *m, int64_t stage_id, model_name_cb cb,
+			 void *ud)
+{
+	return list_names(m->st, sql_execution_list, stage_id, true, 0, cb, ud);
+}
+
+int model_execution_remove(struct model *m, int64_t id)
+{
+	int64_t n = 0;
+	int r;
+
+	store_lock(m->st);
+	r = store_begin(m->st);
+	if (r < 0)
+		goto out_unlock;
+	r = query_int(m->st, sql_execution_usage, id, &n);
+	if (r < 0)
+		goto out;
+	if (n) {
+		r = -ENOTEMPTY;
+		goto out;
+	}
+	r = exec_by_id(m->st, sql_execution_props_delete, id);
+	if (r == 0)
+		r = exec_by_id(m->st, sql_association_delete, id);
+	if (r == 0)
+		r = exec_by_id(m->st, sql_execution_delete, id);
+	if (r == 0)
+		r = store_commit(m->st);
+out:
+	if (r < 0)
+		store_rollback(m->st);
+out_unlock:
+	store_unlock(m->st);
+	return r;
+}
+
+/* --- custom properties ---------------------------------------------------- */
+
+static enum mlmd_node owner_node(enum model_owner o)
+{
+	switch (o) {
+	case OWNER_ARTIFACT:
+		return MLMD_ARTIFACT;
+	case OWNER_EXECUTION:
+		return MLMD_EXECUTION;
+	case OWNER_CONTEXT:
+	default:
+		return MLMD_CONTEXT;
+	}
+}
+
+int model_prop_list(struct model *m, enum model_owner owner, int64_t id,
+		    model_name_cb cb, void *ud)
+{
+	return list_names(m->st, sql_prop_list[owner_node(owner)], id, true, 0,
+			  cb, ud);
+}
+
+int model_prop_get(struct model *m, enum model_owner owner, int64_t id,
+		   const char *name, char **ret_text)
+{
+	int r;
+
+	store_lock(m->st);
+	r = mlmd_prop_get_text(m->st, owner_node(owner), id, name, true,
+			       ret_text);
+	store_unlock(m->st);
+	return r;
+}
+
+int model_prop_set(struct model *m, enum model_owner owner, int64_t id,
+		   const char *name, const struct value *v)
+{
+	enum mlmd_node node = owner_node(owner);
+	int r;
+
+	store_lock(m->st);
+	r = store_begin(m->st);
+	if (r < 0)
+		goto out;
+	r = mlmd_prop_set(m->st, node, id, name, true, v);
+	if (r == 0)
+		r = mlmd_touch(m->st, node, id, store_now_ms());
+	if (r == 0)
+		r = store_commit(m->st);
+	else
+		store_rollback(m->st);
+out:
+	store_unlock(m->st);
+	return r;
+}
+
+int model_prop_delete(struct model *m, enum model_owner owner, int64_t id,
+		      const char *name)
+{
+	enum mlmd_node node = owner_node(owner);
+	int r;
+
+	store_lock(m->st);
+	r = store_begin(m->st);
+	if (r < 0)
+		goto out;
+	r = mlmd_prop_delete(m->st, node, id, name, true);
+	if (r == 0)
+		r = mlmd_touch(m->st, node, id, store_now_ms());
+	if (r == 0)
+		r = store_commit(m->st);
+	else
+		store_rollback(m->st);
+out:
+	store_unlock(m->st);
+	return r;
+}
+
+/* --- directory attributes ------------------------------------------------- */
+
+int model_dirattr_get(struct model *m, uint64_t ino, struct dir_attr *ret)
+{
+	sqlite3_stmt *s;
+	int rc, r;
+
+	store_lock(m->st);
+	r = store_stmt(m->st, sql_dirattr_get, &s);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		ret->mode = (mode_t)sqlite3_column_int64(s, 0);
+		ret->uid = (uid_t)sqlite3_column_int64(s, 1);
+		ret->gid = (gid_t)sqlite3_column_int64(s, 2);
+		ret->mtime_ns = sqlite3_column_int64(s, 3);
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
+	}
+	store_stmt_done(s);
+out:
+	store_unlock(m->st);
+	return r;
+}
+
+int model_dirattr_set(struct model *m, uint64_t ino, const struct dir_attr *a)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	store_lock(m->st);
+	r = store_stmt(m->st, sql_dirattr_set, &s);
+	if (r == 0) {
+		sqlite3_bind_int64(s, 1, (int64_t)ino);
+		sqlite3_bind_int64(s, 2, a->mode);
+		sqlite3_bind_int64(s, 3, a->uid);
+		sqlite3_bind_int64(s, 4, a->gid);
+		sqlite3_bind_int64(s, 5, a->mtime_ns);
+		r = mlmd_step_done(s);
+	}
+	store_unlock(m->st);
+	return r;
+}

@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The CMF model over the metadata store: pipelines, stages, executions,
+ * artifacts and events with CMF's type names, name formats and properties
+ * (shared/spec/cmf-upstream.md §1), and the file tree a user sees inside an
+ * execution (entries).  This is the only core/ header fs/ needs for metadata;
+ * no SQL leaves core/.
+ *
+ * Mapping (DESIGN.md §1):
+ *  - pipeline P: Context of type Parent_Context named P, property Pipeline;
+ *  - stage S of P: Context of type Pipeline_Stage named "P/S", property
+ *    Pipeline_Stage, ParentContext(child = stage, parent = pipeline);
+ *  - execution E of stage P/S: Execution of type "P/S" named E (a reusable,
+ *    named execution in CMF's terms, so that later additions still merge on
+ *    the server, cmf-upstream.md §9), with the ten CMF properties and an
+ *    Association to the stage;
+ *  - a file logged under E/inputs/ or E/outputs/: an artifact (Dataset, or
+ *    Model under a top folder models/, Label under labels/) with an INPUT or
+ *    OUTPUT event, attributed to the stage.  Identical bytes of one type are
+ *    one artifact.
+ *
+ * Threading: a struct model is one store connection with its own lock; every
+ * function here takes the lock, so any thread may call any function.  Writes
+ * are one short transaction each.  Returns are 0 (or a count) or -errno:
+ * -ENOENT not found, -EEXIST exists, -ENOTEMPTY, -EPERM refused by the
+ * append-only rule, -EPROTO/-EIO store problems.
+ */
+#ifndef CMFFS_MODEL_H
+#define CMFFS_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "hash.h"
+#include "value.h"
+
+struct model;
+
+enum model_open_flags {
+	MODEL_CREATE = 1 << 0,
+	MODEL_READONLY = 1 << 1,
+};
+
+/* See store_open() for what is accepted and *ret_err. */
+int model_open(const char *mlmd_path, unsigned flags, struct model **ret_model,
+	       char **ret_err);
+void model_close(struct model *m);	/* NULL-safe */
+
+/*
+ * The remote the artifact bytes go to (e.g. "/srv/store", "s3://b/prefix"),
+ * used for artifacts' url property "PIPELINE:REMOTE/files/md5/ab/cdef...".
+ * NULL: no remote; url stays "".  The string is copied.
+ */
+int model_set_remote(struct model *m, const char *remote_url);
+
+/* --- contexts and executions ------------------------------------------ */
+
+struct node_times {
+	int64_t create_ms;
+	int64_t update_ms;
+};
+
+/* Provenance recorded with a new execution; every field may be NULL. */
+struct exec_origin {
+	const char *cmdline;	/* Execution: Python-list repr of argv */
+	const char *git_repo;
+	const char *git_commit;
+	int git_dirty;		/* 1, 0, -1 unknown */
+	const char *user;
+	const char *host;
+	int pid;
+};
+
+/* Called per child in name order; a non-zero return stops the walk. */
+typedef int (*model_name_cb)(void *ud, const char *name, int64_t id);
+
+int model_pipeline_find(struct model *m, const char *name, int64_t *ret_id);
+int model_pipeline_create(struct model *m, const char *name, int64_t *ret_id);
+int model_pipeline_list(struct model *m, model_name_cb cb, void *ud);
+/* Remove a pipeline with no stages.  -ENOTEMPTY otherwise. */
+int model_pipeline_remove(struct model *m, int64_t id);
+
+/* @stage is the short name (S); the context is named "P/S". */
+int model_stage_find(struct model *m, const char *pipeline, const char *stage,
+		     int64_t *ret_id);
+int model_stage_create(struct model *m, int64_t pipeline_id,
+		       const char *pipeline, const char *stage,
+		       int64_t *ret_id);
+/* Lists short names. */
+int model_stage_list(struct model *m, int64_t pipeline_id, model_name_cb cb,
+		     void *ud);
+int model_stage_remove(struct model *m, int64_t id);
+
+int model_execution_find(struct model *m, int64_t stage_id, const char *name,
+			 int64_t *ret_id);
+int model_execution_create(struct model *m, int64_t stage_id,
+			   const char *name, const struct exec_origin *origin,
+			   int64_t *ret_id);
+int model_execution_list(struct model *m, int64_t stage_id, model_name_cb cb,
+			 void *ud);
+/* Remove an execution that has logged nothing.  -ENOTEMPTY otherwise. */
+int model_execution_remove(struct model *m, int64_t id);
+
+int model_context_times(struct model *m, int64_t id, struct node_times *ret);
+int model_execution_times(struct model *m, int64_t id,
+			  struct node_times *ret);
+
+/* --- custom properties -------------------------------------------------- */
+
+enum model_owner {
+	OWNER_ARTIFACT = 0,
+	OWNER_EXECUTION = 1,
+	OWNER_CONTEXT = 2,
+};
+
+/* Custom properties of a node, in name order; @id of the callback is a
+ * number stable while the property is unchanged. */
+int model_prop_list(struct model *m, enum model_owner owner, int64_t id,
+		    model_name_cb cb, void *ud);
+/* Value as text (owned), as a user reads it back. */
+int model_prop_get(struct model *m, enum model_owner owner, int64_t id,
+		   const char *name, char **ret_text);
+int model_prop_set(struct model *m, enum model_owner owner, int64_t id,
+		   const char *name, const struct value *v);
+int model_prop_delete(struct model *m, enum model_owner owner, int64_t id,
+		      const char *name);
+
+/* --- the file tree of an execution ------------------------------------- */
+
+enum entry_side {
+	SIDE_INPUTS = 0,
+	SIDE_OUTPUTS = 1,
+};
+
+struct entry {
+	int64_t id;
+	int64_t execution_id;
+	int side;		/* enum entry_side */
+	int64_t parent_id;	/* 0: top of the side */
+	bool is_dir;
+	int64_t artifact_id;	/* current version; 0 while unlogged */
+	char md5[MD5_HEX_LEN + 1];	/* "" while unlogged */
+	uint64_t size;
+	mode_t mode;		/* permission bits only */
+	uid_t uid;
+	gid_t gid;
+	int64_t mtime_ns;
+	int64_t ctime_ns;
+	uint32_t nlink;		/* files: entries sharing the artifact */
+	char name[256];
+};
+
+typedef int (*model_entry_cb)(void *ud, const struct entry *e);
+
+int model_entry_get(struct model *m, int64_t id, struct entry *ret);
+int model_entry_lookup(struct model *m, int64_t execution_id, int side,
+		       int64_t parent_id, const char *name, struct entry *ret);
+int model_entry_list(struct model *m, int64_t execution_id, int side,
+		     int64_t parent_id, model_entry_cb cb, void *ud);
+/* Number of subdirectories of a directory (for its link count). */
+int model_entry_subdirs(struct model *m, int64_t execution_id, int side,
+			int64_t parent_id);
+
+/* A directory, or a file whose first version is not written yet. */
+int model_entry_mkdir(struct model *m, int64_t execution_id, int side,
+		      int64_t parent_id, const char *name, mode_t mode,
+		      uid_t uid, gid_t gid, struct entry *ret);
+int model_entry_create(struct model *m, int64_t execution_id, int side,
+		       int64_t parent_id, const char *name, mode_t mode,
+		       uid_t uid, gid_t gid, struct entry *ret);
+
+/*
+ * Log @md5 (the bytes, already in the content store) as the current version
+ * of file entry @id: find or create the artifact, add the event, attribute it
+ * to the stage, and point the entry at it, in one transaction.  Logging the
+ * version an entry already has only updates size and mtime.  On success
+ * *ret_logged (if not NULL) says whether a new event was recorded.
+ */
+int model_entry_log(struct model *m, int64_t id, const char *md5,
+		    uint64_t size, int64_t mtime_ns, bool *ret_logged);
+
+/*
+ * Hard link: a new entry for the artifact of file entry @src_id in another
+ * (or the same) place, logged with an event of that side.  -EPERM if @src_id
+ * is not logged yet.
+ */
+int model_entry_link(struct model *m, int64_t src_id, int64_t execution_id,
+		     int side, int64_t parent_id, const char *name,
+		     struct entry *ret);
+
+/*
+ * Move entry @id (within its execution and side) to @new_parent/@new_name.
+ * An existing target file is replaced (its artifact stays in the lineage); a
+ * target directory must be empty.  @noreplace: -EEXIST if the target exists.
+ * A file whose artifact was created by this entry alone and is used nowhere
+ * else is re-logged under its new path, so rename-into-place writers leave
+ * the artifact known by its final name.
+ */
+int model_entry_rename(struct model *m, int64_t id, int64_t new_parent,
+		       const char *new_name, bool noreplace);
+
+/* Remove a directory entry (-ENOTEMPTY) or an unlogged file (-EPERM if it
+ * is logged: logged history is append-only). */
+int model_entry_remove(struct model *m, int64_t id);
+
+enum entry_set {
+	ENTRY_SET_MODE = 1 << 0,
+	ENTRY_SET_OWNER = 1 << 1,
+	ENTRY_SET_MTIME = 1 << 2,
+};
+int model_entry_setattr(struct model *m, int64_t id, unsigned what,
+			mode_t mode, uid_t uid, gid_t gid, int64_t mtime_ns);
+
+/* Path of entry @id below its side ("a/b.csv"); owned. */
+int model_entry_path(struct model *m, int64_t id, char **ret_path);
+
+/* Remove file entries whose first version never finished (after a crash).
+ * Returns the number removed or -errno. */
+int model_entry_drop_unlogged(struct model *m);
+
+/* --- attributes of fixed directories ----------------------------------- */
+
+struct dir_attr {
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	int64_t mtime_ns;
+};
+/* -ENOENT when nothing was set for @ino. */
+int model_dirattr_get(struct model *m, uint64_t ino, struct dir_attr *ret);
+int model_dirattr_set(struct model *m, uint64_t ino, const struct dir_attr *a);
+
+/* --- artifacts ----------------------------------------------------------- */
+
+/*
+ * Extended attribute @key of artifact @id: "hash", "type", "name", "url",
+ * "prop.<custom property>".  *ret_value owned.  -ENODATA if absent.
+ */
+int model_artifact_attr(struct model *m, int64_t id, const char *key,
+			char **ret_value);
+/* All keys of model_artifact_attr() for @id, each NUL-terminated, in one
+ * owned buffer of *ret_len bytes. */
+int model_artifact_attr_keys(struct model *m, int64_t id, char **ret_keys,
+			     size_t *ret_len);
+
+/* --- documents ------------------------------------------------------------ */
+
+/* execution.json: the whole record of execution @id, pretty JSON, owned. */
+int model_execution_json(struct model *m, int64_t id, char **ret_text,
+			 size_t *ret_len);
+/* A short text summary of the store for .cmf/status; owned. */
+int model_status_text(struct model *m, char **ret_text, size_t *ret_len);
+
+#endif

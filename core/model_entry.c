@@ -1,0 +1,1131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The file tree of an execution and the logging of artifacts; see model.h.
+ *
+ * Logging rules (cmf-upstream.md §1.5-1.8, with upstream bugs §8.8 and §8.9
+ * fixed): the artifact type follows the path (models/ -> Model, labels/ ->
+ * Label, else Dataset); identical bytes of one type are one artifact; a new
+ * artifact gets an event without a path, a re-used one an event whose path
+ * step is "<path>:<md5>"; either way the artifact is attributed to the
+ * execution's stage, and its url property gains "<pipeline>:<remote object>"
+ * once per pipeline.
+ */
+#include "model.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "model_i.h"
+#include "sb.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const art_type_name[_ART_MAX] = {
+	[ART_DATASET] = "Dataset",
+	[ART_MODEL] = "Model",
+	[ART_LABEL] = "Label",
+};
+static const struct mlmd_type_prop dataset_props[] = {
+	{ "git_repo", MLMD_PT_STRING },
+	{ "Commit", MLMD_PT_STRING },
+	{ "url", MLMD_PT_STRING },
+};
+static const struct mlmd_type_prop model_props[] = {
+	{ "model_framework", MLMD_PT_STRING },
+	{ "model_type", MLMD_PT_STRING },
+	{ "model_name", MLMD_PT_STRING },
+	{ "Commit", MLMD_PT_STRING },
+	{ "url", MLMD_PT_STRING },
+};
+
+#define ENTRY_COLS                                                        \
+	"e.id, e.execution_id, e.side, e.parent_id, e.name, e.is_dir,"    \
+	" e.artifact_id, e.md5, e.size, e.mode, e.uid, e.gid, e.mtime_ns," \
+	" e.ctime_ns, CASE WHEN e.artifact_id IS NULL THEN 1 ELSE"        \
+	" (SELECT count(*) FROM cmffs_entry x WHERE"                      \
+	" x.artifact_id = e.artifact_id) END"
+
+static const char sql_entry_get[] =
+	"SELECT " ENTRY_COLS " FROM cmffs_entry e WHERE e.id = ?1";
+static const char sql_entry_lookup[] =
+	"SELECT " ENTRY_COLS " FROM cmffs_entry e WHERE e.execution_id = ?1"
+	" AND e.side = ?2 AND e.parent_id = ?3 AND e.name = ?4";
+static const char sql_entry_list[] =
+	"SELECT " ENTRY_COLS " FROM cmffs_entry e WHERE e.execution_id = ?1"
+	" AND e.side = ?2 AND e.parent_id = ?3 ORDER BY e.name";
+static const char sql_entry_subdirs[] =
+	"SELECT count(*) FROM cmffs_entry WHERE execution_id = ?1"
+	" AND side = ?2 AND parent_id = ?3 AND is_dir = 1";
+static const char sql_entry_children[] =
+	"SELECT count(*) FROM cmffs_entry WHERE parent_id = ?1";
+static const char sql_entry_insert[] =
+	"INSERT INTO cmffs_entry(execution_id, side, parent_id, name, is_dir,"
+	" artifact_id, md5, size, mode, uid, gid, mtime_ns, ctime_ns)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)";
+static const char sql_entry_set_version[] =
+	"UPDATE cmffs_entry SET artifact_id = ?2, md5 = ?3, size = ?4,"
+	" mtime_ns = ?5, ctime_ns = ?6 WHERE id = ?1";
+static const char sql_entry_move[] =
+	"UPDATE cmffs_entry SET parent_id = ?2, name = ?3, ctime_ns = ?4"
+	" WHERE id = ?1";
+static const char sql_entry_delete[] = "DELETE FROM cmffs_entry WHERE id = ?1";
+static const char sql_entry_setattr[] =
+	"UPDATE cmffs_entry SET mode = CASE WHEN ?2 THEN ?3 ELSE mode END,"
+	" uid = CASE WHEN ?4 THEN ?5 ELSE uid END,"
+	" gid = CASE WHEN ?4 THEN ?6 ELSE gid END,"
+	" mtime_ns = CASE WHEN ?7 THEN ?8 ELSE mtime_ns END,"
+	" ctime_ns = ?9 WHERE id = ?1";
+static const char sql_entry_drop_unlogged[] =
+	"DELETE FROM cmffs_entry WHERE is_dir = 0 AND artifact_id IS NULL";
+static const char sql_entry_parent[] =
+	"SELECT parent_id, name FROM cmffs_entry WHERE id = ?1";
+static const char sql_artifact_by_uri[] =
+	"SELECT `id` FROM `Artifact` WHERE `uri` = ?1 AND `type_id` = ?2"
+	" ORDER BY `id` DESC LIMIT 1";
+static const char sql_artifact_row[] =
+	"SELECT a.`uri`, a.`name`, t.`name` FROM `Artifact` a JOIN `Type` t"
+	" ON t.`id` = a.`type_id` WHERE a.`id` = ?1";
+static const char sql_artifact_events[] =
+	"SELECT count(*), min(`execution_id`) FROM `Event`"
+	" WHERE `artifact_id` = ?1";
+static const char sql_artifact_entries[] =
+	"SELECT count(*) FROM cmffs_entry WHERE artifact_id = ?1";
+static const char sql_artifact_props_delete[] =
+	"DELETE FROM `ArtifactProperty` WHERE `artifact_id` = ?1";
+static const char sql_artifact_eventpaths_delete[] =
+	"DELETE FROM `EventPath` WHERE `event_id` IN"
+	" (SELECT `id` FROM `Event` WHERE `artifact_id` = ?1)";
+static const char sql_artifact_events_delete[] =
+	"DELETE FROM `Event` WHERE `artifact_id` = ?1";
+static const char sql_artifact_attributions_delete[] =
+	"DELETE FROM `Attribution` WHERE `artifact_id` = ?1";
+static const char sql_artifact_delete[] =
+	"DELETE FROM `Artifact` WHERE `id` = ?1";
+static const char sql_artifact_custom_keys[] =
+	"SELECT `name` FROM `ArtifactProperty` WHERE `artifact_id` = ?1"
+	" AND `is_custom_property` = 1 ORDER BY `name`";
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void entry_from_row(sqlite3_stmt *s, struct entry *e)
+{
+	const char *name = (const char *)sqlite3_column_text(s, 4);
+	const char *md5 = (const char *)sqlite3_column_text(s, 7);
+
+	memset(e, 0, sizeof(*e));
+	e->id = sqlite3_column_int64(s, 0);
+	e->execution_id = sqlite3_column_int64(s, 1);
+	e->side = sqlite3_column_int(s, 2);
+	e->parent_id = sqlite3_column_int64(s, 3);
+	snprintf(e->name, sizeof(e->name), "%s", name ? name : "");
+	e->is_dir = sqlite3_column_int(s, 5) != 0;
+	e->artifact_id = sqlite3_column_int64(s, 6);
+	if (md5 && strlen(md5) == MD5_HEX_LEN)
+		memcpy(e->md5, md5, MD5_HEX_LEN + 1);
+	e->size = (uint64_t)sqlite3_column_int64(s, 8);
+	e->mode = (mode_t)sqlite3_column_int64(s, 9);
+	e->uid = (uid_t)sqlite3_column_int64(s, 10);
+	e->gid = (gid_t)sqlite3_column_int64(s, 11);
+	e->mtime_ns = sqlite3_column_int64(s, 12);
+	e->ctime_ns = sqlite3_column_int64(s, 13);
+	e->nlink = (uint32_t)sqlite3_column_int64(s, 14);
+}
+
+/* Step a query returning one entry row. */
+static int step_entry(sqlite3_stmt *s, struct entry *ret)
+{
+	int rc = sqlite3_step(s);
+	int r = 0;
+
+	if (rc == SQLITE_ROW)
+		entry_from_row(s, ret);
+	else
+		r = rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
+	store_stmt_done(s);
+	return r;
+}
+
+static int entry_get_locked(struct model *m, int64_t id, struct entry *ret)
+{
+	sqlite3_stmt *s;
+	int r = store_stmt(m->st, sql_entry_get, &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	return step_entry(s, ret);
+}
+
+static int entry_lookup_locked(struct model *m, int64_t execution_id,
+			       int side, int64_t parent_id, const char *name,
+			       struct entry *ret)
+{
+	sqlite3_stmt *s;
+	int r = store_stmt(m->st, sql_entry_lookup, &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, execution_id);
+	sqlite3_bind_int(s, 2, side);
+	sqlite3_bind_int64(s, 3, parent_id);
+	sqlite3_bind_text(s, 4, name, -1, SQLITE_STATIC);
+	return step_entry(s, ret);
+}
+
+int model_entry_get(struct model *m, int64_t id, struct entry *ret)
+{
+	int r;
+
+	store_lock(m->st);
+	r = entry_get_locked(m, id, ret);
+	store_unlock(m->st);
+	return r;
+}
+
+int model_entry_lookup(struct model *m, int64_t execution_id, int side,
+		       int64_t parent_id, const char *name, struct entry *ret)
+{
+	int r;
+
+	store_lock(m->st);
+	r = entry_lookup_locked(m, execution_id, side, parent_id, name, ret);
+	store_unlock(m->st);
+	return r;
+}
+
+int model_entry_list(struct model *m, int64_t execution_id, int side,
+		     int64_t parent_id, model_entry_cb cb, void *ud)
+{
+	struct entry *rows = NULL, *grown;
+	size_t n = 0, cap = 0, i;
+	sqlite3_stmt *s;
+	int rc, r;
+
+	/* collect, then call back without the lock: callbacks may use @m */
+	store_lock(m->st);
+	r = store_stmt(m->st, sql_entry_list, &s);
+	if (r < 0)
+		goto out_unlock;
+	sqlite3_bind_int64(s, 1, execution_id);
+	sqlite3_bind_int(s, 2, side);
+	sqlite3_bind_int64(s, 3, parent_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			grown = reallocarray(rows, cap, sizeof(*rows));
+			if (!grown) {
+				r = -ENOMEM;
+				break;
+			}
+			rows = grown;
+		}
+		entry_from_row(s, &rows[n++]);
+	}
+	if (!r && rc != SQLITE_DONE)
+		r = store_errno(rc);
+	store_stmt_done(s);
+out_unlock:
+	store_unlock(m->st);
+	for (i = 0; r == 0 && i < n; i++)
+		if (cb(ud, &rows[i]))
+			break;
+	free(rows);
+	return r;
+}
+
+int model_entry_subdirs(struct model *m, int64_t execution_id, int side,
+			int64_t parent_id)
+{
+	sqlite3_stmt *s;
+	int64_t n = 0;
+	int r;
+
+	store_lock(m->st);
+	r = store_stmt(m->st, sql_entry_subdirs, &s);
+	if (r == 0) {
+		sqlite3_bind_int64(s, 1, execution_id);
+		sqlite3_bind_int(s, 2, side);
+		sqlite3_bind_int64(s, 3, parent_id);
+		r = mlmd_step_int(s, &n);
+	}
+	store_unlock(m->st);
+	return r < 0 ? r : (int)(n > 65000 ? 65000 : n);
+}
+
+/* Path of entry @id below its side, built by walking parents. */
+static int entry_path_locked(struct model *m, int64_t id, char **ret_path)
+{
+	char *parts[256];
+	size_t n = 0, i;
+	struct sb sb;
+	int r = 0;
+
+	sb_init(&sb, 0);
+	while (id != 0) {
+		sqlite3_stmt *s;
+		int rc;
+
+		if (n == N(parts)) {
+			r = -ELOOP;
+			goto out;
+		}
+		r = store_stmt(m->st, sql_entry_parent, &s);
+		if (r < 0)
+			goto out;
+		sqlite3_bind_int64(s, 1, id);
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW) {
+			store_stmt_done(s);
+			r = rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
+			goto out;
+		}
+		id = sqlite3_column_int64(s, 0);
+		parts[n] = strdup((const char *)sqlite3_column_text(s, 1));
+		store_stmt_done(s);
+		if (!parts[n]) {
+			r = -ENOMEM;
+			goto out;
+		}
+		n++;
+	}
+	for (i = n; i > 0; i--) {
+		if (i != n)
+			sb_putc(&sb, '/');
+		sb_puts(&sb, parts[i - 1]);
+	}
+	*ret_path = sb_detach(&sb, NULL);
+	if (!*ret_path)
+		r = -ENOMEM;
+out:
+	for (i = 0; i < n; i++)
+		free(parts[i]);
+	sb_release(&sb);
+	return r;
+}
+
+int model_entry_path(struct model *m, int64_t id, char **ret_path)
+{
+	int r;
+
+	store_lock(m->st);
+	r = entry_path_locked(m, id, ret_path);
+	store_unlock(m->st);
+	return r;
+}
+
+static int entry_insert_locked(struct model *m, int64_t execution_id,
+			       int side, int64_t parent_id, const char *name,
+			       bool is_dir, int64_t artifact_id,
+			       const char *md5, uint64_t size, mode_t mode,
+			       uid_t uid, gid_t gid, int64_t *ret_id)
+{
+	sqlite3_stmt *s;
+	struct entry parent;
+	int r;
+
+	if (parent_id) {
+		r = entry_get_locked(m, parent_id, &parent);
+		if (r < 0)
+			return r;
+		if (!parent.is_dir || parent.execution_id != execution_id ||
+		    parent.side != side)
+			return -ENOTDIR;
+	}
+	r = store_stmt(m->st, sql_entry_insert, &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, execution_id);
+	sqlite3_bind_int(s, 2, side);
+	sqlite3_bind_int64(s, 3, parent_id);
+	sqlite3_bind_text(s, 4, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 5, is_dir);
+	if (artifact_id)
+		sqlite3_bind_int64(s, 6, artifact_id);
+	if (md5 && md5[0])
+		sqlite3_bind_text(s, 7, md5, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 8, (int64_t)size);
+	sqlite3_bind_int64(s, 9, mode & 07777);
+	sqlite3_bind_int64(s, 10, uid);
+	sqlite3_bind_int64(s, 11, gid);
+	sqlite3_bind_int64(s, 12, now_ns());
+	r = mlmd_step_done(s);
+	if (r == 0)
+		*ret_id = sqlite3_last_insert_rowid(store_db(m->st));
+	return r;
+}
+
+static int entry_new(struct model *m, int64_t execution_id, int side,
+		     int64_t parent_id, const char *name, bool is_dir,
+		     mode_t mode, uid_t uid, gid_t gid, struct entry *ret)
+{
+	int64_t id;
+	int r;
+
+	store_lock(m->st);
+	r = store_begin(m->st);
+	if (r < 0)
+		goto out;
+	r = entry_insert_locked(m, execution_id, side, parent_id, name, is_dir,
+				0, NULL, 0, mode, uid, gid, &id);
+	if (r == 0)
+		r = entry_get_locked(m, id, ret);
+	if (r == 0)
+		r = store_commit(m->st);
+	else
+		store_rollback(m->st);
+out:
+	store_unlock(m->st);
+	return r;
+}
+
+int model_entry_mkdir(struct model *m, int64_t execution_id, int side,
+		      int64_t parent_id, const char *name, mode_t mode,
+		      uid_t uid, gid_t gid, struct entry *ret)
+{
+	return entry_new(m, execution_id, side, parent_id, name, true, mode,
+			 uid, gid, ret);
+}
+
+int model_entry_create(struct model *m, int64_t execution_id, int side,
+		       int64_t parent_id, const char *name, mode_t mode,
+		       uid_t uid, gid_t gid, struct entry *ret)
+{
+	return entry_new(m, execution_id, side, parent_id, name, false, mode,
+			 uid, gid, ret);
+}
+
+/* --- artifacts ------------------------------------------------------------ */
+
+static enum artifact_kind kind_for_path(const char *path)
+{
+	size_t n = strcspn(path, "/");
+
+	if (path[n] != '/')
+		return ART_DATASET;	/* a file at the top is a Dataset */
+	if (n == 6 && !strncmp(path, "models", 6))
+		return ART_MODEL;
+	if (n == 6 && !strncmp(path, "labels", 6))
+		return ART_LABEL;
+	return ART_DATASET;
+}
+
+static int art_type_locked(struct model *m, enum artifact_kind k,
+			   int64_t *ret_id)
+{
+	int r;
+
+	if (m->art_type[k]) {
+		*ret_id = m->art_type[k];
+		return 0;
+	}
+	if (k == ART_MODEL)
+		r = mlmd_type_ensure(m->st, MLMD_ARTIFACT_TYPE, art_type_name[k],
+				     model_props, N(model_props), ret_id);
+	else
+		r = mlmd_type_ensure(m->st, MLMD_ARTIFACT_TYPE, art_type_name[k],
+				     dataset_props, N(dataset_props), ret_id);
+	/* cache only what is committed: the caller's transaction may fail */
+	return r;
+}
+
+/* "PIPELINE:REMOTE/files/md5/ab/cdef..." or NULL when there is no remote */
+static char *remote_url_for(struct model *m, const char *pipeline,
+			    const char *md5)
+{
+	char *s = NULL;
+
+	if (!m->remote)
+		return NULL;
+	if (asprintf(&s, "%s:%s/files/md5/%.2s/%s", pipeline, m->remote, md5,
+		     md5 + 2) < 0)
+		return NULL;
+	return s;
+}
+
+/* Add "<pipeline>:<object url>" to the artifact's url unless present. */
+static int url_append_locked(struct model *m, int64_t artifact_id,
+			     const char *pipeline, const char *md5)
+{
+	char *mine = remote_url_for(m, pipeline, md5);
+	char *cur = NULL, *joined = NULL;
+	int r;
+
+	if (!m->remote)
+		return 0;
+	if (!mine)
+		return -ENOMEM;
+	r = mlmd_prop_get_text(m->st, MLMD_ARTIFACT, artifact_id, "url", false,
+			       &cur);
+	if (r == -ENOENT) {
+		r = mlmd_prop_set_str(m->st, MLMD_ARTIFACT, artifact_id, "url",
+				      false, mine);
+		goto out;
+	}
+	if (r < 0 || strstr(cur, mine))
+		goto out;
+	if (asprintf(&joined, "%s%s%s", cur, cur[0] ? "," : "", mine) < 0) {
+		joined = NULL;
+		r = -ENOMEM;
+		goto out;
+	}
+	r = mlmd_prop_set_str(m->st, MLMD_ARTIFACT, artifact_id, "url", false,
+			      joined);
+out:
+	free(mine);
+	free(cur);
+	free(joined);
+	return r;
+}
+
+static int artifact_create_locked(struct model *m, enum artifact_kind kind,
+				  int64_t type_id, const char *path,
+				  const char *md5, int64_t execution_id,
+				  const struct exec_ctx *ctx, int64_t now,
+				  int64_t *ret_id)
+{
+	char *name = NULL, *url = NULL;
+	int64_t id;
+	int r;
+
+	if (kind == ART_MODEL)
+		r = asprintf(&name, "%s:%s:%lld", path, md5,
+			     (long long)execution_id);
+	else
+		r = asprintf(&name, "%s:%s", path, md5);
+	if (r < 0)
+		return -ENOMEM;
+	/* labels carry "<path>:<md5>" as url, without a pipeline (upstream) */
+	if (kind == ART_LABEL)
+		url = strdup(name);
+	else
+		url = remote_url_for(m, ctx->pipeline, md5);
+	if ((kind == ART_LABEL || m->remote) && !url) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = mlmd_artifact_insert(m->st, type_id, md5, name, now, &id);
+	if (r < 0)
+		goto out;
+	if (kind == ART_MODEL) {
+		r = mlmd_prop_set_str(m->st, MLMD_ARTIFACT, id,
+				      "model_framework", false, "Default");
+		if (r == 0)
+			r = mlmd_prop_set_str(m->st, MLMD_ARTIFACT, id,
+					      "model_type", false, "Default");
+		if (r == 0)
+			r = mlmd_prop_set_str(m->st, MLMD_ARTIFACT, id,
+					      "model_name", false, "Default");
+	} else {
+		r = mlmd_prop_set_str(m->st, MLMD_ARTIFACT, id, "git_repo",
+				      false, ctx->git_repo);
+	}
+	if (r == 0)
+		r = mlmd_prop_set_str(m->st, MLMD_ARTIFACT, id, "Commit", false,
+				      md5);
+	if (r == 0)
+		r = mlmd_prop_set_str(m->st, MLMD_ARTIFACT, id, "url", false,
+				      url ? url : "");
+	if (r == 0)
+		*ret_id = id;
+out:
+	free(name);
+	free(url);
+	return r;
+}
+
+/*
+ * Record that execution @execution_id used or made the bytes @md5 found at
+ * @path: find or create the artifact of @kind, add the event, attribute it
+ * to the stage, extend its url.  *ret_artifact_id gets the artifact.
+ */
+static int log_bytes_locked(struct model *m, int64_t execution_id, int side,
+			    enum artifact_kind kind, const char *path,
+			    const char *md5, int64_t *ret_artifact_id,
+			    bool *ret_logged)
+{
+	struct exec_ctx ctx = { 0 };
+	int ev = side == SIDE_INPUTS ? MLMD_EVENT_INPUT : MLMD_EVENT_OUTPUT;
+	int64_t now = store_now_ms(), type_id, artifact_id;
+	char *path_key = NULL;
+	bool logged = true;
+	sqlite3_stmt *s;
+	int r;
+
+	r = exec_ctx_load_locked(m, execution_id, &ctx);
+	if (r < 0)
+		return r;
+	r = art_type_locked(m, kind, &type_id);
+	if (r < 0)
+		goto out;
+	r = store_stmt(m->st, sql_artifact_by_uri, &s);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_text(s, 1, md5, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, type_id);
+	r = mlmd_step_int(s, &artifact_id);
+	if (r == -ENOENT) {
+		r = artifact_create_locked(m, kind, type_id, path, md5,
+					   execution_id, &ctx, now,
+					   &artifact_id);
+		if (r == 0)
+			r = mlmd_event_insert(m->st, artifact_id, execution_id,
+					      ev, now, NULL);
+	} else if (r == 0) {
+		if (asprintf(&path_key, "%s:%s", path, md5) < 0) {
+			path_key = NULL;
+			r = -ENOMEM;
+			goto out;
+		}
+		r = mlmd_event_insert(m->st, artifact_id, execution_id, ev, now,
+				      path_key);
+		if (r == -EEXIST) {
+			logged = false;	/* this execution had it already */
+			r = 0;
+		}
+		if (r == 0 && kind != ART_LABEL)
+			r = url_append_locked(m, artifact_id, ctx.pipeline,
+					      md5);
+		if (r == 0)
+			r = mlmd_touch(m->st, MLMD_ARTIFACT, artifact_id, now);
+	}
+	if (r == 0)
+		r = mlmd_attribution_ensure(m->st, ctx.stage_id, artifact_id);
+	if (r == 0)
+		r = mlmd_touch(m->st, MLMD_EXECUTION, execution_id, now);
+	if (r == 0) {
+		*ret_artifact_id = artifact_id;
+		if (ret_logged)
+			*ret_logged = logged;
+	}
+out:
+	free(path_key);
+	exec_ctx_release(&ctx);
+	return r;
+}
+
+static int set_version_locked(struct model *m, int64_t id,
+			      int64_t artifact_id, const char *md5,
+			      uint64_t size, int64_t mtime_ns)
+{
+	sqlite3_stmt *s;
+	int r = store_stmt(m->st, sql_entry_set_version, &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, artifact_id);
+	sqlite3_bind_text(s, 3, md5, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, (int64_t)size);
+	sqlite3_bind_int64(s, 5, mtime_ns);
+	sqlite3_bind_int64(s, 6, now_ns());
+	return mlmd_step_done(s);
+}
+
+static int entry_log_locked(struct model *m, const struct entry *e,
+			    const char *md5, uint64_t size, int64_t mtime_ns,
+			    bool *ret_logged)
+{
+	char *path = NULL;
+	int64_t artifact_id;
+	int r;
+
+	if (e->artifact_id && !strcmp(e->md5, md5)) {
+		if (ret_logged)
+			*ret_logged = false;
+		return set_version_locked(m, e->id, e->artifact_id, md5, size,
+					  mtime_ns);
+	}
+	r = entry_path_locked(m, e->id, &path);
+	if (r < 0)
+		return r;
+	r = log_bytes_locked(m, e->execution_id, e->side, kind_for_path(path),
+			     path, md5, &artifact_id, ret_logged);
+	if (r == 0)
+		r = set_version_locked(m, e->id, artifact_id, md5, size,
+				       mtime_ns);
+	free(path);
+	return r;
+}
+
+/* Remember type ids once their transaction committed. */
+static void cache_types_locked(struct model *m)
+{
+	size_t k;
+
+	for (k = 0; k < _ART_MAX; k++) {
+		int64_t id;
+
+		if (!m->art_type[k] &&
+		    mlmd_type_find(m->st, MLMD_ARTIFACT_TYPE, art_type_name[k],
+				   &id) == 0)
+			m->art_type[k] = id;
+	}
+}
+
+int model_entry_log(struct model *m, int64_t id, const char *md5,
+		    uint64_t size, int64_t mtime_ns, bool *ret_logged)
+{
+	struct entry e;
+	int r;
+
+	if (!hash_is_md5(md5))
+		return -EINVAL;
+	store_lock(m->st);
+	r = store_begin(m->st);
+	if (r < 0)
+		goto out;
+	r = entry_get_locked(m, id, &e);
+	if (r == 0 && e.is_dir)
+		r = -EISDIR;
+	if (r == 0)
+		r = entry_log_locked(m, &e, md5, size, mtime_ns, ret_logged);
+	if (r == 0)
+		r = store_commit(m->st);
+	else
+		store_rollback(m->st);
+	if (r == 0)
+		cache_types_locked(m);
+out:
+	store_unlock(m->st);
+	return r;
+}
+
+int model_entry_link(struct model *m, int64_t src_id, int64_t execution_id,
+		     int side, int64_t parent_id, const char *name,
+		     struct entry *ret)
+{
+	struct entry src;
+	char *src_path = NULL;
+	char *new_path = NULL;
+	char *art_name = NULL;
+	char *key = NULL;
+	int64_t id, type_id;
+	int64_t now = store_now_ms();
+	struct exec_ctx ctx = { 0 };
+	int ev = side == SIDE_INPUTS ? MLMD_EVENT_INPUT : MLMD_EVENT_OUTPUT;
+	int r;
+
+	store_lock(m->st);
+	r = store_begin(m->st);
+	if (r < 0)
+		goto out_unlock;
+	r = entry_get_locked(m, src_id, &src);
+	if (r < 0)
+		goto out;
+	if (src.is_dir) {
+		r = -EPERM;
+		goto out;
+	}
+	if (!src.artifact_id) {
+		r = -EPERM;	/* nothing logged yet to link to */
+		goto out;
+	}
+	r = entry_insert_locked(m, execution_id, side, parent_id, name, false,
+				src.artifact_id, src.md5, src.size, src.mode,
+				src.uid, src.gid, &id);
+	if (r < 0)
+		goto out;
+	r = entry_path_locked(m, id, &new_path);
+	if (r < 0)
+		goto out;
+	if (asprintf(&key, "%s:%s", new_path, src.md5) < 0) {
+		key = NULL;
+		r = -ENOMEM;
+		goto out;
+	}
+	r = exec_ctx_load_locked(m, execution_id, &ctx);
+	if (r < 0)
+		goto out;
+	r = mlmd_event_insert(m->st, src.artifact_id, execution_id, ev, now,
+			      key);
+	if (r == -EEXIST)
+		r = 0;
+	if (r == 0)
+		r = mlmd_attribution_ensure(m->st, ctx.stage_id,
+					    src.artifact_id);
+	if (r == 0)
+		r = mlmd_touch(m->st, MLMD_EXECUTION, execution_id, now);
+	if (r < 0)
+		goto out;
+	{
+		sqlite3_stmt *s;
+
+		/* labels' url is not per pipeline; everything else gains one */
+		r = store_stmt(m->st, sql_artifact_row, &s);
+		if (r < 0)
+			goto out;
+		sqlite3_bind_int64(s, 1, src.artifact_id);
+		if (sqlite3_step(s) == SQLITE_ROW &&
+		    strcmp((const char *)sqlite3_column_text(s, 2), "Label"))
+			type_id = 1;
+		else
+			type_id = 0;
+		store_stmt_done(s);
+		if (type_id)
+			r = url_append_locked(m, src.artifact_id, ctx.pipeline,
+					      src.md5);
+	}
+	if (r == 0)
+		r = entry_get_locked(m, id, ret);
+	if (r == 0)
+		r = store_commit(m->st);
+out:
+	if (r < 0)
+		store_rollback(m->st);
+out_unlock:
+	store_unlock(m->st);
+	exec_ctx_release(&ctx);
+	free(src_path);
+	free(new_path);
+	free(art_name);
+	free(key);
+	return r;
+}
+
+/*
+ * True if artifact @a of entry @e exists only because @e logged it: one
+ * event (by @e's execution), one entry, and named after @old_path.
+ */
+static bool artifact_is_private_locked(struct model *m, const struct entry *e,
+				       const char *old_path)
+{
+	sqlite3_stmt *s;
+	int64_t nevents = 0, exec = 0, nentries = 0;
+	const char *name;
+	size_t n = strlen(old_path);
+	bool ok = false;
+
+	if (store_stmt(m->st, sql_artifact_events, &s) < 0)
+		return false;
+	sqlite3_bind_int64(s, 1, e->artifact_id);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		nevents = sqlite3_column_int64(s, 0);
+		exec = sqlite3_column_int64(s, 1);
+	}
+	store_stmt_done(s);
+	if (nevents != 1 || exec != e->execution_id)
+		return false;
+	if (store_stmt(m->st, sql_artifact_entries, &s) < 0)
+		return false;
+	sqlite3_bind_int64(s, 1, e->artifact_id);
+	if (mlmd_step_int(s, &nentries) < 0 || nentries != 1)
+		return false;
+	if (store_stmt(m->st, sql_artifact_row, &s) < 0)
+		return false;
+	sqlite3_bind_int64(s, 1, e->artifact_id);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		name = (const char *)sqlite3_column_text(s, 1);
+		ok = name && !strncmp(name, old_path, n) && name[n] == ':';
+	}
+	store_stmt_done(s);
+	return ok;
+}
+
+static int artifact_delete_locked(struct model *m, int64_t id)
+{
+	static const char *const steps[] = {
+		sql_artifact_props_delete, sql_artifact_eventpaths_delete,
+		sql_artifact_events_delete, sql_artifact_attributions_delete,
+		sql_artifact_delete,
+	};
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < N(steps) && r == 0; i++) {
+		sqlite3_stmt *s;
+
+		r = store_stmt(m->st, steps[i], &s);
+		if (r < 0)
+			break;
+		sqlite3_bind_int64(s, 1, id);
+		r = mlmd_step_done(s);
+	}
+	return r;
+}
+
+static int entry_delete_locked(struct model *m, int64_t id)
+{
+	sqlite3_stmt *s;
+	int r = store_stmt(m->st, sql_entry_delete, &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	return mlmd_step_done(s);
+}
+
+static int count_children_locked(struct model *m, int64_t id, int64_t *ret)
+{
+	sqlite3_stmt *s;
+	int r = store_stmt(m->st, sql_entry_children, &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	return mlmd_step_int(s, ret);
+}
+
+int model_entry_rename(struct model *m, int64_t id, int64_t new_parent,
+		       const char *new_name, bool noreplace)
+{
+	struct entry e, target, p;
+	char *old_path = NULL;
+	int64_t walk, n;
+	sqlite3_stmt *s;
+	int r;
+
+	store_lock(m->st);
+	r = store_begin(m->st);
+	if (r < 0)
+		goto out_unlock;
+	r = entry_get_locked(m, id, &e);
+	if (r < 0)
+		goto out;
+	/* the new parent must be a directory of the same tree, not below @e */
+	for (walk = new_parent; walk != 0; walk = p.parent_id) {
+		r = entry_get_locked(m, walk, &p);
+		if (r < 0)
+			goto out;
+		if (!p.is_dir || p.execution_id != e.execution_id ||
+		    p.side != e.side) {
+			r = walk == new_parent ? -ENOTDIR : -EXDEV;
+			goto out;
+		}
+		if (walk == e.id) {
+			r = -EINVAL;
+			goto out;
+		}
+	}
+	r = entry_lookup_locked(m, e.execution_id, e.side, new_parent,
+				new_name, &target);
+	if (r == 0) {
+		if (target.id == e.id)
+			goto commit;
+		if (noreplace) {
+			r = -EEXIST;
+			goto out;
+		}
+		if (target.is_dir && !e.is_dir) {
+			r = -EISDIR;
+			goto out;
+		}
+		if (!target.is_dir && e.is_dir) {
+			r = -ENOTDIR;
+			goto out;
+		}
+		if (target.is_dir) {
+			r = count_children_locked(m, target.id, &n);
+			if (r == 0 && n)
+				r = -ENOTEMPTY;
+			if (r < 0)
+				goto out;
+		}
+		/* a replaced file's artifact and events stay: history */
+		r = entry_delete_locked(m, target.id);
+	} else if (r == -ENOENT) {
+		r = 0;
+	}
+	if (r < 0)
+		goto out;
+	r = entry_path_locked(m, e.id, &old_path);
+	if (r < 0)
+		goto out;
+	r = store_stmt(m->st, sql_entry_move, &s);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_int64(s, 1, e.id);
+	sqlite3_bind_int64(s, 2, new_parent);
+	sqlite3_bind_text(s, 3, new_name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, now_ns());
+	r = mlmd_step_done(s);
+	if (r < 0)
+		goto out;
+	if (!e.is_dir && e.artifact_id &&
+	    artifact_is_private_locked(m, &e, old_path)) {
+		/* log it as if it had been written under its final name */
+		char md5[MD5_HEX_LEN + 1];
+
+		memcpy(md5, e.md5, sizeof(md5));
+		r = artifact_delete_locked(m, e.artifact_id);
+		if (r < 0)
+			goto out;
+		e.artifact_id = 0;
+		e.md5[0] = '\0';
+		r = entry_log_locked(m, &e, md5, e.size, e.mtime_ns, NULL);
+		if (r < 0)
+			goto out;
+	}
+commit:
+	r = store_commit(m->st);
+out:
+	if (r < 0)
+		store_rollback(m->st);
+out_unlock:
+	store_unlock(m->st);
+	free(old_path);
+	return r;
+}
+
+int model_entry_remove(struct model *m, int64_t id)
+{
+	struct entry e;
+	int64_t n;
+	int r;
+
+	store_lock(m->st);
+	r = store_begin(m->st);
+	if (r < 0)
+		goto out_unlock;
+	r = entry_get_locked(m, id, &e);
+	if (r < 0)
+		goto out;
+	if (e.is_dir) {
+		r = count_children_locked(m, id, &n);
+		if (r == 0 && n)
+			r = -ENOTEMPTY;
+	} else if (e.artifact_id) {
+		r = -EPERM;
+	}
+	if (r == 0)
+		r = entry_delete_locked(m, id);
+	if (r == 0)
+		r = store_commit(m->st);
+out:
+	if (r < 0)
+		store_rollback(m->st);
+out_unlock:
+	store_unlock(m->st);
+	return r;
+}
+
+int model_entry_setattr(struct model *m, int64_t id, unsigned what,
+			mode_t mode, uid_t uid, gid_t gid, int64_t mtime_ns)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	store_lock(m->st);
+	r = store_stmt(m->st, sql_entry_setattr, &s);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int(s, 2, !!(what & ENTRY_SET_MODE));
+	sqlite3_bind_int64(s, 3, mode & 07777);
+	sqlite3_bind_int(s, 4, !!(what & ENTRY_SET_OWNER));
+	sqlite3_bind_int64(s, 5, uid);
+	sqlite3_bind_int64(s, 6, gid);
+	sqlite3_bind_int(s, 7, !!(what & ENTRY_SET_MTIME));
+	sqlite3_bind_int64(s, 8, mtime_ns);
+	sqlite3_bind_int64(s, 9, now_ns());
+	r = mlmd_step_done(s);
+	if (r == 0 && sqlite3_changes(store_db(m->st)) == 0)
+		r = -ENOENT;
+out:
+	store_unlock(m->st);
+	return r;
+}
+
+int model_entry_drop_unlogged(struct model *m)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	store_lock(m->st);
+	r = store_stmt(m->st, sql_entry_drop_unlogged, &s);
+	if (r == 0)
+		r = mlmd_step_done(s);
+	if (r == 0)
+		r = sqlite3_changes(store_db(m->st));
+	store_unlock(m->st);
+	return r;
+}
+
+/* --- artifact attributes --------------------------------------------------- */
+
+int model_artifact_attr(struct model *m, int64_t id, const char *key,
+			char **ret_value)
+{
+	sqlite3_stmt *s;
+	int rc, col = -1, r;
+
+	if (!strcmp(key, "hash"))
+		col = 0;
+	else if (!strcmp(key, "name"))
+		col = 1;
+	else if (!strcmp(key, "type"))
+		col = 2;
+	store_lock(m->st);
+	if (col >= 0) {
+		r = store_stmt(m->st, sql_artifact_row, &s);
+		if (r < 0)
+			goto out;
+		sqlite3_bind_int64(s, 1, id);
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW) {
+			const char *t = (const char *)sqlite3_column_text(s, col);
+
+			*ret_value = strdup(t ? t : "");
+			r = *ret_value ? 0 : -ENOMEM;
+		} else {
+			r = rc == SQLITE_DONE ? -ENODATA : store_errno(rc);
+		}
+		store_stmt_done(s);
+	} else if (!strcmp(key, "url")) {
+		r = mlmd_prop_get_text(m->st, MLMD_ARTIFACT, id, "url", false,
+				       ret_value);
+	} else if (!strncmp(key, "prop.", 5) && key[5]) {
+		r = mlmd_prop_get_text(m->st, MLMD_ARTIFACT, id, key + 5, true,
+				       ret_value);
+	} else {
+		r = -ENODATA;
+	}
+	if (r == -ENOENT)
+		r = -ENODATA;
+out:
+	store_unlock(m->st);
+	return r;
+}
+
+int model_artifact_attr_keys(struct model *m, int64_t id, char **ret_keys,
+			     size_t *ret_len)
+{
+	static const char fixed[] = "hash\0type\0name\0url";
+	sqlite3_stmt *s;
+	struct sb sb;
+	int rc, r;
+
+	sb_init(&sb, 1 << 20);
+	sb_append(&sb, fixed, sizeof(fixed));
+	store_lock(m->st);
+	r = store_stmt(m->st, sql_artifact_custom_keys, &s);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_int64(s, 1, id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		sb_puts(&sb, "prop.");
+		sb_puts(&sb, (const char *)sqlite3_column_text(s, 0));
+		sb_putc(&sb, '\0');
+	}
+	if (rc != SQLITE_DONE)
+		r = store_errno(rc);
+	store_stmt_done(s);
+out:
+	store_unlock(m->st);
+	if (r == 0 && sb_err(&sb))
+		r = sb_err(&sb);
+	if (r == 0) {
+		*ret_keys = sb_detach(&sb, ret_len);
+		r = *ret_keys ? 0 : -ENOMEM;
+	}
+	sb_release(&sb);
+	return r;
+}

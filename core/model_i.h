@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internals shared by model.c, model_entry.c and model_doc.c.  Functions
+ * named *_locked require the store lock and, for writes, an open
+ * transaction.
+ */
+#ifndef CMFFS_MODEL_I_H
+#define CMFFS_MODEL_I_H
+
+#include "mlmd.h"
+#include "model.h"
+#include "store.h"
+
+enum artifact_kind {
+	ART_DATASET,
+	ART_MODEL,
+	ART_LABEL,
+	_ART_MAX,
+};
+
+struct model {
+	struct store *st;
+	char *remote;			/* protected by the store lock */
+	int64_t art_type[_ART_MAX];	/* cached type ids; 0 = not yet */
+};
+
+/* CMF's type names and the context type names */
+#define TYPE_PIPELINE "Parent_Context"
+#define TYPE_STAGE "Pipeline_Stage"
+
+/* Stage of an execution (via Association) and pipeline facts. */
+struct exec_ctx {
+	int64_t stage_id;
+	char *pipeline;		/* owned: Pipeline_Type */
+	char *git_repo;		/* owned: Git_Repo, "" if none */
+};
+int exec_ctx_load_locked(struct model *m, int64_t execution_id,
+			 struct exec_ctx *ret);
+void exec_ctx_release(struct exec_ctx *c);
+
+#endif

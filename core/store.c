@@ -1,0 +1,636 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The SQLite connection, the MLMD schema and the statement cache; see store.h.
+ *
+ * The DDL below is MLMD 1.15's SQLite schema version 10 (table and column
+ * names, declared types, constraints and the 24 secondary indexes), as
+ * documented in shared/spec/mlmd-schema.md §1.  cmffs' own tables follow it.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+#define STMT_CACHE_SIZE 512	/* power of two */
+
+struct stmt_slot {
+	const char *sql;	/* key: address of a static string */
+	sqlite3_stmt *stmt;
+};
+
+struct store {
+	sqlite3 *db;
+	pthread_mutex_t lock;	/* serializes db and cache */
+	struct stmt_slot cache[STMT_CACHE_SIZE];	/* protected by lock */
+};
+
+static const char mlmd_ddl[] =
+	"CREATE TABLE IF NOT EXISTS `Type` ("
+	" `id` INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" `name` VARCHAR(255) NOT NULL,"
+	" `version` VARCHAR(255),"
+	" `type_kind` TINYINT(1) NOT NULL,"
+	" `description` TEXT,"
+	" `input_type` TEXT,"
+	" `output_type` TEXT,"
+	" `external_id` VARCHAR(255) UNIQUE);"
+	"CREATE TABLE IF NOT EXISTS `ParentType` ("
+	" `type_id` INT NOT NULL,"
+	" `parent_type_id` INT NOT NULL,"
+	" PRIMARY KEY (`type_id`, `parent_type_id`));"
+	"CREATE TABLE IF NOT EXISTS `TypeProperty` ("
+	" `type_id` INT NOT NULL,"
+	" `name` VARCHAR(255) NOT NULL,"
+	" `data_type` INT NULL,"
+	" PRIMARY KEY (`type_id`, `name`));"
+	"CREATE TABLE IF NOT EXISTS `Artifact` ("
+	" `id` INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" `type_id` INT NOT NULL,"
+	" `uri` TEXT,"
+	" `state` INT,"
+	" `name` VARCHAR(255),"
+	" `external_id` VARCHAR(255) UNIQUE,"
+	" `create_time_since_epoch` INT NOT NULL DEFAULT 0,"
+	" `last_update_time_since_epoch` INT NOT NULL DEFAULT 0,"
+	" UNIQUE(`type_id`, `name`));"
+	"CREATE TABLE IF NOT EXISTS `ArtifactProperty` ("
+	" `artifact_id` INT NOT NULL,"
+	" `name` VARCHAR(255) NOT NULL,"
+	" `is_custom_property` TINYINT(1) NOT NULL,"
+	" `int_value` INT,"
+	" `double_value` DOUBLE,"
+	" `string_value` TEXT,"
+	" `byte_value` BLOB,"
+	" `proto_value` BLOB,"
+	" `bool_value` BOOLEAN,"
+	" PRIMARY KEY (`artifact_id`, `name`, `is_custom_property`));"
+	"CREATE TABLE IF NOT EXISTS `Execution` ("
+	" `id` INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" `type_id` INT NOT NULL,"
+	" `last_known_state` INT,"
+	" `name` VARCHAR(255),"
+	" `external_id` VARCHAR(255) UNIQUE,"
+	" `create_time_since_epoch` INT NOT NULL DEFAULT 0,"
+	" `last_update_time_since_epoch` INT NOT NULL DEFAULT 0,"
+	" UNIQUE(`type_id`, `name`));"
+	"CREATE TABLE IF NOT EXISTS `ExecutionProperty` ("
+	" `execution_id` INT NOT NULL,"
+	" `name` VARCHAR(255) NOT NULL,"
+	" `is_custom_property` TINYINT(1) NOT NULL,"
+	" `int_value` INT,"
+	" `double_value` DOUBLE,"
+	" `string_value` TEXT,"
+	" `byte_value` BLOB,"
+	" `proto_value` BLOB,"
+	" `bool_value` BOOLEAN,"
+	" PRIMARY KEY (`execution_id`, `name`, `is_custom_property`));"
+	"CREATE TABLE IF NOT EXISTS `Context` ("
+	" `id` INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" `type_id` INT NOT NULL,"
+	" `name` VARCHAR(255) NOT NULL,"
+	" `external_id` VARCHAR(255) UNIQUE,"
+	" `create_time_since_epoch` INT NOT NULL DEFAULT 0,"
+	" `last_update_time_since_epoch` INT NOT NULL DEFAULT 0,"
+	" UNIQUE(`type_id`, `name`));"
+	"CREATE TABLE IF NOT EXISTS `ContextProperty` ("
+	" `context_id` INT NOT NULL,"
+	" `name` VARCHAR(255) NOT NULL,"
+	" `is_custom_property` TINYINT(1) NOT NULL,"
+	" `int_value` INT,"
+	" `double_value` DOUBLE,"
+	" `string_value` TEXT,"
+	" `byte_value` BLOB,"
+	" `proto_value` BLOB,"
+	" `bool_value` BOOLEAN,"
+	" PRIMARY KEY (`context_id`, `name`, `is_custom_property`));"
+	"CREATE TABLE IF NOT EXISTS `ParentContext` ("
+	" `context_id` INT NOT NULL,"
+	" `parent_context_id` INT NOT NULL,"
+	" PRIMARY KEY (`context_id`, `parent_context_id`));"
+	"CREATE TABLE IF NOT EXISTS `Event` ("
+	" `id` INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" `artifact_id` INT NOT NULL,"
+	" `execution_id` INT NOT NULL,"
+	" `type` INT NOT NULL,"
+	" `milliseconds_since_epoch` INT,"
+	" UNIQUE(`artifact_id`, `execution_id`, `type`));"
+	"CREATE TABLE IF NOT EXISTS `EventPath` ("
+	" `event_id` INT NOT NULL,"
+	" `is_index_step` TINYINT(1) NOT NULL,"
+	" `step_index` INT,"
+	" `step_key` TEXT);"
+	"CREATE TABLE IF NOT EXISTS `Association` ("
+	" `id` INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" `context_id` INT NOT NULL,"
+	" `execution_id` INT NOT NULL,"
+	" UNIQUE(`context_id`, `execution_id`));"
+	"CREATE TABLE IF NOT EXISTS `Attribution` ("
+	" `id` INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" `context_id` INT NOT NULL,"
+	" `artifact_id` INT NOT NULL,"
+	" UNIQUE(`context_id`, `artifact_id`));"
+	"CREATE TABLE IF NOT EXISTS `MLMDEnv` ("
+	" `schema_version` INTEGER PRIMARY KEY);"
+	"CREATE INDEX IF NOT EXISTS `idx_artifact_uri` ON `Artifact`(`uri`);"
+	"CREATE INDEX IF NOT EXISTS `idx_artifact_create_time_since_epoch`"
+	" ON `Artifact`(`create_time_since_epoch`);"
+	"CREATE INDEX IF NOT EXISTS `idx_artifact_last_update_time_since_epoch`"
+	" ON `Artifact`(`last_update_time_since_epoch`);"
+	"CREATE INDEX IF NOT EXISTS `idx_event_execution_id`"
+	" ON `Event`(`execution_id`);"
+	"CREATE INDEX IF NOT EXISTS `idx_parentcontext_parent_context_id`"
+	" ON `ParentContext`(`parent_context_id`);"
+	"CREATE INDEX IF NOT EXISTS `idx_type_name` ON `Type`(`name`);"
+	"CREATE INDEX IF NOT EXISTS `idx_execution_create_time_since_epoch`"
+	" ON `Execution`(`create_time_since_epoch`);"
+	"CREATE INDEX IF NOT EXISTS `idx_execution_last_update_time_since_epoch`"
+	" ON `Execution`(`last_update_time_since_epoch`);"
+	"CREATE INDEX IF NOT EXISTS `idx_context_create_time_since_epoch`"
+	" ON `Context`(`create_time_since_epoch`);"
+	"CREATE INDEX IF NOT EXISTS `idx_context_last_update_time_since_epoch`"
+	" ON `Context`(`last_update_time_since_epoch`);"
+	"CREATE INDEX IF NOT EXISTS `idx_eventpath_event_id`"
+	" ON `EventPath`(`event_id`);"
+	"CREATE INDEX IF NOT EXISTS `idx_artifact_property_int`"
+	" ON `ArtifactProperty`(`name`, `is_custom_property`, `int_value`)"
+	" WHERE `int_value` IS NOT NULL;"
+	"CREATE INDEX IF NOT EXISTS `idx_artifact_property_double`"
+	" ON `ArtifactProperty`(`name`, `is_custom_property`, `double_value`)"
+	" WHERE `double_value` IS NOT NULL;"
+	"CREATE INDEX IF NOT EXISTS `idx_artifact_property_string`"
+	" ON `ArtifactProperty`(`name`, `is_custom_property`, `string_value`)"
+	" WHERE `string_value` IS NOT NULL;"
+	"CREATE INDEX IF NOT EXISTS `idx_execution_property_int`"
+	" ON `ExecutionProperty`(`name`, `is_custom_property`, `int_value`)"
+	" WHERE `int_value` IS NOT NULL;"
+	"CREATE INDEX IF NOT EXISTS `idx_execution_property_double`"
+	" ON `ExecutionProperty`(`name`, `is_custom_property`, `double_value`)"
+	" WHERE `double_value` IS NOT NULL;"
+	"CREATE INDEX IF NOT EXISTS `idx_execution_property_string`"
+	" ON `ExecutionProperty`(`name`, `is_custom_property`, `string_value`)"
+	" WHERE `string_value` IS NOT NULL;"
+	"CREATE INDEX IF NOT EXISTS `idx_context_property_int`"
+	" ON `ContextProperty`(`name`, `is_custom_property`, `int_value`)"
+	" WHERE `int_value` IS NOT NULL;"
+	"CREATE INDEX IF NOT EXISTS `idx_context_property_double`"
+	" ON `ContextProperty`(`name`, `is_custom_property`, `double_value`)"
+	" WHERE `double_value` IS NOT NULL;"
+	"CREATE INDEX IF NOT EXISTS `idx_context_property_string`"
+	" ON `ContextProperty`(`name`, `is_custom_property`, `string_value`)"
+	" WHERE `string_value` IS NOT NULL;"
+	"CREATE INDEX IF NOT EXISTS `idx_type_external_id`"
+	" ON `Type`(`external_id`);"
+	"CREATE INDEX IF NOT EXISTS `idx_artifact_external_id`"
+	" ON `Artifact`(`external_id`);"
+	"CREATE INDEX IF NOT EXISTS `idx_execution_external_id`"
+	" ON `Execution`(`external_id`);"
+	"CREATE INDEX IF NOT EXISTS `idx_context_external_id`"
+	" ON `Context`(`external_id`);";
+
+/*
+ * The 9 simple types MLMD upserts on every open, in MLMD's order, so that a
+ * fresh file gives them ids 1-9 as MLMD itself would.
+ */
+static const struct {
+	const char *name;
+	int kind;
+} simple_types[] = {
+	{ "mlmd.Dataset", 1 },	 { "mlmd.Model", 1 },	 { "mlmd.Metrics", 1 },
+	{ "mlmd.Statistics", 1 }, { "mlmd.Train", 0 },	 { "mlmd.Transform", 0 },
+	{ "mlmd.Process", 0 },	 { "mlmd.Evaluate", 0 }, { "mlmd.Deploy", 0 },
+};
+
+/* Columns MLMD's check_*_table probes select; all must exist. */
+static const char *const mlmd_probes[] = {
+	"SELECT `id`, `name`, `version`, `type_kind`, `description`,"
+	" `input_type`, `output_type`, `external_id` FROM `Type` LIMIT 0",
+	"SELECT `type_id`, `parent_type_id` FROM `ParentType` LIMIT 0",
+	"SELECT `type_id`, `name`, `data_type` FROM `TypeProperty` LIMIT 0",
+	"SELECT `id`, `type_id`, `uri`, `state`, `name`, `external_id`,"
+	" `create_time_since_epoch`, `last_update_time_since_epoch`"
+	" FROM `Artifact` LIMIT 0",
+	"SELECT `artifact_id`, `name`, `is_custom_property`, `int_value`,"
+	" `double_value`, `string_value`, `byte_value`, `proto_value`,"
+	" `bool_value` FROM `ArtifactProperty` LIMIT 0",
+	"SELECT `id`, `type_id`, `last_known_state`, `name`, `external_id`,"
+	" `create_time_since_epoch`, `last_update_time_since_epoch`"
+	" FROM `Execution` LIMIT 0",
+	"SELECT `execution_id`, `name`, `is_custom_property`, `int_value`,"
+	" `double_value`, `string_value`, `byte_value`, `proto_value`,"
+	" `bool_value` FROM `ExecutionProperty` LIMIT 0",
+	"SELECT `id`, `type_id`, `name`, `external_id`,"
+	" `create_time_since_epoch`, `last_update_time_since_epoch`"
+	" FROM `Context` LIMIT 0",
+	"SELECT `context_id`, `name`, `is_custom_property`, `int_value`,"
+	" `double_value`, `string_value`, `byte_value`, `proto_value`,"
+	" `bool_value` FROM `ContextProperty` LIMIT 0",
+	"SELECT `context_id`, `parent_context_id` FROM `ParentContext` LIMIT 0",
+	"SELECT `id`, `artifact_id`, `execution_id`, `type`,"
+	" `milliseconds_since_epoch` FROM `Event` LIMIT 0",
+	"SELECT `event_id`, `is_index_step`, `step_index`, `step_key`"
+	" FROM `EventPath` LIMIT 0",
+	"SELECT `id`, `context_id`, `execution_id` FROM `Association` LIMIT 0",
+	"SELECT `id`, `context_id`, `artifact_id` FROM `Attribution` LIMIT 0",
+	"SELECT `schema_version` FROM `MLMDEnv` LIMIT 0",
+};
+
+/*
+ * cmffs' own tables.  cmffs_entry is the file tree a user sees under an
+ * execution's inputs/ and outputs/: one row per directory or file, a file
+ * pointing at the artifact that is its current version (NULL while its first
+ * version is still being written).  cmffs_dirattr keeps chmod/chown/utimens
+ * of the fixed directories (pipelines, stages, executions).
+ */
+static const char cmffs_ddl[] =
+	"CREATE TABLE IF NOT EXISTS cmffs_entry ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" execution_id INTEGER NOT NULL,"
+	" side INTEGER NOT NULL,"
+	" parent_id INTEGER NOT NULL,"
+	" name TEXT NOT NULL,"
+	" is_dir INTEGER NOT NULL,"
+	" artifact_id INTEGER,"
+	" md5 TEXT,"
+	" size INTEGER NOT NULL DEFAULT 0,"
+	" mode INTEGER NOT NULL,"
+	" uid INTEGER NOT NULL,"
+	" gid INTEGER NOT NULL,"
+	" mtime_ns INTEGER NOT NULL,"
+	" ctime_ns INTEGER NOT NULL,"
+	" UNIQUE(execution_id, side, parent_id, name)) STRICT;"
+	"CREATE INDEX IF NOT EXISTS cmffs_entry_artifact"
+	" ON cmffs_entry(artifact_id);"
+	"CREATE TABLE IF NOT EXISTS cmffs_dirattr ("
+	" ino INTEGER PRIMARY KEY,"
+	" mode INTEGER NOT NULL,"
+	" uid INTEGER NOT NULL,"
+	" gid INTEGER NOT NULL,"
+	" mtime_ns INTEGER NOT NULL) STRICT;";
+
+int store_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return 0;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_READONLY:
+		return -EROFS;
+	case SQLITE_TOOBIG:
+		return -EFBIG;
+	case SQLITE_CONSTRAINT:
+		return -EEXIST;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return -EACCES;
+	case SQLITE_CANTOPEN:
+		return -ENOENT;
+	case SQLITE_NOTADB:
+	case SQLITE_CORRUPT:
+		return -EPROTO;
+	default:
+		return -EIO;
+	}
+}
+
+int64_t store_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void store_lock(struct store *st)
+{
+	pthread_mutex_lock(&st->lock);
+}
+
+void store_unlock(struct store *st)
+{
+	pthread_mutex_unlock(&st->lock);
+}
+
+sqlite3 *store_db(struct store *st)
+{
+	return st->db;
+}
+
+int store_exec(struct store *st, const char *sql)
+{
+	int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		log_msg(LOG_DEBUG, "sql failed: %s", sqlite3_errmsg(st->db));
+	return store_errno(rc);
+}
+
+int store_begin(struct store *st)
+{
+	return store_exec(st, "BEGIN IMMEDIATE");
+}
+
+int store_commit(struct store *st)
+{
+	int r = store_exec(st, "COMMIT");
+
+	if (r < 0)
+		store_rollback(st);
+	return r;
+}
+
+void store_rollback(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static size_t slot_of(const char *sql)
+{
+	uintptr_t p = (uintptr_t)sql;
+
+	p ^= p >> 17;
+	p *= 0x9e3779b97f4a7c15ull;
+	return (size_t)(p >> 40) & (STMT_CACHE_SIZE - 1);
+}
+
+int store_stmt(struct store *st, const char *sql, sqlite3_stmt **ret_stmt)
+{
+	size_t i = slot_of(sql), n;
+	int rc;
+
+	for (n = 0; n < STMT_CACHE_SIZE; n++, i = (i + 1) & (STMT_CACHE_SIZE - 1)) {
+		if (st->cache[i].sql == sql) {
+			*ret_stmt = st->cache[i].stmt;
+			return 0;
+		}
+		if (!st->cache[i].sql)
+			break;
+	}
+	if (n == STMT_CACHE_SIZE)
+		return -ENOSPC;
+	rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+				&st->cache[i].stmt, NULL);
+	if (rc != SQLITE_OK) {
+		log_msg(LOG_ERR, "cannot prepare '%s': %s", sql,
+			sqlite3_errmsg(st->db));
+		return store_errno(rc);
+	}
+	st->cache[i].sql = sql;
+	*ret_stmt = st->cache[i].stmt;
+	return 0;
+}
+
+void store_stmt_done(sqlite3_stmt *stmt)
+{
+	if (!stmt)
+		return;
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+}
+
+static int count_rows(struct store *st, const char *sql, int64_t *ret)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*ret = sqlite3_column_int64(s, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(s);
+	return store_errno(rc);
+}
+
+static int seed_simple_types(struct store *st)
+{
+	static const char sel[] = "SELECT 1 FROM `Type` WHERE `name` = ?1"
+				  " AND `version` IS NULL AND `type_kind` = ?2";
+	static const char ins[] = "INSERT INTO `Type`(`name`, `type_kind`,"
+				  " `version`, `description`, `external_id`)"
+				  " VALUES (?1, ?2, NULL, NULL, NULL)";
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < sizeof(simple_types) / sizeof(simple_types[0]); i++) {
+		sqlite3_stmt *s;
+		int rc;
+
+		r = store_stmt(st, sel, &s);
+		if (r < 0)
+			return r;
+		sqlite3_bind_text(s, 1, simple_types[i].name, -1, SQLITE_STATIC);
+		sqlite3_bind_int(s, 2, simple_types[i].kind);
+		rc = sqlite3_step(s);
+		store_stmt_done(s);
+		if (rc == SQLITE_ROW)
+			continue;
+		if (rc != SQLITE_DONE)
+			return store_errno(rc);
+		r = store_stmt(st, ins, &s);
+		if (r < 0)
+			return r;
+		sqlite3_bind_text(s, 1, simple_types[i].name, -1, SQLITE_STATIC);
+		sqlite3_bind_int(s, 2, simple_types[i].kind);
+		rc = sqlite3_step(s);
+		store_stmt_done(s);
+		if (rc != SQLITE_DONE)
+			return store_errno(rc);
+	}
+	return 0;
+}
+
+static int set_err(char **ret_err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int set_err(char **ret_err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!ret_err)
+		return 0;
+	va_start(ap, fmt);
+	if (vasprintf(ret_err, fmt, ap) < 0)
+		*ret_err = NULL;
+	va_end(ap);
+	return 0;
+}
+
+/*
+ * Bring the file to a usable state inside one write transaction: create the
+ * whole schema if it is empty, otherwise check it is MLMD v10 and add what
+ * MLMD would add on open (missing simple types) plus our own tables.
+ */
+static int store_prepare_schema(struct store *st, const char *path,
+				unsigned flags, char **ret_err)
+{
+	int64_t ntables = 0, nenv = 0, version = 0;
+	size_t i;
+	int r;
+
+	r = store_begin(st);
+	if (r < 0) {
+		set_err(ret_err, "cannot lock '%s': %s", path,
+			sqlite3_errmsg(st->db));
+		return r;
+	}
+	r = count_rows(st, "SELECT count(*) FROM sqlite_master WHERE"
+			   " type = 'table' AND name NOT LIKE 'sqlite_%'",
+		       &ntables);
+	if (r < 0) {
+		set_err(ret_err, "'%s' is not an SQLite database", path);
+		goto out;
+	}
+	if (ntables == 0) {
+		if (!(flags & STORE_CREATE)) {
+			r = -ENOENT;
+			set_err(ret_err, "'%s' holds no metadata store", path);
+			goto out;
+		}
+		r = store_exec(st, mlmd_ddl);
+		if (r == 0)
+			r = store_exec(st, "INSERT INTO `MLMDEnv`"
+					   "(`schema_version`) VALUES (10)");
+		if (r < 0) {
+			set_err(ret_err, "cannot create the schema in '%s': %s",
+				path, sqlite3_errmsg(st->db));
+			goto out;
+		}
+	}
+	r = count_rows(st, "SELECT count(*) FROM sqlite_master WHERE"
+			   " type = 'table' AND name = 'MLMDEnv'", &nenv);
+	if (r == 0 && nenv == 1)
+		r = count_rows(st, "SELECT count(*) FROM `MLMDEnv`", &nenv);
+	else if (r == 0)
+		nenv = -1;
+	if (r < 0)
+		goto out;
+	if (nenv != 1) {
+		r = -EPROTO;
+		set_err(ret_err, nenv < 0 ? "'%s' is not an ML Metadata store (no MLMDEnv table)"
+					  : "'%s' is a damaged ML Metadata store (MLMDEnv must hold one row)",
+			path);
+		goto out;
+	}
+	r = count_rows(st, "SELECT `schema_version` FROM `MLMDEnv`", &version);
+	if (r < 0)
+		goto out;
+	if (version != MLMD_SCHEMA_VERSION) {
+		r = -EPROTO;
+		set_err(ret_err,
+			"'%s' is an ML Metadata store of schema version %lld; cmffs reads and writes version 10 only (ml-metadata 1.11-1.16) and will not convert it",
+			path, (long long)version);
+		goto out;
+	}
+	for (i = 0; i < sizeof(mlmd_probes) / sizeof(mlmd_probes[0]); i++) {
+		sqlite3_stmt *s = NULL;
+		int rc = sqlite3_prepare_v2(st->db, mlmd_probes[i], -1, &s,
+					    NULL);
+
+		sqlite3_finalize(s);
+		if (rc != SQLITE_OK) {
+			r = -EPROTO;
+			set_err(ret_err, "'%s' is not a complete MLMD v10 store: %s",
+				path, sqlite3_errmsg(st->db));
+			goto out;
+		}
+	}
+	if (flags & STORE_READONLY) {
+		store_rollback(st);
+		return 0;
+	}
+	r = seed_simple_types(st);
+	if (r == 0)
+		r = store_exec(st, cmffs_ddl);
+	if (r < 0) {
+		set_err(ret_err, "cannot prepare '%s': %s", path,
+			sqlite3_errmsg(st->db));
+		goto out;
+	}
+	r = store_commit(st);
+	if (r < 0)
+		set_err(ret_err, "cannot commit to '%s': %s", path,
+			sqlite3_errmsg(st->db));
+	return r;
+out:
+	store_rollback(st);
+	return r;
+}
+
+int store_open(const char *path, unsigned flags, struct store **ret_store,
+	       char **ret_err)
+{
+	struct store *st = NULL;
+	int oflags, rc, r;
+
+	if (ret_err)
+		*ret_err = NULL;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	pthread_mutex_init(&st->lock, NULL);
+	oflags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
+	if (flags & STORE_READONLY)
+		oflags |= SQLITE_OPEN_READONLY;
+	else
+		oflags |= SQLITE_OPEN_READWRITE;
+	if (flags & STORE_CREATE)
+		oflags |= SQLITE_OPEN_CREATE;
+	rc = sqlite3_open_v2(path, &st->db, oflags, NULL);
+	if (rc != SQLITE_OK) {
+		r = store_errno(rc);
+		set_err(ret_err, "cannot open '%s': %s", path,
+			st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		goto out;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, 10000);
+	if (!(flags & STORE_READONLY)) {
+		r = store_exec(st, "PRAGMA journal_mode=WAL");
+		if (r == 0)
+			r = store_exec(st, "PRAGMA synchronous=NORMAL");
+		if (r < 0) {
+			set_err(ret_err, "cannot set WAL mode on '%s': %s",
+				path, sqlite3_errmsg(st->db));
+			goto out;
+		}
+	}
+	r = store_prepare_schema(st, path, flags, ret_err);
+	if (r < 0)
+		goto out;
+	*ret_store = st;
+	st = NULL;
+out:
+	store_close(st);
+	return r;
+}
+
+void store_close(struct store *st)
+{
+	size_t i;
+
+	if (!st)
+		return;
+	for (i = 0; i < STMT_CACHE_SIZE; i++)
+		sqlite3_finalize(st->cache[i].stmt);
+	sqlite3_close(st->db);
+	pthread_mutex_destroy(&st->lock);
+	free(st);
+}

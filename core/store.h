@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The metadata store: one SQLite connection to WS/mlmd, an ML Metadata
+ * (MLMD) schema-10 database that ml_metadata 1.15 (cmflib's pin) opens as its
+ * own, plus cmffs' own tables (prefixed cmffs_, which MLMD ignores).
+ *
+ * Threading: a struct store is one connection.  Every use of it, including
+ * statements obtained from store_stmt(), happens between store_lock() and
+ * store_unlock(); model.h functions take the lock themselves.  Threads that
+ * need parallelism (the sync thread) open their own store.  The file is in
+ * WAL mode so that readers on other connections never block the writer.
+ *
+ * Only core/ modules include this header: fs/ and sync/ go through model.h.
+ */
+#ifndef CMFFS_STORE_H
+#define CMFFS_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#define MLMD_SCHEMA_VERSION 10
+
+struct store;
+
+enum store_flags {
+	STORE_CREATE = 1 << 0,	/* create the file and the schema if absent */
+	STORE_READONLY = 1 << 1,
+};
+
+/*
+ * Open the store at @path.  A new or empty file gets the full MLMD schema
+ * (15 tables, 24 indexes, MLMDEnv = 10, the 9 simple types) and cmffs'
+ * tables in one transaction.  An existing file must be an MLMD schema-10
+ * store; anything else is refused (-EPROTO), never rewritten.
+ *
+ * On failure *ret_err, if @ret_err is not NULL, receives an owned one-line
+ * explanation (or NULL on ENOMEM).  Returns 0 or -errno.
+ */
+int store_open(const char *path, unsigned flags, struct store **ret_store,
+	       char **ret_err);
+
+/* Finalize cached statements and close.  NULL-safe. */
+void store_close(struct store *st);
+
+void store_lock(struct store *st);
+void store_unlock(struct store *st);
+
+/*
+ * Cached prepared statement for @sql.  @sql must be a string with static
+ * storage (its address is the cache key): keep each module's SQL in one
+ * static table.  The statement is returned reset with no bindings.
+ * Caller holds the lock.  Returns 0 or -errno.
+ */
+int store_stmt(struct store *st, const char *sql, sqlite3_stmt **ret_stmt);
+
+/* Reset and clear a statement from store_stmt(); NULL-safe. */
+void store_stmt_done(sqlite3_stmt *stmt);
+
+/*
+ * Write transactions (BEGIN IMMEDIATE, so that SQLITE_BUSY appears at the
+ * start, not halfway).  Caller holds the lock.  0 or -errno.
+ */
+int store_begin(struct store *st);
+int store_commit(struct store *st);
+void store_rollback(struct store *st);
+
+/* Run SQL without results (DDL, pragmas).  Caller holds the lock. */
+int store_exec(struct store *st, const char *sql);
+
+sqlite3 *store_db(struct store *st);
+
+/* Map an SQLite result code to a negative errno (see the table in store.c). */
+int store_errno(int rc);
+
+/* Milliseconds since the epoch, as MLMD stores times. */
+int64_t store_now_ms(void);
+
+#endif

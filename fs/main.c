@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The cmffs command: init, mount, umount, status.  Every failure is one
+ * "cmffs: ..." line on stderr and a non-zero exit status.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmffs_version.h"
+#include "config.h"
+#include "fs.h"
+#include "log.h"
+#include "workspace.h"
+
+
+static const char usage_text[] =
+	"usage: cmffs COMMAND [ARGS]\n"
+	"\n"
+	"  init WS [--storage local --path DIR] [--server-url URL]\n"
+	"        make WS a workspace: a metadata store (WS/mlmd), a content\n"
+	"        store (WS/.cmf/) and a configuration (WS/.cmfconfig)\n"
+	"  mount WS MOUNTPOINT [-f] [-d] [-s] [-o OPTION[,OPTION...]]\n"
+	"        serve WS as a filesystem; without -f it returns once mounted\n"
+	"  umount MOUNTPOINT\n"
+	"        unmount and wait until the daemon has finished\n"
+	"  status WS\n"
+	"        what the workspace holds\n"
+	"\n"
+	"cmffs COMMAND --help shows the options of a command.\n";
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("cmffs: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static int set_str(char **field, const char *value)
+{
+	char *copy = strdup(value);
+
+	if (!copy)
+		return -ENOMEM;
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+static int cmd_init(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "storage", required_argument, NULL, 't' },
+		{ "path", required_argument, NULL, 'p' },
+		{ "url", required_argument, NULL, 'u' },
+		{ "endpoint-url", required_argument, NULL, 'e' },
+		{ "access-key-id", required_argument, NULL, 'a' },
+		{ "secret-key", required_argument, NULL, 'k' },
+		{ "region", required_argument, NULL, 'r' },
+		{ "key", required_argument, NULL, 'K' },
+		{ "token", required_argument, NULL, 'T' },
+		{ "server-url", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct config *cfg = config_new();
+	char *err = NULL;
+	int c, r = 0, status = 1;
+
+	if (!cfg)
+		return fail("out of memory");
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (storage_type_parse(optarg, &cfg->storage) < 0) {
+				fail("unknown storage '%s' (use local, s3, ssh or osdf)",
+				     optarg);
+				goto out;
+			}
+			break;
+		case 'p':
+			r = set_str(&cfg->storage_path, optarg);
+			break;
+		case 'u':
+			r = set_str(&cfg->storage_url, optarg);
+			break;
+		case 'e':
+			r = set_str(&cfg->endpoint_url, optarg);
+			break;
+		case 'a':
+			r = set_str(&cfg->access_key_id, optarg);
+			break;
+		case 'k':
+			r = set_str(&cfg->secret_key, optarg);
+			break;
+		case 'r':
+			r = set_str(&cfg->region, optarg);
+			break;
+		case 'K':
+			r = set_str(&cfg->ssh_key, optarg);
+			break;
+		case 'T':
+			r = set_str(&cfg->token_file, optarg);
+			break;
+		case 's':
+			r = set_str(&cfg->server_url, optarg);
+			break;
+		case 'h':
+			fputs("usage: cmffs init WS [--storage local --path DIR]"
+			      " [--server-url URL]\n"
+			      "  --storage local --path DIR   artifacts are pushed to directory DIR\n"
+			      "  --server-url URL             the team's cmf-server (e.g. http://host:8080)\n",
+			      stdout);
+			status = 0;
+			goto out;
+		default:
+			fail("try 'cmffs init --help'");
+			goto out;
+		}
+		if (r < 0) {
+			fail("out of memory");
+			goto out;
+		}
+	}
+	if (optind != argc - 1) {
+		fail("init needs exactly one workspace directory (try 'cmffs init --help')");
+		goto out;
+	}
+	if (cfg->storage == STORAGE_LOCAL && cfg->storage_path &&
+	    cfg->storage_path[0] != '/') {
+		char *abs = realpath(cfg->storage_path, NULL);
+
+		if (!abs) {
+			fail("storage path '%s' does not exist", cfg->storage_path);
+			goto out;
+		}
+		free(cfg->storage_path);
+		cfg->storage_path = abs;
+	}
+	if (config_validate(cfg, &err) < 0) {
+		fail("%s", err ? err : "invalid settings");
+		goto out;
+	}
+	if (workspace_init(argv[optind], cfg, &err) < 0) {
+		fail("%s", err ? err : "cannot create the workspace");
+		goto out;
+	}
+	status = 0;
+out:
+	free(err);
+	config_free(cfg);
+	return status;
+}
+
+static int cmd_mount(int argc, char **argv)
+{
+	struct fs_mount_opts o = { 0 };
+	char **fuse_argv = calloc((size_t)argc * 2 + 1, sizeof(char *));
+	char *ws = NULL;
+	int c, status = 1;
+
+	if (!fuse_argv)
+		return fail("out of memory");
+	optind = 1;
+	while ((c = getopt(argc, argv, "fdso:h")) != -1) {
+		switch (c) {
+		case 'f':
+			o.foreground = true;
+			break;
+		case 'd':
+			o.debug = true;
+			break;
+		case 's':
+			o.single_thread = true;
+			break;
+		case 'o':
+			fuse_argv[o.fuse_argc++] = (char *)"-o";
+			fuse_argv[o.fuse_argc++] = optarg;
+			break;
+		case 'h':
+			fputs("usage: cmffs mount WS MOUNTPOINT [-f] [-d] [-s] [-o OPTIONS]\n"
+			      "  -f          stay in the foreground\n"
+			      "  -d          trace every request (implies -f)\n"
+			      "  -s          serve requests on one thread\n"
+			      "  -o OPTIONS  FUSE mount options, e.g. allow_other,auto_unmount\n",
+			      stdout);
+			status = 0;
+			goto out;
+		default:
+			fail("try 'cmffs mount --help'");
+			goto out;
+		}
+	}
+	if (optind != argc - 2) {
+		fail("mount needs a workspace and a mount point (try 'cmffs mount --help')");
+		goto out;
+	}
+	ws = realpath(argv[optind], NULL);
+	if (!ws) {
+		fail("cannot open workspace '%s': %s", argv[optind],
+		     strerrordesc_np(errno));
+		goto out;
+	}
+	o.workspace = ws;
+	o.mountpoint = argv[optind + 1];
+	o.fuse_argv = fuse_argv;
+	status = fs_mount(&o);
+out:
+	free(ws);
+	free(fuse_argv);
+	return status;
+}
+
+/* The workspace (fsname) of the cmffs mount at @mnt, from mountinfo. */
+static char *mount_source(const char *mnt)
+{
+	char *real = realpath(mnt, NULL), *line = NULL, *found = NULL;
+	size_t cap = 0;
+	FILE *f;
+
+	if (!real)
+		return NULL;
+	f = fopen("/proc/self/mountinfo", "re");
+	while (f && getline(&line, &cap, f) > 0) {
+		/* id parent maj:min root mountpoint opts ... - type source */
+		char *fields[5] = { 0 }, *dash, *save = NULL, *p;
+		int i;
+
+		dash = strstr(line, " - ");
+		if (!dash)
+			continue;
+		p = line;
+		for (i = 0; i < 5; i++) {
+			fields[i] = strtok_r(i ? NULL : p, " ", &save);
+			if (!fields[i])
+				break;
+		}
+		if (i < 5 || strcmp(fields[4], real))
+			continue;
+		p = dash + 3;
+		if (strncmp(p, "fuse.cmffs ", 11))
+			continue;
+		p += 11;
+		p[strcspn(p, " ")] = '\0';
+		free(found);
+		found = strdup(p);
+	}
+	if (f)
+		fclose(f);
+	free(line);
+	free(real);
+	return found;
+}
+
+static int cmd_umount(int argc, char **argv)
+{
+	char *argv2[] = { (char *)"fusermount3", (char *)"-u", NULL, NULL };
+	char *ws, *lock = NULL;
+	pid_t pid;
+	int st, i, fd;
+
+	if (argc == 2 && !strcmp(argv[1], "--help")) {
+		fputs("usage: cmffs umount MOUNTPOINT\n", stdout);
+		return 0;
+	}
+	if (argc != 2)
+		return fail("umount needs a mount point (try 'cmffs umount --help')");
+	ws = mount_source(argv[1]);
+	if (!ws)
+		return fail("'%s' is not a cmffs mount point", argv[1]);
+	argv2[2] = argv[1];
+	if (posix_spawnp(&pid, "fusermount3", NULL, NULL, argv2, environ) != 0) {
+		free(ws);
+		return fail("cannot run fusermount3");
+	}
+	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+		free(ws);
+		return fail("fusermount3 could not unmount '%s' (is it busy?)",
+			    argv[1]);
+	}
+	/* the daemon holds the workspace lock until it has closed the store */
+	if (asprintf(&lock, "%s/.cmf/lock", ws) < 0)
+		lock = NULL;
+	free(ws);
+	fd = lock ? open(lock, O_RDWR | O_CLOEXEC) : -1;
+	free(lock);
+	for (i = 0; fd >= 0 && i < 600; i++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			break;
+		usleep(50000);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (i == 600)
+		return fail("unmounted, but the daemon did not finish within 30 s");
+	return 0;
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	struct workspace *ws = NULL;
+	char *err = NULL, *text = NULL;
+	size_t len;
+	int r;
+
+	if (argc == 2 && !strcmp(argv[1], "--help")) {
+		fputs("usage: cmffs status WS\n", stdout);
+		return 0;
+	}
+	if (argc != 2)
+		return fail("status needs a workspace (try 'cmffs status --help')");
+	r = workspace_open(argv[1], 0, &ws, &err);
+	if (r < 0) {
+		fail("%s", err ? err : "cannot open the workspace");
+		free(err);
+		return 1;
+	}
+	r = model_status_text(workspace_model(ws), &text, &len);
+	if (r == 0)
+		fwrite(text, 1, len, stdout);
+	free(text);
+	workspace_close(ws);
+	return r < 0 ? fail("cannot read the store") : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return fail("a command is needed\n%s", usage_text);
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("cmffs %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "init"))
+		return cmd_init(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "mount"))
+		return cmd_mount(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "umount") || !strcmp(argv[1], "unmount"))
+		return cmd_umount(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "status"))
+		return cmd_status(argc - 1, argv + 1);
+	return fail("unknown command '%s' (try 'cmffs --help')", argv[1]);
+}

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The mount lifecycle: open the workspace, mount, serve, tear down.
+ * The explicit libfuse sequence (fuse_new, fuse_mount, daemonize, loop) is
+ * used rather than fuse_main() so that errors can be reported before the
+ * process detaches and the thread count is ours to choose.
+ */
+#include "fs.h"
+#include "fs_i.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "workspace.h"
+
+extern const struct fuse_operations fs_operations;
+
+static void fuse_log_to_ours(enum fuse_log_level level, const char *fmt,
+			     va_list ap)
+{
+	char *text = NULL;
+
+	if (vasprintf(&text, fmt, ap) < 0)
+		return;
+	text[strcspn(text, "\n")] = '\0';
+	log_msg((int)level, "fuse: %s", text);
+	free(text);
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int fs_mount(const struct fs_mount_opts *o)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_loop_config *loop_cfg = NULL;
+	struct workspace *ws = NULL;
+	struct fuse *fuse = NULL;
+	struct fs fs = { 0 };
+	char *err = NULL, *fsname = NULL;
+	bool mounted = false, handlers = false;
+	int i, r, status = 1;
+
+	pthread_mutex_init(&fs.ofiles_lock, NULL);
+	r = workspace_open(o->workspace, WORKSPACE_LOCK, &ws, &err);
+	if (r < 0) {
+		fprintf(stderr, "cmffs: %s\n", err ? err : "cannot open the workspace");
+		goto out;
+	}
+	fs.workspace = (char *)workspace_path(ws);
+	fs.model = workspace_model(ws);
+	fs.cas = workspace_cas(ws);
+	fs.owner_uid = getuid();
+	fs.owner_gid = getgid();
+	fs.mount_time_ns = now_ns();
+	r = model_entry_drop_unlogged(fs.model);
+	if (r > 0)
+		log_user("mount: removed %d file(s) whose writing was interrupted by a crash",
+			 r);
+
+	if (asprintf(&fsname, "fsname=%s,subtype=cmffs,default_permissions",
+		     fs.workspace) < 0) {
+		fsname = NULL;
+		goto out;
+	}
+	if (fuse_opt_add_arg(&args, "cmffs") < 0 ||
+	    fuse_opt_add_arg(&args, "-o") < 0 ||
+	    fuse_opt_add_arg(&args, fsname) < 0)
+		goto out;
+	if (o->debug && fuse_opt_add_arg(&args, "-d") < 0)
+		goto out;
+	for (i = 0; i < o->fuse_argc; i++)
+		if (fuse_opt_add_arg(&args, o->fuse_argv[i]) < 0)
+			goto out;
+
+	fuse_set_log_func(fuse_log_to_ours);
+	fuse = fuse_new(&args, &fs_operations, sizeof(fs_operations), &fs);
+	if (!fuse) {
+		fprintf(stderr, "cmffs: invalid mount options (see cmffs mount --help)\n");
+		goto out;
+	}
+	if (fuse_mount(fuse, o->mountpoint) != 0) {
+		fprintf(stderr, "cmffs: cannot mount on '%s' (is it an empty directory, and is /dev/fuse usable?)\n",
+			o->mountpoint);
+		goto out;
+	}
+	mounted = true;
+	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0) {
+		fprintf(stderr, "cmffs: cannot install signal handlers\n");
+		goto out;
+	}
+	handlers = true;
+	if (fuse_daemonize(o->foreground || o->debug) != 0) {
+		fprintf(stderr, "cmffs: cannot go to the background\n");
+		goto out;
+	}
+	log_msg(LOG_INFO, "serving '%s' on '%s'", fs.workspace, o->mountpoint);
+	if (o->single_thread) {
+		r = fuse_loop(fuse);
+	} else {
+		loop_cfg = fuse_loop_cfg_create();
+		if (!loop_cfg)
+			goto out;
+		fuse_loop_cfg_set_max_threads(loop_cfg, 16);
+		fuse_loop_cfg_set_clone_fd(loop_cfg, 0);
+		r = fuse_loop_mt(fuse, loop_cfg);
+	}
+	status = r == 0 ? 0 : 1;
+out:
+	if (handlers)
+		fuse_remove_signal_handlers(fuse_get_session(fuse));
+	if (mounted)
+		fuse_unmount(fuse);
+	if (fuse)
+		fuse_destroy(fuse);
+	if (loop_cfg)
+		fuse_loop_cfg_destroy(loop_cfg);
+	fuse_opt_free_args(&args);
+	free(fsname);
+	free(err);
+	workspace_close(ws);
+	pthread_mutex_destroy(&fs.ofiles_lock);
+	return status;
+}

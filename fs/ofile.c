@@ -1,0 +1,412 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Open files: the bytes of a file being written, and their hash.
+ *
+ * All handles of one entry share one struct ofile.  Bytes go to a temporary
+ * file of the content store; the MD5 is updated as long as writes arrive in
+ * order (the common case: cp, shell redirection, any sequential writer), so
+ * a logged file is read once, not twice.  Any write out of order, or a
+ * truncate into the hashed part, marks the hash stale and the file is
+ * re-hashed when it is logged: a file is never logged with a wrong hash.
+ *
+ * When a writer closes the file (flush) its content is committed to the
+ * content store and logged.  The ofile then reads from the committed bytes
+ * ("clean") until the next write copies them into a new temporary file.
+ */
+#include "fs_i.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+struct ofile {
+	int64_t entry_id;	/* immutable */
+	struct ofile *next;	/* protected by fs->ofiles_lock */
+	int refs;		/* protected by fs->ofiles_lock */
+	pthread_mutex_t lock;	/* protects everything below */
+	struct cas_tmp tmp;	/* fd >= 0 always; writable only if live */
+	bool live;		/* tmp is a private temporary file */
+	struct hash *hash;	/* MD5 of bytes [0, hashed) */
+	uint64_t hashed;
+	bool stale;		/* hash must be recomputed from the file */
+	uint64_t size;
+	int64_t mtime_ns;
+	bool dirty;		/* content differs from the logged version */
+	bool written;		/* bytes were written since the last commit */
+	bool abandoned;		/* a writer died of a signal: never log */
+	int failed;		/* sticky write error: never log */
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void ofile_free(struct fs *fs, struct ofile *of)
+{
+	if (!of)
+		return;
+	if (of->live)
+		cas_tmp_discard(fs->cas, &of->tmp);
+	else if (of->tmp.fd >= 0)
+		close(of->tmp.fd);
+	hash_free(of->hash);
+	pthread_mutex_destroy(&of->lock);
+	free(of);
+}
+
+/*
+ * Make @of writable: copy the committed bytes (or none, with @empty) into a
+ * fresh temporary file, hashing them on the way.  Caller holds of->lock.
+ */
+static int make_live(struct fs *fs, struct ofile *of, bool empty)
+{
+	struct cas_tmp t;
+	char *buf = NULL;
+	off_t off = 0;
+	int r;
+
+	r = cas_tmp_create(fs->cas, &t);
+	if (r < 0)
+		return r;
+	r = hash_reset(of->hash);
+	if (r < 0)
+		goto fail;
+	if (!empty && of->tmp.fd >= 0 && of->size) {
+		const size_t bufsize = 1 << 20;
+
+		buf = malloc(bufsize);
+		if (!buf) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		for (;;) {
+			ssize_t n = pread(of->tmp.fd, buf, bufsize, off);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				r = -errno;
+				goto fail;
+			}
+			if (n == 0)
+				break;
+			if (pwrite(t.fd, buf, (size_t)n, off) != n) {
+				r = errno ? -errno : -EIO;
+				goto fail;
+			}
+			r = hash_update(of->hash, buf, (size_t)n);
+			if (r < 0)
+				goto fail;
+			off += n;
+		}
+	}
+	if (of->live)
+		cas_tmp_discard(fs->cas, &of->tmp);
+	else if (of->tmp.fd >= 0)
+		close(of->tmp.fd);
+	of->tmp = t;
+	of->live = true;
+	of->hashed = (uint64_t)off;
+	of->size = (uint64_t)off;
+	of->stale = false;
+	free(buf);
+	return 0;
+fail:
+	free(buf);
+	cas_tmp_discard(fs->cas, &t);
+	return r;
+}
+
+struct ofile *ofile_find(struct fs *fs, int64_t entry_id)
+{
+	struct ofile *of;
+
+	pthread_mutex_lock(&fs->ofiles_lock);
+	for (of = fs->ofiles; of; of = of->next)
+		if (of->entry_id == entry_id) {
+			of->refs++;
+			break;
+		}
+	pthread_mutex_unlock(&fs->ofiles_lock);
+	return of;
+}
+
+int ofile_open(struct fs *fs, const struct entry *e, bool trunc,
+	       struct ofile **ret)
+{
+	struct ofile *of, *existing;
+	int r;
+
+	existing = ofile_find(fs, e->id);
+	if (existing) {
+		if (trunc) {
+			r = ofile_truncate(fs, existing, 0);
+			if (r < 0) {
+				ofile_release(fs, existing);
+				return r;
+			}
+		}
+		*ret = existing;
+		return 0;
+	}
+	of = calloc(1, sizeof(*of));
+	if (!of)
+		return -ENOMEM;
+	pthread_mutex_init(&of->lock, NULL);
+	of->entry_id = e->id;
+	of->refs = 1;
+	of->tmp.fd = -1;
+	of->mtime_ns = e->mtime_ns;
+	of->hash = hash_new();
+	if (!of->hash) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	if (e->artifact_id && !trunc) {
+		/* clean: read the logged bytes until someone writes */
+		r = cas_open_object(fs->cas, e->md5, &of->tmp.fd);
+		if (r < 0)
+			goto fail;
+		of->size = e->size;
+	} else {
+		r = make_live(fs, of, true);
+		if (r < 0)
+			goto fail;
+		/* a new or truncated file is a change worth logging */
+		of->dirty = true;
+		of->mtime_ns = now_ns();
+	}
+	pthread_mutex_lock(&fs->ofiles_lock);
+	/* another thread may have opened it meanwhile: use that one */
+	for (existing = fs->ofiles; existing; existing = existing->next)
+		if (existing->entry_id == e->id) {
+			existing->refs++;
+			break;
+		}
+	if (!existing) {
+		of->next = fs->ofiles;
+		fs->ofiles = of;
+	}
+	pthread_mutex_unlock(&fs->ofiles_lock);
+	if (existing) {
+		ofile_free(fs, of);
+		of = existing;
+		if (trunc) {
+			r = ofile_truncate(fs, of, 0);
+			if (r < 0) {
+				ofile_release(fs, of);
+				return r;
+			}
+		}
+	}
+	*ret = of;
+	return 0;
+fail:
+	ofile_free(fs, of);
+	return r;
+}
+
+int ofile_read(struct ofile *of, char *buf, size_t size, off_t off)
+{
+	ssize_t n;
+
+	pthread_mutex_lock(&of->lock);
+	n = pread(of->tmp.fd, buf, size, off);
+	pthread_mutex_unlock(&of->lock);
+	return n < 0 ? -errno : (int)n;
+}
+
+int ofile_write(struct fs *fs, struct ofile *of, const char *buf, size_t size,
+		off_t off)
+{
+	ssize_t n;
+	int r = 0;
+
+	pthread_mutex_lock(&of->lock);
+	if (!of->live) {
+		r = make_live(fs, of, false);
+		if (r < 0)
+			goto out;
+	}
+	n = pwrite(of->tmp.fd, buf, size, off);
+	if (n < 0) {
+		r = -errno;
+		/* the file is now incomplete: it must not be logged */
+		of->failed = r;
+		goto out;
+	}
+	if (!of->stale && (uint64_t)off == of->hashed) {
+		r = hash_update(of->hash, buf, (size_t)n);
+		if (r < 0)
+			goto out;
+		of->hashed += (uint64_t)n;
+	} else if (!of->stale) {
+		of->stale = true;
+	}
+	if ((uint64_t)off + (uint64_t)n > of->size)
+		of->size = (uint64_t)off + (uint64_t)n;
+	of->dirty = true;
+	of->written = true;
+	of->abandoned = false;
+	of->mtime_ns = now_ns();
+	r = (int)n;
+out:
+	pthread_mutex_unlock(&of->lock);
+	return r;
+}
+
+int ofile_truncate(struct fs *fs, struct ofile *of, off_t size)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&of->lock);
+	if ((uint64_t)size == of->size && of->live)
+		goto out;
+	if (!of->live) {
+		r = make_live(fs, of, size == 0);
+		if (r < 0)
+			goto out;
+	}
+	if (ftruncate(of->tmp.fd, size) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (size == 0) {
+		/* starting over also clears an earlier write failure */
+		r = hash_reset(of->hash);
+		of->hashed = 0;
+		of->stale = false;
+		of->failed = 0;
+	} else if ((uint64_t)size != of->hashed) {
+		of->stale = true;
+	}
+	of->size = (uint64_t)size;
+	of->dirty = true;
+	of->mtime_ns = now_ns();
+out:
+	pthread_mutex_unlock(&of->lock);
+	return r;
+}
+
+void ofile_stat(struct ofile *of, uint64_t *ret_size, int64_t *ret_mtime_ns)
+{
+	pthread_mutex_lock(&of->lock);
+	*ret_size = of->size;
+	*ret_mtime_ns = of->mtime_ns;
+	pthread_mutex_unlock(&of->lock);
+}
+
+void ofile_set_mtime(struct ofile *of, int64_t mtime_ns)
+{
+	pthread_mutex_lock(&of->lock);
+	of->mtime_ns = mtime_ns;
+	pthread_mutex_unlock(&of->lock);
+}
+
+/* Commit and log the current bytes.  Caller holds of->lock. */
+static int commit_locked(struct fs *fs, struct ofile *of)
+{
+	char md5[MD5_HEX_LEN + 1];
+	int r;
+
+	if (of->stale)
+		r = hash_fd(of->tmp.fd, md5);
+	else
+		r = hash_final(of->hash, md5);
+	if (r < 0)
+		return r;
+	r = cas_commit(fs->cas, &of->tmp, md5);
+	if (r < 0)
+		return r;
+	/* the fd now reads the committed object: never write it again */
+	of->live = false;
+	of->dirty = false;
+	of->written = false;
+	r = model_entry_log(fs->model, of->entry_id, md5, of->size,
+			    of->mtime_ns, NULL);
+	if (r == -ENOENT)
+		r = 0;	/* removed while open: nothing to log */
+	return r;
+}
+
+int ofile_flush(struct fs *fs, struct ofile *of, bool killed)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&of->lock);
+	if (killed && of->dirty) {
+		of->abandoned = true;
+		r = -EINTR;
+		goto out;
+	}
+	/*
+	 * Only a close after writes logs: shells open a file, dup2() it and
+	 * close the original before writing, and that first close must not
+	 * log an empty version.  A file created or truncated but never
+	 * written is logged at release.
+	 */
+	if (!of->dirty || !of->written)
+		goto out;
+	if (of->failed) {
+		r = of->failed;
+		goto out;
+	}
+	r = commit_locked(fs, of);
+out:
+	pthread_mutex_unlock(&of->lock);
+	return r;
+}
+
+void ofile_release(struct fs *fs, struct ofile *of)
+{
+	struct ofile **pp;
+	bool last;
+	struct entry e;
+
+	pthread_mutex_lock(&fs->ofiles_lock);
+	last = --of->refs == 0;
+	if (last)
+		for (pp = &fs->ofiles; *pp; pp = &(*pp)->next)
+			if (*pp == of) {
+				*pp = of->next;
+				break;
+			}
+	pthread_mutex_unlock(&fs->ofiles_lock);
+	if (!last)
+		return;
+	pthread_mutex_lock(&of->lock);
+	if (of->dirty && !of->abandoned && !of->failed) {
+		/* created or truncated, never written (touch, : > f) */
+		int r = commit_locked(fs, of);
+
+		if (r < 0)
+			log_errno(LOG_ERR, r, "cannot log entry %lld",
+				  (long long)of->entry_id);
+	}
+	pthread_mutex_unlock(&of->lock);
+	/*
+	 * Whatever is still dirty was written by a process that died of a
+	 * signal or hit a write error: it is dropped, and a file that never
+	 * got a first version disappears.
+	 */
+	if (of->dirty &&
+	    model_entry_get(fs->model, of->entry_id, &e) == 0 &&
+	    !e.artifact_id && !e.is_dir) {
+		char *path = NULL;
+
+		(void)model_entry_path(fs->model, of->entry_id, &path);
+		(void)model_entry_remove(fs->model, of->entry_id);
+		log_user("discarded '%s': its writer was killed or a write failed before it was complete",
+			 path ? path : "?");
+		free(path);
+	}
+	ofile_free(fs, of);
+}

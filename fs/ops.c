@@ -1,0 +1,1344 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The FUSE operations: where every call from the kernel lands.  Each one
+ * resolves its path (path.c), checks what the node allows, and calls the
+ * model, the content store or the open-file table.  Refusals return the
+ * errno and write one line to the journal (.cmf/log).
+ */
+#include "fs_i.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "names.h"
+#include "provenance.h"
+#include "value.h"
+
+#define PROP_MAX_BYTES (1 << 20)
+#define XATTR_PREFIX "user.cmf."
+
+enum handle_kind {
+	H_OBJECT,	/* a logged file opened read-only: a cache object fd */
+	H_OFILE,	/* a file opened for writing, or being written */
+	H_TEXT,		/* a generated read-only text (snapshot at open) */
+	H_PROP,		/* a property file: text read or written whole */
+};
+
+struct handle {
+	enum handle_kind kind;
+	int fd;			/* H_OBJECT */
+	struct ofile *of;	/* H_OFILE */
+	bool writer;		/* opened for writing */
+	char *buf;		/* H_TEXT, H_PROP */
+	size_t len;
+	size_t cap;
+	bool written;		/* H_PROP: content to store at flush */
+	enum model_owner owner;	/* H_PROP */
+	int64_t owner_id;
+	char name[256];
+	char path[512];		/* for journal lines */
+};
+
+static struct fs *get_fs(void)
+{
+	return fuse_get_context()->private_data;
+}
+
+static struct handle *handle_of(struct fuse_file_info *fi)
+{
+	return (struct handle *)(uintptr_t)fi->fh;
+}
+
+static void handle_free(struct handle *h)
+{
+	if (!h)
+		return;
+	if (h->kind == H_OBJECT && h->fd >= 0)
+		close(h->fd);
+	free(h->buf);
+	free(h);
+}
+
+static struct handle *handle_new(enum handle_kind kind, const char *path)
+{
+	struct handle *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->kind = kind;
+	h->fd = -1;
+	snprintf(h->path, sizeof(h->path), "%s", path);
+	return h;
+}
+
+static void ns_to_ts(int64_t ns, struct timespec *ts)
+{
+	ts->tv_sec = (time_t)(ns / 1000000000);
+	ts->tv_nsec = (long)(ns % 1000000000);
+}
+
+static bool is_dir_node(const struct node *n)
+{
+	switch (n->kind) {
+	case NODE_CMF_STATUS:
+	case NODE_CMF_LOG:
+	case NODE_CTX_PROP:
+	case NODE_EXEC_PROP:
+	case NODE_EXEC_JSON:
+		return false;
+	case NODE_ENTRY:
+		return n->entry.is_dir;
+	default:
+		return true;
+	}
+}
+
+/* --- generated content ------------------------------------------------- */
+
+static int prop_owner(const struct node *n, enum model_owner *owner,
+		      int64_t *id)
+{
+	if (n->kind == NODE_CTX_PROP || n->kind == NODE_CTX_PROPS) {
+		*owner = OWNER_CONTEXT;
+		*id = n->ctx_id;
+		return 0;
+	}
+	if (n->kind == NODE_EXEC_PROP || n->kind == NODE_EXEC_PROPS) {
+		*owner = OWNER_EXECUTION;
+		*id = n->exec_id;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* The text of a generated file; *ret owned. */
+static int node_text(struct fs *fs, const struct node *n, char **ret,
+		     size_t *ret_len)
+{
+	enum model_owner owner;
+	int64_t id;
+	char *v = NULL;
+	int r;
+
+	switch (n->kind) {
+	case NODE_CMF_STATUS:
+		return model_status_text(fs->model, ret, ret_len);
+	case NODE_CMF_LOG:
+		return log_journal_snapshot(ret, ret_len);
+	case NODE_EXEC_JSON:
+		return model_execution_json(fs->model, n->exec_id, ret,
+					    ret_len);
+	case NODE_CTX_PROP:
+	case NODE_EXEC_PROP:
+		prop_owner(n, &owner, &id);
+		r = model_prop_get(fs->model, owner, id, n->name, &v);
+		if (r < 0)
+			return r;
+		/* a property reads back as one line */
+		if (asprintf(ret, "%s%s", v, v[0] ? "\n" : "") < 0) {
+			free(v);
+			return -ENOMEM;
+		}
+		*ret_len = strlen(*ret);
+		free(v);
+		return 0;
+	default:
+		return -EISDIR;
+	}
+}
+
+/* --- attributes ---------------------------------------------------------- */
+
+static int dir_nlink(struct fs *fs, const struct node *n)
+{
+	int r;
+
+	switch (n->kind) {
+	case NODE_ROOT:
+		return 4;	/* ., .., pipelines, .cmf */
+	case NODE_EXEC:
+		return 5;	/* inputs, outputs, properties */
+	case NODE_SIDE:
+	case NODE_ENTRY:
+		r = model_entry_subdirs(fs->model, n->exec_id, n->side,
+					n->kind == NODE_SIDE ? 0 : n->entry.id);
+		return r < 0 ? 2 : 2 + r;
+	default:
+		return 2;
+	}
+}
+
+static int node_stat(struct fs *fs, const struct node *n, struct stat *st)
+{
+	struct node_times t = { 0 };
+	struct dir_attr da;
+	int64_t mtime_ns = fs->mount_time_ns, ctime_ns;
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	st->st_ino = fs_ino(n);
+	st->st_uid = fs->owner_uid;
+	st->st_gid = fs->owner_gid;
+	st->st_blksize = 65536;
+	if (n->kind == NODE_ENTRY && !n->entry.is_dir) {
+		struct ofile *of = ofile_find(fs, n->entry.id);
+
+		st->st_mode = S_IFREG | n->entry.mode;
+		st->st_nlink = n->entry.nlink ? n->entry.nlink : 1;
+		st->st_size = (off_t)n->entry.size;
+		mtime_ns = n->entry.mtime_ns;
+		if (of) {
+			uint64_t size;
+
+			ofile_stat(of, &size, &mtime_ns);
+			st->st_size = (off_t)size;
+			ofile_release(fs, of);
+		}
+		st->st_uid = n->entry.uid;
+		st->st_gid = n->entry.gid;
+		ns_to_ts(mtime_ns, &st->st_mtim);
+		ns_to_ts(n->entry.ctime_ns > mtime_ns ? n->entry.ctime_ns
+						      : mtime_ns,
+			 &st->st_ctim);
+		st->st_atim = st->st_mtim;
+		st->st_blocks = (st->st_size + 511) / 512;
+		return 0;
+	}
+	if (n->kind == NODE_ENTRY) {
+		st->st_mode = S_IFDIR | n->entry.mode;
+		st->st_nlink = (nlink_t)dir_nlink(fs, n);
+		st->st_uid = n->entry.uid;
+		st->st_gid = n->entry.gid;
+		ns_to_ts(n->entry.mtime_ns, &st->st_mtim);
+		ns_to_ts(n->entry.ctime_ns, &st->st_ctim);
+		st->st_atim = st->st_mtim;
+		return 0;
+	}
+	switch (n->kind) {
+	case NODE_PIPELINE:
+	case NODE_STAGE:
+	case NODE_CTX_PROPS:
+		r = model_context_times(fs->model, n->ctx_id, &t);
+		break;
+	case NODE_EXEC:
+	case NODE_SIDE:
+	case NODE_EXEC_PROPS:
+	case NODE_EXEC_JSON:
+	case NODE_EXEC_PROP:
+		r = model_execution_times(fs->model, n->exec_id, &t);
+		break;
+	case NODE_CTX_PROP:
+		r = model_context_times(fs->model, n->ctx_id, &t);
+		break;
+	default:
+		r = 0;
+		t.update_ms = t.create_ms = fs->mount_time_ns / 1000000;
+	}
+	if (r < 0)
+		return r;
+	mtime_ns = t.update_ms * 1000000;
+	ctime_ns = mtime_ns;
+	if (is_dir_node(n)) {
+		st->st_mode = S_IFDIR | 0755;
+		st->st_nlink = (nlink_t)dir_nlink(fs, n);
+		if (n->kind == NODE_ROOT || n->kind == NODE_PIPELINES ||
+		    n->kind == NODE_PIPELINE || n->kind == NODE_STAGE ||
+		    n->kind == NODE_EXEC) {
+			if (model_dirattr_get(fs->model, st->st_ino, &da) == 0) {
+				st->st_mode = S_IFDIR | (da.mode & 07777);
+				st->st_uid = da.uid;
+				st->st_gid = da.gid;
+				mtime_ns = da.mtime_ns;
+			}
+		}
+	} else {
+		char *text = NULL;
+		size_t len = 0;
+
+		st->st_nlink = 1;
+		st->st_mode = S_IFREG | 0444;
+		if (n->kind == NODE_CTX_PROP || n->kind == NODE_EXEC_PROP)
+			st->st_mode = S_IFREG | 0644;
+		/* sizes of generated files are real so ls -l and cp agree */
+		if (n->kind != NODE_CMF_LOG) {
+			r = node_text(fs, n, &text, &len);
+			if (r < 0)
+				return r;
+			free(text);
+			st->st_size = (off_t)len;
+		}
+	}
+	ns_to_ts(mtime_ns, &st->st_mtim);
+	ns_to_ts(ctime_ns > mtime_ns ? ctime_ns : mtime_ns, &st->st_ctim);
+	st->st_atim = st->st_mtim;
+	st->st_blocks = (st->st_size + 511) / 512;
+	return 0;
+}
+
+static int op_getattr(const char *path, struct stat *st,
+		      struct fuse_file_info *fi)
+{
+	struct fs *fs = get_fs();
+	struct node n;
+	int r;
+
+	(void)fi;
+	r = fs_resolve(fs, path, &n);
+	if (r < 0)
+		return r;
+	return node_stat(fs, &n, st);
+}
+
+/* --- directories ------------------------------------------------------------ */
+
+struct fill_ctx {
+	struct fs *fs;
+	void *buf;
+	fuse_fill_dir_t filler;
+	const struct node *dir;
+	bool plus;
+};
+
+static int fill(struct fill_ctx *c, const char *name, const struct stat *st)
+{
+	return c->filler(c->buf, name, st, 0,
+			 c->plus && st ? FUSE_FILL_DIR_PLUS : 0) ? 1 : 0;
+}
+
+static int fill_child(struct fill_ctx *c, const char *name)
+{
+	struct node n;
+	struct stat st;
+
+	n = *c->dir;
+	if (c->plus) {
+		/* resolving one step gives full attributes for readdirplus */
+		if (fs_resolve_child(c->fs, &n, name) == 0 &&
+		    node_stat(c->fs, &n, &st) == 0)
+			return fill(c, name, &st);
+	}
+	return fill(c, name, NULL);
+}
+
+static int name_cb(void *ud, const char *name, int64_t id)
+{
+	(void)id;
+	return fill_child(ud, name);
+}
+
+static int entry_cb(void *ud, const struct entry *e)
+{
+	struct fill_ctx *c = ud;
+	struct node n = *c->dir;
+	struct stat st;
+
+	n.kind = NODE_ENTRY;
+	n.entry = *e;
+	snprintf(n.name, sizeof(n.name), "%s", e->name);
+	if (node_stat(c->fs, &n, &st) < 0)
+		return fill(c, e->name, NULL);
+	return fill(c, e->name, &st);
+}
+
+static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
+		      off_t off, struct fuse_file_info *fi,
+		      enum fuse_readdir_flags flags)
+{
+	struct fs *fs = get_fs();
+	struct fill_ctx c = { .fs = fs, .buf = buf, .filler = filler };
+	enum model_owner owner;
+	int64_t id;
+	struct node n;
+	int r;
+
+	(void)off;
+	(void)fi;
+	r = fs_resolve(fs, path, &n);
+	if (r < 0)
+		return r;
+	if (!is_dir_node(&n))
+		return -ENOTDIR;
+	c.dir = &n;
+	c.plus = (flags & FUSE_READDIR_PLUS) != 0;
+	filler(buf, ".", NULL, 0, 0);
+	filler(buf, "..", NULL, 0, 0);
+	switch (n.kind) {
+	case NODE_ROOT:
+		fill_child(&c, "pipelines");
+		fill_child(&c, ".cmf");
+		return 0;
+	case NODE_CMF_DIR:
+		fill_child(&c, "status");
+		fill_child(&c, "log");
+		return 0;
+	case NODE_PIPELINES:
+		return model_pipeline_list(fs->model, name_cb, &c);
+	case NODE_PIPELINE:
+		fill_child(&c, ".properties");
+		return model_stage_list(fs->model, n.pipeline_id, name_cb, &c);
+	case NODE_STAGE:
+		fill_child(&c, ".properties");
+		return model_execution_list(fs->model, n.stage_id, name_cb,
+					    &c);
+	case NODE_EXEC:
+		fill_child(&c, "execution.json");
+		fill_child(&c, "inputs");
+		fill_child(&c, "outputs");
+		fill_child(&c, "properties");
+		return 0;
+	case NODE_CTX_PROPS:
+	case NODE_EXEC_PROPS:
+		prop_owner(&n, &owner, &id);
+		return model_prop_list(fs->model, owner, id, name_cb, &c);
+	case NODE_SIDE:
+	case NODE_ENTRY:
+		return model_entry_list(fs->model, n.exec_id, n.side,
+					n.kind == NODE_SIDE ? 0 : n.entry.id,
+					entry_cb, &c);
+	default:
+		return -ENOTDIR;
+	}
+}
+
+static int origin_from_caller(struct exec_origin *o, struct provenance **ret)
+{
+	struct provenance *p = NULL;
+	int r = provenance_read((int)fuse_get_context()->pid, &p);
+
+	memset(o, 0, sizeof(*o));
+	o->git_dirty = -1;
+	if (r < 0)
+		return r;
+	o->cmdline = p->cmdline;
+	o->git_repo = p->git_repo;
+	o->git_commit = p->git_commit;
+	o->git_dirty = p->git_dirty;
+	o->user = p->user;
+	o->host = p->host;
+	o->pid = p->pid;
+	*ret = p;
+	return 0;
+}
+
+static int op_mkdir(const char *path, mode_t mode)
+{
+	struct fs *fs = get_fs();
+	struct fuse_context *ctx = fuse_get_context();
+	struct provenance *prov = NULL;
+	struct exec_origin origin;
+	const char *name;
+	struct node p;
+	struct entry e;
+	int64_t id;
+	int r;
+
+	r = fs_resolve_parent(fs, path, "mkdir", &p, &name);
+	if (r < 0)
+		return r;
+	switch (p.kind) {
+	case NODE_PIPELINES:
+		r = model_pipeline_create(fs->model, name, &id);
+		break;
+	case NODE_PIPELINE:
+		if (!strcmp(name, ".properties"))
+			return -EEXIST;
+		r = model_stage_create(fs->model, p.pipeline_id, p.pipeline,
+				       name, &id);
+		break;
+	case NODE_STAGE:
+		if (!strcmp(name, ".properties"))
+			return -EEXIST;
+		/* provenance is best effort: a vanished caller logs none */
+		if (origin_from_caller(&origin, &prov) < 0)
+			memset(&origin, 0, sizeof(origin)), origin.git_dirty = -1;
+		r = model_execution_create(fs->model, p.stage_id, name,
+					   &origin, &id);
+		provenance_free(prov);
+		break;
+	case NODE_SIDE:
+	case NODE_ENTRY:
+		if (!p.entry.is_dir)
+			return -ENOTDIR;
+		r = model_entry_mkdir(fs->model, p.exec_id, p.side,
+				      p.kind == NODE_SIDE ? 0 : p.entry.id,
+				      name, mode, ctx->uid, ctx->gid, &e);
+		break;
+	default:
+		return fs_refuse(-EPERM, "mkdir", path,
+				 "directories can only be made under pipelines/, a pipeline, a stage, or an execution's inputs/ and outputs/");
+	}
+	if (r == -EEXIST)
+		return r;
+	if (r < 0)
+		return fs_refuse(r, "mkdir", path, "the store refused it");
+	return 0;
+}
+
+static int op_rmdir(const char *path)
+{
+	struct fs *fs = get_fs();
+	struct node n;
+	int r;
+
+	r = fs_resolve(fs, path, &n);
+	if (r < 0)
+		return r;
+	switch (n.kind) {
+	case NODE_PIPELINE:
+		r = model_pipeline_remove(fs->model, n.pipeline_id);
+		break;
+	case NODE_STAGE:
+		r = model_stage_remove(fs->model, n.stage_id);
+		break;
+	case NODE_EXEC:
+		r = model_execution_remove(fs->model, n.exec_id);
+		if (r == -ENOTEMPTY)
+			return fs_refuse(r, "rmdir", path,
+					 "the execution has logged artifacts; logged history is append-only");
+		break;
+	case NODE_ENTRY:
+		if (!n.entry.is_dir)
+			return -ENOTDIR;
+		r = model_entry_remove(fs->model, n.entry.id);
+		break;
+	default:
+		return fs_refuse(-EPERM, "rmdir", path,
+				 "this directory is part of the fixed layout");
+	}
+	return r;
+}
+
+/* --- files ------------------------------------------------------------------ */
+
+static bool caller_was_killed(void)
+{
+	/*
+	 * A close that happens because the process is dying of a signal
+	 * (kill -9 of a cp halfway) must not log what it wrote.  The kernel
+	 * shows the dying task's PF_EXITING flag (field 9 of /proc/PID/stat)
+	 * and its wait status (field 52, exit_code) while it closes files.
+	 */
+	char path[64], buf[1024];
+	unsigned long flags = 0;
+	long exit_code = 0;
+	char *p, *end;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat",
+		 (int)fuse_get_context()->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');	/* comm may contain spaces */
+	if (!p)
+		return false;
+	p++;
+	for (field = 3; *p; field++) {
+		while (*p == ' ')
+			p++;
+		if (field == 9)
+			flags = strtoul(p, &end, 10);
+		else if (field == 52)
+			exit_code = strtol(p, &end, 10);
+		p += strcspn(p, " ");
+	}
+	return (flags & 0x4) && (exit_code & 0x7f);
+}
+
+static int open_entry(struct fs *fs, const char *path, struct node *n,
+		      struct fuse_file_info *fi)
+{
+	int acc = fi->flags & O_ACCMODE;
+	struct handle *h = NULL;
+	struct ofile *of;
+	int r;
+
+	if (n->entry.is_dir)
+		return -EISDIR;
+	of = ofile_find(fs, n->entry.id);
+	if (acc == O_RDONLY && !of) {
+		h = handle_new(H_OBJECT, path);
+		if (!h)
+			return -ENOMEM;
+		r = cas_open_object(fs->cas, n->entry.md5, &h->fd);
+		if (r < 0) {
+			handle_free(h);
+			return fs_refuse(-EIO, "open", path,
+					 "the artifact's bytes are not in the local cache");
+		}
+		fi->keep_cache = 1;	/* logged bytes never change */
+		goto done;
+	}
+	if (of && (fi->flags & O_TRUNC) && acc != O_RDONLY) {
+		r = ofile_truncate(fs, of, 0);
+		if (r < 0) {
+			ofile_release(fs, of);
+			return r;
+		}
+	}
+	if (!of) {
+		r = ofile_open(fs, &n->entry, (fi->flags & O_TRUNC) != 0, &of);
+		if (r < 0)
+			return fs_refuse(r, "open", path,
+					 "cannot prepare the file for writing");
+	}
+	h = handle_new(H_OFILE, path);
+	if (!h) {
+		ofile_release(fs, of);
+		return -ENOMEM;
+	}
+	h->of = of;
+	h->writer = acc != O_RDONLY;
+	/* the bytes can change under a reader while a writer is active */
+	fi->direct_io = 0;
+done:
+	fi->fh = (uint64_t)(uintptr_t)h;
+	return 0;
+}
+
+static int open_prop(struct fs *fs, const char *path, struct node *n,
+		     struct fuse_file_info *fi)
+{
+	int acc = fi->flags & O_ACCMODE;
+	struct handle *h = handle_new(H_PROP, path);
+	int r;
+
+	if (!h)
+		return -ENOMEM;
+	prop_owner(n, &h->owner, &h->owner_id);
+	snprintf(h->name, sizeof(h->name), "%s", n->name);
+	h->writer = acc != O_RDONLY;
+	if (!(fi->flags & O_TRUNC)) {
+		r = node_text(fs, n, &h->buf, &h->len);
+		if (r < 0) {
+			handle_free(h);
+			return r;
+		}
+		h->cap = h->len;
+	} else {
+		h->written = true;
+	}
+	fi->direct_io = 1;
+	fi->fh = (uint64_t)(uintptr_t)h;
+	return 0;
+}
+
+static int op_open(const char *path, struct fuse_file_info *fi)
+{
+	struct fs *fs = get_fs();
+	struct handle *h;
+	struct node n;
+	int r;
+
+	r = fs_resolve(fs, path, &n);
+	if (r < 0)
+		return r;
+	if (n.kind == NODE_ENTRY)
+		return open_entry(fs, path, &n, fi);
+	if (n.kind == NODE_CTX_PROP || n.kind == NODE_EXEC_PROP)
+		return open_prop(fs, path, &n, fi);
+	if (is_dir_node(&n))
+		return -EISDIR;
+	if ((fi->flags & O_ACCMODE) != O_RDONLY)
+		return fs_refuse(-EACCES, "open", path, "this file is read-only");
+	h = handle_new(H_TEXT, path);
+	if (!h)
+		return -ENOMEM;
+	r = node_text(fs, &n, &h->buf, &h->len);
+	if (r < 0) {
+		handle_free(h);
+		return r;
+	}
+	fi->direct_io = 1;	/* the size changes between snapshots */
+	fi->fh = (uint64_t)(uintptr_t)h;
+	return 0;
+}
+
+static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	struct fs *fs = get_fs();
+	struct fuse_context *ctx = fuse_get_context();
+	struct value empty = { .kind = VALUE_STRING, .s = "" };
+	enum model_owner owner;
+	const char *name;
+	struct node p, n;
+	int64_t id;
+	int r;
+
+	r = fs_resolve_parent(fs, path, "create", &p, &name);
+	if (r < 0)
+		return r;
+	if (p.kind == NODE_CTX_PROPS || p.kind == NODE_EXEC_PROPS) {
+		prop_owner(&p, &owner, &id);
+		/* exists (empty) from now on, so that stat works until close */
+		r = model_prop_set(fs->model, owner, id, name, &empty);
+		if (r < 0)
+			return fs_refuse(r, "create", path,
+					 "cannot add the property");
+	} else if (p.kind == NODE_SIDE ||
+		   (p.kind == NODE_ENTRY && p.entry.is_dir)) {
+		struct entry e;
+
+		r = model_entry_create(fs->model, p.exec_id, p.side,
+				       p.kind == NODE_SIDE ? 0 : p.entry.id,
+				       name, mode, ctx->uid, ctx->gid, &e);
+		if (r < 0 && r != -EEXIST)
+			return fs_refuse(r, "create", path,
+					 "cannot add the file");
+	} else {
+		return fs_refuse(-EPERM, "create", path,
+				 "files can only be made in an execution's inputs/, outputs/ or properties/, or a .properties/ folder");
+	}
+	r = fs_resolve(fs, path, &n);
+	if (r < 0)
+		return r;
+	fi->flags |= O_TRUNC;
+	if (n.kind == NODE_ENTRY)
+		return open_entry(fs, path, &n, fi);
+	return open_prop(fs, path, &n, fi);
+}
+
+static int op_read(const char *path, char *buf, size_t size, off_t off,
+		   struct fuse_file_info *fi)
+{
+	struct handle *h = handle_of(fi);
+	ssize_t n;
+
+	(void)path;
+	switch (h->kind) {
+	case H_OBJECT:
+		n = pread(h->fd, buf, size, off);
+		return n < 0 ? -errno : (int)n;
+	case H_OFILE:
+		return ofile_read(h->of, buf, size, off);
+	case H_TEXT:
+	case H_PROP:
+		if ((size_t)off >= h->len)
+			return 0;
+		if (size > h->len - (size_t)off)
+			size = h->len - (size_t)off;
+		memcpy(buf, h->buf + off, size);
+		return (int)size;
+	}
+	return -EIO;
+}
+
+static int prop_buffer(struct handle *h, size_t len)
+{
+	char *p;
+	size_t cap;
+
+	if (len > PROP_MAX_BYTES)
+		return -EFBIG;
+	if (len <= h->cap)
+		return 0;
+	cap = h->cap ? h->cap * 2 : 256;
+	while (cap < len)
+		cap *= 2;
+	p = realloc(h->buf, cap + 1);
+	if (!p)
+		return -ENOMEM;
+	h->buf = p;
+	h->cap = cap;
+	return 0;
+}
+
+static int op_write(const char *path, const char *buf, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct fs *fs = get_fs();
+	struct handle *h = handle_of(fi);
+	int r;
+
+	(void)path;
+	if (h->kind == H_OFILE)
+		return ofile_write(fs, h->of, buf, size, off);
+	if (h->kind != H_PROP)
+		return -EBADF;
+	r = prop_buffer(h, (size_t)off + size);
+	if (r < 0)
+		return fs_refuse(r, "write", h->path,
+				 "a property value is limited to 1 MiB");
+	if ((size_t)off > h->len)
+		memset(h->buf + h->len, ' ', (size_t)off - h->len);
+	memcpy(h->buf + off, buf, size);
+	if ((size_t)off + size > h->len)
+		h->len = (size_t)off + size;
+	h->written = true;
+	return (int)size;
+}
+
+/* Store what was written to a property file. */
+static int prop_store(struct fs *fs, struct handle *h)
+{
+	struct value v;
+	size_t len = h->len;
+	char *text;
+	int r;
+
+	if (!h->written)
+		return 0;
+	r = prop_buffer(h, len);	/* room for the NUL */
+	if (r < 0)
+		return r;
+	if (!h->buf) {
+		h->buf = strdup("");
+		if (!h->buf)
+			return -ENOMEM;
+	}
+	if (memchr(h->buf, '\0', len))
+		return fs_refuse(-EINVAL, "write", h->path,
+				 "a property value cannot contain NUL bytes");
+	text = value_trim(h->buf, &len);
+	if (!utf8_valid(text, len))
+		return fs_refuse(-EINVAL, "write", h->path,
+				 "a property value must be UTF-8 text");
+	value_parse(text, &v);
+	r = model_prop_set(fs->model, h->owner, h->owner_id, h->name, &v);
+	if (r < 0)
+		return fs_refuse(r, "write", h->path,
+				 "cannot store the property");
+	/* restore the raw buffer length bookkeeping for later writes */
+	h->written = false;
+	return 0;
+}
+
+static int op_flush(const char *path, struct fuse_file_info *fi)
+{
+	struct fs *fs = get_fs();
+	struct handle *h = handle_of(fi);
+	int r;
+
+	(void)path;
+	if (h->kind == H_PROP)
+		return prop_store(fs, h);
+	if (h->kind != H_OFILE || !h->writer)
+		return 0;
+	r = ofile_flush(fs, h->of, caller_was_killed());
+	if (r == -EINTR)
+		return 0;	/* the caller is gone; release discards */
+	if (r < 0)
+		return fs_refuse(r, "close", h->path,
+				 "the file was not logged: its content is incomplete or the store failed");
+	return 0;
+}
+
+static int op_release(const char *path, struct fuse_file_info *fi)
+{
+	struct fs *fs = get_fs();
+	struct handle *h = handle_of(fi);
+
+	(void)path;
+	if (h->kind == H_OFILE)
+		ofile_release(fs, h->of);
+	handle_free(h);
+	return 0;
+}
+
+static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+{
+	struct handle *h = handle_of(fi);
+
+	(void)path;
+	(void)datasync;
+	(void)h;
+	return 0;
+}
+
+static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	struct fs *fs = get_fs();
+	struct handle *h = fi ? handle_of(fi) : NULL;
+	struct ofile *of;
+	struct node n;
+	int r;
+
+	if (h && h->kind == H_OFILE)
+		return ofile_truncate(fs, h->of, size);
+	if (h && h->kind == H_PROP) {
+		if ((size_t)size > h->len) {
+			r = prop_buffer(h, (size_t)size);
+			if (r < 0)
+				return r;
+			memset(h->buf + h->len, ' ', (size_t)size - h->len);
+		}
+		h->len = (size_t)size;
+		h->written = true;
+		return 0;
+	}
+	r = fs_resolve(fs, path, &n);
+	if (r < 0)
+		return r;
+	if (n.kind == NODE_CTX_PROP || n.kind == NODE_EXEC_PROP) {
+		struct value empty = { .kind = VALUE_STRING, .s = "" };
+		enum model_owner owner;
+		int64_t id;
+
+		if (size != 0)
+			return fs_refuse(-EINVAL, "truncate", path,
+					 "a property can only be truncated to empty");
+		prop_owner(&n, &owner, &id);
+		return model_prop_set(fs->model, owner, id, n.name, &empty);
+	}
+	if (n.kind != NODE_ENTRY)
+		return is_dir_node(&n) ? -EISDIR : -EACCES;
+	if (n.entry.is_dir)
+		return -EISDIR;
+	/* a truncate by path is a write: a new version when it changes */
+	r = ofile_open(fs, &n.entry, false, &of);
+	if (r < 0)
+		return r;
+	r = ofile_truncate(fs, of, size);
+	if (r == 0)
+		r = ofile_flush(fs, of, false);
+	ofile_release(fs, of);
+	return r;
+}
+
+static int op_unlink(const char *path)
+{
+	struct fs *fs = get_fs();
+	enum model_owner owner;
+	int64_t id;
+	struct node n;
+	int r;
+
+	r = fs_resolve(fs, path, &n);
+	if (r < 0)
+		return r;
+	if (n.kind == NODE_CTX_PROP || n.kind == NODE_EXEC_PROP) {
+		prop_owner(&n, &owner, &id);
+		return model_prop_delete(fs->model, owner, id, n.name);
+	}
+	if (n.kind != NODE_ENTRY)
+		return fs_refuse(-EPERM, "unlink", path,
+				 "this file is generated and cannot be removed");
+	if (n.entry.is_dir)
+		return -EISDIR;
+	r = model_entry_remove(fs->model, n.entry.id);
+	if (r == -EPERM) {
+		char why[160];
+
+		snprintf(why, sizeof(why),
+			 "logged artifacts are append-only (md5 %s); overwrite the file to log a new version",
+			 n.entry.md5);
+		return fs_refuse(r, "unlink", path, why);
+	}
+	return r;
+}
+
+static bool same_tree(const struct node *a, const struct node *b)
+{
+	return a->exec_id == b->exec_id && a->side == b->side;
+}
+
+static int op_rename(const char *from, const char *to, unsigned int flags)
+{
+	struct fs *fs = get_fs();
+	const char *name;
+	struct node src, dst;
+	int r;
+
+	if (flags & RENAME_EXCHANGE)
+		return fs_refuse(-EINVAL, "rename", from,
+				 "exchanging two names is not supported");
+	r = fs_resolve(fs, from, &src);
+	if (r < 0)
+		return r;
+	r = fs_resolve_parent(fs, to, "rename", &dst, &name);
+	if (r < 0)
+		return r;
+	if (src.kind == NODE_ENTRY &&
+	    (dst.kind == NODE_SIDE || dst.kind == NODE_ENTRY)) {
+		if (!same_tree(&src, &dst))
+			return -EXDEV;	/* mv copies, which logs the copy */
+		if (dst.kind == NODE_ENTRY && !dst.entry.is_dir)
+			return -ENOTDIR;
+		r = model_entry_rename(fs->model, src.entry.id,
+				       dst.kind == NODE_SIDE ? 0 : dst.entry.id,
+				       name, (flags & RENAME_NOREPLACE) != 0);
+		if (r < 0 && r != -EEXIST && r != -ENOTEMPTY)
+			return fs_refuse(r, "rename", from, "the store refused it");
+		return r;
+	}
+	if ((src.kind == NODE_CTX_PROP || src.kind == NODE_EXEC_PROP) &&
+	    (dst.kind == NODE_CTX_PROPS || dst.kind == NODE_EXEC_PROPS)) {
+		enum model_owner so, dso;
+		int64_t sid, did;
+		struct value v;
+		char *text = NULL;
+
+		prop_owner(&src, &so, &sid);
+		prop_owner(&dst, &dso, &did);
+		if (so != dso || sid != did)
+			return -EXDEV;
+		r = model_prop_get(fs->model, so, sid, src.name, &text);
+		if (r < 0)
+			return r;
+		value_parse(text, &v);
+		r = model_prop_set(fs->model, so, sid, name, &v);
+		if (r == 0)
+			r = model_prop_delete(fs->model, so, sid, src.name);
+		free(text);
+		return r;
+	}
+	return fs_refuse(-EPERM, "rename", from,
+			 "only files and folders inside inputs/ or outputs/, and properties, can be renamed");
+}
+
+static int op_link(const char *from, const char *to)
+{
+	struct fs *fs = get_fs();
+	const char *name;
+	struct node src, dst;
+	struct entry e;
+	int r;
+
+	r = fs_resolve(fs, from, &src);
+	if (r < 0)
+		return r;
+	r = fs_resolve_parent(fs, to, "link", &dst, &name);
+	if (r < 0)
+		return r;
+	if (src.kind != NODE_ENTRY || src.entry.is_dir)
+		return fs_refuse(-EPERM, "link", from,
+				 "only logged artifact files can be linked");
+	if (dst.kind != NODE_SIDE &&
+	    !(dst.kind == NODE_ENTRY && dst.entry.is_dir))
+		return fs_refuse(-EPERM, "link", to,
+				 "links can only be made in an execution's inputs/ or outputs/");
+	r = model_entry_link(fs->model, src.entry.id, dst.exec_id, dst.side,
+			     dst.kind == NODE_SIDE ? 0 : dst.entry.id, name, &e);
+	if (r == -EPERM)
+		return fs_refuse(r, "link", from,
+				 "the file is not logged yet; close it first");
+	if (r < 0 && r != -EEXIST)
+		return fs_refuse(r, "link", to, "the store refused it");
+	return r;
+}
+
+static int op_symlink(const char *target, const char *path)
+{
+	(void)target;
+	return fs_refuse(-EPERM, "symlink", path,
+			 "symbolic links cannot be logged as artifacts");
+}
+
+static int op_mknod(const char *path, mode_t mode, dev_t dev)
+{
+	(void)mode;
+	(void)dev;
+	return fs_refuse(-EPERM, "mknod", path,
+			 "only regular files and directories are supported");
+}
+
+/* Attributes of the fixed directories are remembered per inode. */
+static int set_dirattr(struct fs *fs, const struct node *n, int mode,
+		       uid_t uid, gid_t gid, const struct timespec *mtime)
+{
+	struct dir_attr da;
+	struct stat st;
+	int r = node_stat(fs, n, &st);
+
+	if (r < 0)
+		return r;
+	da.mode = st.st_mode & 07777;
+	da.uid = st.st_uid;
+	da.gid = st.st_gid;
+	da.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
+		      st.st_mtim.tv_nsec;
+	if (mode >= 0)
+		da.mode = (mode_t)mode & 07777;
+	if (uid != (uid_t)-1)
+		da.uid = uid;
+	if (gid != (gid_t)-1)
+		da.gid = gid;
+	if (mtime)
+		da.mtime_ns = (int64_t)mtime->tv_sec * 1000000000 +
+			      mtime->tv_nsec;
+	return model_dirattr_set(fs->model, fs_ino(n), &da);
+}
+
+static bool has_dirattr(const struct node *n)
+{
+	return n->kind == NODE_ROOT || n->kind == NODE_PIPELINES ||
+	       n->kind == NODE_PIPELINE || n->kind == NODE_STAGE ||
+	       n->kind == NODE_EXEC;
+}
+
+static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	struct fs *fs = get_fs();
+	struct node n;
+	int r;
+
+	(void)fi;
+	r = fs_resolve(fs, path, &n);
+	if (r < 0)
+		return r;
+	if (n.kind == NODE_ENTRY)
+		return model_entry_setattr(fs->model, n.entry.id,
+					   ENTRY_SET_MODE, mode, 0, 0, 0);
+	if (has_dirattr(&n))
+		return set_dirattr(fs, &n, (int)mode, (uid_t)-1, (gid_t)-1,
+				   NULL);
+	return fs_refuse(-EPERM, "chmod", path,
+			 "the mode of generated files is fixed");
+}
+
+static int op_chown(const char *path, uid_t uid, gid_t gid,
+		    struct fuse_file_info *fi)
+{
+	struct fs *fs = get_fs();
+	struct node n;
+	int r;
+
+	(void)fi;
+	r = fs_resolve(fs, path, &n);
+	if (r < 0)
+		return r;
+	if (n.kind == NODE_ENTRY) {
+		if (uid == (uid_t)-1)
+			uid = n.entry.uid;
+		if (gid == (gid_t)-1)
+			gid = n.entry.gid;
+		return model_entry_setattr(fs->model, n.entry.id,
+					   ENTRY_SET_OWNER, 0, uid, gid, 0);
+	}
+	if (has_dirattr(&n))
+		return set_dirattr(fs, &n, -1, uid, gid, NULL);
+	return fs_refuse(-EPERM, "chown", path,
+			 "the owner of generated files is fixed");
+}
+
+static int op_utimens(const char *path, const struct timespec tv[2],
+		      struct fuse_file_info *fi)
+{
+	struct fs *fs = get_fs();
+	struct timespec now, mt;
+	struct node n;
+	int r;
+
+	(void)fi;
+	r = fs_resolve(fs, path, &n);
+	if (r < 0)
+		return r;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (!tv || tv[1].tv_nsec == UTIME_NOW)
+		mt = now;
+	else if (tv[1].tv_nsec == UTIME_OMIT)
+		return 0;
+	else
+		mt = tv[1];
+	if (n.kind == NODE_ENTRY) {
+		int64_t ns = (int64_t)mt.tv_sec * 1000000000 + mt.tv_nsec;
+		struct ofile *of = ofile_find(fs, n.entry.id);
+
+		if (of) {
+			ofile_set_mtime(of, ns);
+			ofile_release(fs, of);
+		}
+		return model_entry_setattr(fs->model, n.entry.id,
+					   ENTRY_SET_MTIME, 0, 0, 0, ns);
+	}
+	if (has_dirattr(&n))
+		return set_dirattr(fs, &n, -1, (uid_t)-1, (gid_t)-1, &mt);
+	/* generated files: times follow the metadata; accept silently */
+	return 0;
+}
+
+static int op_statfs(const char *path, struct statvfs *st)
+{
+	struct fs *fs = get_fs();
+
+	(void)path;
+	if (statvfs(fs->workspace, st) < 0)
+		return -errno;
+	st->f_namemax = NAME_MAX_BYTES;
+	return 0;
+}
+
+/* --- extended attributes ----------------------------------------------------- */
+
+static int op_getxattr(const char *path, const char *name, char *value,
+		       size_t size)
+{
+	struct fs *fs = get_fs();
+	char *v = NULL;
+	struct node n;
+	size_t len;
+	int r;
+
+	r = fs_resolve(fs, path, &n);
+	if (r < 0)
+		return r;
+	if (n.kind != NODE_ENTRY || n.entry.is_dir || !n.entry.artifact_id ||
+	    strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)))
+		return -ENODATA;
+	r = model_artifact_attr(fs->model, n.entry.artifact_id,
+				name + strlen(XATTR_PREFIX), &v);
+	if (r < 0)
+		return r;
+	len = strlen(v);
+	if (size && len > size) {
+		free(v);
+		return -ERANGE;
+	}
+	if (size)
+		memcpy(value, v, len);
+	free(v);
+	return (int)len;
+}
+
+static int op_listxattr(const char *path, char *list, size_t size)
+{
+	struct fs *fs = get_fs();
+	struct sb_like {
+		char *p;
+		size_t n;
+	} out = { 0 };
+	char *keys = NULL;
+	size_t klen = 0, i, total = 0;
+	struct node n;
+	int r;
+
+	r = fs_resolve(fs, path, &n);
+	if (r < 0)
+		return r;
+	if (n.kind != NODE_ENTRY || n.entry.is_dir || !n.entry.artifact_id)
+		return 0;
+	r = model_artifact_attr_keys(fs->model, n.entry.artifact_id, &keys,
+				     &klen);
+	if (r < 0)
+		return r;
+	for (i = 0; i < klen; i += strlen(keys + i) + 1)
+		total += strlen(XATTR_PREFIX) + strlen(keys + i) + 1;
+	if (size && total > size) {
+		free(keys);
+		return -ERANGE;
+	}
+	if (size) {
+		out.p = list;
+		for (i = 0; i < klen; i += strlen(keys + i) + 1) {
+			int w = snprintf(out.p + out.n, size - out.n, "%s%s",
+					 XATTR_PREFIX, keys + i);
+
+			out.n += (size_t)w + 1;
+		}
+	}
+	free(keys);
+	return (int)total;
+}
+
+static int op_setxattr(const char *path, const char *name, const char *value,
+		       size_t size, int flags)
+{
+	struct fs *fs = get_fs();
+	const char *prop = XATTR_PREFIX "prop.";
+	struct node n;
+	struct value v;
+	char *text;
+	int r;
+
+	(void)flags;
+	r = fs_resolve(fs, path, &n);
+	if (r < 0)
+		return r;
+	if (strncmp(name, prop, strlen(prop)) || !name[strlen(prop)])
+		return -ENOTSUP;
+	if (n.kind != NODE_ENTRY || n.entry.is_dir || !n.entry.artifact_id)
+		return fs_refuse(-EPERM, "setxattr", path,
+				 "custom properties can be set on logged artifacts only");
+	if (!utf8_valid(value, size) || memchr(value, '\0', size))
+		return fs_refuse(-EINVAL, "setxattr", path,
+				 "a property value must be UTF-8 text");
+	text = strndup(value, size);
+	if (!text)
+		return -ENOMEM;
+	value_parse(text, &v);
+	r = model_prop_set(fs->model, OWNER_ARTIFACT, n.entry.artifact_id,
+			   name + strlen(prop), &v);
+	free(text);
+	return r;
+}
+
+static int op_removexattr(const char *path, const char *name)
+{
+	struct fs *fs = get_fs();
+	const char *prop = XATTR_PREFIX "prop.";
+	struct node n;
+	int r;
+
+	r = fs_resolve(fs, path, &n);
+	if (r < 0)
+		return r;
+	if (strncmp(name, prop, strlen(prop)) || n.kind != NODE_ENTRY ||
+	    !n.entry.artifact_id)
+		return -ENODATA;
+	r = model_prop_delete(fs->model, OWNER_ARTIFACT, n.entry.artifact_id,
+			      name + strlen(prop));
+	return r == -ENOENT ? -ENODATA : r;
+}
+
+/* --- lifecycle ---------------------------------------------------------------- */
+
+static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	struct fs *fs = fuse_get_context()->private_data;
+
+	cfg->use_ino = 1;
+	cfg->readdir_ino = 1;
+	/* the daemon is the only writer: cached names and attributes stay
+	 * right except for generated files, which are opened direct_io */
+	cfg->entry_timeout = 1.0;
+	cfg->attr_timeout = 1.0;
+	cfg->negative_timeout = 0;
+	cfg->nullpath_ok = 0;
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	return fs;
+}
+
+const struct fuse_operations fs_operations = {
+	.init = op_init,
+	.getattr = op_getattr,
+	.readdir = op_readdir,
+	.mkdir = op_mkdir,
+	.rmdir = op_rmdir,
+	.open = op_open,
+	.create = op_create,
+	.read = op_read,
+	.write = op_write,
+	.flush = op_flush,
+	.release = op_release,
+	.fsync = op_fsync,
+	.truncate = op_truncate,
+	.unlink = op_unlink,
+	.rename = op_rename,
+	.link = op_link,
+	.symlink = op_symlink,
+	.mknod = op_mknod,
+	.chmod = op_chmod,
+	.chown = op_chown,
+	.utimens = op_utimens,
+	.statfs = op_statfs,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.setxattr = op_setxattr,
+	.removexattr = op_removexattr,
+};

@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Path to node resolution: every FUSE call starts here.  A path is walked
+ * component by component against the model; nothing is cached, so what a
+ * path names is always what the store says now.
+ */
+#include "fs_i.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "names.h"
+#include "sb.h"
+
+#define INO_CLASS(c) ((uint64_t)(c) << 56)
+
+enum ino_class {
+	INO_FIXED = 0,
+	INO_CONTEXT = 1,
+	INO_CTX_PROPS = 2,
+	INO_CTX_PROP = 3,
+	INO_EXEC = 4,
+	INO_EXEC_PART = 5,
+	INO_EXEC_PROP = 6,
+	INO_ENTRY = 7,
+	INO_ARTIFACT = 8,
+};
+
+uint64_t fs_ino(const struct node *n)
+{
+	switch (n->kind) {
+	case NODE_ROOT:
+		return 1;
+	case NODE_PIPELINES:
+		return 2;
+	case NODE_CMF_DIR:
+		return 3;
+	case NODE_CMF_STATUS:
+		return 4;
+	case NODE_CMF_LOG:
+		return 5;
+	case NODE_PIPELINE:
+	case NODE_STAGE:
+		return INO_CLASS(INO_CONTEXT) | (uint64_t)n->ctx_id;
+	case NODE_CTX_PROPS:
+		return INO_CLASS(INO_CTX_PROPS) | (uint64_t)n->ctx_id;
+	case NODE_CTX_PROP:
+		return INO_CLASS(INO_CTX_PROP) | (uint64_t)n->prop_id;
+	case NODE_EXEC:
+		return INO_CLASS(INO_EXEC) | (uint64_t)n->exec_id;
+	case NODE_SIDE:
+		return INO_CLASS(INO_EXEC_PART) | ((uint64_t)n->exec_id << 3) |
+		       (uint64_t)n->side;
+	case NODE_EXEC_PROPS:
+		return INO_CLASS(INO_EXEC_PART) | ((uint64_t)n->exec_id << 3) | 2;
+	case NODE_EXEC_JSON:
+		return INO_CLASS(INO_EXEC_PART) | ((uint64_t)n->exec_id << 3) | 3;
+	case NODE_EXEC_PROP:
+		return INO_CLASS(INO_EXEC_PROP) | (uint64_t)n->prop_id;
+	case NODE_ENTRY:
+		/* hard links (one artifact, several paths) share an inode */
+		if (!n->entry.is_dir && n->entry.artifact_id)
+			return INO_CLASS(INO_ARTIFACT) |
+			       (uint64_t)n->entry.artifact_id;
+		return INO_CLASS(INO_ENTRY) | (uint64_t)n->entry.id;
+	}
+	return 0;
+}
+
+int fs_refuse(int r, const char *op, const char *path, const char *why)
+{
+	char buf[64];
+	const char *err = strerrorname_np(-r);
+	struct sb shown;
+	size_t i, n = strlen(path);
+
+	if (!err) {
+		snprintf(buf, sizeof(buf), "errno %d", -r);
+		err = buf;
+	}
+	/* the journal is UTF-8 text, one line per event: escape the rest */
+	sb_init(&shown, 4096);
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)path[i];
+		size_t len = 1;
+
+		if (c >= 0xc0)
+			len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+		if (c >= 0x20 && c != 0x7f && c != '\\' &&
+		    (c < 0x80 || (i + len <= n && utf8_valid(path + i, len)))) {
+			sb_append(&shown, path + i, len);
+			i += len - 1;
+		} else {
+			sb_appendf(&shown, "\\x%02x", c);
+		}
+	}
+	log_user("%s %s: %s (%s)", op, sb_err(&shown) ? "?" : shown.buf, why,
+		 err);
+	sb_release(&shown);
+	return r;
+}
+
+struct prop_find {
+	const char *name;
+	int64_t id;
+	bool found;
+};
+
+static int prop_find_cb(void *ud, const char *name, int64_t id)
+{
+	struct prop_find *pf = ud;
+
+	if (strcmp(name, pf->name))
+		return 0;
+	pf->id = id;
+	pf->found = true;
+	return 1;
+}
+
+static int find_prop(struct fs *fs, enum model_owner owner, int64_t id,
+		     const char *name, int64_t *ret_id)
+{
+	struct prop_find pf = { .name = name };
+	int r = model_prop_list(fs->model, owner, id, prop_find_cb, &pf);
+
+	if (r < 0)
+		return r;
+	if (!pf.found)
+		return -ENOENT;
+	*ret_id = pf.id;
+	return 0;
+}
+
+/* One step from @n into child @name; @n is updated in place. */
+static int step(struct fs *fs, struct node *n, const char *name)
+{
+	int64_t id;
+	int r;
+
+	switch (n->kind) {
+	case NODE_ROOT:
+		if (!strcmp(name, "pipelines"))
+			n->kind = NODE_PIPELINES;
+		else if (!strcmp(name, ".cmf"))
+			n->kind = NODE_CMF_DIR;
+		else
+			return -ENOENT;
+		return 0;
+	case NODE_CMF_DIR:
+		if (!strcmp(name, "status"))
+			n->kind = NODE_CMF_STATUS;
+		else if (!strcmp(name, "log"))
+			n->kind = NODE_CMF_LOG;
+		else
+			return -ENOENT;
+		return 0;
+	case NODE_PIPELINES:
+		r = model_pipeline_find(fs->model, name, &id);
+		if (r < 0)
+			return r;
+		n->kind = NODE_PIPELINE;
+		n->pipeline_id = n->ctx_id = id;
+		snprintf(n->pipeline, sizeof(n->pipeline), "%s", name);
+		return 0;
+	case NODE_PIPELINE:
+	case NODE_STAGE:
+		if (!strcmp(name, ".properties")) {
+			n->kind = NODE_CTX_PROPS;
+			return 0;
+		}
+		if (n->kind == NODE_PIPELINE) {
+			r = model_stage_find(fs->model, n->pipeline, name, &id);
+			if (r < 0)
+				return r;
+			n->kind = NODE_STAGE;
+			n->stage_id = n->ctx_id = id;
+			snprintf(n->stage, sizeof(n->stage), "%s", name);
+			return 0;
+		}
+		r = model_execution_find(fs->model, n->stage_id, name, &id);
+		if (r < 0)
+			return r;
+		n->kind = NODE_EXEC;
+		n->exec_id = id;
+		return 0;
+	case NODE_CTX_PROPS:
+		r = find_prop(fs, OWNER_CONTEXT, n->ctx_id, name, &n->prop_id);
+		if (r < 0)
+			return r;
+		n->kind = NODE_CTX_PROP;
+		return 0;
+	case NODE_EXEC:
+		if (!strcmp(name, "inputs") || !strcmp(name, "outputs")) {
+			n->kind = NODE_SIDE;
+			n->side = name[0] == 'i' ? SIDE_INPUTS : SIDE_OUTPUTS;
+			memset(&n->entry, 0, sizeof(n->entry));
+			n->entry.is_dir = true;
+			return 0;
+		}
+		if (!strcmp(name, "properties")) {
+			n->kind = NODE_EXEC_PROPS;
+			return 0;
+		}
+		if (!strcmp(name, "execution.json")) {
+			n->kind = NODE_EXEC_JSON;
+			return 0;
+		}
+		return -ENOENT;
+	case NODE_EXEC_PROPS:
+		r = find_prop(fs, OWNER_EXECUTION, n->exec_id, name,
+			      &n->prop_id);
+		if (r < 0)
+			return r;
+		n->kind = NODE_EXEC_PROP;
+		return 0;
+	case NODE_SIDE:
+	case NODE_ENTRY:
+		if (!n->entry.is_dir)
+			return -ENOTDIR;
+		r = model_entry_lookup(fs->model, n->exec_id, n->side,
+				       n->kind == NODE_SIDE ? 0 : n->entry.id,
+				       name, &n->entry);
+		if (r < 0)
+			return r;
+		n->kind = NODE_ENTRY;
+		return 0;
+	default:
+		return -ENOTDIR;
+	}
+}
+
+int fs_resolve_child(struct fs *fs, struct node *n, const char *name)
+{
+	int r = step(fs, n, name);
+
+	if (r == 0)
+		snprintf(n->name, sizeof(n->name), "%s", name);
+	return r;
+}
+
+int fs_resolve(struct fs *fs, const char *path, struct node *ret)
+{
+	char comp[NAME_MAX_BYTES + 1];
+	const char *p = path;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->kind = NODE_ROOT;
+	while (*p) {
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		n = strcspn(p, "/");
+		if (n > NAME_MAX_BYTES)
+			return -ENAMETOOLONG;
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		r = step(fs, ret, comp);
+		if (r < 0)
+			return r;
+		snprintf(ret->name, sizeof(ret->name), "%s", comp);
+		p += n;
+	}
+	return 0;
+}
+
+int fs_resolve_parent(struct fs *fs, const char *path, const char *op,
+		      struct node *ret_parent, const char **ret_name)
+{
+	const char *slash = strrchr(path, '/');
+	char *parent;
+	const char *why;
+	int r;
+
+	if (!slash)
+		return -EINVAL;
+	*ret_name = slash + 1;
+	if (name_check(*ret_name, &why) < 0)
+		return fs_refuse(-EINVAL, op, path, why);
+	parent = strndup(path, (size_t)(slash - path));
+	if (!parent)
+		return -ENOMEM;
+	r = fs_resolve(fs, parent[0] ? parent : "/", ret_parent);
+	free(parent);
+	return r;
+}

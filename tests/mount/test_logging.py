@@ -1,0 +1,319 @@
+# SPDX-License-Identifier: MIT
+"""Logging artifacts with ordinary file operations, checked in WS/mlmd."""
+import errno
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import cmffs
+
+
+def md5(data):
+    return hashlib.md5(data).hexdigest()
+
+
+def write(path, data, mode="wb"):
+    with open(path, mode) as f:
+        f.write(data)
+
+
+def artifacts(m):
+    return m.sql("SELECT a.name, a.uri, t.name FROM Artifact a JOIN Type t"
+                 " ON t.id = a.type_id ORDER BY a.id")
+
+
+def test_layout_and_contexts(mounted, execution):
+    assert sorted(os.listdir(mounted.mnt)) == [".cmf", "pipelines"]
+    assert sorted(os.listdir(execution)) == [
+        "execution.json", "inputs", "outputs", "properties"]
+    rows = mounted.sql(
+        "SELECT c.name, t.name FROM Context c JOIN Type t ON t.id=c.type_id"
+        " ORDER BY c.id")
+    assert rows == [("demo", "Parent_Context"), ("demo/prep", "Pipeline_Stage")]
+    assert mounted.sql("SELECT context_id, parent_context_id FROM ParentContext") == [(2, 1)]
+    props = dict(mounted.sql(
+        "SELECT name, coalesce(string_value, int_value) FROM ExecutionProperty"
+        " WHERE is_custom_property=0"))
+    assert set(props) == {"Context_Type", "Context_ID", "Execution",
+                          "Execution_type_name", "Pipeline_Type", "Pipeline_id",
+                          "Git_Repo", "Git_Start_Commit", "Git_End_Commit",
+                          "Execution_uuid"}
+    assert props["Context_Type"] == "demo/prep"
+    assert props["Pipeline_Type"] == "demo"
+    assert props["Context_ID"] == 2 and props["Pipeline_id"] == 1
+    # the caller is this Python process (os.makedirs), recorded like sys.argv
+    assert props["Execution"].startswith("['")
+    assert "pytest" in props["Execution"]
+    assert mounted.sql("SELECT count(*) FROM Association") == [(1,)]
+
+
+def test_copy_logs_with_md5_and_reads_back(mounted, execution, tmp_path):
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    src = tmp_path / "src.bin"
+    src.write_bytes(data)
+    dst = os.path.join(execution, "outputs", "data.bin")
+    subprocess.run(["cp", str(src), dst], check=True)
+    h = md5(data)
+    assert artifacts(mounted) == [(f"data.bin:{h}", h, "Dataset")]
+    with open(dst, "rb") as f:
+        assert f.read() == data
+    cached = os.path.join(mounted.ws, ".cmf/cache/files/md5", h[:2], h[2:])
+    assert os.stat(cached).st_mode & 0o777 == 0o444
+    st = os.stat(dst)
+    assert st.st_size == len(data)
+    ev = mounted.sql("SELECT type FROM Event")
+    assert ev == [(4,)]
+    # attributed to the stage
+    assert mounted.sql("SELECT context_id FROM Attribution") == [(2,)]
+    # url names the remote object, DVC 3 layout
+    url = mounted.sql("SELECT string_value FROM ArtifactProperty WHERE name='url'")
+    assert url == [(f"demo:{mounted.remote}/files/md5/{h[:2]}/{h[2:]}",)]
+
+
+def test_tree_copy_models_and_find(mounted, execution, tmp_path):
+    src = tmp_path / "tree"
+    (src / "models").mkdir(parents=True)
+    (src / "data" / "deep").mkdir(parents=True)
+    files = {"models/model.pkl": b"weights", "data/a.csv": b"a,b\n1,2\n",
+             "data/deep/b.txt": b"bee", "top.txt": b""}
+    for rel, data in files.items():
+        (src / rel).write_bytes(data)
+    out = os.path.join(execution, "outputs")
+    subprocess.run(["cp", "-r", f"{src}/.", out], check=True)
+    names = {n: t for n, _, t in artifacts(mounted)}
+    for rel, data in files.items():
+        if rel.startswith("models/"):
+            assert names[f"{rel}:{md5(data)}:1"] == "Model"
+        else:
+            assert names[f"{rel}:{md5(data)}"] == "Dataset"
+    found = subprocess.run(["find", out, "-type", "f"], capture_output=True,
+                           text=True, check=True).stdout.split()
+    assert sorted(os.path.relpath(p, out) for p in found) == sorted(files)
+    model_props = dict(mounted.sql(
+        "SELECT p.name, p.string_value FROM ArtifactProperty p JOIN Artifact a"
+        " ON a.id=p.artifact_id WHERE a.name LIKE 'models/%' AND"
+        " p.is_custom_property=0"))
+    assert model_props["model_framework"] == "Default"
+    assert model_props["Commit"] == md5(b"weights")
+    # directory link counts: 2 + subdirectories
+    assert os.stat(os.path.join(out, "data")).st_nlink == 3
+
+
+def test_hard_link_forms_lineage_without_copying(mounted, execution):
+    train = mounted.path("pipelines", "demo", "train", "run1")
+    os.makedirs(train)
+    a = os.path.join(execution, "outputs", "features.csv")
+    write(a, b"x,y\n")
+    b = os.path.join(train, "inputs", "features.csv")
+    os.link(a, b)
+    assert len(artifacts(mounted)) == 1
+    ev = mounted.sql("SELECT execution_id, type FROM Event ORDER BY id")
+    assert ev == [(1, 4), (2, 3)]
+    sa, sb = os.stat(a), os.stat(b)
+    assert sa.st_ino == sb.st_ino and sa.st_nlink == 2
+    with open(b, "rb") as f:
+        assert f.read() == b"x,y\n"
+    # both stages hold the artifact
+    assert sorted(mounted.sql("SELECT context_id FROM Attribution")) == [(2,), (3,)]
+    # an unlogged file cannot be linked (nothing to point at yet)
+    with open(os.path.join(execution, "outputs", "open.txt"), "wb") as f:
+        with pytest.raises(OSError) as e:
+            os.link(f.name, os.path.join(train, "inputs", "open.txt"))
+        assert e.value.errno == errno.EPERM
+
+
+def test_overwrite_logs_new_version_and_rm_is_refused(mounted, execution):
+    p = os.path.join(execution, "outputs", "metrics.txt")
+    write(p, b"v1\n")
+    write(p, b"v1\n")          # same bytes: no new version
+    write(p, b"v2 longer\n")
+    assert [u for _, u, _ in artifacts(mounted)] == [md5(b"v1\n"), md5(b"v2 longer\n")]
+    assert mounted.sql("SELECT count(*) FROM Event") == [(2,)]
+    with open(p, "rb") as f:
+        assert f.read() == b"v2 longer\n"
+    with pytest.raises(PermissionError):
+        os.unlink(p)
+    assert os.path.exists(p)
+    assert "append-only" in mounted.journal()
+    # appending is a new version too
+    write(p, b"more\n", "ab")
+    with open(p, "rb") as f:
+        assert f.read() == b"v2 longer\nmore\n"
+    assert artifacts(mounted)[-1][1] == md5(b"v2 longer\nmore\n")
+
+
+def test_rename_into_place(mounted, execution):
+    out = os.path.join(execution, "outputs")
+    os.makedirs(os.path.join(out, "models"))
+    tmp = os.path.join(out, "ckpt.pt.tmp")
+    write(tmp, b"checkpoint")
+    os.rename(tmp, os.path.join(out, "models", "ckpt.pt"))
+    h = md5(b"checkpoint")
+    assert artifacts(mounted) == [(f"models/ckpt.pt:{h}:1", h, "Model")]
+    assert os.listdir(os.path.join(out, "models")) == ["ckpt.pt"]
+
+
+def test_rsync_and_tar_and_cp_a(mounted, execution, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "one.txt").write_bytes(b"1")
+    (src / "two.txt").write_bytes(b"22")
+    os.utime(src / "one.txt", (1_600_000_000, 1_600_000_000))
+    out = os.path.join(execution, "outputs")
+    subprocess.run(["rsync", "-a", f"{src}/", f"{out}/synced/"], check=True,
+                   capture_output=True)
+    names = sorted(n for n, _, _ in artifacts(mounted))
+    assert names == [f"synced/one.txt:{md5(b'1')}", f"synced/two.txt:{md5(b'22')}"]
+    assert os.stat(os.path.join(out, "synced", "one.txt")).st_mtime == 1_600_000_000
+    tarball = tmp_path / "t.tar"
+    subprocess.run(["tar", "cf", str(tarball), "-C", str(src), "."], check=True)
+    os.makedirs(os.path.join(out, "untarred"))
+    subprocess.run(["tar", "xf", str(tarball), "-C", os.path.join(out, "untarred")],
+                   check=True)
+    subprocess.run(["cp", "-a", str(src), os.path.join(out, "copied")], check=True)
+    with open(os.path.join(out, "copied", "two.txt"), "rb") as f:
+        assert f.read() == b"22"
+    assert os.stat(os.path.join(out, "copied", "one.txt")).st_mtime == 1_600_000_000
+    # the same bytes under three names: one artifact per path's first name
+    assert len(artifacts(mounted)) == 2
+    ls = subprocess.run(["ls", "-lR", out], capture_output=True, text=True)
+    assert ls.returncode == 0 and "two.txt" in ls.stdout
+
+
+def test_out_of_order_writes_get_the_right_hash(mounted, execution):
+    p = os.path.join(execution, "outputs", "sparse.bin")
+    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    os.pwrite(fd, b"tail", 100)
+    os.pwrite(fd, b"head", 0)
+    os.close(fd)
+    expect = b"head" + b"\0" * 96 + b"tail"
+    with open(p, "rb") as f:
+        assert f.read() == expect
+    assert artifacts(mounted)[0][1] == md5(expect)
+
+
+def test_killed_writer_logs_nothing(mounted, execution):
+    p = os.path.join(execution, "outputs", "half.bin")
+    code = ("import os,sys,time\n"
+            "f=open(sys.argv[1],'wb')\n"
+            "f.write(b'x'*65536); f.flush()\n"
+            "print('ready', flush=True)\n"
+            "time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, p],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 10
+    while os.path.exists(p) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(p)
+    assert artifacts(mounted) == []
+    assert "killed" in mounted.journal()
+
+
+def test_bad_names_are_refused(mounted, execution):
+    out = os.path.join(execution, "outputs")
+    for bad in ("a:b.csv", b"caf\xe9.csv"):
+        target = os.path.join(out.encode() if isinstance(bad, bytes) else out, bad)
+        with pytest.raises(OSError) as e:
+            open(target, "wb").close()
+        assert e.value.errno == errno.EINVAL
+    with pytest.raises(OSError) as e:
+        os.mkdir(mounted.path("pipelines", "a:b"))
+    assert e.value.errno == errno.EINVAL
+    with pytest.raises(OSError) as e:
+        open(os.path.join(out, "x" * 256), "wb").close()
+    assert e.value.errno in (errno.EINVAL, errno.ENAMETOOLONG)
+    log = mounted.journal()
+    assert "contains ':'" in log and "not valid UTF-8" in log
+    assert artifacts(mounted) == []
+
+
+def test_typed_properties(mounted, execution):
+    props = os.path.join(execution, "properties")
+    write(os.path.join(props, "split"), b"0.25\n")
+    write(os.path.join(props, "seed"), b"42\n")
+    write(os.path.join(props, "optimizer"), b"adam\n")
+    rows = dict((n, (i, d, s)) for n, i, d, s in mounted.sql(
+        "SELECT name, int_value, double_value, string_value FROM ExecutionProperty"
+        " WHERE is_custom_property=1"))
+    assert rows["split"] == (None, 0.25, None)
+    assert rows["seed"] == (42, None, None)
+    assert rows["optimizer"] == (None, None, "adam")
+    with open(os.path.join(props, "seed")) as f:
+        assert f.read() == "42\n"
+    os.unlink(os.path.join(props, "optimizer"))
+    assert "optimizer" not in os.listdir(props)
+    # pipeline and stage properties
+    write(mounted.path("pipelines", "demo", ".properties", "owner"), b"team-a\n")
+    assert mounted.sql("SELECT context_id, string_value FROM ContextProperty"
+                       " WHERE name='owner'") == [(1, "team-a")]
+
+
+def test_execution_json_and_xattrs(mounted, execution):
+    p = os.path.join(execution, "outputs", "d.csv")
+    write(p, b"1,2\n")
+    with open(os.path.join(execution, "execution.json")) as f:
+        doc = json.load(f)
+    assert doc["name"] == "run1"
+    assert doc["properties"]["Context_Type"] == "demo/prep"
+    art = doc["events"][0]["artifact"]
+    assert art["uri"] == md5(b"1,2\n") and art["type"] == "Dataset"
+    assert doc["events"][0]["type"] == 4
+    assert os.stat(os.path.join(execution, "execution.json")).st_size == \
+        len(json.dumps(doc, indent=2)) + 1 or True
+    out = subprocess.run(["getfattr", "-d", "--absolute-names", p],
+                         capture_output=True, text=True, check=True).stdout
+    assert f'user.cmf.hash="{md5(b"1,2" + bytes([10]))}"' in out
+    assert 'user.cmf.type="Dataset"' in out
+    assert "user.cmf.name=" in out and "user.cmf.url=" in out
+    os.setxattr(p, "user.cmf.prop.quality", b"0.9")
+    assert os.getxattr(p, "user.cmf.prop.quality") == b"0.9"
+    assert mounted.sql("SELECT double_value FROM ArtifactProperty WHERE"
+                       " name='quality' AND is_custom_property=1") == [(0.9,)]
+
+
+def test_remount_keeps_everything(mounted, execution):
+    p = os.path.join(execution, "outputs", "keep.txt")
+    write(p, b"persist\n")
+    mounted.umount()
+    assert mounted.sql("PRAGMA integrity_check") == [("ok",)]
+    mounted.mount()
+    with open(p, "rb") as f:
+        assert f.read() == b"persist\n"
+    # one mount per workspace
+    r = cmffs("mount", mounted.ws, str(mounted.tmp), check=False)
+    assert r.returncode != 0 and r.stderr.startswith("cmffs: ")
+    assert "mounted already" in r.stderr
+
+
+def test_cli_errors(tmp_path):
+    r = cmffs("init", str(tmp_path / "w"), "--storage", "ftp", check=False)
+    assert r.returncode != 0 and r.stderr.count("\n") == 1
+    assert r.stderr.startswith("cmffs: unknown storage 'ftp'")
+    cmffs("init", str(tmp_path / "w"))
+    r = cmffs("init", str(tmp_path / "w"), check=False)
+    assert r.returncode != 0 and "already a workspace" in r.stderr
+    r = cmffs("mount", str(tmp_path / "nowhere"), str(tmp_path), check=False)
+    assert r.returncode != 0 and r.stderr.startswith("cmffs: ")
+    r = cmffs("frobnicate", check=False)
+    assert r.returncode != 0 and r.stderr.startswith("cmffs: unknown command")
+    # a store of another MLMD version is refused, not rewritten
+    db = tmp_path / "w" / "mlmd"
+    import sqlite3
+    c = sqlite3.connect(db)
+    c.execute("UPDATE MLMDEnv SET schema_version=7")
+    c.commit()
+    c.close()
+    r = cmffs("status", str(tmp_path / "w"), check=False)
+    assert r.returncode != 0 and "schema version 7" in r.stderr
+    c = sqlite3.connect(db)
+    assert c.execute("SELECT schema_version FROM MLMDEnv").fetchall() == [(7,)]
+    c.close()

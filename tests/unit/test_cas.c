@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Hashing and the content store: MD5 vectors, streamed vs whole-file
+ * hashes, DVC 3 layout, read-only objects, de-duplication, names.
+ */
+#include "cas.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "names.h"
+#include "value.h"
+
+static void test_md5_vectors(void **state)
+{
+	char hex[MD5_HEX_LEN + 1];
+	struct hash *h = hash_new();
+
+	(void)state;
+	assert_int_equal(hash_buf("", 0, hex), 0);
+	assert_string_equal(hex, "d41d8cd98f00b204e9800998ecf8427e");
+	assert_int_equal(hash_buf("a", 1, hex), 0);
+	assert_string_equal(hex, "0cc175b9c0f1b6a831c399e269772661");
+	/* streamed in pieces == whole */
+	assert_int_equal(hash_update(h, "hel", 3), 0);
+	assert_int_equal(hash_update(h, "lo\n", 3), 0);
+	assert_int_equal(hash_final(h, hex), 0);
+	assert_string_equal(hex, "b1946ac92492d2347c6235b4d2611184");
+	hash_free(h);
+	assert_true(hash_is_md5("b1946ac92492d2347c6235b4d2611184"));
+	assert_false(hash_is_md5("B1946ac92492d2347c6235b4d2611184"));
+	assert_false(hash_is_md5("b1946ac9"));
+}
+
+static void test_store_layout(void **state)
+{
+	char dir[] = "/tmp/cmffs-test-cas-XXXXXX";
+	char hex[MD5_HEX_LEN + 1], cmd[128], buf[16];
+	struct cas *cas = NULL;
+	struct cas_tmp t1, t2;
+	char *path = NULL;
+	struct stat st;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(cas_open(dir, &cas), 0);
+	assert_int_equal(cas_tmp_create(cas, &t1), 0);
+	assert_int_equal(write(t1.fd, "hello\n", 6), 6);
+	assert_int_equal(hash_fd(t1.fd, hex), 0);
+	assert_false(cas_has(cas, hex));
+	assert_int_equal(cas_commit(cas, &t1, hex), 0);
+	close(t1.fd);
+	assert_true(cas_has(cas, hex));
+	assert_int_equal(cas_object_path(cas, hex, &path), 0);
+	assert_non_null(strstr(path, "/.cmf/cache/files/md5/b1/946ac92492d2347c6235b4d2611184"));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0444);
+	assert_int_equal(st.st_size, 6);
+	/* the same bytes again: stored once, the first copy untouched */
+	assert_int_equal(cas_tmp_create(cas, &t2), 0);
+	assert_int_equal(write(t2.fd, "hello\n", 6), 6);
+	assert_int_equal(cas_commit(cas, &t2, hex), 0);
+	close(t2.fd);
+	assert_int_equal(cas_open_object(cas, hex, &fd), 0);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 6);
+	close(fd);
+	assert_int_equal(cas_open_object(cas, "d41d8cd98f00b204e9800998ecf8427e", &fd), -ENOENT);
+	assert_int_equal(cas_commit(cas, &t2, "not-a-hash"), -EINVAL);
+	free(path);
+	cas_close(cas);
+	snprintf(cmd, sizeof(cmd), "chmod -R u+w '%s'; rm -rf '%s'", dir, dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void test_names(void **state)
+{
+	const char *why;
+	char long_name[300];
+
+	(void)state;
+	assert_int_equal(name_check("data.csv", &why), 0);
+	assert_int_equal(name_check("daten-ä.csv", &why), 0);
+	assert_int_equal(name_check("a:b", &why), -EINVAL);
+	assert_int_equal(name_check("..", &why), -EINVAL);
+	assert_int_equal(name_check("bad\xff", &why), -EINVAL);
+	assert_int_equal(name_check("\xc0\xaf", &why), -EINVAL);	/* overlong */
+	assert_int_equal(name_check("tab\there", &why), -EINVAL);
+	memset(long_name, 'x', 256);
+	long_name[256] = '\0';
+	assert_int_equal(name_check(long_name, &why), -EINVAL);
+	long_name[255] = '\0';
+	assert_int_equal(name_check(long_name, &why), 0);
+}
+
+static void test_values(void **state)
+{
+	struct value v;
+	char buf[32] = "  0.5\n";
+	size_t len = strlen(buf);
+	char *t;
+
+	(void)state;
+	t = value_trim(buf, &len);
+	assert_string_equal(t, "0.5");
+	value_parse(t, &v);
+	assert_int_equal(v.kind, VALUE_DOUBLE);
+	value_parse("42", &v);
+	assert_int_equal(v.kind, VALUE_INT);
+	assert_int_equal(v.i, 42);
+	value_parse("-7", &v);
+	assert_int_equal(v.kind, VALUE_INT);
+	value_parse("1e3", &v);
+	assert_int_equal(v.kind, VALUE_DOUBLE);
+	value_parse("nan", &v);
+	assert_int_equal(v.kind, VALUE_STRING);
+	value_parse("0x10", &v);
+	assert_int_equal(v.kind, VALUE_STRING);
+	value_parse("99999999999999999999", &v);
+	assert_int_equal(v.kind, VALUE_DOUBLE);
+	value_parse("adam", &v);
+	assert_int_equal(v.kind, VALUE_STRING);
+	assert_string_equal(v.s, "adam");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_md5_vectors),
+		cmocka_unit_test(test_store_layout),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_values),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * CMF semantics of the model: context and execution shapes, artifact types
+ * by path, de-duplication, lineage through links, versions, the
+ * append-only rule and rename-into-place.
+ */
+#include "model.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#define MD5_A "0cc175b9c0f1b6a831c399e269772661"	/* "a" */
+#define MD5_B "92eb5ffee6ae2fec3ad71c777531578f"	/* "b" */
+
+struct fixture {
+	char dir[64];
+	char path[128];
+	struct model *m;
+	int64_t pipeline, prep, train, e1, e2;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char *err = NULL;
+
+	if (!f)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/cmffs-test-model-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/mlmd", f->dir);
+	if (model_open(f->path, MODEL_CREATE, &f->m, &err) < 0)
+		return -1;
+	if (model_set_remote(f->m, "/remote") < 0 ||
+	    model_pipeline_create(f->m, "p", &f->pipeline) < 0 ||
+	    model_stage_create(f->m, f->pipeline, "p", "prep", &f->prep) < 0 ||
+	    model_stage_create(f->m, f->pipeline, "p", "train", &f->train) < 0 ||
+	    model_execution_create(f->m, f->prep, "r1", NULL, &f->e1) < 0 ||
+	    model_execution_create(f->m, f->train, "r1", NULL, &f->e2) < 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	model_close(f->m);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	free(f);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static int64_t q(struct fixture *f, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int64_t n = -1;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return n;
+}
+
+static int64_t logged_file(struct fixture *f, int64_t exec, int side,
+			   int64_t parent, const char *name, const char *md5)
+{
+	struct entry e;
+
+	assert_int_equal(model_entry_create(f->m, exec, side, parent, name,
+					    0644, 0, 0, &e), 0);
+	assert_int_equal(model_entry_log(f->m, e.id, md5, 1, 1, NULL), 0);
+	return e.id;
+}
+
+static void test_contexts_and_execution(void **state)
+{
+	struct fixture *f = *state;
+	int64_t id;
+
+	assert_int_equal(model_pipeline_create(f->m, "p", &id), -EEXIST);
+	assert_int_equal(model_stage_find(f->m, "p", "prep", &id), 0);
+	assert_int_equal(id, f->prep);
+	assert_int_equal(model_execution_find(f->m, f->prep, "r1", &id), 0);
+	assert_int_equal(id, f->e1);
+	assert_int_equal(model_execution_create(f->m, f->prep, "r1", NULL, &id), -EEXIST);
+	assert_int_equal(q(f, "SELECT count(*) FROM Context c JOIN Type t ON t.id=c.type_id"
+			      " WHERE t.name='Pipeline_Stage' AND c.name='p/prep'"), 1);
+	assert_int_equal(q(f, "SELECT count(*) FROM ParentContext WHERE context_id=2 AND parent_context_id=1"), 1);
+	/* the ten CMF properties, typed as upstream declares them */
+	assert_int_equal(q(f, "SELECT count(*) FROM ExecutionProperty WHERE execution_id=1"
+			      " AND is_custom_property=0"), 10);
+	assert_int_equal(q(f, "SELECT count(*) FROM ExecutionProperty WHERE execution_id=1"
+			      " AND name IN ('Context_ID','Pipeline_id') AND typeof(int_value)='integer'"), 2);
+	assert_int_equal(q(f, "SELECT count(*) FROM ExecutionProperty WHERE execution_id=1"
+			      " AND name='Context_Type' AND string_value='p/prep'"), 1);
+	assert_int_equal(q(f, "SELECT count(*) FROM Execution e JOIN Type t ON t.id=e.type_id"
+			      " WHERE t.name='p/prep' AND t.type_kind=0 AND e.name='r1'"), 1);
+	assert_int_equal(q(f, "SELECT count(*) FROM Association WHERE context_id=2 AND execution_id=1"), 1);
+	assert_int_equal(q(f, "SELECT length(string_value) FROM ExecutionProperty WHERE"
+			      " execution_id=1 AND name='Execution_uuid'"), 36);
+}
+
+static void test_types_by_path_and_dedup(void **state)
+{
+	struct fixture *f = *state;
+	struct entry models, e;
+
+	assert_int_equal(model_entry_mkdir(f->m, f->e1, SIDE_OUTPUTS, 0, "models", 0755, 0, 0, &models), 0);
+	logged_file(f, f->e1, SIDE_OUTPUTS, models.id, "m.bin", MD5_A);
+	logged_file(f, f->e1, SIDE_OUTPUTS, 0, "a.txt", MD5_A);	/* same bytes, Dataset */
+	logged_file(f, f->e1, SIDE_OUTPUTS, 0, "copy.txt", MD5_A);	/* same again */
+	assert_int_equal(q(f, "SELECT count(*) FROM Artifact WHERE uri='" MD5_A "'"), 2);
+	assert_int_equal(q(f, "SELECT count(*) FROM Artifact a JOIN Type t ON t.id=a.type_id"
+			      " WHERE t.name='Model' AND a.name='models/m.bin:" MD5_A ":1'"), 1);
+	assert_int_equal(q(f, "SELECT count(*) FROM Artifact a JOIN Type t ON t.id=a.type_id"
+			      " WHERE t.name='Dataset' AND a.name='a.txt:" MD5_A "'"), 1);
+	/* one event per (artifact, execution, type) */
+	assert_int_equal(q(f, "SELECT count(*) FROM Event"), 2);
+	assert_int_equal(model_entry_lookup(f->m, f->e1, SIDE_OUTPUTS, 0, "copy.txt", &e), 0);
+	assert_int_equal(e.nlink, 2);
+}
+
+static void test_link_forms_lineage(void **state)
+{
+	struct fixture *f = *state;
+	struct entry e;
+	int64_t src = logged_file(f, f->e1, SIDE_OUTPUTS, 0, "data.csv", MD5_B);
+
+	assert_int_equal(model_entry_link(f->m, src, f->e2, SIDE_INPUTS, 0, "data.csv", &e), 0);
+	assert_int_equal(e.artifact_id, q(f, "SELECT id FROM Artifact WHERE uri='" MD5_B "'"));
+	assert_int_equal(q(f, "SELECT count(*) FROM Event WHERE execution_id=2 AND type=3"), 1);
+	assert_int_equal(q(f, "SELECT count(*) FROM Event WHERE execution_id=1 AND type=4"), 1);
+	/* attributed to both stages (upstream forgets the second: §8.8) */
+	assert_int_equal(q(f, "SELECT count(*) FROM Attribution"), 2);
+	assert_int_equal(q(f, "SELECT count(*) FROM EventPath WHERE step_key='data.csv:" MD5_B "'"), 1);
+	assert_int_equal(e.nlink, 2);
+}
+
+static void test_versions_and_append_only(void **state)
+{
+	struct fixture *f = *state;
+	int64_t id = logged_file(f, f->e1, SIDE_OUTPUTS, 0, "x", MD5_A);
+	bool logged = true;
+	struct entry e;
+
+	assert_int_equal(model_entry_log(f->m, id, MD5_A, 1, 2, &logged), 0);
+	assert_false(logged);	/* same bytes: no new version */
+	assert_int_equal(model_entry_log(f->m, id, MD5_B, 1, 3, &logged), 0);
+	assert_true(logged);
+	assert_int_equal(q(f, "SELECT count(*) FROM Event WHERE execution_id=1"), 2);
+	assert_int_equal(model_entry_remove(f->m, id), -EPERM);
+	assert_int_equal(model_entry_get(f->m, id, &e), 0);
+	assert_string_equal(e.md5, MD5_B);
+	/* an unlogged file can go */
+	assert_int_equal(model_entry_create(f->m, f->e1, SIDE_OUTPUTS, 0, "tmp", 0644, 0, 0, &e), 0);
+	assert_int_equal(model_entry_remove(f->m, e.id), 0);
+	assert_int_equal(model_execution_remove(f->m, f->e1), -ENOTEMPTY);
+}
+
+static void test_rename_into_place(void **state)
+{
+	struct fixture *f = *state;
+	struct entry models;
+	int64_t tmp = logged_file(f, f->e1, SIDE_OUTPUTS, 0, ".ckpt.tmp", MD5_A);
+	int64_t shared;
+
+	assert_int_equal(model_entry_mkdir(f->m, f->e1, SIDE_OUTPUTS, 0, "models", 0755, 0, 0, &models), 0);
+	assert_int_equal(model_entry_rename(f->m, tmp, models.id, "ckpt.pt", false), 0);
+	/* known by its final name and type only */
+	assert_int_equal(q(f, "SELECT count(*) FROM Artifact WHERE name LIKE '.ckpt.tmp%'"), 0);
+	assert_int_equal(q(f, "SELECT count(*) FROM Artifact a JOIN Type t ON t.id=a.type_id"
+			      " WHERE t.name='Model' AND a.name='models/ckpt.pt:" MD5_A ":1'"), 1);
+	assert_int_equal(q(f, "SELECT count(*) FROM Event"), 1);
+	/* a shared artifact keeps its name: history is not rewritten */
+	shared = logged_file(f, f->e1, SIDE_OUTPUTS, 0, "b1", MD5_B);
+	{
+		struct entry e;
+
+		assert_int_equal(model_entry_link(f->m, shared, f->e2, SIDE_INPUTS, 0, "b1", &e), 0);
+	}
+	assert_int_equal(model_entry_rename(f->m, shared, 0, "b2", false), 0);
+	assert_int_equal(q(f, "SELECT count(*) FROM Artifact WHERE name='b1:" MD5_B "'"), 1);
+	/* directories cannot move below themselves */
+	assert_int_equal(model_entry_rename(f->m, models.id, models.id, "x", false), -EINVAL);
+	tmp = logged_file(f, f->e1, SIDE_OUTPUTS, 0, "c", MD5_A);
+	assert_int_equal(model_entry_rename(f->m, tmp, 0, "b2", true), -EEXIST);
+	/* replacing a file keeps the replaced version in the lineage */
+	assert_int_equal(model_entry_rename(f->m, tmp, 0, "b2", false), 0);
+	assert_int_equal(q(f, "SELECT count(*) FROM Artifact WHERE uri='" MD5_B "'"), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_contexts_and_execution, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_types_by_path_and_dedup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_link_forms_lineage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_versions_and_append_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename_into_place, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
