@@ -21,6 +21,9 @@ static const char sql_type_prop[] =
 	"INSERT OR IGNORE INTO `TypeProperty`(`type_id`, `name`, `data_type`)"
 	" VALUES (?1, ?2, ?3)";
 static const char sql_type_name[] = "SELECT `name` FROM `Type` WHERE `id` = ?1";
+static const char sql_artifact_type_name[] =
+	"SELECT t.`name` FROM `Artifact` a JOIN `Type` t ON t.`id` = a.`type_id`"
+	" WHERE a.`id` = ?1";
 
 static const char *const sql_prop_set[_MLMD_NODE_MAX] = {
 	"INSERT OR REPLACE INTO `ArtifactProperty`(`artifact_id`, `name`,"
@@ -171,14 +174,15 @@ int mlmd_type_ensure(struct store *st, enum mlmd_kind kind, const char *name,
 	return 0;
 }
 
-int mlmd_type_name(struct store *st, int64_t type_id, char **ret_name)
+static int query_name(struct store *st, const char *sql, int64_t id,
+		      char **ret_name)
 {
 	sqlite3_stmt *s;
-	int rc, r = store_stmt(st, sql_type_name, &s);
+	int rc, r = store_stmt(st, sql, &s);
 
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(s, 1, type_id);
+	sqlite3_bind_int64(s, 1, id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		const char *t = (const char *)sqlite3_column_text(s, 0);
@@ -190,6 +194,17 @@ int mlmd_type_name(struct store *st, int64_t type_id, char **ret_name)
 	}
 	store_stmt_done(s);
 	return r;
+}
+
+int mlmd_type_name(struct store *st, int64_t type_id, char **ret_name)
+{
+	return query_name(st, sql_type_name, type_id, ret_name);
+}
+
+int mlmd_artifact_type_name(struct store *st, int64_t artifact_id,
+			    char **ret_name)
+{
+	return query_name(st, sql_artifact_type_name, artifact_id, ret_name);
 }
 
 int mlmd_prop_set(struct store *st, enum mlmd_node node, int64_t id,

@@ -66,6 +66,9 @@ int mlmd_type_find(struct store *st, enum mlmd_kind kind, const char *name,
 		   int64_t *ret_id);
 /* Name of type @type_id; *ret_name is owned. */
 int mlmd_type_name(struct store *st, int64_t type_id, char **ret_name);
+/* Type name of artifact @artifact_id; *ret_name is owned. */
+int mlmd_artifact_type_name(struct store *st, int64_t artifact_id,
+			    char **ret_name);
 
 /* Set (insert or replace) one property value. */
 int mlmd_prop_set(struct store *st, enum mlmd_node node, int64_t id,

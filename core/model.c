@@ -429,37 +429,46 @@ int model_stage_list(struct model *m, int64_t pipeline_id, model_name_cb cb,
 	return list_names(m->st, sql_stage_list, pipeline_id, true, 1, cb, ud);
 }
 
-static int context_remove(struct model *m, int64_t id)
+/*
+ * Delete node @id with the statements @deletes, in one transaction, unless
+ * one of the @usage counts (each a query of @id) is non-zero: -ENOTEMPTY.
+ */
+static int remove_unused(struct model *m, int64_t id,
+			 const char *const *usage, size_t nusage,
+			 const char *const *deletes, size_t ndeletes)
 {
 	int64_t n = 0;
+	size_t i;
 	int r;
 
 	store_lock(m->st);
 	r = store_begin(m->st);
 	if (r < 0)
 		goto out_unlock;
-	r = query_int(m->st, sql_context_children, id, &n);
-	if (r == 0 && n == 0)
-		r = query_int(m->st, sql_context_usage, id, &n);
-	if (r < 0)
-		goto out;
-	if (n) {
+	for (i = 0; i < nusage && r == 0 && n == 0; i++)
+		r = query_int(m->st, usage[i], id, &n);
+	if (r == 0 && n)
 		r = -ENOTEMPTY;
-		goto out;
-	}
-	r = exec_by_id(m->st, sql_context_props_delete, id);
-	if (r == 0)
-		r = exec_by_id(m->st, sql_parent_delete, id);
-	if (r == 0)
-		r = exec_by_id(m->st, sql_context_delete, id);
+	for (i = 0; i < ndeletes && r == 0; i++)
+		r = exec_by_id(m->st, deletes[i], id);
 	if (r == 0)
 		r = store_commit(m->st);
-out:
-	if (r < 0)
+	else
 		store_rollback(m->st);
 out_unlock:
 	store_unlock(m->st);
 	return r;
+}
+
+static int context_remove(struct model *m, int64_t id)
+{
+	static const char *const usage[] = { sql_context_children,
+					     sql_context_usage };
+	static const char *const deletes[] = { sql_context_props_delete,
+					       sql_parent_delete,
+					       sql_context_delete };
+
+	return remove_unused(m, id, usage, N(usage), deletes, N(deletes));
 }
 
 int model_pipeline_remove(struct model *m, int64_t id)
@@ -649,33 +658,12 @@ int model_execution_list(struct model *m, int64_t stage_id, model_name_cb cb,
 
 int model_execution_remove(struct model *m, int64_t id)
 {
-	int64_t n = 0;
-	int r;
+	static const char *const usage[] = { sql_execution_usage };
+	static const char *const deletes[] = { sql_execution_props_delete,
+					       sql_association_delete,
+					       sql_execution_delete };
 
-	store_lock(m->st);
-	r = store_begin(m->st);
-	if (r < 0)
-		goto out_unlock;
-	r = query_int(m->st, sql_execution_usage, id, &n);
-	if (r < 0)
-		goto out;
-	if (n) {
-		r = -ENOTEMPTY;
-		goto out;
-	}
-	r = exec_by_id(m->st, sql_execution_props_delete, id);
-	if (r == 0)
-		r = exec_by_id(m->st, sql_association_delete, id);
-	if (r == 0)
-		r = exec_by_id(m->st, sql_execution_delete, id);
-	if (r == 0)
-		r = store_commit(m->st);
-out:
-	if (r < 0)
-		store_rollback(m->st);
-out_unlock:
-	store_unlock(m->st);
-	return r;
+	return remove_unused(m, id, usage, N(usage), deletes, N(deletes));
 }
 
 /* --- custom properties ---------------------------------------------------- */

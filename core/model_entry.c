@@ -704,11 +704,10 @@ int model_entry_link(struct model *m, int64_t src_id, int64_t execution_id,
 		     struct entry *ret)
 {
 	struct entry src;
-	char *src_path = NULL;
 	char *new_path = NULL;
-	char *art_name = NULL;
+	char *type = NULL;
 	char *key = NULL;
-	int64_t id, type_id;
+	int64_t id;
 	int64_t now = store_now_ms();
 	struct exec_ctx ctx = { 0 };
 	int ev = side == SIDE_INPUTS ? MLMD_EVENT_INPUT : MLMD_EVENT_OUTPUT;
@@ -754,26 +753,12 @@ int model_entry_link(struct model *m, int64_t src_id, int64_t execution_id,
 					    src.artifact_id);
 	if (r == 0)
 		r = mlmd_touch(m->st, MLMD_EXECUTION, execution_id, now);
-	if (r < 0)
-		goto out;
-	{
-		sqlite3_stmt *s;
-
-		/* labels' url is not per pipeline; everything else gains one */
-		r = store_stmt(m->st, sql_artifact_row, &s);
-		if (r < 0)
-			goto out;
-		sqlite3_bind_int64(s, 1, src.artifact_id);
-		if (sqlite3_step(s) == SQLITE_ROW &&
-		    strcmp((const char *)sqlite3_column_text(s, 2), "Label"))
-			type_id = 1;
-		else
-			type_id = 0;
-		store_stmt_done(s);
-		if (type_id)
-			r = url_append_locked(m, src.artifact_id, ctx.pipeline,
-					      src.md5);
-	}
+	if (r == 0)
+		r = mlmd_artifact_type_name(m->st, src.artifact_id, &type);
+	/* labels' url is not per pipeline; everything else gains one */
+	if (r == 0 && strcmp(type, "Label"))
+		r = url_append_locked(m, src.artifact_id, ctx.pipeline,
+				      src.md5);
 	if (r == 0)
 		r = entry_get_locked(m, id, ret);
 	if (r == 0)
@@ -784,9 +769,8 @@ out:
 out_unlock:
 	store_unlock(m->st);
 	exec_ctx_release(&ctx);
-	free(src_path);
 	free(new_path);
-	free(art_name);
+	free(type);
 	free(key);
 	return r;
 }
