@@ -19,6 +19,7 @@
 
 #include "cmffs_version.h"
 #include "config.h"
+#include "document.h"
 #include "fs.h"
 #include "log.h"
 #include "workspace.h"
@@ -36,6 +37,8 @@ static const char usage_text[] =
 	"        unmount and wait until the daemon has finished\n"
 	"  status WS\n"
 	"        what the workspace holds\n"
+	"  export WS PIPELINE [-o FILE]\n"
+	"        the pipeline as CMF's JSON document\n"
 	"\n"
 	"cmffs COMMAND --help shows the options of a command.\n";
 
@@ -314,6 +317,66 @@ static int cmd_umount(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_export(int argc, char **argv)
+{
+	struct workspace *ws = NULL;
+	char *err = NULL, *text = NULL;
+	const char *out = NULL;
+	size_t len = 0;
+	FILE *f = stdout;
+	int c, r, status = 1;
+
+	optind = 1;
+	while ((c = getopt(argc, argv, "o:h")) != -1) {
+		switch (c) {
+		case 'o':
+			out = optarg;
+			break;
+		case 'h':
+			fputs("usage: cmffs export WS PIPELINE [-o FILE]\n"
+			      "  writes the pipeline as CMF's JSON document (what\n"
+			      "  `cmf metadata export` writes) to FILE or stdout\n",
+			      stdout);
+			return 0;
+		default:
+			return fail("try 'cmffs export --help'");
+		}
+	}
+	if (optind != argc - 2)
+		return fail("export needs a workspace and a pipeline (try 'cmffs export --help')");
+	r = workspace_open(argv[optind], 0, &ws, &err);
+	if (r < 0) {
+		fail("%s", err ? err : "cannot open the workspace");
+		goto out;
+	}
+	r = document_export(workspace_model(ws), argv[optind + 1],
+			    DOCUMENT_INDENT, &text, &len);
+	if (r == -ENOENT) {
+		fail("pipeline '%s' does not exist in '%s'", argv[optind + 1],
+		     argv[optind]);
+		goto out;
+	}
+	if (r < 0) {
+		fail("cannot build the document: %s", strerrordesc_np(-r));
+		goto out;
+	}
+	if (out && !(f = fopen(out, "we"))) {
+		fail("cannot write '%s': %s", out, strerrordesc_np(errno));
+		goto out;
+	}
+	if (fwrite(text, 1, len, f) != len || fputc('\n', f) == EOF ||
+	    (out ? fclose(f) : fflush(f)) != 0) {
+		fail("cannot write '%s'", out ? out : "standard output");
+		goto out;
+	}
+	status = 0;
+out:
+	free(text);
+	free(err);
+	workspace_close(ws);
+	return status;
+}
+
 static int cmd_status(int argc, char **argv)
 {
 	struct workspace *ws = NULL;
@@ -362,5 +425,7 @@ int main(int argc, char **argv)
 		return cmd_umount(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "status"))
 		return cmd_status(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "export"))
+		return cmd_export(argc - 1, argv + 1);
 	return fail("unknown command '%s' (try 'cmffs --help')", argv[1]);
 }

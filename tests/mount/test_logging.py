@@ -317,3 +317,37 @@ def test_cli_errors(tmp_path):
     c = sqlite3.connect(db)
     assert c.execute("SELECT schema_version FROM MLMDEnv").fetchall() == [(7,)]
     c.close()
+
+
+def test_export_has_upstream_structure(mounted, execution, tmp_path):
+    write(os.path.join(execution, "outputs", "d.csv"), b"1\n")
+    write(os.path.join(execution, "properties", "lr"), b"0.01\n")
+    train = mounted.path("pipelines", "demo", "train", "r")
+    os.makedirs(train)
+    os.link(os.path.join(execution, "outputs", "d.csv"),
+            os.path.join(train, "inputs", "d.csv"))
+    out = tmp_path / "demo.json"
+    cmffs("export", mounted.ws, "demo", "-o", str(out))
+    doc = json.loads(out.read_text())
+    (p,) = doc["Pipeline"]
+    assert p["name"] == "demo" and p["type"] == "Parent_Context"
+    assert p["properties"] == {"Pipeline": "demo"}
+    assert [s["name"] for s in p["stages"]] == ["demo/prep", "demo/train"]
+    for node in [p] + p["stages"]:
+        for key in ("create_time_since_epoch", "custom_properties", "id",
+                    "last_update_time_since_epoch", "name", "properties",
+                    "type", "type_id"):
+            assert key in node
+    e = p["stages"][0]["executions"][0]
+    assert e["type"] == "demo/prep" and e["name"] == "run1"
+    assert e["custom_properties"]["lr"] == 0.01
+    assert e["properties"]["Execution_uuid"]
+    (ev,) = e["events"]
+    assert ev["type"] == 4
+    a = ev["artifact"]
+    assert a["type"] == "Dataset" and a["uri"] == md5(b"1\n")
+    assert a["name"] == f"d.csv:{md5(b'1' + bytes([10]))}"
+    assert set(a["properties"]) == {"Commit", "git_repo", "url"}
+    assert p["stages"][1]["executions"][0]["events"][0]["type"] == 3
+    r = cmffs("export", mounted.ws, "missing", check=False)
+    assert r.returncode != 0 and "does not exist" in r.stderr

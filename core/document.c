@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: MIT */
+/* The CMF JSON document: export; see document.h. */
+#include "document.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "model_i.h"
+
+static const char sql_pipeline[] =
+	"SELECT c.`id` FROM `Context` c JOIN `Type` t ON t.`id` = c.`type_id`"
+	" WHERE t.`name` = 'Parent_Context' AND t.`type_kind` = 2"
+	" AND c.`name` = ?1";
+static const char sql_context[] =
+	"SELECT c.`id`, c.`name`, c.`type_id`, t.`name`,"
+	" c.`create_time_since_epoch`, c.`last_update_time_since_epoch`"
+	" FROM `Context` c JOIN `Type` t ON t.`id` = c.`type_id`"
+	" WHERE c.`id` = ?1";
+static const char sql_stages[] =
+	"SELECT `context_id` FROM `ParentContext` WHERE `parent_context_id` = ?1"
+	" ORDER BY `context_id`";
+static const char sql_executions[] =
+	"SELECT `execution_id` FROM `Association` WHERE `context_id` = ?1"
+	" ORDER BY `execution_id`";
+static const char sql_execution[] =
+	"SELECT e.`id`, ifnull(e.`name`, ''), e.`type_id`, t.`name`,"
+	" e.`create_time_since_epoch`, e.`last_update_time_since_epoch`"
+	" FROM `Execution` e JOIN `Type` t ON t.`id` = e.`type_id`"
+	" WHERE e.`id` = ?1";
+static const char sql_events[] =
+	"SELECT `type`, `artifact_id` FROM `Event` WHERE `execution_id` = ?1"
+	" ORDER BY `id`";
+static const char sql_artifact[] =
+	"SELECT a.`id`, ifnull(a.`name`, ''), a.`type_id`, t.`name`,"
+	" a.`create_time_since_epoch`, a.`last_update_time_since_epoch`,"
+	" ifnull(a.`uri`, '') FROM `Artifact` a JOIN `Type` t"
+	" ON t.`id` = a.`type_id` WHERE a.`id` = ?1";
+static const char *const sql_props[_MLMD_NODE_MAX] = {
+	"SELECT `name`, `int_value`, `double_value`, `string_value`"
+	" FROM `ArtifactProperty` WHERE `artifact_id` = ?1"
+	" AND `is_custom_property` = ?2 ORDER BY `name`",
+	"SELECT `name`, `int_value`, `double_value`, `string_value`"
+	" FROM `ExecutionProperty` WHERE `execution_id` = ?1"
+	" AND `is_custom_property` = ?2 ORDER BY `name`",
+	"SELECT `name`, `int_value`, `double_value`, `string_value`"
+	" FROM `ContextProperty` WHERE `context_id` = ?1"
+	" AND `is_custom_property` = ?2 ORDER BY `name`",
+};
+
+/* A list of ids from a query bound to @id; *ret owned. */
+static int id_list(struct store *st, const char *sql, int64_t id,
+		   int64_t **ret, size_t *ret_n)
+{
+	int64_t *ids = NULL, *grown;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *s;
+	int rc, r = store_stmt(st, sql, &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			grown = reallocarray(ids, cap, sizeof(*ids));
+			if (!grown) {
+				r = -ENOMEM;
+				break;
+			}
+			ids = grown;
+		}
+		ids[n++] = sqlite3_column_int64(s, 0);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_errno(rc);
+	store_stmt_done(s);
+	if (r < 0) {
+		free(ids);
+		return r;
+	}
+	*ret = ids;
+	*ret_n = n;
+	return 0;
+}
+
+/* properties or custom_properties of a node, as upstream's _copy() */
+static json_t *props(struct store *st, enum mlmd_node node, int64_t id,
+		     int custom)
+{
+	json_t *obj = json_object();
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!obj || store_stmt(st, sql_props[node], &s) < 0) {
+		json_decref(obj);
+		return NULL;
+	}
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int(s, 2, custom);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(s, 0);
+		json_t *v;
+
+		if (sqlite3_column_type(s, 3) != SQLITE_NULL)
+			v = json_string((const char *)sqlite3_column_text(s, 3));
+		else if (sqlite3_column_type(s, 1) != SQLITE_NULL)
+			v = json_integer(sqlite3_column_int64(s, 1));
+		else if (sqlite3_column_type(s, 2) != SQLITE_NULL)
+			v = json_real(sqlite3_column_double(s, 2));
+		else
+			v = json_real(0.0);	/* upstream: unset -> 0.0 */
+		if (!v || json_object_set_new(obj, k, v) < 0) {
+			json_decref(v);
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	store_stmt_done(s);
+	if (rc != SQLITE_DONE) {
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+/*
+ * The common attributes of a node row (id, name, type_id, type name,
+ * create, update[, uri]) from statement @sql, into a new object.
+ */
+static json_t *node(struct store *st, const char *sql, enum mlmd_node kind,
+		    int64_t id, bool name_always)
+{
+	json_t *o = NULL, *p = NULL, *cp = NULL;
+	sqlite3_stmt *s;
+	int rc;
+
+	if (store_stmt(st, sql, &s) < 0)
+		return NULL;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(s, 1);
+
+		o = json_pack("{s:s, s:I, s:I, s:I, s:I}", "type",
+			      (const char *)sqlite3_column_text(s, 3),
+			      "create_time_since_epoch",
+			      (json_int_t)sqlite3_column_int64(s, 4), "id",
+			      (json_int_t)sqlite3_column_int64(s, 0),
+			      "last_update_time_since_epoch",
+			      (json_int_t)sqlite3_column_int64(s, 5), "type_id",
+			      (json_int_t)sqlite3_column_int64(s, 2));
+		if (o && (name_always || (name && name[0])))
+			json_object_set_new(o, "name", json_string(name ? name : ""));
+		if (o && kind == MLMD_ARTIFACT &&
+		    sqlite3_column_text(s, 6)[0])
+			json_object_set_new(o, "uri",
+					    json_string((const char *)sqlite3_column_text(s, 6)));
+	}
+	store_stmt_done(s);
+	if (!o)
+		return NULL;
+	p = props(st, kind, id, 0);
+	cp = props(st, kind, id, 1);
+	if (!p || !cp || json_object_set_new(o, "properties", p) < 0 ||
+	    json_object_set_new(o, "custom_properties", cp) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *execution_doc(struct store *st, int64_t id)
+{
+	json_t *e = node(st, sql_execution, MLMD_EXECUTION, id, true);
+	json_t *events = json_array();
+	int64_t *ids = NULL;
+	sqlite3_stmt *s;
+	size_t n = 0, i;
+	int *types = NULL;
+	int rc;
+
+	if (!e || !events)
+		goto fail;
+	if (id_list(st, sql_events, id, &ids, &n) < 0)
+		goto fail;
+	/* event types: a second pass keeps id_list simple */
+	types = calloc(n ? n : 1, sizeof(*types));
+	if (!types || store_stmt(st, sql_events, &s) < 0)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	for (i = 0; i < n && (rc = sqlite3_step(s)) == SQLITE_ROW; i++) {
+		types[i] = sqlite3_column_int(s, 0);
+		ids[i] = sqlite3_column_int64(s, 1);
+	}
+	store_stmt_done(s);
+	for (i = 0; i < n; i++) {
+		json_t *a = node(st, sql_artifact, MLMD_ARTIFACT, ids[i], true);
+		json_t *ev = a ? json_pack("{s:i, s:o}", "type", types[i],
+					   "artifact", a)
+			       : NULL;
+
+		if (!ev || json_array_append_new(events, ev) < 0)
+			goto fail;
+	}
+	if (json_object_set_new(e, "events", events) < 0) {
+		events = NULL;
+		goto fail;
+	}
+	free(ids);
+	free(types);
+	return e;
+fail:
+	free(ids);
+	free(types);
+	json_decref(events);
+	json_decref(e);
+	return NULL;
+}
+
+/* A context with its children under @key, built by @child. */
+static json_t *context_doc(struct store *st, int64_t id, const char *sql,
+			   const char *key,
+			   json_t *(*child)(struct store *, int64_t))
+{
+	json_t *c = node(st, sql_context, MLMD_CONTEXT, id, true);
+	json_t *arr = json_array();
+	int64_t *ids = NULL;
+	size_t n = 0, i;
+
+	if (!c || !arr || id_list(st, sql, id, &ids, &n) < 0)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		json_t *x = child(st, ids[i]);
+
+		if (!x || json_array_append_new(arr, x) < 0)
+			goto fail;
+	}
+	free(ids);
+	if (json_object_set_new(c, key, arr) < 0)
+		goto fail_c;
+	return c;
+fail:
+	free(ids);
+	json_decref(arr);
+fail_c:
+	json_decref(c);
+	return NULL;
+}
+
+static json_t *stage_doc(struct store *st, int64_t id)
+{
+	return context_doc(st, id, sql_executions, "executions", execution_doc);
+}
+
+int document_export(struct model *m, const char *pipeline, unsigned flags,
+		    char **ret_text, size_t *ret_len)
+{
+	json_t *doc = NULL, *p = NULL;
+	sqlite3_stmt *s;
+	int64_t id;
+	char *text;
+	int r;
+
+	store_lock(m->st);
+	r = store_stmt(m->st, sql_pipeline, &s);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_text(s, 1, pipeline, -1, SQLITE_STATIC);
+	r = mlmd_step_int(s, &id);
+	if (r < 0)
+		goto out;
+	p = context_doc(m->st, id, sql_stages, "stages", stage_doc);
+	doc = p ? json_pack("{s:[o]}", "Pipeline", p) : NULL;
+	if (!doc) {
+		r = -ENOMEM;
+		goto out;
+	}
+	text = json_dumps(doc, JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER |
+				       ((flags & DOCUMENT_INDENT) ? JSON_INDENT(2) : 0));
+	if (!text) {
+		r = -ENOMEM;
+		goto out;
+	}
+	*ret_text = text;
+	*ret_len = strlen(text);
+out:
+	store_unlock(m->st);
+	json_decref(doc);
+	return r;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The CMF metadata document (cmf-upstream.md §2.1): the JSON that
+ * `cmf metadata export` writes and that cmf-server's /mlmd_push takes and
+ * /mlmd_pull returns:
+ *
+ *   {"Pipeline": [{pipeline context attributes...,
+ *                  "stages": [{stage context attributes...,
+ *                              "executions": [{"type", "name", "events": [
+ *                                  {"type": 3|4, "artifact": {...}}], ...}]}]}]}
+ *
+ * Node attributes are upstream's: create_time_since_epoch, custom_properties,
+ * id, last_update_time_since_epoch, name, properties, type, type_id, uri;
+ * property values keep their MLMD type (string, int, double).  Unlike
+ * upstream, a custom property named "type" is not renamed "user_type"
+ * (cmf-upstream.md §8.7).
+ */
+#ifndef CMFFS_DOCUMENT_H
+#define CMFFS_DOCUMENT_H
+
+#include <stddef.h>
+
+#include "model.h"
+
+enum document_flags {
+	DOCUMENT_INDENT = 1 << 0,	/* indent 2, as `cmf metadata export` */
+};
+
+/*
+ * The document of pipeline @pipeline as text (owned, NUL-terminated,
+ * ASCII: non-ASCII characters are \u-escaped as Python's json.dumps does).
+ * -ENOENT if there is no such pipeline.
+ */
+int document_export(struct model *m, const char *pipeline, unsigned flags,
+		    char **ret_text, size_t *ret_len);
+
+#endif
