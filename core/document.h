@@ -34,4 +34,30 @@ enum document_flags {
 int document_export(struct model *m, const char *pipeline, unsigned flags,
 		    char **ret_text, size_t *ret_len);
 
+
+
+struct import_stats {
+	unsigned pipelines;	/* created */
+	unsigned stages;
+	unsigned executions;
+	unsigned artifacts;
+	unsigned events;
+};
+
+/*
+ * Merge document @text into the store, in one transaction: pipelines,
+ * stages, executions (matched by Execution_uuid, or by stage and name for
+ * named executions), artifacts (matched by type and uri; custom properties
+ * merged, urls joined), events, attributions, and the files of the
+ * executions' inputs/ and outputs/ (their bytes are fetched on first read).
+ * Importing the same document twice changes nothing.  @only_pipeline, if
+ * not NULL, restricts the merge to that pipeline.
+ *
+ * A malformed document, or a name that would escape an execution's tree
+ * ("../x", "/etc/x"), refuses the whole import: -EINVAL with an owned
+ * one-line reason in *ret_err.  *ret_stats counts what was created.
+ */
+int document_import(struct model *m, const char *text, size_t len,
+		    const char *only_pipeline, struct import_stats *ret_stats,
+		    char **ret_err);
 #endif

@@ -165,7 +165,7 @@ static int entry_get_locked(struct model *m, int64_t id, struct entry *ret)
 	return step_entry(s, ret);
 }
 
-static int entry_lookup_locked(struct model *m, int64_t execution_id,
+int entry_lookup_locked(struct model *m, int64_t execution_id,
 			       int side, int64_t parent_id, const char *name,
 			       struct entry *ret)
 {
@@ -322,7 +322,7 @@ int model_entry_path(struct model *m, int64_t id, char **ret_path)
 	return r;
 }
 
-static int entry_insert_locked(struct model *m, int64_t execution_id,
+int entry_insert_locked(struct model *m, int64_t execution_id,
 			       int side, int64_t parent_id, const char *name,
 			       bool is_dir, int64_t artifact_id,
 			       const char *md5, uint64_t size, mode_t mode,

@@ -38,4 +38,12 @@ int exec_ctx_load_locked(struct model *m, int64_t execution_id,
 			 struct exec_ctx *ret);
 void exec_ctx_release(struct exec_ctx *c);
 
+/* Entry rows (model_entry.c). */
+int entry_lookup_locked(struct model *m, int64_t execution_id, int side,
+			int64_t parent_id, const char *name, struct entry *ret);
+int entry_insert_locked(struct model *m, int64_t execution_id, int side,
+			int64_t parent_id, const char *name, bool is_dir,
+			int64_t artifact_id, const char *md5, uint64_t size,
+			mode_t mode, uid_t uid, gid_t gid, int64_t *ret_id);
+
 #endif

@@ -39,6 +39,8 @@ static const char usage_text[] =
 	"        what the workspace holds\n"
 	"  export WS PIPELINE [-o FILE]\n"
 	"        the pipeline as CMF's JSON document\n"
+	"  import WS FILE\n"
+	"        merge a CMF JSON document into the workspace\n"
 	"\n"
 	"cmffs COMMAND --help shows the options of a command.\n";
 
@@ -377,6 +379,79 @@ out:
 	return status;
 }
 
+static int read_all(const char *path, char **ret, size_t *ret_len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+
+	if (!f)
+		return -errno;
+	for (;;) {
+		if (cap - len < 65536) {
+			char *p = realloc(buf, cap + 65536 + 1);
+
+			if (!p) {
+				free(buf);
+				if (f != stdin)
+					fclose(f);
+				return -ENOMEM;
+			}
+			buf = p;
+			cap += 65536;
+		}
+		n = fread(buf + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (f != stdin)
+		fclose(f);
+	buf[len] = '\0';
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
+static int cmd_import(int argc, char **argv)
+{
+	struct workspace *ws = NULL;
+	struct import_stats st = { 0 };
+	char *err = NULL, *text = NULL;
+	size_t len = 0;
+	int r, status = 1;
+
+	if (argc == 2 && !strcmp(argv[1], "--help")) {
+		fputs("usage: cmffs import WS FILE\n"
+		      "  merges a CMF JSON document (cmffs export, cmf metadata\n"
+		      "  export) into the workspace; FILE - reads stdin\n", stdout);
+		return 0;
+	}
+	if (argc != 3)
+		return fail("import needs a workspace and a file (try 'cmffs import --help')");
+	r = read_all(argv[2], &text, &len);
+	if (r < 0)
+		return fail("cannot read '%s': %s", argv[2], strerrordesc_np(-r));
+	r = workspace_open(argv[1], 0, &ws, &err);
+	if (r < 0) {
+		fail("%s", err ? err : "cannot open the workspace");
+		goto out;
+	}
+	r = document_import(workspace_model(ws), text, len, NULL, &st, &err);
+	if (r < 0) {
+		fail("'%s' was not imported: %s", argv[2], err ? err : "error");
+		goto out;
+	}
+	printf("imported %u pipeline(s), %u stage(s), %u execution(s), %u artifact(s), %u event(s)\n",
+	       st.pipelines, st.stages, st.executions, st.artifacts, st.events);
+	status = 0;
+out:
+	free(text);
+	free(err);
+	workspace_close(ws);
+	return status;
+}
+
 static int cmd_status(int argc, char **argv)
 {
 	struct workspace *ws = NULL;
@@ -427,5 +502,7 @@ int main(int argc, char **argv)
 		return cmd_status(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "export"))
 		return cmd_export(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "import"))
+		return cmd_import(argc - 1, argv + 1);
 	return fail("unknown command '%s' (try 'cmffs --help')", argv[1]);
 }

@@ -351,3 +351,42 @@ def test_export_has_upstream_structure(mounted, execution, tmp_path):
     assert p["stages"][1]["executions"][0]["events"][0]["type"] == 3
     r = cmffs("export", mounted.ws, "missing", check=False)
     assert r.returncode != 0 and "does not exist" in r.stderr
+
+
+def test_import_reproduces_the_pipeline(mounted, execution, tmp_path):
+    write(os.path.join(execution, "inputs", "raw.csv"), b"r\n")
+    os.makedirs(os.path.join(execution, "outputs", "models"))
+    write(os.path.join(execution, "outputs", "models", "m.bin"), b"m")
+    doc = tmp_path / "demo.json"
+    cmffs("export", mounted.ws, "demo", "-o", str(doc))
+    other = tmp_path / "other"
+    cmffs("init", str(other))
+    r = cmffs("import", str(other), str(doc))
+    assert "1 execution(s), 2 artifact(s), 2 event(s)" in r.stdout
+    r = cmffs("import", str(other), str(doc))       # idempotent
+    assert "0 execution(s), 0 artifact(s), 0 event(s)" in r.stdout
+    again = tmp_path / "again.json"
+    cmffs("export", str(other), "demo", "-o", str(again))
+
+    def shape(path):
+        d = json.loads(path.read_text())
+        return [(s["name"], e["name"], e["properties"]["Execution_uuid"],
+                 e["custom_properties"].get("User"),
+                 sorted((ev["type"], ev["artifact"]["type"], ev["artifact"]["name"],
+                         ev["artifact"]["uri"]) for ev in e["events"]))
+                for p in d["Pipeline"] for s in p["stages"] for e in s["executions"]]
+    assert shape(doc) == shape(again)
+    # a name that would escape the tree refuses the whole document
+    bad = json.loads(doc.read_text())
+    ev = bad["Pipeline"][0]["stages"][0]["executions"][0]["events"][0]
+    ev["artifact"]["name"] = "../../etc/passwd:" + ev["artifact"]["uri"]
+    ev["artifact"]["uri"] = "0" * 32
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    third = tmp_path / "third"
+    cmffs("init", str(third))
+    r = cmffs("import", str(third), str(tmp_path / "bad.json"), check=False)
+    assert r.returncode != 0 and "cannot be stored" in r.stderr
+    import sqlite3
+    c = sqlite3.connect(third / "mlmd")
+    assert c.execute("SELECT count(*) FROM Execution").fetchone() == (0,)
+    c.close()
