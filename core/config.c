@@ -57,6 +57,7 @@ static const struct key_desc config_keys[] = {
 	STRING_KEY("storage", "key", ssh_key),
 	STRING_KEY("storage", "host-key-sha256", ssh_host_key_sha256),
 	STRING_KEY("storage", "token", token_file),
+	STRING_KEY("storage", "ca-file", ca_file),
 	{ "sync", "interval", KEY_INTERVAL, 0 },
 };
 

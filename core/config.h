@@ -19,6 +19,7 @@
  *	key = /path/to/private/key		(ssh)
  *	host-key-sha256 = base64		(ssh, pinned host key)
  *	token = /path/to/token/file		(osdf)
+ *	ca-file = /path/to/ca.pem		(https: s3, osdf)
  *
  *	[sync]
  *	interval = 30
@@ -98,6 +99,8 @@ struct config {
 	char *ssh_key;			/* ssh: private key file */
 	char *ssh_host_key_sha256;	/* ssh: pinned host key, base64 */
 	char *token_file;		/* osdf: token file */
+	char *ca_file;			/* https (s3, osdf): CA bundle to
+					 * trust instead of the system's */
 
 	/* [sync] */
 	unsigned sync_interval;		/* seconds between passes */

@@ -172,8 +172,28 @@ static json_t *node(struct store *st, const char *sql, enum mlmd_node kind,
 	return o;
 }
 
-static json_t *execution_doc(struct store *st, int64_t id)
+/* What to put in a document: all executions, or those in @ids. */
+struct doc_ctx {
+	struct store *st;
+	const int64_t *ids;	/* sorted; NULL: all */
+	size_t n;
+};
+
+static int cmp_id(const void *a, const void *b)
 {
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool wanted(const struct doc_ctx *d, int64_t id)
+{
+	return !d->ids || bsearch(&id, d->ids, d->n, sizeof(id), cmp_id);
+}
+
+static json_t *execution_doc(const struct doc_ctx *d, int64_t id)
+{
+	struct store *st = d->st;
 	json_t *e = node(st, sql_execution, MLMD_EXECUTION, id, true);
 	json_t *events = json_array();
 	int64_t *ids = NULL;
@@ -220,11 +240,16 @@ fail:
 	return NULL;
 }
 
-/* A context with its children under @key, built by @child. */
-static json_t *context_doc(struct store *st, int64_t id, const char *sql,
-			   const char *key,
-			   json_t *(*child)(struct store *, int64_t))
+/*
+ * A context with its children under @key, built by @child (which returns
+ * NULL with errno-like *skip set when the child is filtered out).
+ */
+static json_t *context_doc(const struct doc_ctx *d, int64_t id,
+			   const char *sql, const char *key,
+			   json_t *(*child)(const struct doc_ctx *, int64_t,
+					    bool *))
 {
+	struct store *st = d->st;
 	json_t *c = node(st, sql_context, MLMD_CONTEXT, id, true);
 	json_t *arr = json_array();
 	int64_t *ids = NULL;
@@ -233,8 +258,11 @@ static json_t *context_doc(struct store *st, int64_t id, const char *sql,
 	if (!c || !arr || id_list(st, sql, id, &ids, &n) < 0)
 		goto fail;
 	for (i = 0; i < n; i++) {
-		json_t *x = child(st, ids[i]);
+		bool skip = false;
+		json_t *x = child(d, ids[i], &skip);
 
+		if (skip)
+			continue;
 		if (!x || json_array_append_new(arr, x) < 0)
 			goto fail;
 	}
@@ -250,14 +278,41 @@ fail_c:
 	return NULL;
 }
 
-static json_t *stage_doc(struct store *st, int64_t id)
+static json_t *execution_child(const struct doc_ctx *d, int64_t id,
+				bool *skip)
 {
-	return context_doc(st, id, sql_executions, "executions", execution_doc);
+	*skip = !wanted(d, id);
+	return *skip ? NULL : execution_doc(d, id);
+}
+
+static json_t *stage_child(const struct doc_ctx *d, int64_t id, bool *skip)
+{
+	json_t *s = context_doc(d, id, sql_executions, "executions",
+				execution_child);
+
+	/* a partial document carries only stages with chosen executions */
+	if (s && d->ids && !json_array_size(json_object_get(s, "executions"))) {
+		json_decref(s);
+		*skip = true;
+		return NULL;
+	}
+	return s;
 }
 
 int document_export(struct model *m, const char *pipeline, unsigned flags,
 		    char **ret_text, size_t *ret_len)
 {
+	return document_export_executions(m, pipeline, NULL, 0, flags,
+					  ret_text, ret_len);
+}
+
+int document_export_executions(struct model *m, const char *pipeline,
+			       const int64_t *ids, size_t nids,
+			       unsigned flags, char **ret_text,
+			       size_t *ret_len)
+{
+	struct doc_ctx d = { .st = m->st };
+	int64_t *sorted = NULL;
 	json_t *doc = NULL, *p = NULL;
 	sqlite3_stmt *s;
 	int64_t id;
@@ -272,7 +327,18 @@ int document_export(struct model *m, const char *pipeline, unsigned flags,
 	r = mlmd_step_int(s, &id);
 	if (r < 0)
 		goto out;
-	p = context_doc(m->st, id, sql_stages, "stages", stage_doc);
+	if (ids) {
+		sorted = calloc(nids ? nids : 1, sizeof(*sorted));
+		if (!sorted) {
+			r = -ENOMEM;
+			goto out;
+		}
+		memcpy(sorted, ids, nids * sizeof(*ids));
+		qsort(sorted, nids, sizeof(*sorted), cmp_id);
+		d.ids = sorted;
+		d.n = nids;
+	}
+	p = context_doc(&d, id, sql_stages, "stages", stage_child);
 	doc = p ? json_pack("{s:[o]}", "Pipeline", p) : NULL;
 	if (!doc) {
 		r = -ENOMEM;
@@ -289,5 +355,6 @@ int document_export(struct model *m, const char *pipeline, unsigned flags,
 out:
 	store_unlock(m->st);
 	json_decref(doc);
+	free(sorted);
 	return r;
 }

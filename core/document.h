@@ -36,6 +36,15 @@ int document_export(struct model *m, const char *pipeline, unsigned flags,
 
 
 
+/*
+ * The same, restricted to the executions in @ids (and the stages holding
+ * them): a push in bounded pieces.
+ */
+int document_export_executions(struct model *m, const char *pipeline,
+			       const int64_t *ids, size_t nids,
+			       unsigned flags, char **ret_text,
+			       size_t *ret_len);
+
 struct import_stats {
 	unsigned pipelines;	/* created */
 	unsigned stages;

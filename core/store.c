@@ -246,7 +246,10 @@ static const char *const mlmd_probes[] = {
  * execution's inputs/ and outputs/: one row per directory or file, a file
  * pointing at the artifact that is its current version (NULL while its first
  * version is still being written).  cmffs_dirattr keeps chmod/chown/utimens
- * of the fixed directories (pipelines, stages, executions).
+ * of the fixed directories (pipelines, stages, executions).  Sync state:
+ * cmffs_remote_object lists the objects confirmed at a storage remote,
+ * cmffs_pushed_execution the last version of an execution a CMF server
+ * acknowledged; what is pending is derived from them, so a restart resumes.
  */
 static const char cmffs_ddl[] =
 	"CREATE TABLE IF NOT EXISTS cmffs_entry ("
@@ -267,6 +270,20 @@ static const char cmffs_ddl[] =
 	" UNIQUE(execution_id, side, parent_id, name)) STRICT;"
 	"CREATE INDEX IF NOT EXISTS cmffs_entry_artifact"
 	" ON cmffs_entry(artifact_id);"
+	"CREATE TABLE IF NOT EXISTS cmffs_remote_object ("
+	" oid TEXT NOT NULL,"
+	" remote TEXT NOT NULL,"
+	" pushed_ms INTEGER NOT NULL,"
+	" PRIMARY KEY (oid, remote)) STRICT;"
+	"CREATE TABLE IF NOT EXISTS cmffs_pushed_execution ("
+	" execution_id INTEGER NOT NULL,"
+	" server TEXT NOT NULL,"
+	" pushed_update_ms INTEGER NOT NULL,"
+	" PRIMARY KEY (execution_id, server)) STRICT;"
+	"CREATE TABLE IF NOT EXISTS cmffs_sync_note ("
+	" key TEXT PRIMARY KEY,"
+	" value TEXT NOT NULL,"
+	" time_ms INTEGER NOT NULL) STRICT;"
 	"CREATE TABLE IF NOT EXISTS cmffs_dirattr ("
 	" ino INTEGER PRIMARY KEY,"
 	" mode INTEGER NOT NULL,"

@@ -20,6 +20,7 @@
 
 #include "cas.h"
 #include "model.h"
+#include "sync.h"
 
 struct ofile;
 
@@ -32,6 +33,10 @@ struct fs {
 	int64_t mount_time_ns;
 	pthread_mutex_t ofiles_lock;
 	struct ofile *ofiles;	/* protected by ofiles_lock */
+	const struct config *cfg;
+	struct syncer *syncer;	/* background sync; started in init */
+	pthread_mutex_t fetch_lock;
+	struct sync_env *fetcher;	/* protected by fetch_lock; lazy */
 };
 
 /* What a path names.  Filled by fs_resolve(). */

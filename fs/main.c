@@ -22,6 +22,7 @@
 #include "document.h"
 #include "fs.h"
 #include "log.h"
+#include "sync.h"
 #include "workspace.h"
 
 
@@ -41,6 +42,10 @@ static const char usage_text[] =
 	"        the pipeline as CMF's JSON document\n"
 	"  import WS FILE\n"
 	"        merge a CMF JSON document into the workspace\n"
+	"  push WS [PIPELINE]\n"
+	"        push artifact bytes to the storage and metadata to the server\n"
+	"  pull WS PIPELINE\n"
+	"        merge a pipeline from the server; bytes come on first read\n"
 	"\n"
 	"cmffs COMMAND --help shows the options of a command.\n";
 
@@ -82,6 +87,9 @@ static int cmd_init(int argc, char **argv)
 		{ "key", required_argument, NULL, 'K' },
 		{ "token", required_argument, NULL, 'T' },
 		{ "server-url", required_argument, NULL, 's' },
+		{ "ca-file", required_argument, NULL, 'C' },
+		{ "host-key-sha256", required_argument, NULL, 'H' },
+		{ "sync-interval", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -128,11 +136,35 @@ static int cmd_init(int argc, char **argv)
 		case 's':
 			r = set_str(&cfg->server_url, optarg);
 			break;
+		case 'C':
+			r = set_str(&cfg->ca_file, optarg);
+			break;
+		case 'H':
+			r = set_str(&cfg->ssh_host_key_sha256, optarg);
+			break;
+		case 'i': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || !*optarg || v > CONFIG_MAX_SYNC_INTERVAL) {
+				fail("--sync-interval takes seconds, 0 to %u",
+				     CONFIG_MAX_SYNC_INTERVAL);
+				goto out;
+			}
+			cfg->sync_interval = (unsigned)v;
+			break;
+		}
 		case 'h':
-			fputs("usage: cmffs init WS [--storage local --path DIR]"
-			      " [--server-url URL]\n"
-			      "  --storage local --path DIR   artifacts are pushed to directory DIR\n"
-			      "  --server-url URL             the team's cmf-server (e.g. http://host:8080)\n",
+			fputs("usage: cmffs init WS [STORAGE] [--server-url URL] [--sync-interval SECONDS]\n"
+			      "STORAGE is one of:\n"
+			      "  --storage local --path DIR\n"
+			      "  --storage s3 --url s3://BUCKET[/PREFIX] --endpoint-url URL\n"
+			      "       --access-key-id KEY --secret-key SECRET [--region R] [--ca-file PEM]\n"
+			      "  --storage ssh --url ssh://USER@HOST:PORT/PATH --key FILE\n"
+			      "       --host-key-sha256 FINGERPRINT   (ssh-keyscan -p PORT HOST | ssh-keygen -lf -)\n"
+			      "  --storage osdf --url https://ORIGIN/PATH --token FILE [--ca-file PEM]\n"
+			      "  --server-url URL      the team's cmf-server (e.g. http://host:8080)\n"
+			      "  --sync-interval S     seconds between background sync passes (default 30)\n",
 			      stdout);
 			status = 0;
 			goto out;
@@ -452,6 +484,105 @@ out:
 	return status;
 }
 
+static void print_progress(void *ud, const char *line)
+{
+	(void)ud;
+	fprintf(stderr, "%s\n", line);
+}
+
+static int open_sync(const char *path, struct workspace **ret_ws,
+		     struct sync_env **ret_env)
+{
+	char *err = NULL;
+	int r = workspace_open(path, 0, ret_ws, &err);
+
+	if (r == 0)
+		r = sync_env_open(workspace_path(*ret_ws),
+				  workspace_config(*ret_ws), ret_env, &err);
+	if (r < 0) {
+		fail("%s", err ? err : "cannot open the workspace");
+		free(err);
+	}
+	return r;
+}
+
+static int cmd_push(int argc, char **argv)
+{
+	struct workspace *ws = NULL;
+	struct sync_env *env = NULL;
+	struct sync_report rep;
+	const struct config *cfg;
+	int r, status = 1;
+
+	if (argc >= 2 && !strcmp(argv[1], "--help")) {
+		fputs("usage: cmffs push WS [PIPELINE]\n"
+		      "  one synchronous sync pass: artifact bytes to the storage,\n"
+		      "  then the metadata to the cmf-server; no mount needed\n",
+		      stdout);
+		return 0;
+	}
+	if (argc != 2 && argc != 3)
+		return fail("push needs a workspace (try 'cmffs push --help')");
+	if (open_sync(argv[1], &ws, &env) < 0)
+		goto out;
+	cfg = workspace_config(ws);
+	if (cfg->storage == STORAGE_NONE && !cfg->server_url) {
+		fail("nothing to push to: configure [storage] or [cmf] server-url in %s/.cmfconfig",
+		     workspace_path(ws));
+		goto out;
+	}
+	r = sync_pass(env, argc == 3 ? argv[2] : NULL,
+		      isatty(STDERR_FILENO) ? print_progress : NULL, NULL,
+		      &rep);
+	printf("pushed %u object(s) (%llu bytes) and %u execution(s)\n",
+	       rep.objects, (unsigned long long)rep.bytes, rep.executions);
+	if (r < 0) {
+		fail("push incomplete: %s", rep.message);
+		goto out;
+	}
+	if (rep.objects_left || rep.executions_left)
+		printf("%u object(s) and %u execution(s) could not be pushed yet (their bytes are not local)\n",
+		       rep.objects_left, rep.executions_left);
+	status = 0;
+out:
+	sync_env_close(env);
+	workspace_close(ws);
+	return status;
+}
+
+static int cmd_pull(int argc, char **argv)
+{
+	struct workspace *ws = NULL;
+	struct sync_env *env = NULL;
+	unsigned execs = 0, arts = 0;
+	char *err = NULL;
+	int status = 1;
+
+	if (argc >= 2 && !strcmp(argv[1], "--help")) {
+		fputs("usage: cmffs pull WS PIPELINE\n"
+		      "  merges the pipeline's metadata from the cmf-server; artifact\n"
+		      "  bytes are fetched from the storage when first read\n",
+		      stdout);
+		return 0;
+	}
+	if (argc != 3)
+		return fail("pull needs a workspace and a pipeline (try 'cmffs pull --help')");
+	if (open_sync(argv[1], &ws, &env) < 0)
+		goto out;
+	if (sync_pull(env, argv[2], &err, &execs, &arts) < 0) {
+		fail("pull of '%s' failed: %s", argv[2], err ? err : "error");
+		goto out;
+	}
+	printf("pulled '%s': %u new execution(s), %u new artifact(s)\n",
+	       argv[2], execs, arts);
+	status = 0;
+out:
+	free(err);
+	sync_env_close(env);
+	workspace_close(ws);
+	return status;
+}
+
 static int cmd_status(int argc, char **argv)
 {
 	struct workspace *ws = NULL;
@@ -475,6 +606,20 @@ static int cmd_status(int argc, char **argv)
 	if (r == 0)
 		fwrite(text, 1, len, stdout);
 	free(text);
+	text = NULL;
+	if (r == 0) {
+		struct sync_env *env = NULL;
+
+		r = sync_env_open(workspace_path(ws), workspace_config(ws),
+				  &env, &err);
+		if (r == 0)
+			r = sync_status_text(env, &text);
+		if (r == 0)
+			fputs(text, stdout);
+		free(text);
+		free(err);
+		sync_env_close(env);
+	}
 	workspace_close(ws);
 	return r < 0 ? fail("cannot read the store") : 0;
 }
@@ -504,5 +649,9 @@ int main(int argc, char **argv)
 		return cmd_export(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "import"))
 		return cmd_import(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "push"))
+		return cmd_push(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "pull"))
+		return cmd_pull(argc - 1, argv + 1);
 	return fail("unknown command '%s' (try 'cmffs --help')", argv[1]);
 }

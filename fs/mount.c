@@ -55,6 +55,7 @@ int fs_mount(const struct fs_mount_opts *o)
 	int i, r, status = 1;
 
 	pthread_mutex_init(&fs.ofiles_lock, NULL);
+	pthread_mutex_init(&fs.fetch_lock, NULL);
 	r = workspace_open(o->workspace, WORKSPACE_LOCK, &ws, &err);
 	if (r < 0) {
 		fprintf(stderr, "cmffs: %s\n", err ? err : "cannot open the workspace");
@@ -63,6 +64,7 @@ int fs_mount(const struct fs_mount_opts *o)
 	fs.workspace = (char *)workspace_path(ws);
 	fs.model = workspace_model(ws);
 	fs.cas = workspace_cas(ws);
+	fs.cfg = workspace_config(ws);
 	fs.owner_uid = getuid();
 	fs.owner_gid = getgid();
 	fs.mount_time_ns = now_ns();
@@ -131,7 +133,9 @@ out:
 	fuse_opt_free_args(&args);
 	free(fsname);
 	free(err);
+	sync_env_close(fs.fetcher);
 	workspace_close(ws);
 	pthread_mutex_destroy(&fs.ofiles_lock);
+	pthread_mutex_destroy(&fs.fetch_lock);
 	return status;
 }

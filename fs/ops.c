@@ -128,8 +128,20 @@ static int node_text(struct fs *fs, const struct node *n, char **ret,
 	int r;
 
 	switch (n->kind) {
-	case NODE_CMF_STATUS:
-		return model_status_text(fs->model, ret, ret_len);
+	case NODE_CMF_STATUS: {
+		char *a = NULL, *b = NULL;
+
+		r = model_status_text(fs->model, &a, ret_len);
+		if (r == 0)
+			r = syncer_status_text(fs->syncer, &b);
+		if (r == 0 && asprintf(ret, "%s%s", a, b) < 0)
+			r = -ENOMEM;
+		if (r == 0)
+			*ret_len = strlen(*ret);
+		free(a);
+		free(b);
+		return r;
+	}
 	case NODE_CMF_LOG:
 		return log_journal_snapshot(ret, ret_len);
 	case NODE_EXEC_JSON:
@@ -558,16 +570,57 @@ static bool caller_was_killed(void)
 	return (flags & 0x4) && (exit_code & 0x7f);
 }
 
+/*
+ * Bring the bytes of a pulled artifact from the remote, verified.  Fetches
+ * are serialized on one storage connection; a wrong hash is EIO.
+ */
+static int fetch_object(struct fs *fs, const char *path, const char *md5)
+{
+	char *err = NULL;
+	int r;
+
+	pthread_mutex_lock(&fs->fetch_lock);
+	if (!fs->fetcher) {
+		r = sync_env_open(fs->workspace, fs->cfg, &fs->fetcher, &err);
+		if (r < 0) {
+			pthread_mutex_unlock(&fs->fetch_lock);
+			r = fs_refuse(-EIO, "open", path,
+				      err ? err : "cannot reach the storage");
+			free(err);
+			return r;
+		}
+	}
+	r = cas_has(fs->cas, md5) ? 0 : sync_fetch(fs->fetcher, md5, &err);
+	pthread_mutex_unlock(&fs->fetch_lock);
+	if (r < 0) {
+		char why[700];
+
+		snprintf(why, sizeof(why), "cannot fetch its bytes: %s",
+			 err ? err : strerrordesc_np(-r));
+		free(err);
+		return fs_refuse(-EIO, "open", path, why);
+	}
+	return 0;
+}
+
 static int open_entry(struct fs *fs, const char *path, struct node *n,
 		      struct fuse_file_info *fi)
 {
 	int acc = fi->flags & O_ACCMODE;
 	struct handle *h = NULL;
+	bool fetched = false;
 	struct ofile *of;
 	int r;
 
 	if (n->entry.is_dir)
 		return -EISDIR;
+	if (n->entry.artifact_id && !cas_has(fs->cas, n->entry.md5)) {
+		/* pulled: fetch now; the size known so far may be 0 */
+		r = fetch_object(fs, path, n->entry.md5);
+		if (r < 0)
+			return r;
+		fetched = true;
+	}
 	of = ofile_find(fs, n->entry.id);
 	if (acc == O_RDONLY && !of) {
 		h = handle_new(H_OBJECT, path);
@@ -577,9 +630,12 @@ static int open_entry(struct fs *fs, const char *path, struct node *n,
 		if (r < 0) {
 			handle_free(h);
 			return fs_refuse(-EIO, "open", path,
-					 "the artifact's bytes are not in the local cache");
+					 "the artifact's bytes cannot be read from the cache");
 		}
-		fi->keep_cache = 1;	/* logged bytes never change */
+		/* logged bytes never change; but a fresh fetch may have a
+		 * size the kernel does not know yet */
+		fi->keep_cache = !fetched;
+		fi->direct_io = fetched;
 		goto done;
 	}
 	if (of && (fi->flags & O_TRUNC) && acc != O_RDONLY) {
@@ -828,6 +884,8 @@ static int op_flush(const char *path, struct fuse_file_info *fi)
 	if (h->kind != H_OFILE || !h->writer)
 		return 0;
 	r = ofile_flush(fs, h->of, caller_was_killed());
+	if (r == 0)
+		syncer_kick(fs->syncer);
 	if (r == -EINTR)
 		return 0;	/* the caller is gone; release discards */
 	if (r < 0)
@@ -1311,11 +1369,23 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
+	/* threads start here, after fuse_daemonize() forked */
+	if (syncer_start(fs->workspace, fs->cfg, &fs->syncer) < 0)
+		log_user("mount: background sync could not start");
 	return fs;
+}
+
+static void op_destroy(void *private_data)
+{
+	struct fs *fs = private_data;
+
+	syncer_stop(fs->syncer);
+	fs->syncer = NULL;
 }
 
 const struct fuse_operations fs_operations = {
 	.init = op_init,
+	.destroy = op_destroy,
 	.getattr = op_getattr,
 	.readdir = op_readdir,
 	.mkdir = op_mkdir,

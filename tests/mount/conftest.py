@@ -43,8 +43,8 @@ class Mount:
         self.remote = str(tmp / "remote")
         self.proc = None
         self.log = None
-        os.makedirs(self.mnt)
-        os.makedirs(self.remote)
+        os.makedirs(self.mnt, exist_ok=True)
+        os.makedirs(self.remote, exist_ok=True)
 
     def init(self):
         cmffs("init", self.ws, "--storage", "local", "--path", self.remote)

@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: MIT */
+/* Sync state derived from the store; see syncstate.h. */
+#include "syncstate.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_i.h"
+
+static const char sql_pending_objects[] =
+	"SELECT md5, max(size) FROM cmffs_entry WHERE artifact_id IS NOT NULL"
+	" AND md5 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM cmffs_remote_object o"
+	" WHERE o.oid = cmffs_entry.md5 AND o.remote = ?1)"
+	" GROUP BY md5 ORDER BY min(id)";
+static const char sql_object_done[] =
+	"INSERT OR REPLACE INTO cmffs_remote_object(oid, remote, pushed_ms)"
+	" VALUES (?1, ?2, ?3)";
+/* executions whose last update is newer than what @server acknowledged */
+static const char sql_pending_executions[] =
+	"SELECT e.`id`, e.`last_update_time_since_epoch`,"
+	" ifnull(p.`string_value`, ''),"
+	" (SELECT count(DISTINCT a.`uri`) FROM `Event` ev JOIN `Artifact` a"
+	"  ON a.`id` = ev.`artifact_id` WHERE ev.`execution_id` = e.`id`"
+	"  AND ?2 IS NOT NULL AND length(a.`uri`) = 32"
+	"  AND EXISTS (SELECT 1 FROM cmffs_entry x WHERE x.md5 = a.`uri`)"
+	"  AND NOT EXISTS (SELECT 1 FROM cmffs_remote_object o"
+	"   WHERE o.oid = a.`uri` AND o.remote = ?2))"
+	" FROM `Execution` e LEFT JOIN `ExecutionProperty` p"
+	" ON p.`execution_id` = e.`id` AND p.`name` = 'Pipeline_Type'"
+	" AND p.`is_custom_property` = 0"
+	" LEFT JOIN cmffs_pushed_execution d ON d.execution_id = e.`id`"
+	" AND d.server = ?1"
+	" WHERE (d.pushed_update_ms IS NULL"
+	" OR d.pushed_update_ms < e.`last_update_time_since_epoch`)"
+	" AND (?3 IS NULL OR p.`string_value` = ?3)"
+	" ORDER BY e.`last_update_time_since_epoch`, e.`id`";
+static const char sql_execution_done[] =
+	"INSERT OR REPLACE INTO cmffs_pushed_execution(execution_id, server,"
+	" pushed_update_ms) VALUES (?1, ?2, ?3)";
+static const char sql_counts[] =
+	"SELECT (SELECT count(DISTINCT md5) FROM cmffs_entry WHERE md5 IS NOT"
+	"  NULL AND artifact_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
+	"  cmffs_remote_object o WHERE o.oid = md5 AND o.remote = ?1)),"
+	" (SELECT count(*) FROM cmffs_remote_object WHERE remote = ?1),"
+	" (SELECT count(*) FROM `Execution` e LEFT JOIN cmffs_pushed_execution d"
+	"  ON d.execution_id = e.`id` AND d.server = ?2 WHERE"
+	"  d.pushed_update_ms IS NULL OR"
+	"  d.pushed_update_ms < e.`last_update_time_since_epoch`),"
+	" (SELECT count(*) FROM cmffs_pushed_execution WHERE server = ?2)";
+static const char sql_note_set[] =
+	"INSERT OR REPLACE INTO cmffs_sync_note(key, value, time_ms)"
+	" VALUES (?1, ?2, ?3)";
+static const char sql_note_delete[] = "DELETE FROM cmffs_sync_note WHERE key = ?1";
+static const char sql_note_get[] =
+	"SELECT value, time_ms FROM cmffs_sync_note WHERE key = ?1";
+static const char sql_set_size[] =
+	"UPDATE cmffs_entry SET size = ?2 WHERE md5 = ?1";
+
+struct object_row {
+	char oid[40];
+	uint64_t size;
+};
+
+int syncstate_pending_objects(struct model *m, const char *remote,
+			      sync_object_cb cb, void *ud)
+{
+	struct object_row *rows = NULL, *grown;
+	size_t n = 0, cap = 0, i;
+	sqlite3_stmt *s;
+	int rc, r;
+
+	store_lock(m->st);
+	r = store_stmt(m->st, sql_pending_objects, &s);
+	if (r < 0)
+		goto out_unlock;
+	sqlite3_bind_text(s, 1, remote, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *oid = (const char *)sqlite3_column_text(s, 0);
+
+		if (!oid || strlen(oid) >= sizeof(rows->oid))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			grown = reallocarray(rows, cap, sizeof(*rows));
+			if (!grown) {
+				r = -ENOMEM;
+				break;
+			}
+			rows = grown;
+		}
+		memcpy(rows[n].oid, oid, strlen(oid) + 1);
+		rows[n].size = (uint64_t)sqlite3_column_int64(s, 1);
+		n++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_errno(rc);
+	store_stmt_done(s);
+out_unlock:
+	store_unlock(m->st);
+	for (i = 0; r == 0 && i < n; i++)
+		r = cb(ud, rows[i].oid, rows[i].size);
+	free(rows);
+	return r;
+}
+
+int syncstate_object_done(struct model *m, const char *remote,
+			  const char *oid)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	store_lock(m->st);
+	r = store_stmt(m->st, sql_object_done, &s);
+	if (r == 0) {
+		sqlite3_bind_text(s, 1, oid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, remote, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 3, store_now_ms());
+		r = mlmd_step_done(s);
+	}
+	store_unlock(m->st);
+	return r;
+}
+
+int syncstate_pending_executions(struct model *m, const char *server,
+				 const char *remote, const char *pipeline,
+				 sync_execution_cb cb, void *ud)
+{
+	struct pending_execution *rows = NULL, *grown;
+	size_t n = 0, cap = 0, i;
+	sqlite3_stmt *s;
+	int rc, r;
+
+	store_lock(m->st);
+	r = store_stmt(m->st, sql_pending_executions, &s);
+	if (r < 0)
+		goto out_unlock;
+	sqlite3_bind_text(s, 1, server, -1, SQLITE_STATIC);
+	if (remote)
+		sqlite3_bind_text(s, 2, remote, -1, SQLITE_STATIC);
+	if (pipeline)
+		sqlite3_bind_text(s, 3, pipeline, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *p = (const char *)sqlite3_column_text(s, 2);
+
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			grown = reallocarray(rows, cap, sizeof(*rows));
+			if (!grown) {
+				r = -ENOMEM;
+				break;
+			}
+			rows = grown;
+		}
+		memset(&rows[n], 0, sizeof(rows[n]));
+		rows[n].id = sqlite3_column_int64(s, 0);
+		rows[n].update_ms = sqlite3_column_int64(s, 1);
+		snprintf(rows[n].pipeline, sizeof(rows[n].pipeline), "%s",
+			 p ? p : "");
+		rows[n].missing_objects = sqlite3_column_int(s, 3);
+		n++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_errno(rc);
+	store_stmt_done(s);
+out_unlock:
+	store_unlock(m->st);
+	for (i = 0; r == 0 && i < n; i++)
+		r = cb(ud, &rows[i]);
+	free(rows);
+	return r;
+}
+
+int syncstate_execution_done(struct model *m, const char *server,
+			     int64_t execution_id, int64_t update_ms)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	store_lock(m->st);
+	r = store_stmt(m->st, sql_execution_done, &s);
+	if (r == 0) {
+		sqlite3_bind_int64(s, 1, execution_id);
+		sqlite3_bind_text(s, 2, server, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 3, update_ms);
+		r = mlmd_step_done(s);
+	}
+	store_unlock(m->st);
+	return r;
+}
+
+int syncstate_counts(struct model *m, const char *remote, const char *server,
+		     struct sync_counts *ret)
+{
+	sqlite3_stmt *s;
+	int rc, r;
+
+	memset(ret, 0, sizeof(*ret));
+	store_lock(m->st);
+	r = store_stmt(m->st, sql_counts, &s);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_text(s, 1, remote ? remote : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, server ? server : "", -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		ret->objects_pending = remote ? sqlite3_column_int64(s, 0) : 0;
+		ret->objects_pushed = sqlite3_column_int64(s, 1);
+		ret->executions_pending = server ? sqlite3_column_int64(s, 2) : 0;
+		ret->executions_pushed = sqlite3_column_int64(s, 3);
+	} else {
+		r = store_errno(rc);
+	}
+	store_stmt_done(s);
+out:
+	store_unlock(m->st);
+	return r;
+}
+
+int syncstate_set_size(struct model *m, const char *md5, uint64_t size)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	store_lock(m->st);
+	r = store_stmt(m->st, sql_set_size, &s);
+	if (r == 0) {
+		sqlite3_bind_text(s, 1, md5, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, (int64_t)size);
+		r = mlmd_step_done(s);
+	}
+	store_unlock(m->st);
+	return r;
+}
+
+int syncstate_note_set(struct model *m, const char *key, const char *value)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	store_lock(m->st);
+	r = store_stmt(m->st, value ? sql_note_set : sql_note_delete, &s);
+	if (r == 0) {
+		sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+		if (value) {
+			sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(s, 3, store_now_ms());
+		}
+		r = mlmd_step_done(s);
+	}
+	store_unlock(m->st);
+	return r;
+}
+
+int syncstate_note_get(struct model *m, const char *key, char **ret_value,
+		       int64_t *ret_time_ms)
+{
+	sqlite3_stmt *s;
+	int rc, r;
+
+	store_lock(m->st);
+	r = store_stmt(m->st, sql_note_get, &s);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*ret_value = strdup((const char *)sqlite3_column_text(s, 0));
+		if (ret_time_ms)
+			*ret_time_ms = sqlite3_column_int64(s, 1);
+		r = *ret_value ? 0 : -ENOMEM;
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
+	}
+	store_stmt_done(s);
+out:
+	store_unlock(m->st);
+	return r;
+}

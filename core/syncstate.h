@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What is pushed and what is not, derived from the store (DESIGN.md §4):
+ * an object is pending until confirmed at the remote, an execution until a
+ * CMF server acknowledged its current version (its last update time).  The
+ * sync loop asks, pushes, and records; after a crash or an outage it asks
+ * again and finds exactly what is left.
+ *
+ * @remote and @server identify where things went (the storage URL, the
+ * server URL), so changing either in .cmfconfig makes everything pending
+ * for the new one.  Same threading rules as model.h.
+ */
+#ifndef CMFFS_SYNCSTATE_H
+#define CMFFS_SYNCSTATE_H
+
+#include <stdint.h>
+
+#include "model.h"
+
+typedef int (*sync_object_cb)(void *ud, const char *oid, uint64_t size);
+
+/* Logged objects with local bytes not yet confirmed at @remote. */
+int syncstate_pending_objects(struct model *m, const char *remote,
+			      sync_object_cb cb, void *ud);
+int syncstate_object_done(struct model *m, const char *remote,
+			  const char *oid);
+
+struct pending_execution {
+	int64_t id;
+	int64_t update_ms;	/* the version to acknowledge */
+	char pipeline[256];
+	int missing_objects;	/* its artifacts not yet at @remote */
+};
+typedef int (*sync_execution_cb)(void *ud, const struct pending_execution *e);
+
+/*
+ * Executions not acknowledged by @server in their current version, oldest
+ * first, optionally of @pipeline only (NULL: all).  missing_objects counts
+ * against @remote (NULL: no storage, never missing).
+ */
+int syncstate_pending_executions(struct model *m, const char *server,
+				 const char *remote, const char *pipeline,
+				 sync_execution_cb cb, void *ud);
+int syncstate_execution_done(struct model *m, const char *server,
+			     int64_t execution_id, int64_t update_ms);
+
+struct sync_counts {
+	int64_t objects_pending;
+	int64_t objects_pushed;
+	int64_t executions_pending;
+	int64_t executions_pushed;
+};
+int syncstate_counts(struct model *m, const char *remote, const char *server,
+		     struct sync_counts *ret);
+
+/* Entries whose bytes are wanted but absent locally are fetched on read;
+ * this is their size once known. */
+int syncstate_set_size(struct model *m, const char *md5, uint64_t size);
+
+/*
+ * Notes about the last sync passes ("last_error", "last_success", ...), kept
+ * in the store so that `cmffs status` shows them without a mount.  @value
+ * NULL deletes.  syncstate_note_get gives the owned value and its time.
+ */
+int syncstate_note_set(struct model *m, const char *key, const char *value);
+int syncstate_note_get(struct model *m, const char *key, char **ret_value,
+		       int64_t *ret_time_ms);
+
+#endif

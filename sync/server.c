@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: MIT */
+/* The cmf-server client over libcurl; see server.h. */
+#include "server.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "sb.h"
+
+#define MAX_ANSWER ((size_t)1 << 30)	/* a pulled document: up to 1 GiB */
+
+struct server {
+	CURL *curl;
+	char *base;		/* "http://host:8080" */
+	char *ca_file;
+	char error[512];
+};
+
+static int fail(struct server *srv, int r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct server *srv, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(srv->error, sizeof(srv->error), fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int server_open(const char *url, const char *ca_file, struct server **ret)
+{
+	struct server *srv = calloc(1, sizeof(*srv));
+	size_t n;
+
+	if (!srv)
+		return -ENOMEM;
+	srv->base = strdup(url);
+	srv->ca_file = ca_file ? strdup(ca_file) : NULL;
+	srv->curl = curl_easy_init();
+	if (!srv->base || (ca_file && !srv->ca_file) || !srv->curl) {
+		server_close(srv);
+		return -ENOMEM;
+	}
+	n = strlen(srv->base);
+	while (n && srv->base[n - 1] == '/')
+		srv->base[--n] = '\0';
+	if (n >= 4 && !strcmp(srv->base + n - 4, "/api"))
+		srv->base[n - 4] = '\0';
+	*ret = srv;
+	return 0;
+}
+
+void server_close(struct server *srv)
+{
+	if (!srv)
+		return;
+	if (srv->curl)
+		curl_easy_cleanup(srv->curl);
+	free(srv->base);
+	free(srv->ca_file);
+	free(srv);
+}
+
+const char *server_error(const struct server *srv)
+{
+	return srv->error[0] ? srv->error : "no error";
+}
+
+const char *server_url(const struct server *srv)
+{
+	return srv->base;
+}
+
+static size_t collect(char *p, size_t size, size_t n, void *ud)
+{
+	struct sb *sb = ud;
+
+	sb_append(sb, p, size * n);
+	return sb_err(sb) ? 0 : size * n;
+}
+
+static int curl_errno(CURLcode c)
+{
+	switch (c) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return -ECONNREFUSED;
+	case CURLE_OPERATION_TIMEDOUT:
+		return -ETIMEDOUT;
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+		return -ECONNRESET;
+	case CURLE_WRITE_ERROR:
+		return -EFBIG;
+	default:
+		return -EPROTO;
+	}
+}
+
+/* "detail" of a FastAPI error body, or the body itself, shortened */
+static void detail_of(const char *body, char *out, size_t len)
+{
+	json_t *j = json_loads(body, 0, NULL);
+	json_t *d = json_object_get(j, "detail");
+
+	if (json_is_string(d))
+		snprintf(out, len, "%s", json_string_value(d));
+	else if (d) {
+		char *t = json_dumps(d, JSON_COMPACT);
+
+		snprintf(out, len, "%s", t ? t : "?");
+		free(t);
+	} else {
+		snprintf(out, len, "%.200s", body);
+	}
+	json_decref(j);
+}
+
+/*
+ * POST @body (JSON) to @route; the answer in *ret_answer (owned).
+ * Returns the HTTP status (>= 100) or -errno for transport failures.
+ */
+static long post_json(struct server *srv, const char *route, const char *body,
+		      struct sb *answer)
+{
+	struct curl_slist *hdr = NULL;
+	char url[1024];
+	long status = 0;
+	CURLcode c;
+
+	snprintf(url, sizeof(url), "%s/api/%s", srv->base, route);
+	hdr = curl_slist_append(hdr, "Content-Type: application/json");
+	if (!hdr)
+		return -ENOMEM;
+	curl_easy_reset(srv->curl);
+	curl_easy_setopt(srv->curl, CURLOPT_URL, url);
+	curl_easy_setopt(srv->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(srv->curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	/* a merge of a big document takes time; a dead server does not */
+	curl_easy_setopt(srv->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(srv->curl, CURLOPT_LOW_SPEED_TIME, 120L);
+	curl_easy_setopt(srv->curl, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(srv->curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(srv->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+			 (curl_off_t)strlen(body));
+	curl_easy_setopt(srv->curl, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(srv->curl, CURLOPT_WRITEDATA, answer);
+	if (srv->ca_file)
+		curl_easy_setopt(srv->curl, CURLOPT_CAINFO, srv->ca_file);
+	c = curl_easy_perform(srv->curl);
+	curl_slist_free_all(hdr);
+	if (c != CURLE_OK) {
+		int r = curl_errno(c);
+
+		return fail(srv, r, "cmf-server %s: %s", url,
+			    curl_easy_strerror(c));
+	}
+	curl_easy_getinfo(srv->curl, CURLINFO_RESPONSE_CODE, &status);
+	return status;
+}
+
+/* Map a non-200 answer to an errno and message. */
+static int http_fail(struct server *srv, const char *what, long status,
+		     const char *body)
+{
+	char detail[256];
+
+	detail_of(body, detail, sizeof(detail));
+	switch (status) {
+	case 400:
+		return fail(srv, -EINVAL, "cmf-server refused the %s (400): %s",
+			    what, detail);
+	case 404:
+		return fail(srv, -ENOENT, "cmf-server %s: not found (404): %s",
+			    what, detail);
+	case 413:
+		return fail(srv, -EFBIG, "cmf-server %s: request too large (413)",
+			    what);
+	case 422:
+		if (!strcmp(detail, "version_update"))
+			return fail(srv, -EPROTO,
+				    "cmf-server %s: the server wants an Execution_uuid on every execution (422 version_update)",
+				    what);
+		return fail(srv, -EPROTO, "cmf-server %s: invalid request (422): %s",
+			    what, detail);
+	default:
+		if (status >= 500 || status == 429 || status == 408)
+			return fail(srv, -EAGAIN, "cmf-server %s: server error %ld: %s",
+				    what, status, detail);
+		return fail(srv, -EPROTO, "cmf-server %s: unexpected answer %ld: %s",
+			    what, status, detail);
+	}
+}
+
+int server_push(struct server *srv, const char *pipeline, const char *doc,
+		size_t len, enum push_status *ret_status)
+{
+	json_t *req = NULL, *ans = NULL;
+	struct sb answer;
+	char *body = NULL;
+	const char *st;
+	long status;
+	int r = 0;
+
+	sb_init(&answer, 1 << 20);
+	/* json_payload is the document as a JSON string: double encoded */
+	req = json_pack("{s:n, s:s#, s:s}", "exec_uuid", "json_payload", doc,
+			len, "pipeline_name", pipeline);
+	body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	if (!body) {
+		r = -ENOMEM;
+		goto out;
+	}
+	status = post_json(srv, "mlmd_push", body, &answer);
+	if (status < 0) {
+		r = (int)status;
+		goto out;
+	}
+	if (status != 200) {
+		r = http_fail(srv, "push", status, answer.buf);
+		goto out;
+	}
+	ans = json_loads(answer.buf, 0, NULL);
+	st = json_string_value(json_object_get(ans, "status"));
+	if (st && !strcmp(st, "success"))
+		*ret_status = PUSH_SUCCESS;
+	else if (st && !strcmp(st, "exists"))
+		*ret_status = PUSH_EXISTS;
+	else if (st && !strcmp(st, "pipeline_not_exist"))
+		r = fail(srv, -EPROTO, "cmf-server did not find pipeline '%s' in the pushed document",
+			 pipeline);
+	else
+		r = fail(srv, -EPROTO, "cmf-server answered the push with something else than a status: %.120s",
+			 answer.buf);
+out:
+	sb_release(&answer);
+	json_decref(req);
+	json_decref(ans);
+	free(body);
+	return r;
+}
+
+int server_pull(struct server *srv, const char *pipeline, char **ret_text,
+		size_t *ret_len)
+{
+	json_t *req;
+	struct sb answer;
+	char *body;
+	long status;
+	int r = 0;
+
+	sb_init(&answer, MAX_ANSWER);
+	req = json_pack("{s:s, s:n}", "pipeline_name", pipeline, "exec_uuid");
+	body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	if (!body)
+		return -ENOMEM;
+	status = post_json(srv, "mlmd_pull", body, &answer);
+	free(body);
+	if (status < 0) {
+		r = (int)status;
+		goto out;
+	}
+	if (status == 404) {
+		r = fail(srv, -ENOENT, "pipeline '%s' is not on the cmf-server",
+			 pipeline);
+		goto out;
+	}
+	if (status != 200) {
+		r = http_fail(srv, "pull", status, answer.buf);
+		goto out;
+	}
+	if (!strcmp(answer.buf, "no_exec_uuid")) {
+		r = fail(srv, -ENOENT, "cmf-server: no such execution");
+		goto out;
+	}
+	*ret_text = sb_detach(&answer, ret_len);
+	if (!*ret_text)
+		r = -ENOMEM;
+out:
+	sb_release(&answer);
+	return r;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The cmf-server client (cmf-upstream.md §2-3): POST <url>/api/mlmd_push
+ * with the double-encoded document, POST <url>/api/mlmd_pull.  One struct
+ * server per thread (it owns a curl handle).  Returns 0 or -errno, with a
+ * one-line explanation in server_error():
+ *   -ECONNREFUSED / -ETIMEDOUT / -EAGAIN (5xx)   the server is down or busy
+ *   -EINVAL    400: the server refused the document
+ *   -ENOENT    404: no such pipeline (pull), or no cmf-server at that URL
+ *   -EPROTO    422 or an answer that is not what the API promises
+ *   -EFBIG     413: the request was too large for the server or its proxy
+ */
+#ifndef CMFFS_SERVER_H
+#define CMFFS_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct server;
+
+enum push_status {
+	PUSH_SUCCESS,
+	PUSH_EXISTS,
+};
+
+/* @url like "http://host:8080" (a trailing "/api" or "/" is tolerated). */
+int server_open(const char *url, const char *ca_file, struct server **ret);
+void server_close(struct server *srv);	/* NULL-safe */
+
+int server_push(struct server *srv, const char *pipeline, const char *doc,
+		size_t len, enum push_status *ret_status);
+
+/* The pipeline's document (owned text). */
+int server_pull(struct server *srv, const char *pipeline, char **ret_text,
+		size_t *ret_len);
+
+const char *server_error(const struct server *srv);
+const char *server_url(const struct server *srv);
+
+#endif

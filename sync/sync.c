@@ -1,0 +1,619 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Sync passes, fetches, pulls and the background thread; see sync.h.
+ */
+#include "sync.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cas.h"
+#include "document.h"
+#include "log.h"
+#include "model.h"
+#include "sb.h"
+#include "server.h"
+#include "storage.h"
+#include "syncstate.h"
+#include "workspace.h"
+
+#define BATCH_EXECUTIONS 50
+#define BATCH_MAX_BYTES ((size_t)8 << 20)	/* proxies refuse big bodies */
+
+struct sync_env {
+	const struct config *cfg;
+	char *ws;
+	struct model *model;	/* this env's own connection */
+	struct cas *cas;
+	struct storage *storage;	/* opened on first use */
+	struct server *server;		/* opened on first use */
+	const char *remote;		/* config_remote_url(), or NULL */
+};
+
+int sync_env_open(const char *ws, const struct config *cfg,
+		  struct sync_env **ret, char **ret_err)
+{
+	struct sync_env *env = calloc(1, sizeof(*env));
+	char *mlmd = NULL;
+	int r;
+
+	*ret_err = NULL;
+	if (!env)
+		return -ENOMEM;
+	env->cfg = cfg;
+	env->remote = config_remote_url(cfg);
+	env->ws = strdup(ws);
+	if (!env->ws || asprintf(&mlmd, "%s/mlmd", ws) < 0) {
+		mlmd = NULL;
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = model_open(mlmd, 0, &env->model, ret_err);
+	if (r < 0)
+		goto fail;
+	r = model_set_remote(env->model, env->remote);
+	if (r == 0)
+		r = cas_open(ws, &env->cas);
+	if (r < 0)
+		goto fail;
+	free(mlmd);
+	*ret = env;
+	return 0;
+fail:
+	free(mlmd);
+	sync_env_close(env);
+	return r;
+}
+
+void sync_env_close(struct sync_env *env)
+{
+	if (!env)
+		return;
+	storage_close(env->storage);
+	server_close(env->server);
+	cas_close(env->cas);
+	model_close(env->model);
+	free(env->ws);
+	free(env);
+}
+
+static int report(struct sync_report *rep, int r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int report(struct sync_report *rep, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!rep->message[0]) {
+		va_start(ap, fmt);
+		vsnprintf(rep->message, sizeof(rep->message), fmt, ap);
+		va_end(ap);
+	}
+	return r;
+}
+
+static int need_storage(struct sync_env *env, struct sync_report *rep)
+{
+	char *err = NULL;
+	int r;
+
+	if (env->storage)
+		return 0;
+	r = storage_open(env->cfg, &env->storage, &err);
+	if (r < 0)
+		report(rep, r, "storage: %s", err ? err : strerrordesc_np(-r));
+	free(err);
+	return r;
+}
+
+static int need_server(struct sync_env *env, struct sync_report *rep)
+{
+	int r;
+
+	if (env->server)
+		return 0;
+	r = server_open(env->cfg->server_url, env->cfg->ca_file, &env->server);
+	if (r < 0)
+		report(rep, r, "cmf-server: %s", strerrordesc_np(-r));
+	return r;
+}
+
+struct pass {
+	struct sync_env *env;
+	struct sync_report *rep;
+	sync_progress_fn progress;
+	void *ud;
+};
+
+static void progress(struct pass *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void progress(struct pass *p, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	if (!p->progress)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	p->progress(p->ud, line);
+}
+
+static int push_object(void *ud, const char *oid, uint64_t size)
+{
+	struct pass *p = ud;
+	struct sync_env *env = p->env;
+	struct stat st;
+	int fd = -1, r;
+
+	(void)size;
+	r = cas_open_object(env->cas, oid, &fd);
+	if (r == -ENOENT) {
+		/* pulled, never read here: it came from a remote already */
+		r = storage_exists(env->storage, oid);
+		if (r == 0)
+			return syncstate_object_done(env->model, env->remote, oid);
+		if (r == -ENOENT) {
+			p->rep->objects_left++;
+			return 0;
+		}
+		return report(p->rep, r, "storage: %s", storage_error(env->storage));
+	}
+	if (r < 0)
+		return report(p->rep, r, "cannot read object %s: %s", oid,
+			      strerrordesc_np(-r));
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		close(fd);
+		return report(p->rep, r, "cannot read object %s", oid);
+	}
+	progress(p, "uploading %s (%lld bytes)", oid, (long long)st.st_size);
+	r = storage_put(env->storage, oid, fd, (uint64_t)st.st_size);
+	close(fd);
+	if (r < 0)
+		return report(p->rep, r, "storage: %s", storage_error(env->storage));
+	p->rep->objects++;
+	p->rep->bytes += (uint64_t)st.st_size;
+	return syncstate_object_done(env->model, env->remote, oid);
+}
+
+struct exec_list {
+	struct pending_execution *v;
+	size_t n, cap;
+};
+
+static int collect_execution(void *ud, const struct pending_execution *e)
+{
+	struct exec_list *l = ud;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct pending_execution *v = reallocarray(l->v, cap, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *e;
+	return 0;
+}
+
+/* Push executions @v[0..n) (all of one pipeline) in documents. */
+static int push_batch(struct pass *p, struct pending_execution *v, size_t n)
+{
+	struct sync_env *env = p->env;
+	enum push_status st;
+	int64_t *ids;
+	char *doc = NULL;
+	size_t len = 0, i;
+	int r;
+
+	ids = calloc(n, sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		ids[i] = v[i].id;
+	r = document_export_executions(env->model, v[0].pipeline, ids, n, 0,
+				       &doc, &len);
+	free(ids);
+	if (r < 0)
+		return report(p->rep, r, "cannot build the document of '%s': %s",
+			      v[0].pipeline, strerrordesc_np(-r));
+	if (len > BATCH_MAX_BYTES && n > 1) {
+		free(doc);
+		r = push_batch(p, v, n / 2);
+		return r < 0 ? r : push_batch(p, v + n / 2, n - n / 2);
+	}
+	progress(p, "pushing %zu execution(s) of '%s' (%zu bytes)", n,
+		 v[0].pipeline, len);
+	r = server_push(env->server, v[0].pipeline, doc, len, &st);
+	free(doc);
+	if (r == -EFBIG && n > 1) {
+		r = push_batch(p, v, n / 2);
+		return r < 0 ? r : push_batch(p, v + n / 2, n - n / 2);
+	}
+	if (r < 0)
+		return report(p->rep, r, "%s", server_error(env->server));
+	for (i = 0; i < n; i++) {
+		r = syncstate_execution_done(env->model, server_url(env->server),
+					     v[i].id, v[i].update_ms);
+		if (r < 0)
+			return report(p->rep, r, "cannot record the push");
+		p->rep->executions++;
+	}
+	return 0;
+}
+
+static int push_metadata(struct pass *p, const char *pipeline)
+{
+	struct sync_env *env = p->env;
+	struct exec_list l = { 0 };
+	size_t i, start;
+	int r;
+
+	r = syncstate_pending_executions(env->model, server_url(env->server),
+					 env->storage ? env->remote : NULL,
+					 pipeline, collect_execution, &l);
+	if (r < 0) {
+		free(l.v);
+		return report(p->rep, r, "cannot list executions: %s",
+			      strerrordesc_np(-r));
+	}
+	/* executions whose bytes are not all at the remote wait */
+	for (i = 0, start = 0; i < l.n; i++)
+		if (!l.v[i].missing_objects && l.v[i].pipeline[0])
+			l.v[start++] = l.v[i];
+		else
+			p->rep->executions_left++;
+	l.n = start;
+	/* batches of one pipeline each, oldest first */
+	for (start = 0; r == 0 && start < l.n;) {
+		size_t end = start + 1;
+
+		while (end < l.n && end - start < BATCH_EXECUTIONS &&
+		       !strcmp(l.v[end].pipeline, l.v[start].pipeline))
+			end++;
+		r = push_batch(p, l.v + start, end - start);
+		start = end;
+	}
+	free(l.v);
+	return r;
+}
+
+int sync_pass(struct sync_env *env, const char *pipeline,
+	      sync_progress_fn progress_fn, void *ud, struct sync_report *rep)
+{
+	struct pass p = { env, rep, progress_fn, ud };
+	char line[640];
+	int r = 0;
+
+	memset(rep, 0, sizeof(*rep));
+	if (env->cfg->storage != STORAGE_NONE) {
+		r = need_storage(env, rep);
+		if (r == 0)
+			r = syncstate_pending_objects(env->model, env->remote,
+						      push_object, &p);
+	}
+	if (r == 0 && env->cfg->server_url) {
+		r = need_server(env, rep);
+		if (r == 0)
+			r = push_metadata(&p, pipeline);
+	}
+	if (r < 0) {
+		if (!rep->message[0])
+			report(rep, r, "%s", strerrordesc_np(-r));
+		(void)syncstate_note_set(env->model, "last_error", rep->message);
+	} else {
+		snprintf(line, sizeof(line),
+			 "%u object(s), %llu byte(s), %u execution(s) pushed",
+			 rep->objects, (unsigned long long)rep->bytes,
+			 rep->executions);
+		(void)syncstate_note_set(env->model, "last_success", line);
+		(void)syncstate_note_set(env->model, "last_error", NULL);
+	}
+	return r;
+}
+
+int sync_fetch(struct sync_env *env, const char *md5, char **ret_err)
+{
+	struct sync_report rep = { 0 };
+	struct cas_tmp tmp = { .fd = -1 };
+	char got[MD5_HEX_LEN + 1];
+	struct stat st;
+	int r;
+
+	*ret_err = NULL;
+	r = need_storage(env, &rep);
+	if (r < 0)
+		goto out;
+	r = cas_tmp_create(env->cas, &tmp);
+	if (r < 0) {
+		report(&rep, r, "cannot make a temporary file: %s",
+		       strerrordesc_np(-r));
+		goto out;
+	}
+	r = storage_get(env->storage, md5, tmp.fd);
+	if (r < 0) {
+		report(&rep, r, "%s", storage_error(env->storage));
+		goto out;
+	}
+	r = hash_fd(tmp.fd, got);
+	if (r == 0 && strcmp(got, md5)) {
+		r = report(&rep, -EIO,
+			   "the storage returned bytes with md5 %s for object %s: refused",
+			   got, md5);
+		goto out;
+	}
+	if (r == 0)
+		r = cas_commit(env->cas, &tmp, md5);
+	if (r == 0 && fstat(tmp.fd, &st) == 0)
+		r = syncstate_set_size(env->model, md5, (uint64_t)st.st_size);
+out:
+	cas_tmp_discard(env->cas, &tmp);
+	if (r < 0)
+		*ret_err = strdup(rep.message[0] ? rep.message : strerrordesc_np(-r));
+	return r;
+}
+
+int sync_pull(struct sync_env *env, const char *pipeline, char **ret_err,
+	      unsigned *ret_executions, unsigned *ret_artifacts)
+{
+	struct sync_report rep = { 0 };
+	struct import_stats st = { 0 };
+	char *doc = NULL, *err = NULL;
+	size_t len = 0;
+	int r;
+
+	*ret_err = NULL;
+	if (!env->cfg->server_url) {
+		*ret_err = strdup("no cmf-server is configured ([cmf] server-url in .cmfconfig)");
+		return -ENOTSUP;
+	}
+	r = need_server(env, &rep);
+	if (r == 0)
+		r = server_pull(env->server, pipeline, &doc, &len);
+	if (r < 0) {
+		*ret_err = strdup(rep.message[0] ? rep.message
+						 : server_error(env->server));
+		return r;
+	}
+	r = document_import(env->model, doc, len, pipeline, &st, &err);
+	free(doc);
+	if (r < 0) {
+		if (asprintf(ret_err, "the pulled document was refused: %s",
+			     err ? err : "?") < 0)
+			*ret_err = NULL;
+		free(err);
+		return r;
+	}
+	*ret_executions = st.executions;
+	*ret_artifacts = st.artifacts;
+	return 0;
+}
+
+int sync_status_text(struct sync_env *env, char **ret_text)
+{
+	const char *server = env->cfg->server_url;
+	struct sync_counts c;
+	char *last_error = NULL, *last_ok = NULL;
+	int64_t t_err = 0, t_ok = 0;
+	struct sb sb;
+	int r;
+
+	if (server && need_server(env, &(struct sync_report){ 0 }) < 0)
+		server = NULL;
+	r = syncstate_counts(env->model, env->remote,
+			     server ? server_url(env->server) : NULL, &c);
+	if (r < 0)
+		return r;
+	(void)syncstate_note_get(env->model, "last_error", &last_error, &t_err);
+	(void)syncstate_note_get(env->model, "last_success", &last_ok, &t_ok);
+	sb_init(&sb, 1 << 16);
+	sb_appendf(&sb, "storage: %s\n", env->remote ? env->remote : "(none)");
+	sb_appendf(&sb, "server: %s\n", server ? server : "(none)");
+	sb_appendf(&sb, "objects pending: %lld\nobjects pushed: %lld\n",
+		   (long long)c.objects_pending, (long long)c.objects_pushed);
+	sb_appendf(&sb, "executions pending: %lld\nexecutions pushed: %lld\n",
+		   (long long)c.executions_pending,
+		   (long long)c.executions_pushed);
+	if (last_ok)
+		sb_appendf(&sb, "last success: %s (%lld)\n", last_ok,
+			   (long long)t_ok);
+	sb_appendf(&sb, "last error: %s\n", last_error ? last_error : "none");
+	free(last_error);
+	free(last_ok);
+	*ret_text = sb_detach(&sb, NULL);
+	return *ret_text ? 0 : -ENOMEM;
+}
+
+/* --- the thread --------------------------------------------------------- */
+
+struct syncer {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;	/* CLOCK_MONOTONIC */
+	bool stopping;		/* protected by lock */
+	bool kicked;		/* protected by lock */
+	bool running;		/* protected by lock: a pass is under way */
+	unsigned backoff;	/* protected by lock: seconds, 0 = none */
+	char last[512];		/* protected by lock: last pass outcome */
+	bool started;
+	pthread_t thread;
+	struct sync_env *env;	/* this thread's only */
+	unsigned interval;
+};
+
+static void deadline_in(struct timespec *ts, unsigned ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
+static void *syncer_main(void *arg)
+{
+	struct syncer *s = arg;
+	struct timespec ts;
+	struct sync_report rep;
+	char last_logged[512] = "";
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		unsigned wait_ms = s->backoff ? s->backoff * 1000
+					      : s->interval * 1000;
+
+		deadline_in(&ts, wait_ms ? wait_ms : 1000);
+		while (!s->stopping && !s->kicked &&
+		       pthread_cond_timedwait(&s->wake, &s->lock, &ts) == 0)
+			;
+		if (s->stopping)
+			break;
+		if (s->kicked && s->backoff) {
+			/* changes do not cut a backoff short: keep waiting */
+			s->kicked = false;
+			continue;
+		}
+		s->kicked = false;
+		s->running = true;
+		pthread_mutex_unlock(&s->lock);
+		/* let a burst of writes settle into one pass */
+		usleep(200000);
+		r = sync_pass(s->env, NULL, NULL, NULL, &rep);
+		pthread_mutex_lock(&s->lock);
+		s->running = false;
+		if (r < 0) {
+			bool transient = storage_err_is_transient(r) ||
+					 r == -EFBIG;
+
+			s->backoff = s->backoff ? s->backoff * 2 : 1;
+			if (s->backoff > 300)
+				s->backoff = 300;
+			if (!transient && s->backoff < 30)
+				s->backoff = 30;
+			snprintf(s->last, sizeof(s->last), "%s", rep.message);
+			if (strcmp(last_logged, rep.message)) {
+				log_user("sync failed: %s; will retry in %us",
+					 rep.message, s->backoff);
+				snprintf(last_logged, sizeof(last_logged), "%s",
+					 rep.message);
+			}
+		} else {
+			s->backoff = 0;
+			last_logged[0] = '\0';
+			snprintf(s->last, sizeof(s->last),
+				 "ok: %u object(s), %u execution(s) pushed",
+				 rep.objects, rep.executions);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+int syncer_start(const char *ws, const struct config *cfg,
+		 struct syncer **ret)
+{
+	struct syncer *s = calloc(1, sizeof(*s));
+	pthread_condattr_t ca;
+	sigset_t block, old;
+	char *err = NULL;
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	s->interval = cfg->sync_interval ? cfg->sync_interval : 30;
+	s->kicked = true;	/* resume what an earlier run left */
+	*ret = s;
+	if (cfg->storage == STORAGE_NONE && !cfg->server_url)
+		return 0;
+	r = sync_env_open(ws, cfg, &s->env, &err);
+	if (r < 0) {
+		log_user("sync disabled: %s", err ? err : strerrordesc_np(-r));
+		free(err);
+		return 0;
+	}
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	r = pthread_create(&s->thread, NULL, syncer_main, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r) {
+		log_user("sync disabled: cannot start a thread");
+		sync_env_close(s->env);
+		s->env = NULL;
+		return 0;
+	}
+	s->started = true;
+	return 0;
+}
+
+void syncer_kick(struct syncer *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->kicked = true;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void syncer_stop(struct syncer *s)
+{
+	if (!s)
+		return;
+	if (s->started) {
+		pthread_mutex_lock(&s->lock);
+		s->stopping = true;
+		pthread_cond_signal(&s->wake);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->thread, NULL);
+	}
+	sync_env_close(s->env);
+	pthread_cond_destroy(&s->wake);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+int syncer_status_text(struct syncer *s, char **ret_text)
+{
+	char *base = NULL;
+	int r;
+
+	if (!s || !s->env) {
+		*ret_text = strdup("sync: not configured\n");
+		return *ret_text ? 0 : -ENOMEM;
+	}
+	r = sync_status_text(s->env, &base);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&s->lock);
+	r = asprintf(ret_text, "%ssync: %s%s\nlast pass: %s\n", base,
+		     s->running ? "running" : "idle",
+		     s->backoff ? " (backing off after a failure)" : "",
+		     s->last[0] ? s->last : "none yet");
+	pthread_mutex_unlock(&s->lock);
+	free(base);
+	return r < 0 ? -ENOMEM : 0;
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Sync: reconcile the workspace with its storage remote and its CMF server.
+ *
+ * A pass pushes every object whose bytes are not confirmed at the remote,
+ * then every execution whose current version the server has not
+ * acknowledged, in documents of bounded size, objects always before the
+ * metadata that names them.  What is pending is derived from the store
+ * (syncstate.h), so a crash, a kill or an outage loses nothing: the next
+ * pass finds what is left.  `cmffs push` runs one pass; the mount runs
+ * passes on a background thread (struct syncer) after changes, every
+ * sync interval, and with exponential backoff after failures.
+ */
+#ifndef CMFFS_SYNC_H
+#define CMFFS_SYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct sync_env;
+
+/*
+ * Open the workspace @ws for syncing with its own store connection.
+ * @cfg is copied by reference: it must outlive the env.
+ */
+int sync_env_open(const char *ws, const struct config *cfg,
+		  struct sync_env **ret, char **ret_err);
+void sync_env_close(struct sync_env *env);	/* NULL-safe */
+
+struct sync_report {
+	unsigned objects;	/* uploaded or confirmed present */
+	uint64_t bytes;		/* uploaded */
+	unsigned executions;	/* acknowledged by the server */
+	unsigned objects_left;
+	unsigned executions_left;
+	char message[512];	/* the failure, or "" */
+};
+
+typedef void (*sync_progress_fn)(void *ud, const char *line);
+
+/*
+ * One pass, restricted to @pipeline when not NULL.  Returns 0 when
+ * everything pending was pushed, else the first error (-errno) with
+ * rep->message; the state of what succeeded is recorded either way.
+ */
+int sync_pass(struct sync_env *env, const char *pipeline,
+	      sync_progress_fn progress, void *ud, struct sync_report *rep);
+
+/*
+ * Fetch object @md5 from the remote into the local content store,
+ * verifying its hash.  -EIO on a mismatch (nothing is stored), -ENOENT if
+ * the remote does not have it; *ret_err (owned) explains.
+ */
+int sync_fetch(struct sync_env *env, const char *md5, char **ret_err);
+
+/* Pull @pipeline from the server and merge it. */
+int sync_pull(struct sync_env *env, const char *pipeline, char **ret_err,
+	      unsigned *ret_executions, unsigned *ret_artifacts);
+
+/* The sync part of a status report (owned text). */
+int sync_status_text(struct sync_env *env, char **ret_text);
+
+/* --- the background thread ------------------------------------------- */
+
+struct syncer;
+
+/*
+ * Start the thread for workspace @ws.  Without a storage or a server
+ * configured it does nothing (and *ret is still usable).  The thread
+ * blocks SIGINT/SIGTERM/SIGHUP so the FUSE session keeps them.
+ */
+int syncer_start(const char *ws, const struct config *cfg,
+		 struct syncer **ret);
+/* Something changed: sync soon.  Cheap, any thread. */
+void syncer_kick(struct syncer *s);
+/* Stop (finishing the current request), join, free.  NULL-safe. */
+void syncer_stop(struct syncer *s);
+/* Status for .cmf/status: whether a pass runs, next retry (owned text). */
+int syncer_status_text(struct syncer *s, char **ret_text);
+
+#endif

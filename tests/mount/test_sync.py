@@ -1,0 +1,186 @@
+# SPDX-License-Identifier: MIT
+"""Background sync to a local storage remote and a real (reference)
+cmf-server process; pull into a second workspace; faults."""
+import hashlib
+import os
+import signal
+import subprocess
+
+import pytest
+
+from conftest import CMFFS, Mount, cmffs, fuse_usable
+from servers import RefServer, wait_for
+
+
+def md5(data):
+    return hashlib.md5(data).hexdigest()
+
+
+def remote_object(remote, h):
+    return os.path.join(remote, "files", "md5", h[:2], h[2:])
+
+
+@pytest.fixture
+def server(tmp_path):
+    s = RefServer(tmp_path / "server").start()
+    yield s
+    s.stop()
+
+
+def make_mount(tmp_path, name, server_url, interval=1):
+    if not fuse_usable():
+        pytest.skip("/dev/fuse cannot be opened here")
+    (tmp_path / name).mkdir()
+    m = Mount(tmp_path / name)
+    cmffs("init", m.ws, "--storage", "local", "--path", str(tmp_path / "remote"),
+          "--server-url", server_url, "--sync-interval", str(interval))
+    return m
+
+
+def executions_on_server(server, pipeline):
+    doc = server.pull(pipeline)
+    if not doc:
+        return []
+    return [(s["name"], e["name"], len(e["events"]))
+            for p in doc["Pipeline"] for s in p["stages"] for e in s["executions"]]
+
+
+def test_background_push_then_pull_elsewhere(tmp_path, server):
+    os.makedirs(tmp_path / "remote")
+    a = make_mount(tmp_path, "a", server.url)
+    a.mount()
+    try:
+        run = a.path("pipelines", "team", "prep", "r1")
+        os.makedirs(run)
+        data = os.urandom(200_000)
+        with open(os.path.join(run, "outputs", "data.bin"), "wb") as f:
+            f.write(data)
+        h = md5(data)
+        # no command: the mount's own thread pushes bytes, then metadata
+        wait_for(lambda: os.path.exists(remote_object(str(tmp_path / "remote"), h)),
+                 what="the object at the remote")
+        with open(remote_object(str(tmp_path / "remote"), h), "rb") as f:
+            assert f.read() == data
+        wait_for(lambda: executions_on_server(server, "team") == [("team/prep", "r1", 1)],
+                 what="the pipeline on the server")
+        # a later addition to the same execution still reaches the server
+        with open(os.path.join(run, "outputs", "more.txt"), "wb") as f:
+            f.write(b"more\n")
+        wait_for(lambda: executions_on_server(server, "team") == [("team/prep", "r1", 2)],
+                 what="the second artifact on the server")
+        with open(a.path(".cmf", "status")) as f:
+            status = f.read()
+        assert "objects pending: 0" in status
+    finally:
+        a.umount()
+
+    b = make_mount(tmp_path, "b", server.url)
+    r = cmffs("pull", b.ws, "team")
+    assert "1 new execution(s)" in r.stdout
+    r = cmffs("pull", b.ws, "team")            # idempotent
+    assert "0 new execution(s), 0 new artifact(s)" in r.stdout
+    b.mount()
+    try:
+        path = b.path("pipelines", "team", "prep", "r1", "outputs", "data.bin")
+        with open(path, "rb") as f:
+            assert f.read() == data             # fetched on first read
+        cached = os.path.join(b.ws, ".cmf/cache/files/md5", h[:2], h[2:])
+        assert os.path.exists(cached)
+        assert os.stat(path).st_size == len(data)
+    finally:
+        b.umount()
+
+
+def test_corrupt_remote_object_is_eio(tmp_path, server):
+    os.makedirs(tmp_path / "remote")
+    a = make_mount(tmp_path, "a", server.url)
+    a.mount()
+    try:
+        run = a.path("pipelines", "p", "s", "e")
+        os.makedirs(run)
+        with open(os.path.join(run, "outputs", "x.txt"), "wb") as f:
+            f.write(b"genuine\n")
+    finally:
+        a.umount()
+    cmffs("push", a.ws)
+    h = md5(b"genuine\n")
+    obj = remote_object(str(tmp_path / "remote"), h)
+    os.chmod(obj, 0o644)
+    with open(obj, "wb") as f:
+        f.write(b"tampered\n")
+    b = make_mount(tmp_path, "b", server.url)
+    cmffs("pull", b.ws, "p")
+    b.mount()
+    try:
+        with pytest.raises(OSError) as e:
+            open(b.path("pipelines", "p", "s", "e", "outputs", "x.txt"), "rb").read()
+        assert e.value.errno == 5
+        assert "refused" in b.journal()
+        assert not os.path.exists(os.path.join(b.ws, ".cmf/cache/files/md5", h[:2], h[2:]))
+    finally:
+        b.umount()
+
+
+def test_server_outage_and_killed_daemon_lose_nothing(tmp_path):
+    os.makedirs(tmp_path / "remote")
+    server = RefServer(tmp_path / "server")
+    server.start()
+    url = server.url
+    port = server.port
+    server.stop()                                  # down from the start
+    a = make_mount(tmp_path, "a", url)
+    a.mount()
+    run = a.path("pipelines", "q", "s", "e1")
+    os.makedirs(run)
+    blobs = [os.urandom(10_000 + i) for i in range(20)]
+    for i, b in enumerate(blobs):
+        with open(os.path.join(run, "outputs", f"f{i}.bin"), "wb") as f:
+            f.write(b)
+    wait_for(lambda: "cmf-server" in a.journal(), what="the failure in the journal")
+    # kill -9 in the middle of things; the mount is cleaned up by hand
+    a.proc.send_signal(signal.SIGKILL)
+    a.proc.wait()
+    subprocess.run(["fusermount3", "-u", "-z", a.mnt], check=False)
+    a.proc = None
+    server = RefServer(tmp_path / "server", port=port).start()
+    try:
+        a.mount()
+        wait_for(lambda: executions_on_server(server, "q") == [("q/s", "e1", 20)],
+                 timeout=60, what="everything on the server after the outage")
+        for b in blobs:
+            assert os.path.exists(remote_object(str(tmp_path / "remote"), md5(b)))
+        a.umount()
+        r = cmffs("status", a.ws)
+        assert "objects pending: 0" in r.stdout
+        assert "executions pending: 0" in r.stdout
+        assert "last error: none" in r.stdout
+    finally:
+        if a.proc:
+            a.force_unmount()
+        server.stop()
+
+
+def test_push_command_reports_errors(tmp_path):
+    os.makedirs(tmp_path / "remote")
+    if not fuse_usable():
+        pytest.skip("no fuse")
+    ws = str(tmp_path / "ws")
+    cmffs("init", ws, "--storage", "local", "--path", str(tmp_path / "remote"),
+          "--server-url", "http://127.0.0.1:9")
+    m = Mount(tmp_path)
+    m.ws = ws
+    m.mount()
+    try:
+        os.makedirs(m.path("pipelines", "p", "s", "e"))
+        with open(m.path("pipelines", "p", "s", "e", "outputs", "a"), "wb") as f:
+            f.write(b"a")
+    finally:
+        m.umount()
+    r = cmffs("push", ws, check=False)
+    assert r.returncode != 0
+    assert r.stderr.startswith("cmffs: push incomplete: ")
+    assert "cmf-server" in r.stderr and r.stderr.count("\n") == 1
+    # the bytes went out even though the server is down
+    assert os.path.exists(remote_object(str(tmp_path / "remote"), md5(b"a")))
+    r = cmffs("status", ws)
+    assert "objects pending: 0" in r.stdout and "executions pending: 1" in r.stdout
