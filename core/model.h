@@ -103,6 +103,60 @@ int model_execution_list(struct model *m, int64_t stage_id, model_name_cb cb,
 /* Remove an execution that has logged nothing.  -ENOTEMPTY otherwise. */
 int model_execution_remove(struct model *m, int64_t id);
 
+/* MLMD Execution.State values (last_known_state) */
+enum exec_state {
+	EXEC_UNKNOWN = 0,
+	EXEC_NEW = 1,
+	EXEC_RUNNING = 2,
+	EXEC_COMPLETE = 3,
+	EXEC_FAILED = 4,
+	EXEC_CACHED = 5,
+	EXEC_CANCELED = 6,
+};
+
+/* "RUNNING" etc.; NULL for a value out of range. */
+const char *exec_state_name(int state);
+/* Parse a state name, case-insensitive, "completed" = COMPLETE.  -EINVAL. */
+int exec_state_parse(const char *s, int *ret_state);
+/* -1 in *ret_state when unset. */
+int model_execution_state(struct model *m, int64_t id, int *ret_state);
+/*
+ * Set last_known_state; with @git_end_commit (may be "") also the
+ * Git_End_Commit property, as CMF's finalize() does.
+ */
+int model_execution_set_state(struct model *m, int64_t id, int state,
+			      const char *git_end_commit);
+
+/* --- execution metrics (cmf-upstream.md §6.1) --------------------------- */
+
+struct metric {
+	const char *key;
+	struct value v;
+};
+
+/*
+ * Log execution metrics @name of execution @id: a Metrics artifact named
+ * "NAME:UUID:EXECUTION_ID" (uri = a fresh uuid1, property metrics_name =
+ * that name), the values as its custom properties, an OUTPUT event and an
+ * attribution to the stage.  Writing the same NAME again logs a new one,
+ * as upstream's log_execution_metrics does.
+ */
+int model_metrics_log(struct model *m, int64_t id, const char *name,
+		      const struct metric *values, size_t n);
+/*
+ * Parse @text (one JSON object of scalars) and log it as above.  -EINVAL
+ * with an owned message in *ret_err saying where the text is wrong.
+ */
+int model_metrics_log_json(struct model *m, int64_t id, const char *name,
+			   const char *text, size_t len, char **ret_err);
+/* The metrics names logged by execution @id, once each. */
+int model_metrics_list(struct model *m, int64_t id, model_name_cb cb,
+		       void *ud);
+/* The latest values of metrics @name of execution @id as a JSON object
+ * (owned text with a final newline); -ENOENT if none. */
+int model_metrics_json(struct model *m, int64_t id, const char *name,
+		       char **ret_text, size_t *ret_len);
+
 int model_context_times(struct model *m, int64_t id, struct node_times *ret);
 int model_execution_times(struct model *m, int64_t id,
 			  struct node_times *ret);

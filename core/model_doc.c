@@ -45,10 +45,6 @@ static const char sql_counts[] =
 	" (SELECT count(*) FROM `Event`),"
 	" (SELECT count(*) FROM cmffs_entry WHERE is_dir = 0)";
 
-static const char *const state_names[] = {
-	"UNKNOWN", "NEW", "RUNNING", "COMPLETE", "FAILED", "CACHED", "CANCELED",
-};
-
 /* Object of the (custom) properties of node @id; NULL on error. */
 static json_t *props_json(struct store *st, int table, int64_t id, int custom)
 {
@@ -169,9 +165,9 @@ int model_execution_json(struct model *m, int64_t id, char **ret_text,
 				(json_int_t)sqlite3_column_int64(s, 4),
 				"last_update_time_since_epoch",
 				(json_int_t)sqlite3_column_int64(s, 5));
-		if (doc && state >= 0 && state <= 6)
+		if (doc && exec_state_name(state))
 			json_object_set_new(doc, "last_known_state",
-					    json_string(state_names[state]));
+					    json_string(exec_state_name(state)));
 	}
 	store_stmt_done(s);
 	if (rc != SQLITE_ROW) {

@@ -33,6 +33,7 @@ struct fs {
 	int64_t mount_time_ns;
 	pthread_mutex_t ofiles_lock;
 	struct ofile *ofiles;	/* protected by ofiles_lock */
+	struct pending_metrics *pending;	/* protected by ofiles_lock */
 	const struct config *cfg;
 	struct syncer *syncer;	/* background sync; started in init */
 	pthread_mutex_t fetch_lock;
@@ -56,6 +57,16 @@ enum node_kind {
 	NODE_EXEC_PROPS,	/* E/properties */
 	NODE_EXEC_PROP,		/* E/properties/KEY */
 	NODE_EXEC_JSON,		/* E/execution.json */
+	NODE_EXEC_STATE,	/* E/state */
+	NODE_METRICS,		/* E/metrics */
+	NODE_METRICS_FILE,	/* E/metrics/NAME.json */
+};
+
+/* A metrics file created but not yet written (so stat works until close). */
+struct pending_metrics {
+	int64_t exec_id;
+	char name[256];		/* without .json */
+	struct pending_metrics *next;
 };
 
 struct node {
@@ -87,6 +98,9 @@ int fs_resolve_child(struct fs *fs, struct node *n, const char *name);
  */
 int fs_resolve_parent(struct fs *fs, const char *path, const char *op,
 		      struct node *ret_parent, const char **ret_name);
+
+/* Is metrics file @name of @exec_id created and not yet written? */
+bool fs_metrics_pending(struct fs *fs, int64_t exec_id, const char *name);
 
 /* Stable inode number of a node. */
 uint64_t fs_ino(const struct node *n);

@@ -29,6 +29,7 @@ enum handle_kind {
 	H_OFILE,	/* a file opened for writing, or being written */
 	H_TEXT,		/* a generated read-only text (snapshot at open) */
 	H_PROP,		/* a property file: text read or written whole */
+	H_CONTROL,	/* state, metrics/NAME.json: applied when closed */
 };
 
 struct handle {
@@ -39,7 +40,9 @@ struct handle {
 	char *buf;		/* H_TEXT, H_PROP */
 	size_t len;
 	size_t cap;
-	bool written;		/* H_PROP: content to store at flush */
+	bool written;		/* H_PROP, H_CONTROL: content to apply */
+	enum node_kind node;	/* H_CONTROL: which file */
+	int64_t exec_id;	/* H_CONTROL */
 	enum model_owner owner;	/* H_PROP */
 	int64_t owner_id;
 	char name[256];
@@ -92,6 +95,8 @@ static bool is_dir_node(const struct node *n)
 	case NODE_CTX_PROP:
 	case NODE_EXEC_PROP:
 	case NODE_EXEC_JSON:
+	case NODE_EXEC_STATE:
+	case NODE_METRICS_FILE:
 		return false;
 	case NODE_ENTRY:
 		return n->entry.is_dir;
@@ -147,6 +152,30 @@ static int node_text(struct fs *fs, const struct node *n, char **ret,
 	case NODE_EXEC_JSON:
 		return model_execution_json(fs->model, n->exec_id, ret,
 					    ret_len);
+	case NODE_EXEC_STATE: {
+		int state = -1;
+
+		r = model_execution_state(fs->model, n->exec_id, &state);
+		if (r < 0)
+			return r;
+		if (asprintf(ret, "%s\n", exec_state_name(state) ? exec_state_name(state) : "UNKNOWN") < 0)
+			return -ENOMEM;
+		*ret_len = strlen(*ret);
+		return 0;
+	}
+	case NODE_METRICS_FILE: {
+		char base[256];
+		size_t len = strlen(n->name);
+
+		snprintf(base, sizeof(base), "%.*s", (int)(len - 5), n->name);
+		r = model_metrics_json(fs->model, n->exec_id, base, ret, ret_len);
+		if (r == -ENOENT) {
+			*ret = strdup("");	/* created, not written yet */
+			*ret_len = 0;
+			r = *ret ? 0 : -ENOMEM;
+		}
+		return r;
+	}
 	case NODE_CTX_PROP:
 	case NODE_EXEC_PROP:
 		prop_owner(n, &owner, &id);
@@ -176,7 +205,7 @@ static int dir_nlink(struct fs *fs, const struct node *n)
 	case NODE_ROOT:
 		return 4;	/* ., .., pipelines, .cmf */
 	case NODE_EXEC:
-		return 5;	/* inputs, outputs, properties */
+		return 6;	/* inputs, outputs, properties, metrics */
 	case NODE_SIDE:
 	case NODE_ENTRY:
 		r = model_entry_subdirs(fs->model, n->exec_id, n->side,
@@ -244,6 +273,9 @@ static int node_stat(struct fs *fs, const struct node *n, struct stat *st)
 	case NODE_EXEC_PROPS:
 	case NODE_EXEC_JSON:
 	case NODE_EXEC_PROP:
+	case NODE_EXEC_STATE:
+	case NODE_METRICS:
+	case NODE_METRICS_FILE:
 		r = model_execution_times(fs->model, n->exec_id, &t);
 		break;
 	case NODE_CTX_PROP:
@@ -276,7 +308,8 @@ static int node_stat(struct fs *fs, const struct node *n, struct stat *st)
 
 		st->st_nlink = 1;
 		st->st_mode = S_IFREG | 0444;
-		if (n->kind == NODE_CTX_PROP || n->kind == NODE_EXEC_PROP)
+		if (n->kind == NODE_CTX_PROP || n->kind == NODE_EXEC_PROP ||
+		    n->kind == NODE_EXEC_STATE || n->kind == NODE_METRICS_FILE)
 			st->st_mode = S_IFREG | 0644;
 		/* sizes of generated files are real so ls -l and cp agree */
 		if (n->kind != NODE_CMF_LOG) {
@@ -359,6 +392,82 @@ static int entry_cb(void *ud, const struct entry *e)
 	return fill(c, e->name, &st);
 }
 
+static int metrics_cb(void *ud, const char *name, int64_t id)
+{
+	char file[300];
+
+	(void)id;
+	/* NAME.json was at most 255 bytes when it was created */
+	snprintf(file, sizeof(file), "%.250s.json", name);
+	return fill_child(ud, file);
+}
+
+static int list_metrics(struct fs *fs, struct fill_ctx *c, int64_t exec_id)
+{
+	struct pending_metrics *p;
+	char names[16][256];
+	int n = 0, i, r;
+
+	r = model_metrics_list(fs->model, exec_id, metrics_cb, c);
+	/* created and not yet written: listed too, once */
+	pthread_mutex_lock(&fs->ofiles_lock);
+	for (p = fs->pending; p && n < 16; p = p->next)
+		if (p->exec_id == exec_id)
+			snprintf(names[n++], sizeof(names[0]), "%s", p->name);
+	pthread_mutex_unlock(&fs->ofiles_lock);
+	for (i = 0; r == 0 && i < n; i++) {
+		char *text = NULL;
+		size_t len;
+
+		if (model_metrics_json(fs->model, exec_id, names[i], &text,
+				       &len) == -ENOENT)
+			metrics_cb(c, names[i], 0);
+		free(text);
+	}
+	return r;
+}
+
+bool fs_metrics_pending(struct fs *fs, int64_t exec_id, const char *name)
+{
+	struct pending_metrics *p;
+	bool found = false;
+
+	pthread_mutex_lock(&fs->ofiles_lock);
+	for (p = fs->pending; p && !found; p = p->next)
+		found = p->exec_id == exec_id && !strcmp(p->name, name);
+	pthread_mutex_unlock(&fs->ofiles_lock);
+	return found;
+}
+
+static int pending_add(struct fs *fs, int64_t exec_id, const char *name)
+{
+	struct pending_metrics *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	p->exec_id = exec_id;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	pthread_mutex_lock(&fs->ofiles_lock);
+	p->next = fs->pending;
+	fs->pending = p;
+	pthread_mutex_unlock(&fs->ofiles_lock);
+	return 0;
+}
+
+static void pending_remove(struct fs *fs, int64_t exec_id, const char *name)
+{
+	struct pending_metrics **pp, *p;
+
+	pthread_mutex_lock(&fs->ofiles_lock);
+	for (pp = &fs->pending; (p = *pp); pp = &p->next)
+		if (p->exec_id == exec_id && !strcmp(p->name, name)) {
+			*pp = p->next;
+			free(p);
+			break;
+		}
+	pthread_mutex_unlock(&fs->ofiles_lock);
+}
+
 static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		      off_t off, struct fuse_file_info *fi,
 		      enum fuse_readdir_flags flags)
@@ -402,9 +511,13 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 	case NODE_EXEC:
 		fill_child(&c, "execution.json");
 		fill_child(&c, "inputs");
+		fill_child(&c, "metrics");
 		fill_child(&c, "outputs");
 		fill_child(&c, "properties");
+		fill_child(&c, "state");
 		return 0;
+	case NODE_METRICS:
+		return list_metrics(fs, &c, n.exec_id);
 	case NODE_CTX_PROPS:
 	case NODE_EXEC_PROPS:
 		prop_owner(&n, &owner, &id);
@@ -692,6 +805,32 @@ static int open_prop(struct fs *fs, const char *path, struct node *n,
 	return 0;
 }
 
+/* state and metrics/NAME.json: read as text, written whole, applied at close */
+static int open_control(struct fs *fs, const char *path, struct node *n,
+			struct fuse_file_info *fi)
+{
+	struct handle *h = handle_new(H_CONTROL, path);
+	int r;
+
+	if (!h)
+		return -ENOMEM;
+	h->node = n->kind;
+	h->exec_id = n->exec_id;
+	snprintf(h->name, sizeof(h->name), "%s", n->name);
+	h->writer = (fi->flags & O_ACCMODE) != O_RDONLY;
+	if (!(fi->flags & O_TRUNC)) {
+		r = node_text(fs, n, &h->buf, &h->len);
+		if (r < 0) {
+			handle_free(h);
+			return r;
+		}
+		h->cap = h->len;
+	}
+	fi->direct_io = 1;
+	fi->fh = (uint64_t)(uintptr_t)h;
+	return 0;
+}
+
 static int op_open(const char *path, struct fuse_file_info *fi)
 {
 	struct fs *fs = get_fs();
@@ -706,6 +845,8 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 		return open_entry(fs, path, &n, fi);
 	if (n.kind == NODE_CTX_PROP || n.kind == NODE_EXEC_PROP)
 		return open_prop(fs, path, &n, fi);
+	if (n.kind == NODE_EXEC_STATE || n.kind == NODE_METRICS_FILE)
+		return open_control(fs, path, &n, fi);
 	if (is_dir_node(&n))
 		return -EISDIR;
 	if ((fi->flags & O_ACCMODE) != O_RDONLY)
@@ -737,7 +878,20 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	r = fs_resolve_parent(fs, path, "create", &p, &name);
 	if (r < 0)
 		return r;
-	if (p.kind == NODE_CTX_PROPS || p.kind == NODE_EXEC_PROPS) {
+	if (p.kind == NODE_METRICS) {
+		size_t len = strlen(name);
+		char base[256];
+
+		if (len <= 5 || strcmp(name + len - 5, ".json"))
+			return fs_refuse(-EINVAL, "create", path,
+					 "execution metrics are written as metrics/NAME.json (one JSON object)");
+		snprintf(base, sizeof(base), "%.*s", (int)(len - 5), name);
+		if (!fs_metrics_pending(fs, p.exec_id, base)) {
+			r = pending_add(fs, p.exec_id, base);
+			if (r < 0)
+				return r;
+		}
+	} else if (p.kind == NODE_CTX_PROPS || p.kind == NODE_EXEC_PROPS) {
 		prop_owner(&p, &owner, &id);
 		/* exists (empty) from now on, so that stat works until close */
 		r = model_prop_set(fs->model, owner, id, name, &empty);
@@ -764,6 +918,8 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	fi->flags |= O_TRUNC;
 	if (n.kind == NODE_ENTRY)
 		return open_entry(fs, path, &n, fi);
+	if (n.kind == NODE_METRICS_FILE)
+		return open_control(fs, path, &n, fi);
 	return open_prop(fs, path, &n, fi);
 }
 
@@ -782,6 +938,7 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
 		return ofile_read(h->of, buf, size, off);
 	case H_TEXT:
 	case H_PROP:
+	case H_CONTROL:
 		if ((size_t)off >= h->len)
 			return 0;
 		if (size > h->len - (size_t)off)
@@ -822,7 +979,7 @@ static int op_write(const char *path, const char *buf, size_t size, off_t off,
 	(void)path;
 	if (h->kind == H_OFILE)
 		return ofile_write(fs, h->of, buf, size, off);
-	if (h->kind != H_PROP)
+	if (h->kind != H_PROP && h->kind != H_CONTROL)
 		return -EBADF;
 	r = prop_buffer(h, (size_t)off + size);
 	if (r < 0)
@@ -872,6 +1029,65 @@ static int prop_store(struct fs *fs, struct handle *h)
 	return 0;
 }
 
+/* Apply what was written to state or metrics/NAME.json. */
+static int control_apply(struct fs *fs, struct handle *h)
+{
+	char *err = NULL, *text;
+	size_t len = h->len;
+	int r;
+
+	if (!h->written)
+		return 0;
+	r = prop_buffer(h, len + 1);
+	if (r < 0)
+		return r;
+	if (!h->buf)
+		return 0;
+	h->buf[len] = '\0';
+	h->written = false;
+	if (h->node == NODE_METRICS_FILE) {
+		char base[256];
+		size_t n = strlen(h->name);
+
+		snprintf(base, sizeof(base), "%.*s", (int)(n - 5), h->name);
+		if (!len)
+			return 0;
+		r = model_metrics_log_json(fs->model, h->exec_id, base, h->buf,
+					   len, &err);
+		if (r < 0) {
+			r = fs_refuse(r, "write", h->path,
+				      err ? err : "cannot log the metrics");
+			free(err);
+			return r;
+		}
+		pending_remove(fs, h->exec_id, base);
+		syncer_kick(fs->syncer);
+		return 0;
+	}
+	text = value_trim(h->buf, &len);
+	{
+		struct provenance *prov = NULL;
+		const char *end_commit = NULL;
+		int state;
+
+		if (exec_state_parse(text, &state) < 0)
+			return fs_refuse(-EINVAL, "write", h->path,
+					 "state takes RUNNING, COMPLETE, FAILED or CANCELED");
+		/* completing records the caller's commit, as finalize() does */
+		if (state != EXEC_RUNNING &&
+		    provenance_read((int)fuse_get_context()->pid, &prov) == 0)
+			end_commit = prov->git_commit;
+		r = model_execution_set_state(fs->model, h->exec_id, state,
+					      end_commit);
+		provenance_free(prov);
+		if (r < 0)
+			return fs_refuse(r, "write", h->path,
+					 "cannot record the state");
+		syncer_kick(fs->syncer);
+	}
+	return 0;
+}
+
 static int op_flush(const char *path, struct fuse_file_info *fi)
 {
 	struct fs *fs = get_fs();
@@ -881,6 +1097,8 @@ static int op_flush(const char *path, struct fuse_file_info *fi)
 	(void)path;
 	if (h->kind == H_PROP)
 		return prop_store(fs, h);
+	if (h->kind == H_CONTROL)
+		return control_apply(fs, h);
 	if (h->kind != H_OFILE || !h->writer)
 		return 0;
 	r = ofile_flush(fs, h->of, caller_was_killed());
@@ -902,6 +1120,13 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 	(void)path;
 	if (h->kind == H_OFILE)
 		ofile_release(fs, h->of);
+	if (h->kind == H_CONTROL && h->node == NODE_METRICS_FILE) {
+		char base[256];
+
+		snprintf(base, sizeof(base), "%.*s",
+			 (int)(strlen(h->name) - 5), h->name);
+		pending_remove(fs, h->exec_id, base);
+	}
 	handle_free(h);
 	return 0;
 }
@@ -926,7 +1151,7 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 
 	if (h && h->kind == H_OFILE)
 		return ofile_truncate(fs, h->of, size);
-	if (h && h->kind == H_PROP) {
+	if (h && (h->kind == H_PROP || h->kind == H_CONTROL)) {
 		if ((size_t)size > h->len) {
 			r = prop_buffer(h, (size_t)size);
 			if (r < 0)

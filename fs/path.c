@@ -27,6 +27,7 @@ enum ino_class {
 	INO_EXEC_PROP = 6,
 	INO_ENTRY = 7,
 	INO_ARTIFACT = 8,
+	INO_METRICS = 9,
 };
 
 uint64_t fs_ino(const struct node *n)
@@ -60,6 +61,20 @@ uint64_t fs_ino(const struct node *n)
 		return INO_CLASS(INO_EXEC_PART) | ((uint64_t)n->exec_id << 3) | 3;
 	case NODE_EXEC_PROP:
 		return INO_CLASS(INO_EXEC_PROP) | (uint64_t)n->prop_id;
+	case NODE_EXEC_STATE:
+		return INO_CLASS(INO_EXEC_PART) | ((uint64_t)n->exec_id << 3) | 4;
+	case NODE_METRICS:
+		return INO_CLASS(INO_EXEC_PART) | ((uint64_t)n->exec_id << 3) | 5;
+	case NODE_METRICS_FILE: {
+		/* stable per (execution, name) */
+		uint64_t h = 1469598103934665603ull;
+		const char *c;
+
+		for (c = n->name; *c; c++)
+			h = (h ^ (unsigned char)*c) * 1099511628211ull;
+		return INO_CLASS(INO_METRICS) |
+		       ((((uint64_t)n->exec_id << 24) ^ h) & ((1ull << 56) - 1));
+	}
 	case NODE_ENTRY:
 		/* hard links (one artifact, several paths) share an inode */
 		if (!n->entry.is_dir && n->entry.artifact_id)
@@ -208,7 +223,34 @@ static int step(struct fs *fs, struct node *n, const char *name)
 			n->kind = NODE_EXEC_JSON;
 			return 0;
 		}
+		if (!strcmp(name, "state")) {
+			n->kind = NODE_EXEC_STATE;
+			return 0;
+		}
+		if (!strcmp(name, "metrics")) {
+			n->kind = NODE_METRICS;
+			return 0;
+		}
 		return -ENOENT;
+	case NODE_METRICS: {
+		size_t len = strlen(name);
+		char base[256];
+		char *text = NULL;
+		size_t tlen;
+
+		if (len <= 5 || strcmp(name + len - 5, ".json"))
+			return -ENOENT;
+		snprintf(base, sizeof(base), "%.*s", (int)(len - 5), name);
+		if (!fs_metrics_pending(fs, n->exec_id, base)) {
+			r = model_metrics_json(fs->model, n->exec_id, base, &text,
+					       &tlen);
+			free(text);
+			if (r < 0)
+				return r;
+		}
+		n->kind = NODE_METRICS_FILE;
+		return 0;
+	}
 	case NODE_EXEC_PROPS:
 		r = find_prop(fs, OWNER_EXECUTION, n->exec_id, name,
 			      &n->prop_id);

@@ -31,7 +31,7 @@ def artifacts(m):
 def test_layout_and_contexts(mounted, execution):
     assert sorted(os.listdir(mounted.mnt)) == [".cmf", "pipelines"]
     assert sorted(os.listdir(execution)) == [
-        "execution.json", "inputs", "outputs", "properties"]
+        "execution.json", "inputs", "metrics", "outputs", "properties", "state"]
     rows = mounted.sql(
         "SELECT c.name, t.name FROM Context c JOIN Type t ON t.id=c.type_id"
         " ORDER BY c.id")
@@ -390,3 +390,46 @@ def test_import_reproduces_the_pipeline(mounted, execution, tmp_path):
     c = sqlite3.connect(third / "mlmd")
     assert c.execute("SELECT count(*) FROM Execution").fetchone() == (0,)
     c.close()
+
+
+def test_metrics_json_and_state(mounted, execution):
+    metrics = os.path.join(execution, "metrics")
+    write(os.path.join(metrics, "eval.json"),
+          b'{"accuracy": 0.91, "epochs": 10, "note": "ok", "best": true}\n')
+    assert os.listdir(metrics) == ["eval.json"]
+    rows = mounted.sql(
+        "SELECT a.name, a.uri, t.name FROM Artifact a JOIN Type t ON t.id=a.type_id")
+    (name, uri, typ), = rows
+    assert typ == "Metrics"
+    parts = name.split(":")
+    assert parts[0] == "eval" and parts[1] == uri and parts[2] == "1"
+    assert len(uri) == 36
+    props = dict((n, (i, d, s)) for n, i, d, s in mounted.sql(
+        "SELECT name, int_value, double_value, string_value FROM ArtifactProperty"
+        " WHERE is_custom_property=1"))
+    assert props == {"accuracy": (None, 0.91, None), "epochs": (10, None, None),
+                     "note": (None, None, "ok"), "best": (1, None, None)}
+    assert mounted.sql("SELECT string_value FROM ArtifactProperty WHERE"
+                       " name='metrics_name'") == [(name,)]
+    assert mounted.sql("SELECT type FROM Event") == [(4,)]
+    with open(os.path.join(metrics, "eval.json")) as f:
+        assert json.load(f) == {"accuracy": 0.91, "epochs": 10, "note": "ok", "best": 1}
+    # malformed JSON: EINVAL at close, and the journal says where
+    with pytest.raises(OSError) as e:
+        with open(os.path.join(metrics, "bad.json"), "wb") as f:
+            f.write(b'{"loss": 0.5,\n "x": }')
+    assert e.value.errno == errno.EINVAL
+    assert "line 2" in mounted.journal()
+    assert "bad.json" not in os.listdir(metrics)
+    with pytest.raises(OSError):
+        open(os.path.join(metrics, "notes.txt"), "wb").close()
+    # state: complete sets last_known_state and Git_End_Commit
+    with open(os.path.join(execution, "state")) as f:
+        assert f.read() == "RUNNING\n"
+    write(os.path.join(execution, "state"), b"complete\n")
+    assert mounted.sql("SELECT last_known_state FROM Execution") == [(3,)]
+    with open(os.path.join(execution, "state")) as f:
+        assert f.read() == "COMPLETE\n"
+    with pytest.raises(OSError) as e:
+        write(os.path.join(execution, "state"), b"sideways\n")
+    assert e.value.errno == errno.EINVAL

@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Execution state and execution metrics; see model.h.
+ */
+#include "model.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+#include <uuid/uuid.h>
+
+#include "model_i.h"
+
+static const char *const state_names[] = {
+	"UNKNOWN", "NEW", "RUNNING", "COMPLETE", "FAILED", "CACHED", "CANCELED",
+};
+
+static const char sql_state_get[] =
+	"SELECT `last_known_state` FROM `Execution` WHERE `id` = ?1";
+static const char sql_state_set[] =
+	"UPDATE `Execution` SET `last_known_state` = ?2,"
+	" `last_update_time_since_epoch` = ?3 WHERE `id` = ?1";
+static const char sql_metrics_names[] =
+	"SELECT DISTINCT substr(a.`name`, 1, instr(a.`name`, ':') - 1), 0"
+	" FROM `Event` ev JOIN `Artifact` a ON a.`id` = ev.`artifact_id`"
+	" JOIN `Type` t ON t.`id` = a.`type_id` WHERE ev.`execution_id` = ?1"
+	" AND t.`name` = 'Metrics' AND instr(a.`name`, ':') > 1 ORDER BY 1";
+static const char sql_metrics_latest[] =
+	"SELECT a.`id` FROM `Event` ev JOIN `Artifact` a"
+	" ON a.`id` = ev.`artifact_id` JOIN `Type` t ON t.`id` = a.`type_id`"
+	" WHERE ev.`execution_id` = ?1 AND t.`name` = 'Metrics'"
+	" AND substr(a.`name`, 1, length(?2) + 1) = ?2 || ':'"
+	" ORDER BY a.`id` DESC LIMIT 1";
+static const char sql_custom_props[] =
+	"SELECT `name`, `int_value`, `double_value`, `string_value`"
+	" FROM `ArtifactProperty` WHERE `artifact_id` = ?1"
+	" AND `is_custom_property` = 1 ORDER BY `name`";
+
+static const struct mlmd_type_prop metrics_props[] = {
+	{ "metrics_name", MLMD_PT_STRING },
+};
+
+const char *exec_state_name(int state)
+{
+	if (state < 0 || state > EXEC_CANCELED)
+		return NULL;
+	return state_names[state];
+}
+
+int exec_state_parse(const char *s, int *ret_state)
+{
+	int i;
+
+	if (!strcasecmp(s, "completed") || !strcasecmp(s, "done"))
+		s = "COMPLETE";
+	else if (!strcasecmp(s, "cancelled"))
+		s = "CANCELED";
+	for (i = 0; i <= EXEC_CANCELED; i++)
+		if (!strcasecmp(s, state_names[i])) {
+			*ret_state = i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+int model_execution_state(struct model *m, int64_t id, int *ret_state)
+{
+	sqlite3_stmt *s;
+	int rc, r;
+
+	store_lock(m->st);
+	r = store_stmt(m->st, sql_state_get, &s);
+	if (r == 0) {
+		sqlite3_bind_int64(s, 1, id);
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW)
+			*ret_state = sqlite3_column_type(s, 0) == SQLITE_NULL
+					     ? -1
+					     : sqlite3_column_int(s, 0);
+		else
+			r = rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
+		store_stmt_done(s);
+	}
+	store_unlock(m->st);
+	return r;
+}
+
+int model_execution_set_state(struct model *m, int64_t id, int state,
+			      const char *git_end_commit)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if (!exec_state_name(state))
+		return -EINVAL;
+	store_lock(m->st);
+	r = store_begin(m->st);
+	if (r < 0)
+		goto out;
+	r = store_stmt(m->st, sql_state_set, &s);
+	if (r == 0) {
+		sqlite3_bind_int64(s, 1, id);
+		sqlite3_bind_int(s, 2, state);
+		sqlite3_bind_int64(s, 3, store_now_ms());
+		r = mlmd_step_done(s);
+	}
+	if (r == 0 && sqlite3_changes(store_db(m->st)) == 0)
+		r = -ENOENT;
+	if (r == 0 && git_end_commit)
+		r = mlmd_prop_set_str(m->st, MLMD_EXECUTION, id,
+				      "Git_End_Commit", false, git_end_commit);
+	if (r == 0)
+		r = store_commit(m->st);
+	else
+		store_rollback(m->st);
+out:
+	store_unlock(m->st);
+	return r;
+}
+
+int model_metrics_log(struct model *m, int64_t id, const char *name,
+		      const struct metric *values, size_t n)
+{
+	struct exec_ctx ctx = { 0 };
+	int64_t type_id, artifact, now = store_now_ms();
+	char uuid[37], *full = NULL;
+	uuid_t u;
+	size_t i;
+	int r;
+
+	uuid_generate_time(u);
+	uuid_unparse_lower(u, uuid);
+	store_lock(m->st);
+	r = store_begin(m->st);
+	if (r < 0)
+		goto out_unlock;
+	r = exec_ctx_load_locked(m, id, &ctx);
+	if (r < 0)
+		goto out;
+	if (asprintf(&full, "%s:%s:%lld", name, uuid, (long long)id) < 0) {
+		full = NULL;
+		r = -ENOMEM;
+		goto out;
+	}
+	r = mlmd_type_ensure(m->st, MLMD_ARTIFACT_TYPE, "Metrics", metrics_props,
+			     1, &type_id);
+	if (r == 0)
+		r = mlmd_artifact_insert(m->st, type_id, uuid, full, now,
+					 &artifact);
+	if (r == 0)
+		r = mlmd_prop_set_str(m->st, MLMD_ARTIFACT, artifact,
+				      "metrics_name", false, full);
+	for (i = 0; r == 0 && i < n; i++)
+		r = mlmd_prop_set(m->st, MLMD_ARTIFACT, artifact, values[i].key,
+				  true, &values[i].v);
+	if (r == 0)
+		r = mlmd_event_insert(m->st, artifact, id, MLMD_EVENT_OUTPUT, now,
+				      NULL);
+	if (r == 0)
+		r = mlmd_attribution_ensure(m->st, ctx.stage_id, artifact);
+	if (r == 0)
+		r = mlmd_touch(m->st, MLMD_EXECUTION, id, now);
+out:
+	if (r == 0)
+		r = store_commit(m->st);
+	else
+		store_rollback(m->st);
+out_unlock:
+	store_unlock(m->st);
+	exec_ctx_release(&ctx);
+	free(full);
+	return r;
+}
+
+int model_metrics_list(struct model *m, int64_t id, model_name_cb cb,
+		       void *ud)
+{
+	char **names = NULL, **grown;
+	size_t n = 0, cap = 0, i;
+	sqlite3_stmt *s;
+	int rc, r;
+
+	store_lock(m->st);
+	r = store_stmt(m->st, sql_metrics_names, &s);
+	if (r < 0)
+		goto out_unlock;
+	sqlite3_bind_int64(s, 1, id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			grown = reallocarray(names, cap, sizeof(*names));
+			if (!grown) {
+				r = -ENOMEM;
+				break;
+			}
+			names = grown;
+		}
+		names[n] = strdup((const char *)sqlite3_column_text(s, 0));
+		if (!names[n]) {
+			r = -ENOMEM;
+			break;
+		}
+		n++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_errno(rc);
+	store_stmt_done(s);
+out_unlock:
+	store_unlock(m->st);
+	for (i = 0; i < n; i++) {
+		if (r == 0 && cb(ud, names[i], 0))
+			r = 1;
+		free(names[i]);
+	}
+	free(names);
+	return r < 0 ? r : 0;
+}
+
+int model_metrics_json(struct model *m, int64_t id, const char *name,
+		       char **ret_text, size_t *ret_len)
+{
+	json_t *obj = NULL;
+	sqlite3_stmt *s;
+	int64_t artifact;
+	char *text;
+	int rc, r;
+
+	store_lock(m->st);
+	r = store_stmt(m->st, sql_metrics_latest, &s);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	r = mlmd_step_int(s, &artifact);
+	if (r < 0)
+		goto out;
+	obj = json_object();
+	r = obj ? store_stmt(m->st, sql_custom_props, &s) : -ENOMEM;
+	if (r < 0)
+		goto out;
+	sqlite3_bind_int64(s, 1, artifact);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(s, 0);
+		json_t *v;
+
+		if (sqlite3_column_type(s, 1) != SQLITE_NULL)
+			v = json_integer(sqlite3_column_int64(s, 1));
+		else if (sqlite3_column_type(s, 2) != SQLITE_NULL)
+			v = json_real(sqlite3_column_double(s, 2));
+		else
+			v = json_string((const char *)sqlite3_column_text(s, 3));
+		if (json_object_set_new(obj, k, v) < 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	store_stmt_done(s);
+	if (rc != SQLITE_DONE) {
+		r = store_errno(rc);
+		goto out;
+	}
+	text = json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+				       JSON_REAL_PRECISION(17));
+	if (!text || asprintf(ret_text, "%s\n", text) < 0) {
+		free(text);
+		r = -ENOMEM;
+		goto out;
+	}
+	free(text);
+	*ret_len = strlen(*ret_text);
+out:
+	store_unlock(m->st);
+	json_decref(obj);
+	return r;
+}
+
+int model_metrics_log_json(struct model *m, int64_t id, const char *name,
+			   const char *text, size_t len, char **ret_err)
+{
+	struct metric *vals = NULL;
+	json_error_t jerr;
+	json_t *obj, *v;
+	const char *k;
+	size_t n = 0;
+	int r = 0;
+
+	*ret_err = NULL;
+	obj = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!obj) {
+		if (asprintf(ret_err, "invalid JSON at line %d, column %d: %s",
+			     jerr.line, jerr.column, jerr.text) < 0)
+			*ret_err = NULL;
+		return -EINVAL;
+	}
+	if (!json_is_object(obj)) {
+		*ret_err = strdup("expected one JSON object of metric names and values");
+		r = -EINVAL;
+		goto out;
+	}
+	vals = calloc(json_object_size(obj) + 1, sizeof(*vals));
+	if (!vals) {
+		r = -ENOMEM;
+		goto out;
+	}
+	json_object_foreach(obj, k, v) {
+		struct metric *mv = &vals[n++];
+
+		mv->key = k;
+		if (json_is_integer(v)) {
+			mv->v.kind = VALUE_INT;
+			mv->v.i = (int64_t)json_integer_value(v);
+		} else if (json_is_real(v)) {
+			mv->v.kind = VALUE_DOUBLE;
+			mv->v.d = json_real_value(v);
+		} else if (json_is_boolean(v)) {
+			mv->v.kind = VALUE_INT;	/* as Python's int(bool) */
+			mv->v.i = json_is_true(v);
+		} else if (json_is_string(v)) {
+			mv->v.kind = VALUE_STRING;
+			mv->v.s = json_string_value(v);
+		} else {
+			if (asprintf(ret_err, "the value of '%s' is not a number or a string", k) < 0)
+				*ret_err = NULL;
+			r = -EINVAL;
+			goto out;
+		}
+	}
+	r = model_metrics_log(m, id, name, vals, n);
+out:
+	free(vals);
+	json_decref(obj);
+	return r;
+}
