@@ -60,6 +60,8 @@ enum node_kind {
 	NODE_EXEC_STATE,	/* E/state */
 	NODE_METRICS,		/* E/metrics */
 	NODE_METRICS_FILE,	/* E/metrics/NAME.json */
+	NODE_EXEC_LINEAGE,	/* E/lineage */
+	NODE_PIPELINE_DOT,	/* P/lineage.dot */
 };
 
 /* A metrics file created but not yet written (so stat works until close). */

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lineage.h"
 #include "log.h"
 #include "names.h"
 #include "provenance.h"
@@ -97,6 +98,8 @@ static bool is_dir_node(const struct node *n)
 	case NODE_EXEC_JSON:
 	case NODE_EXEC_STATE:
 	case NODE_METRICS_FILE:
+	case NODE_EXEC_LINEAGE:
+	case NODE_PIPELINE_DOT:
 		return false;
 	case NODE_ENTRY:
 		return n->entry.is_dir;
@@ -151,6 +154,12 @@ static int node_text(struct fs *fs, const struct node *n, char **ret,
 		return log_journal_snapshot(ret, ret_len);
 	case NODE_EXEC_JSON:
 		return model_execution_json(fs->model, n->exec_id, ret,
+					    ret_len);
+	case NODE_EXEC_LINEAGE:
+		return lineage_execution_text(fs->model, n->exec_id, ret,
+					      ret_len);
+	case NODE_PIPELINE_DOT:
+		return lineage_pipeline_dot(fs->model, n->pipeline_id, ret,
 					    ret_len);
 	case NODE_EXEC_STATE: {
 		int state = -1;
@@ -266,6 +275,7 @@ static int node_stat(struct fs *fs, const struct node *n, struct stat *st)
 	case NODE_PIPELINE:
 	case NODE_STAGE:
 	case NODE_CTX_PROPS:
+	case NODE_PIPELINE_DOT:
 		r = model_context_times(fs->model, n->ctx_id, &t);
 		break;
 	case NODE_EXEC:
@@ -276,6 +286,7 @@ static int node_stat(struct fs *fs, const struct node *n, struct stat *st)
 	case NODE_EXEC_STATE:
 	case NODE_METRICS:
 	case NODE_METRICS_FILE:
+	case NODE_EXEC_LINEAGE:
 		r = model_execution_times(fs->model, n->exec_id, &t);
 		break;
 	case NODE_CTX_PROP:
@@ -503,6 +514,7 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		return model_pipeline_list(fs->model, name_cb, &c);
 	case NODE_PIPELINE:
 		fill_child(&c, ".properties");
+		fill_child(&c, "lineage.dot");
 		return model_stage_list(fs->model, n.pipeline_id, name_cb, &c);
 	case NODE_STAGE:
 		fill_child(&c, ".properties");
@@ -511,6 +523,7 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 	case NODE_EXEC:
 		fill_child(&c, "execution.json");
 		fill_child(&c, "inputs");
+		fill_child(&c, "lineage");
 		fill_child(&c, "metrics");
 		fill_child(&c, "outputs");
 		fill_child(&c, "properties");

@@ -63,6 +63,10 @@ uint64_t fs_ino(const struct node *n)
 		return INO_CLASS(INO_EXEC_PROP) | (uint64_t)n->prop_id;
 	case NODE_EXEC_STATE:
 		return INO_CLASS(INO_EXEC_PART) | ((uint64_t)n->exec_id << 3) | 4;
+	case NODE_EXEC_LINEAGE:
+		return INO_CLASS(INO_EXEC_PART) | ((uint64_t)n->exec_id << 3) | 6;
+	case NODE_PIPELINE_DOT:
+		return INO_CLASS(INO_CTX_PROPS) | (1ull << 55) | (uint64_t)n->ctx_id;
 	case NODE_METRICS:
 		return INO_CLASS(INO_EXEC_PART) | ((uint64_t)n->exec_id << 3) | 5;
 	case NODE_METRICS_FILE: {
@@ -186,6 +190,10 @@ static int step(struct fs *fs, struct node *n, const char *name)
 			n->kind = NODE_CTX_PROPS;
 			return 0;
 		}
+		if (n->kind == NODE_PIPELINE && !strcmp(name, "lineage.dot")) {
+			n->kind = NODE_PIPELINE_DOT;
+			return 0;
+		}
 		if (n->kind == NODE_PIPELINE) {
 			r = model_stage_find(fs->model, n->pipeline, name, &id);
 			if (r < 0)
@@ -225,6 +233,10 @@ static int step(struct fs *fs, struct node *n, const char *name)
 		}
 		if (!strcmp(name, "state")) {
 			n->kind = NODE_EXEC_STATE;
+			return 0;
+		}
+		if (!strcmp(name, "lineage")) {
+			n->kind = NODE_EXEC_LINEAGE;
 			return 0;
 		}
 		if (!strcmp(name, "metrics")) {

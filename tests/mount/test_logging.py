@@ -31,7 +31,8 @@ def artifacts(m):
 def test_layout_and_contexts(mounted, execution):
     assert sorted(os.listdir(mounted.mnt)) == [".cmf", "pipelines"]
     assert sorted(os.listdir(execution)) == [
-        "execution.json", "inputs", "metrics", "outputs", "properties", "state"]
+        "execution.json", "inputs", "lineage", "metrics", "outputs", "properties",
+        "state"]
     rows = mounted.sql(
         "SELECT c.name, t.name FROM Context c JOIN Type t ON t.id=c.type_id"
         " ORDER BY c.id")
@@ -433,3 +434,36 @@ def test_metrics_json_and_state(mounted, execution):
     with pytest.raises(OSError) as e:
         write(os.path.join(execution, "state"), b"sideways\n")
     assert e.value.errno == errno.EINVAL
+
+
+def test_lineage_names_everything_upstream(mounted, execution):
+    p = mounted.path("pipelines", "demo")
+    write(os.path.join(execution, "inputs", "raw.csv"), b"raw\n")
+    write(os.path.join(execution, "outputs", "clean.csv"), b"clean\n")
+    feat = os.path.join(p, "featurize", "f1")
+    os.makedirs(feat)
+    os.link(os.path.join(execution, "outputs", "clean.csv"),
+            os.path.join(feat, "inputs", "clean.csv"))
+    write(os.path.join(feat, "outputs", "features.csv"), b"feat\n")
+    train = os.path.join(p, "train", "t1")
+    os.makedirs(train)
+    os.link(os.path.join(feat, "outputs", "features.csv"),
+            os.path.join(train, "inputs", "features.csv"))
+    os.makedirs(os.path.join(train, "outputs", "models"))
+    write(os.path.join(train, "outputs", "models", "m.bin"), b"model")
+    with open(os.path.join(train, "lineage")) as f:
+        lines = f.read().splitlines()
+    up = [l for l in lines if l.startswith("upstream")]
+    assert "upstream execution demo/featurize/f1" in up
+    assert "upstream execution demo/prep/run1" in up
+    for art in ("raw.csv", "clean.csv", "features.csv"):
+        assert any(l.startswith(f"upstream artifact {art}:") for l in up), art
+    assert any(l.startswith("downstream artifact models/m.bin:") for l in lines)
+    with open(os.path.join(execution, "lineage")) as f:
+        down = f.read()
+    assert "downstream execution demo/train/t1" in down
+    with open(os.path.join(p, "lineage.dot")) as f:
+        dot = f.read()
+    assert dot.startswith("digraph lineage {") and dot.rstrip().endswith("}")
+    assert dot.count("->") == 6
+    assert '"demo/train/t1"' in dot

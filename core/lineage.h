@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Lineage: what an execution came from and what came from it, following
+ * events transitively (an execution's INPUT artifacts, the executions that
+ * output them, their inputs, ...), and a pipeline's whole graph in
+ * Graphviz's language.
+ */
+#ifndef CMFFS_LINEAGE_H
+#define CMFFS_LINEAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+/*
+ * Text for E/lineage: one line per node, "upstream execution P/S/E",
+ * "upstream artifact NAME (TYPE)", then the downstream ones.  Owned.
+ */
+int lineage_execution_text(struct model *m, int64_t execution_id,
+			   char **ret_text, size_t *ret_len);
+
+/* The graph of pipeline @pipeline_id as a Graphviz digraph.  Owned. */
+int lineage_pipeline_dot(struct model *m, int64_t pipeline_id,
+			 char **ret_text, size_t *ret_len);
+
+#endif
