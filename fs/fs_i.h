@@ -26,6 +26,7 @@ struct ofile;
 
 struct fs {
 	char *workspace;
+	char *mountpoint;	/* absolute */
 	struct model *model;
 	struct cas *cas;
 	uid_t owner_uid;	/* who mounted: owner of the fixed dirs */
@@ -130,8 +131,10 @@ void ofile_set_mtime(struct ofile *of, int64_t mtime_ns);
 /*
  * Log the current content if it changed (a close by a writer).  @killed: the
  * closing process was killed by a signal: the content is abandoned instead.
+ * @more_fds: the closing process still has the file open on another
+ * descriptor: a close without writes then waits for that one.
  */
-int ofile_flush(struct fs *fs, struct ofile *of, bool killed);
+int ofile_flush(struct fs *fs, struct ofile *of, bool killed, bool more_fds);
 /* Drop a reference; the last one logs or discards what is left. */
 void ofile_release(struct fs *fs, struct ofile *of);
 

@@ -65,6 +65,7 @@ int fs_mount(const struct fs_mount_opts *o)
 	fs.model = workspace_model(ws);
 	fs.cas = workspace_cas(ws);
 	fs.cfg = workspace_config(ws);
+	fs.mountpoint = realpath(o->mountpoint, NULL);
 	fs.owner_uid = getuid();
 	fs.owner_gid = getgid();
 	fs.mount_time_ns = now_ns();
@@ -134,6 +135,7 @@ out:
 	free(fsname);
 	free(err);
 	sync_env_close(fs.fetcher);
+	free(fs.mountpoint);
 	workspace_close(ws);
 	pthread_mutex_destroy(&fs.ofiles_lock);
 	pthread_mutex_destroy(&fs.fetch_lock);

@@ -337,7 +337,7 @@ static int commit_locked(struct fs *fs, struct ofile *of)
 	return r;
 }
 
-int ofile_flush(struct fs *fs, struct ofile *of, bool killed)
+int ofile_flush(struct fs *fs, struct ofile *of, bool killed, bool more_fds)
 {
 	int r = 0;
 
@@ -348,12 +348,12 @@ int ofile_flush(struct fs *fs, struct ofile *of, bool killed)
 		goto out;
 	}
 	/*
-	 * Only a close after writes logs: shells open a file, dup2() it and
-	 * close the original before writing, and that first close must not
-	 * log an empty version.  A file created or truncated but never
-	 * written is logged at release.
+	 * Shells open a file, dup2() it and close the original before
+	 * writing: that first close must not log an empty version.  So a
+	 * close without writes logs only when the closing process holds no
+	 * other descriptor of the file (touch, : > f, cp of an empty file).
 	 */
-	if (!of->dirty || !of->written)
+	if (!of->dirty || (!of->written && more_fds))
 		goto out;
 	if (of->failed) {
 		r = of->failed;

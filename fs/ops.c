@@ -7,8 +7,10 @@
  */
 #include "fs_i.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -729,6 +731,44 @@ static int fetch_object(struct fs *fs, const char *path, const char *md5)
 	return 0;
 }
 
+/*
+ * Does the calling process have @path open on more than the descriptor it
+ * is closing?  Read from /proc/PID/fd; only asked for closes without writes.
+ */
+static bool caller_holds_other_fd(struct fs *fs, const char *path)
+{
+	char dir[64], link[PATH_MAX], want[PATH_MAX];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	if (!fs->mountpoint ||
+	    snprintf(want, sizeof(want), "%s%s", fs->mountpoint, path) >=
+		    (int)sizeof(want))
+		return false;
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)fuse_get_context()->pid);
+	d = opendir(dir);
+	if (!d)
+		return false;
+	while ((de = readdir(d))) {
+		char entry[PATH_MAX + 64];
+		ssize_t len;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(entry, sizeof(entry), "%s/%s", dir, de->d_name);
+		len = readlink(entry, link, sizeof(link) - 1);
+		if (len <= 0)
+			continue;
+		link[len] = '\0';
+		if (!strcmp(link, want))
+			n++;
+	}
+	closedir(d);
+	/* the descriptor being closed is already gone from the table */
+	return n > 0;
+}
+
 static int open_entry(struct fs *fs, const char *path, struct node *n,
 		      struct fuse_file_info *fi)
 {
@@ -1114,7 +1154,8 @@ static int op_flush(const char *path, struct fuse_file_info *fi)
 		return control_apply(fs, h);
 	if (h->kind != H_OFILE || !h->writer)
 		return 0;
-	r = ofile_flush(fs, h->of, caller_was_killed());
+	r = ofile_flush(fs, h->of, caller_was_killed(),
+			caller_holds_other_fd(fs, h->path));
 	if (r == 0)
 		syncer_kick(fs->syncer);
 	if (r == -EINTR)
@@ -1199,7 +1240,7 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 		return r;
 	r = ofile_truncate(fs, of, size);
 	if (r == 0)
-		r = ofile_flush(fs, of, false);
+		r = ofile_flush(fs, of, false, false);
 	ofile_release(fs, of);
 	return r;
 }

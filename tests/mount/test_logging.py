@@ -467,3 +467,14 @@ def test_lineage_names_everything_upstream(mounted, execution):
     assert dot.startswith("digraph lineage {") and dot.rstrip().endswith("}")
     assert dot.count("->") == 6
     assert '"demo/train/t1"' in dot
+
+
+def test_shell_redirect_logs_one_version(mounted, execution):
+    out = os.path.join(execution, "outputs")
+    subprocess.run(["bash", "-c", f"echo hello > '{out}/a.txt'; "
+                    f"exec 3> '{out}/b.txt'; echo one >&3; exec 3>&-; "
+                    f"touch '{out}/empty'"], check=True)
+    names = sorted(n for n, _, _ in artifacts(mounted))
+    assert names == [f"a.txt:{md5(b'hello' + bytes([10]))}",
+                     f"b.txt:{md5(b'one' + bytes([10]))}",
+                     f"empty:{md5(b'')}"]
