@@ -69,4 +69,11 @@ struct import_stats {
 int document_import(struct model *m, const char *text, size_t len,
 		    const char *only_pipeline, struct import_stats *ret_stats,
 		    char **ret_err);
+/*
+ * Give the executions that another program wrote into the store (cmflib:
+ * events but no cmffs file tree) their files in inputs/ and outputs/, from
+ * their artifacts' names.  Returns the number of events looked at.
+ */
+int model_adopt_foreign(struct model *m, char **ret_err);
+
 #endif

@@ -38,6 +38,16 @@ static const char sql_artifact_by_name[] =
 static const char sql_event_exists[] =
 	"SELECT count(*) FROM `Event` WHERE `artifact_id` = ?1"
 	" AND `execution_id` = ?2 AND `type` = ?3";
+/* events of executions whose files were never placed (made by cmflib) */
+static const char sql_foreign_events[] =
+	"SELECT ev.`execution_id`, ev.`type`, a.`id`, a.`name`, a.`uri`"
+	" FROM `Event` ev JOIN `Artifact` a ON a.`id` = ev.`artifact_id`"
+	" JOIN `Type` t ON t.`id` = a.`type_id`"
+	" WHERE ev.`type` IN (3, 4) AND length(a.`uri`) = 32"
+	" AND t.`name` <> 'Metrics' AND a.`name` IS NOT NULL"
+	" AND NOT EXISTS (SELECT 1 FROM cmffs_entry x"
+	"  WHERE x.execution_id = ev.`execution_id`)"
+	" ORDER BY ev.`id`";
 static const char sql_set_times[] =
 	"UPDATE `Execution` SET `create_time_since_epoch` = ?2,"
 	" `last_update_time_since_epoch` = ?3 WHERE `id` = ?1";
@@ -596,4 +606,83 @@ int document_import(struct model *m, const char *text, size_t len,
 		*ret_err = NULL;
 	}
 	return r;
+}
+
+int model_adopt_foreign(struct model *m, char **ret_err)
+{
+	struct importer im = { .m = m };
+	struct row {
+		int64_t exec, artifact;
+		int type;
+		char *name, *uri;
+	} *rows = NULL, *grown;
+	size_t n = 0, cap = 0, i;
+	sqlite3_stmt *s;
+	int rc, r;
+
+	*ret_err = NULL;
+	store_lock(m->st);
+	r = store_begin(m->st);
+	if (r < 0)
+		goto out_unlock;
+	r = store_stmt(m->st, sql_foreign_events, &s);
+	if (r < 0)
+		goto out;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			grown = reallocarray(rows, cap, sizeof(*rows));
+			if (!grown) {
+				r = -ENOMEM;
+				break;
+			}
+			rows = grown;
+		}
+		rows[n].exec = sqlite3_column_int64(s, 0);
+		rows[n].type = sqlite3_column_int(s, 1);
+		rows[n].artifact = sqlite3_column_int64(s, 2);
+		rows[n].name = strdup((const char *)sqlite3_column_text(s, 3));
+		rows[n].uri = strdup((const char *)sqlite3_column_text(s, 4));
+		n++;
+		if (!rows[n - 1].name || !rows[n - 1].uri) {
+			r = -ENOMEM;
+			break;
+		}
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_errno(rc);
+	store_stmt_done(s);
+	for (i = 0; r == 0 && i < n; i++) {
+		char *path = NULL;
+
+		if (!hash_is_md5(rows[i].uri))
+			continue;
+		/* a name that cannot be a path is left out of the tree */
+		if (artifact_path(&im, rows[i].name, &path) < 0) {
+			free(im.err);
+			im.err = NULL;
+			continue;
+		}
+		r = place_entry(&im, rows[i].exec,
+				rows[i].type == MLMD_EVENT_INPUT ? SIDE_INPUTS
+								 : SIDE_OUTPUTS,
+				path, rows[i].artifact, rows[i].uri);
+		if (r == -ENOTDIR || r == -EEXIST)
+			r = 0;
+		free(path);
+	}
+out:
+	if (r == 0)
+		r = store_commit(m->st);
+	else
+		store_rollback(m->st);
+out_unlock:
+	store_unlock(m->st);
+	for (i = 0; i < n; i++) {
+		free(rows[i].name);
+		free(rows[i].uri);
+	}
+	free(rows);
+	*ret_err = im.err;
+	return r < 0 ? r : (int)n;
 }

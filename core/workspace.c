@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dvcconfig.h"
 #include "log.h"
 
 struct workspace {
@@ -151,6 +152,23 @@ int workspace_open(const char *path, unsigned flags, struct workspace **ret,
 	if (r < 0) {
 		r = fail(ret_err, r, "%s", cerr ? cerr : "cannot read the configuration");
 		goto out;
+	}
+	/* a workspace made by upstream's cmf init keeps its remote in DVC's */
+	{
+		char *dvc = join(ws->path, ".dvc/config");
+
+		if (!dvc) {
+			r = -ENOMEM;
+			goto out;
+		}
+		free(cerr);
+		cerr = NULL;
+		r = dvcconfig_apply(ws->cfg, dvc, &cerr);
+		free(dvc);
+		if (r < 0) {
+			r = fail(ret_err, r, "%s", cerr ? cerr : "cannot read .dvc/config");
+			goto out;
+		}
 	}
 	{
 		char *dot = join(ws->path, ".cmf");

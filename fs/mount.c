@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "document.h"
 #include "log.h"
 #include "workspace.h"
 
@@ -69,6 +70,14 @@ int fs_mount(const struct fs_mount_opts *o)
 	fs.owner_uid = getuid();
 	fs.owner_gid = getgid();
 	fs.mount_time_ns = now_ns();
+	{
+		char *aerr = NULL;
+
+		if (model_adopt_foreign(fs.model, &aerr) < 0)
+			log_user("mount: cannot show executions written by other programs: %s",
+				 aerr ? aerr : "store error");
+		free(aerr);
+	}
 	r = model_entry_drop_unlogged(fs.model);
 	if (r > 0)
 		log_user("mount: removed %d file(s) whose writing was interrupted by a crash",
