@@ -861,6 +861,9 @@ int config_validate(const struct config *c, char **ret_err)
 			need = "'url = ssh://[USER@]HOST[:PORT][/PATH]'";
 		else if (c->ssh_key && !is_abs_path(c->ssh_key))
 			need = "an absolute 'key' path";
+		else if (!has_value(c->ssh_host_key_sha256))
+			/* a host key is never trusted blindly */
+			need = "'host-key-sha256' (the server's key fingerprint: ssh-keyscan -p PORT HOST | ssh-keygen -lf -)";
 		break;
 	case STORAGE_OSDF:
 		if (!url_has_host(c->storage_url, "https://"))

@@ -624,7 +624,20 @@ static int cmd_status(int argc, char **argv)
 	return r < 0 ? fail("cannot read the store") : 0;
 }
 
+static int dispatch(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+	int status;
+
+	if (sync_global_init() < 0)
+		return fail("cannot initialize libcurl");
+	status = dispatch(argc, argv);
+	sync_global_cleanup();
+	return status;
+}
+
+static int dispatch(int argc, char **argv)
 {
 	if (argc < 2)
 		return fail("a command is needed\n%s", usage_text);

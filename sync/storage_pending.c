@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Placeholder ops for the S3, SSH and OSDF backends until their modules
- * land: opening one fails with a clear message instead of a link error.
- * To be replaced by storage_s3.c, storage_ssh.c, storage_osdf.c.
+ * Placeholder ops for the S3 backend until its module lands: opening it
+ * fails with a clear message instead of a link error.  To be replaced by
+ * storage_s3.c.
  */
 #include "storage_i.h"
 
@@ -16,5 +16,3 @@ static int pending_open(struct storage *s, const struct config *cfg)
 }
 
 const struct storage_ops storage_s3_ops = { .name = "s3", .open = pending_open };
-const struct storage_ops storage_ssh_ops = { .name = "ssh", .open = pending_open };
-const struct storage_ops storage_osdf_ops = { .name = "osdf", .open = pending_open };

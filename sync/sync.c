@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "cas.h"
 #include "document.h"
 #include "log.h"
@@ -37,6 +39,16 @@ struct sync_env {
 	struct server *server;		/* opened on first use */
 	const char *remote;		/* config_remote_url(), or NULL */
 };
+
+int sync_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -ENOMEM;
+}
+
+void sync_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
 
 int sync_env_open(const char *ws, const struct config *cfg,
 		  struct sync_env **ret, char **ret_err)

@@ -22,6 +22,10 @@
 
 struct sync_env;
 
+/* Once per process, before any thread starts (libcurl's global state). */
+int sync_global_init(void);
+void sync_global_cleanup(void);
+
 /*
  * Open the workspace @ws for syncing with its own store connection.
  * @cfg is copied by reference: it must outlive the env.

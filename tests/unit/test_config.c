@@ -768,6 +768,8 @@ static void test_validate(void **state)
 	set(&c->storage_url, "ssh://user@/path");
 	expect_needs(c, "'url = ssh://[USER@]HOST[:PORT][/PATH]'");
 	set(&c->storage_url, "ssh://host");
+	expect_needs(c, "'host-key-sha256' (the server's key fingerprint: ssh-keyscan -p PORT HOST | ssh-keygen -lf -)");
+	set(&c->ssh_host_key_sha256, "AAAA");
 	assert_int_equal(config_validate(c, NULL), 0);
 	set(&c->ssh_key, "id_rsa");
 	expect_needs(c, "an absolute 'key' path");
