@@ -5,6 +5,7 @@ OSDF (HTTPS PUT/GET with a bearer token) on nginx.  Each case skips when
 its server is not running."""
 import hashlib
 import os
+import subprocess
 import urllib.parse
 import uuid
 
@@ -14,8 +15,28 @@ from conftest import Mount, cmffs, fuse_usable
 from servers import RefServer, wait_for
 
 
+def s3_get(key):
+    """The bytes of @key in the test bucket, or None (curl signs SigV4)."""
+    r = subprocess.run(
+        ["curl", "-sf", "--aws-sigv4", "aws:amz:us-east-1:s3", "--netrc-file",
+         os.environ["CMFFS_S3_NETRC"], "-H",
+         "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+         f"{os.environ['CMFFS_S3_ENDPOINT']}/{os.environ['CMFFS_S3_BUCKET']}/{key}"],
+        capture_output=True)
+    return r.stdout if r.returncode == 0 else None
+
+
 def backend(kind, tag):
-    """(cmffs init storage arguments, local path where objects land)."""
+    """(cmffs init storage arguments, read(h) giving an object's bytes)."""
+    if kind == "s3":
+        if not os.environ.get("CMFFS_S3_ENDPOINT"):
+            pytest.skip("no S3 server (scripts/test starts Swift)")
+        return (["--storage", "s3", "--url",
+                 f"s3://{os.environ['CMFFS_S3_BUCKET']}/{tag}",
+                 "--endpoint-url", os.environ["CMFFS_S3_ENDPOINT"],
+                 "--access-key-id", os.environ["CMFFS_S3_KEY"],
+                 "--secret-key", os.environ["CMFFS_S3_SECRET"]],
+                lambda h: s3_get(f"{tag}/files/md5/{h[:2]}/{h[2:]}"))
     if kind == "ssh":
         url = os.environ.get("CMFFS_SSH_URL")
         if not url:
@@ -24,7 +45,7 @@ def backend(kind, tag):
         root = urllib.parse.urlparse(url).path
         return (["--storage", "ssh", "--url", url, "--key",
                  os.environ["CMFFS_SSH_KEY"], "--host-key-sha256",
-                 os.environ["CMFFS_SSH_HOSTKEY"]], root)
+                 os.environ["CMFFS_SSH_HOSTKEY"]], local_reader(root))
     url = os.environ.get("CMFFS_OSDF_URL")
     if not url:
         pytest.skip("no nginx (scripts/test starts one)")
@@ -32,14 +53,25 @@ def backend(kind, tag):
     path = urllib.parse.urlparse(url).path
     return (["--storage", "osdf", "--url", f"{url}/{tag}", "--token",
              os.environ["CMFFS_OSDF_TOKEN_FILE"], "--ca-file",
-             os.environ["CMFFS_OSDF_CA"]], os.path.join(data, path.lstrip("/"), tag))
+             os.environ["CMFFS_OSDF_CA"]],
+            local_reader(os.path.join(data, path.lstrip("/"), tag)))
 
 
-@pytest.mark.parametrize("kind", ["ssh", "osdf"])
+def local_reader(root):
+    def read(h):
+        try:
+            with open(os.path.join(root, "files", "md5", h[:2], h[2:]), "rb") as f:
+                return f.read()
+        except OSError:
+            return None
+    return read
+
+
+@pytest.mark.parametrize("kind", ["s3", "ssh", "osdf"])
 def test_push_pull_fetch(tmp_path, kind):
     if not fuse_usable():
         pytest.skip("/dev/fuse cannot be opened here")
-    args, root = backend(kind, uuid.uuid4().hex)
+    args, read = backend(kind, uuid.uuid4().hex)
     server = RefServer(tmp_path / "server").start()
     try:
         (tmp_path / "a").mkdir()
@@ -54,10 +86,7 @@ def test_push_pull_fetch(tmp_path, kind):
             with open(os.path.join(run, "outputs", "w.bin"), "wb") as f:
                 f.write(data)
             h = hashlib.md5(data).hexdigest()
-            obj = os.path.join(root, "files", "md5", h[:2], h[2:])
-            wait_for(lambda: os.path.exists(obj), what=f"the object over {kind}")
-            with open(obj, "rb") as f:
-                assert f.read() == data
+            wait_for(lambda: read(h) == data, what=f"the object over {kind}")
             wait_for(lambda: server.pull("p"), what="the pipeline on the server")
         finally:
             a.umount()
@@ -97,3 +126,50 @@ def test_ssh_host_key_is_never_trusted_blindly(tmp_path):
         m.umount()
     r = cmffs("push", ws, check=False)
     assert r.returncode != 0 and "does not match the pinned" in r.stderr
+
+
+def test_storage_outage_mid_run(tmp_path):
+    """S3 goes down while artifacts are being logged, comes back: nothing
+    is lost and everything reaches the storage and then the server."""
+    if not fuse_usable():
+        pytest.skip("/dev/fuse cannot be opened here")
+    args, read = backend("s3", uuid.uuid4().hex)
+    swift = os.environ.get("CMFFS_S3_SWIFT_DIR")
+    if not swift:
+        pytest.skip("the Swift server is not ours to stop")
+    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "servers", "swift.sh")
+    server = RefServer(tmp_path / "server").start()
+    (tmp_path / "a").mkdir()
+    a = Mount(tmp_path / "a")
+    cmffs("init", a.ws, *args, "--server-url", server.url, "--sync-interval", "1")
+    a.mount()
+    try:
+        run = a.path("pipelines", "o", "s", "e")
+        os.makedirs(run)
+        first = os.urandom(50_000)
+        with open(os.path.join(run, "outputs", "first.bin"), "wb") as f:
+            f.write(first)
+        wait_for(lambda: read(hashlib.md5(first).hexdigest()) == first,
+                 what="the first object")
+        subprocess.run([script, "stop", swift], check=True, capture_output=True)
+        try:
+            later = [os.urandom(20_000 + i) for i in range(5)]
+            for i, b in enumerate(later):
+                with open(os.path.join(run, "outputs", f"later{i}.bin"), "wb") as f:
+                    f.write(b)
+            wait_for(lambda: "sync failed" in a.journal(), what="the outage in the journal")
+            with open(a.path(".cmf", "status")) as f:
+                assert "objects pending: 0" not in f.read()
+        finally:
+            subprocess.run([script, "start", swift, os.environ["CMFFS_S3_PORT"]],
+                           check=True, capture_output=True)
+        for b in later:
+            wait_for(lambda b=b: read(hashlib.md5(b).hexdigest()) == b,
+                     timeout=120, what="the objects after the outage")
+        wait_for(lambda: any(len(e["events"]) == 6 for p in (server.pull("o") or {"Pipeline": []})["Pipeline"]
+                             for s in p["stages"] for e in s["executions"]),
+                 timeout=60, what="the execution on the server")
+    finally:
+        a.umount()
+        server.stop()

@@ -1,0 +1,1337 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * S3 storage backend: objects live at ENDPOINT/BUCKET/PREFIX/KEY
+ * (path-style URLs), signed with libcurl's SigV4 (CURLOPT_AWS_SIGV4).
+ *
+ * libcurl 7.88 leaves parts of SigV4 to the caller, and strict servers
+ * (Swift, Ceph RGW, AWS) check them; every request here therefore:
+ *	- carries x-amz-content-sha256 with the hex SHA-256 of its body (the
+ *	  empty-body hash for GET, HEAD and DELETE), which libcurl signs;
+ *	- has its path encoded per RFC 3986 (uppercase hex, '/' kept), and
+ *	  its query parameters sorted by name, encoded the same way, and
+ *	  written "name=" when they have no value ("?uploads=").
+ * See /work/shared/spec/test-servers.md section 0.
+ *
+ * Objects below S3_MULTIPART_THRESHOLD go up in one PUT streamed from the
+ * fd; larger ones as a multipart upload of S3_PART_SIZE parts.  Bodies are
+ * never held in memory: each body is read twice from the fd with pread(),
+ * once to hash it and once while curl sends it, so memory stays at one
+ * S3_IO_CHUNK buffer whatever the object size.  S3 makes an object visible
+ * only once its PUT or its CompleteMultipartUpload succeeded, which gives
+ * storage_put() its all-or-nothing guarantee; a failed multipart upload is
+ * aborted so that its parts do not linger.
+ *
+ * Objects are content-addressed (same key, same bytes), so put first asks
+ * HEAD and uploads nothing when the object is already there.
+ *
+ * One CURL easy handle per struct storage, reset and reused for every
+ * request so that the connection is kept alive; a struct storage is used by
+ * one thread at a time (storage.h).  libcurl must have been initialized
+ * (curl_global_init()) before threads start, or curl_easy_init() does it.
+ *
+ * Secrets (secret-key) are copied at open, handed only to libcurl, wiped at
+ * close and never written to a message.
+ */
+#include "storage_i.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+
+#include "sb.h"
+
+/* Objects of this size and more go up as multipart uploads. */
+#define S3_MULTIPART_THRESHOLD ((uint64_t)64 << 20)
+/* Part size; raised (in whole MiB) when 10000 parts would not suffice. */
+#define S3_PART_SIZE ((uint64_t)16 << 20)
+#define S3_MAX_PARTS 10000U
+#define S3_MAX_OBJECT_SIZE ((uint64_t)5 << 40)	/* S3's limit, 5 TiB */
+/* Buffer for hashing bodies; curl's own upload buffer is S3_UPLOAD_BUF. */
+#define S3_IO_CHUNK ((size_t)256 << 10)
+#define S3_UPLOAD_BUF (256L << 10)
+/* Response bodies other than GET data (errors, XML) are kept up to this. */
+#define S3_BODY_MAX ((size_t)64 << 10)
+#define S3_ETAG_MAX 200
+/* Longest S3 error Code or Message quoted in a message. */
+#define S3_TEXT_MAX 200
+
+#define S3_CONNECT_TIMEOUT 10L		/* seconds */
+#define S3_LOW_SPEED_LIMIT 1024L	/* bytes/s, ... */
+#define S3_LOW_SPEED_TIME 60L		/* ... for this many seconds */
+
+#define SHA256_HEX_LEN 64
+#define S3_EMPTY_SHA256 \
+	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+struct s3 {
+	CURL *curl;		/* reused for every request */
+	char *bucket;		/* bucket name, raw */
+	char *bucket_url;	/* "ENDPOINT/BUCKET", no trailing '/' */
+	char *prefix;		/* "" or "dir/sub/" (raw, ends in '/') */
+	char *sigv4;		/* "aws:amz:REGION:s3" */
+	char *access_key;	/* may contain ':' (Swift's "test:tester") */
+	char *secret_key;	/* wiped before it is freed */
+	char *ca_file;		/* NULL: the system's CA bundle */
+	char errbuf[CURL_ERROR_SIZE];	/* curl's detail for the last failure */
+};
+
+/* Where a request body comes from: a range of a file, or memory. */
+struct s3_src {
+	int fd;			/* -1: use mem */
+	uint64_t off;		/* file offset of the first byte */
+	uint64_t len;		/* body length */
+	uint64_t pos;		/* bytes handed to curl so far */
+	const char *mem;	/* when fd < 0; borrowed */
+};
+
+/* One HTTP exchange: what to send, and what came back. */
+struct s3_xfer {
+	/* in */
+	CURL *curl;
+	const char *method;	/* GET HEAD PUT POST DELETE */
+	const char *url;	/* borrowed, fully encoded */
+	const char *sha256;	/* payload hash hex; NULL: empty body */
+	const char *content_type;	/* NULL: none sent */
+	const char *range;	/* CURLOPT_RANGE, or NULL */
+	struct s3_src *src;	/* body for PUT/POST, or NULL */
+	int out_fd;		/* GET: where a 2xx body goes; -1: none */
+	/* out */
+	long status;		/* HTTP status of the final response */
+	struct sb body;		/* non-2xx-GET body, up to S3_BODY_MAX */
+	uint64_t written;	/* bytes written to out_fd */
+	char etag[S3_ETAG_MAX + 1];	/* ETag header, "" when absent */
+	int cb_err;		/* -errno from a callback's local I/O */
+};
+
+/* ------------------------------------------------------------------ */
+/* Small helpers: encoding, hashing, XML, error mapping                */
+/* ------------------------------------------------------------------ */
+
+static bool is_unreserved(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+	       c == '~';
+}
+
+/*
+ * Append @s percent-encoded per RFC 3986 with uppercase hex, as SigV4
+ * wants it; '/' is kept when @keep_slash (paths), encoded otherwise
+ * (query values).
+ */
+static void sb_put_encoded(struct sb *sb, const char *s, bool keep_slash)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char esc[3];
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (is_unreserved(c) || (keep_slash && c == '/')) {
+			sb_putc(sb, (char)c);
+			continue;
+		}
+		esc[0] = '%';
+		esc[1] = hex[c >> 4];
+		esc[2] = hex[c & 0xf];
+		sb_append(sb, esc, sizeof(esc));
+	}
+}
+
+static void hex_encode(const unsigned char *d, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hex[d[i] >> 4];
+		out[2 * i + 1] = hex[d[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+}
+
+static int sha256_final_hex(EVP_MD_CTX *ctx, char hex[SHA256_HEX_LEN + 1])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	if (EVP_DigestFinal_ex(ctx, md, &n) != 1 || n != SHA256_HEX_LEN / 2)
+		return -EIO;
+	hex_encode(md, n, hex);
+	return 0;
+}
+
+/* SHA-256 of @n bytes at @p, as lowercase hex.  0 or -ENOMEM/-EIO. */
+static int sha256_mem(const void *p, size_t n, char hex[SHA256_HEX_LEN + 1])
+{
+	EVP_MD_CTX *ctx;
+	int r;
+
+	ctx = EVP_MD_CTX_new();
+	if (!ctx)
+		return -ENOMEM;
+	r = -EIO;
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, p, n) != 1)
+		goto out;
+	r = sha256_final_hex(ctx, hex);
+out:
+	EVP_MD_CTX_free(ctx);
+	return r;
+}
+
+/*
+ * SHA-256 of bytes [@off, @off + @len) of @fd, read with pread().
+ * Returns 0, -errno from pread(), -EIO if the file ends early or OpenSSL
+ * fails, or -ENOMEM.
+ */
+static int sha256_fd_range(int fd, uint64_t off, uint64_t len,
+			   char hex[SHA256_HEX_LEN + 1])
+{
+	EVP_MD_CTX *ctx = NULL;
+	unsigned char *buf = NULL;
+	uint64_t done = 0;
+	int r;
+
+	ctx = EVP_MD_CTX_new();
+	buf = malloc(S3_IO_CHUNK);
+	if (!ctx || !buf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = -EIO;
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	while (done < len) {
+		size_t want = S3_IO_CHUNK;
+		ssize_t n;
+
+		if (len - done < want)
+			want = (size_t)(len - done);
+		n = pread(fd, buf, want, (off_t)(off + done));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			goto out;
+		}
+		if (n == 0) {
+			r = -EIO;	/* shorter than the caller said */
+			goto out;
+		}
+		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1) {
+			r = -EIO;
+			goto out;
+		}
+		done += (uint64_t)n;
+	}
+	r = sha256_final_hex(ctx, hex);
+out:
+	free(buf);
+	EVP_MD_CTX_free(ctx);
+	return r;
+}
+
+/*
+ * Find the text of the first <@tag> element in @xml (NUL-terminated),
+ * decode the five predefined XML entities, and store it in *@ret (owned).
+ * Returns 0, -ENOENT if there is no such element, or -ENOMEM.  This is
+ * not an XML parser: S3's answers are flat and we only need leaf values.
+ */
+static int xml_text(const char *xml, const char *tag, char **ret)
+{
+	static const struct {
+		const char *ent;
+		char c;
+	} ents[] = {
+		{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' },
+		{ "&quot;", '"' }, { "&apos;", '\'' },
+	};
+	const char *start, *end;
+	size_t tlen = strlen(tag);
+	struct sb sb;
+	size_t i;
+
+	start = xml;
+	for (;;) {
+		start = strchr(start, '<');
+		if (!start)
+			return -ENOENT;
+		start++;
+		if (!strncmp(start, tag, tlen) && start[tlen] == '>')
+			break;
+	}
+	start += tlen + 1;
+	end = strstr(start, "</");
+	if (!end)
+		return -ENOENT;
+
+	sb_init(&sb, S3_BODY_MAX);
+	while (start < end) {
+		bool matched = false;
+
+		if (*start == '&') {
+			for (i = 0; i < sizeof(ents) / sizeof(ents[0]); i++) {
+				size_t n = strlen(ents[i].ent);
+
+				if ((size_t)(end - start) >= n &&
+				    !strncmp(start, ents[i].ent, n)) {
+					sb_putc(&sb, ents[i].c);
+					start += n;
+					matched = true;
+					break;
+				}
+			}
+		}
+		if (!matched)
+			sb_putc(&sb, *start++);
+	}
+	*ret = sb_detach(&sb, NULL);
+	return *ret ? 0 : -ENOMEM;
+}
+
+/* Make server-supplied text safe for a one-line message, in place. */
+static void sanitize(char *s, size_t max)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++) {
+		if (i == max) {
+			s[i] = '\0';
+			break;
+		}
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			s[i] = ' ';
+	}
+}
+
+static bool status_transient(long st)
+{
+	return st == 429 || (st >= 500 && st <= 599);
+}
+
+static int http_status_to_errno(long st)
+{
+	if (st == 404)
+		return -ENOENT;
+	if (st == 401 || st == 403)
+		return -EACCES;
+	if (st == 408)
+		return -ETIMEDOUT;
+	if (status_transient(st))
+		return -EAGAIN;
+	return -EPROTO;
+}
+
+/*
+ * Some S3 error codes say more than the status: RequestTimeout comes as
+ * 400, and errors inside a 200 CompleteMultipartUpload answer have no
+ * status of their own.
+ */
+static int code_to_errno(const char *code, int r)
+{
+	if (!code)
+		return r;
+	if (!strcmp(code, "RequestTimeout"))
+		return -ETIMEDOUT;
+	if (!strcmp(code, "SlowDown") || !strcmp(code, "InternalError") ||
+	    !strcmp(code, "ServiceUnavailable"))
+		return -EAGAIN;
+	if (!strcmp(code, "AccessDenied") ||
+	    !strcmp(code, "SignatureDoesNotMatch") ||
+	    !strcmp(code, "InvalidAccessKeyId"))
+		return -EACCES;
+	return r;
+}
+
+static int curl_to_errno(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_COULDNT_CONNECT:
+		return -ECONNREFUSED;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		return -EHOSTUNREACH;
+	case CURLE_OPERATION_TIMEDOUT:
+		return -ETIMEDOUT;
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_SEND_FAIL_REWIND:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return -ECONNRESET;
+	case CURLE_OUT_OF_MEMORY:
+		return -ENOMEM;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_NOT_BUILT_IN:
+	case CURLE_UNKNOWN_OPTION:
+		return -EINVAL;
+	default:
+		return -EPROTO;
+	}
+}
+
+/* Recognize a response header we keep (only ETag). */
+static size_t header_cb(char *line, size_t size, size_t nmemb, void *ud)
+{
+	struct s3_xfer *x = ud;
+	size_t n = size * nmemb, vlen;
+	const char *v;
+
+	/* a new status line (after "100 Continue") starts a new header set */
+	if (n >= 5 && !strncmp(line, "HTTP/", 5)) {
+		x->etag[0] = '\0';
+		return n;
+	}
+	if (n < 5 || strncasecmp(line, "ETag:", 5))
+		return n;
+	v = line + 5;
+	vlen = n - 5;
+	while (vlen && (*v == ' ' || *v == '\t')) {
+		v++;
+		vlen--;
+	}
+	while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' ||
+			v[vlen - 1] == ' '))
+		vlen--;
+	if (vlen > S3_ETAG_MAX)
+		vlen = 0;	/* not an ETag we could use; treat as absent */
+	memcpy(x->etag, v, vlen);
+	x->etag[vlen] = '\0';
+	return n;
+}
+
+/*
+ * Response body: a successful GET's goes to out_fd; anything else is kept
+ * (up to S3_BODY_MAX, the rest dropped) for the error Code or the XML.
+ */
+static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct s3_xfer *x = ud;
+	size_t n = size * nmemb, done = 0;
+	long st = 0;
+
+	if (x->out_fd >= 0 &&
+	    curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &st) ==
+		    CURLE_OK &&
+	    st >= 200 && st <= 299) {
+		while (done < n) {
+			ssize_t w = pwrite(x->out_fd, ptr + done, n - done,
+					   (off_t)x->written);
+
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				x->cb_err = -errno;
+				return 0;	/* CURLE_WRITE_ERROR */
+			}
+			done += (size_t)w;
+			x->written += (uint64_t)w;
+		}
+		return n;
+	}
+	if (x->body.len < S3_BODY_MAX) {
+		size_t keep = S3_BODY_MAX - x->body.len;
+
+		sb_append(&x->body, ptr, n < keep ? n : keep);
+	}
+	return n;
+}
+
+static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
+{
+	struct s3_xfer *x = ud;
+	struct s3_src *src = x->src;
+	size_t want = size * nitems;
+	ssize_t n;
+
+	if (src->len - src->pos < want)
+		want = (size_t)(src->len - src->pos);
+	if (!want)
+		return 0;
+	if (src->fd < 0) {
+		memcpy(buf, src->mem + src->pos, want);
+		src->pos += want;
+		return want;
+	}
+	do {
+		n = pread(src->fd, buf, want, (off_t)(src->off + src->pos));
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		x->cb_err = -errno;
+		return CURL_READFUNC_ABORT;
+	}
+	if (n == 0) {
+		x->cb_err = -EIO;	/* the file shrank under us */
+		return CURL_READFUNC_ABORT;
+	}
+	src->pos += (uint64_t)n;
+	return (size_t)n;
+}
+
+/* curl rewinds the body when it resends on a connection that went stale. */
+static int seek_cb(void *ud, curl_off_t offset, int origin)
+{
+	struct s3_xfer *x = ud;
+
+	if (origin != SEEK_SET || offset < 0 ||
+	    (uint64_t)offset > x->src->len)
+		return CURL_SEEKFUNC_CANTSEEK;
+	x->src->pos = (uint64_t)offset;
+	return CURL_SEEKFUNC_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Requests                                                            */
+/* ------------------------------------------------------------------ */
+
+static void xfer_init(struct s3_xfer *x, struct s3 *p, const char *method,
+		      const char *url)
+{
+	memset(x, 0, sizeof(*x));
+	x->curl = p->curl;
+	x->method = method;
+	x->url = url;
+	x->out_fd = -1;
+	sb_init(&x->body, S3_BODY_MAX + 1);
+}
+
+static void xfer_release(struct s3_xfer *x)
+{
+	sb_release(&x->body);
+}
+
+static CURLcode s3_setopts(struct s3 *p, struct s3_xfer *x,
+			   struct curl_slist *hdrs)
+{
+	CURL *c = p->curl;
+	CURLcode cc;
+
+	if ((cc = curl_easy_setopt(c, CURLOPT_URL, x->url)) ||
+	    (cc = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https")) ||
+	    (cc = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L)) ||
+	    (cc = curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
+				   S3_CONNECT_TIMEOUT)) ||
+	    (cc = curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT,
+				   S3_LOW_SPEED_LIMIT)) ||
+	    (cc = curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+				   S3_LOW_SPEED_TIME)) ||
+	    (cc = curl_easy_setopt(c, CURLOPT_ERRORBUFFER, p->errbuf)) ||
+	    (cc = curl_easy_setopt(c, CURLOPT_AWS_SIGV4, p->sigv4)) ||
+	    (cc = curl_easy_setopt(c, CURLOPT_USERNAME, p->access_key)) ||
+	    (cc = curl_easy_setopt(c, CURLOPT_PASSWORD, p->secret_key)) ||
+	    (cc = curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs)) ||
+	    (cc = curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb)) ||
+	    (cc = curl_easy_setopt(c, CURLOPT_HEADERDATA, x)) ||
+	    (cc = curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb)) ||
+	    (cc = curl_easy_setopt(c, CURLOPT_WRITEDATA, x)))
+		return cc;
+	if (p->ca_file &&
+	    (cc = curl_easy_setopt(c, CURLOPT_CAINFO, p->ca_file)))
+		return cc;
+	if (x->range && (cc = curl_easy_setopt(c, CURLOPT_RANGE, x->range)))
+		return cc;
+
+	if (!strcmp(x->method, "HEAD"))
+		return curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	if (!strcmp(x->method, "GET"))
+		return curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	if (!strcmp(x->method, "DELETE"))
+		return curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
+	if (!strcmp(x->method, "PUT")) {
+		if ((cc = curl_easy_setopt(c, CURLOPT_UPLOAD, 1L)) ||
+		    (cc = curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
+					   (curl_off_t)x->src->len)) ||
+		    (cc = curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE,
+					   S3_UPLOAD_BUF)))
+			return cc;
+	} else {	/* POST */
+		if ((cc = curl_easy_setopt(c, CURLOPT_POST, 1L)) ||
+		    (cc = curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+					   (curl_off_t)x->src->len)))
+			return cc;
+	}
+	if ((cc = curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb)) ||
+	    (cc = curl_easy_setopt(c, CURLOPT_READDATA, x)) ||
+	    (cc = curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, seek_cb)) ||
+	    (cc = curl_easy_setopt(c, CURLOPT_SEEKDATA, x)))
+		return cc;
+	return CURLE_OK;
+}
+
+/*
+ * Perform @x on @s's handle.  @what (borrowed) names the object in
+ * messages.  Returns 0 when an HTTP response arrived, whatever its status
+ * (then in x->status), or -errno with a message for a transport or local
+ * I/O failure.
+ */
+static int s3_perform(struct storage *s, struct s3_xfer *x, const char *what)
+{
+	struct s3 *p = s->priv;
+	struct curl_slist *hdrs = NULL, *tmp;
+	char line[128];
+	CURLcode cc;
+	int r;
+
+	/* a body read by curl from the file starts at its beginning */
+	if (x->src)
+		x->src->pos = 0;
+	x->status = 0;
+	x->etag[0] = '\0';
+	x->cb_err = 0;
+	x->written = 0;
+	sb_reset(&x->body);
+	p->errbuf[0] = '\0';
+
+	(void)snprintf(line, sizeof(line), "x-amz-content-sha256: %s",
+		       x->sha256 ? x->sha256 : S3_EMPTY_SHA256);
+	hdrs = curl_slist_append(NULL, line);
+	if (!hdrs)
+		return storage_fail(s, -ENOMEM, "S3 %s %s: out of memory",
+				    x->method, what);
+	if (x->content_type) {
+		(void)snprintf(line, sizeof(line), "Content-Type: %s",
+			       x->content_type);
+		tmp = curl_slist_append(hdrs, line);
+		if (!tmp) {
+			r = storage_fail(s, -ENOMEM, "S3 %s %s: out of memory",
+					 x->method, what);
+			goto out;
+		}
+		hdrs = tmp;
+	}
+
+	curl_easy_reset(p->curl);
+	cc = s3_setopts(p, x, hdrs);
+	if (cc == CURLE_OK)
+		cc = curl_easy_perform(p->curl);
+	if (cc != CURLE_OK) {
+		char ebuf[128];
+
+		if (x->cb_err) {
+			r = storage_fail(s, x->cb_err,
+					 "S3 %s %s: local file: %s", x->method,
+					 what,
+					 strerror_r(-x->cb_err, ebuf,
+						    sizeof(ebuf)));
+			goto out;
+		}
+		r = storage_fail(s, curl_to_errno(cc), "S3 %s %s: %s",
+				 x->method, what,
+				 p->errbuf[0] ? p->errbuf :
+						curl_easy_strerror(cc));
+		goto out;
+	}
+	cc = curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &x->status);
+	if (cc != CURLE_OK || x->status < 100) {
+		r = storage_fail(s, -EPROTO, "S3 %s %s: no HTTP status",
+				 x->method, what);
+		goto out;
+	}
+	r = 0;
+out:
+	/* the handle must not keep pointers to what we free */
+	(void)curl_easy_setopt(p->curl, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(hdrs);
+	return r;
+}
+
+/*
+ * Record the failure of a request that answered @status with @body (an S3
+ * error document, possibly empty) and return its -errno:
+ *	"S3 PUT files/md5/ab/cd...: 403 SignatureDoesNotMatch (message)"
+ * When @ret_code is not NULL it gets the error Code (owned), or NULL.
+ */
+static int s3_fail_status(struct storage *s, const char *method,
+			  const char *what, long status, const char *body,
+			  char **ret_code)
+{
+	char *code = NULL, *msg = NULL;
+	int r;
+
+	if (xml_text(body, "Code", &code) == 0)
+		sanitize(code, S3_TEXT_MAX);
+	if (xml_text(body, "Message", &msg) == 0)
+		sanitize(msg, S3_TEXT_MAX);
+	r = code_to_errno(code, http_status_to_errno(status));
+	r = storage_fail(s, r, "S3 %s %s: %ld%s%s%s%s%s", method, what, status,
+			 code ? " " : "", code ? code : "",
+			 msg && *msg ? " (" : "", msg && *msg ? msg : "",
+			 msg && *msg ? ")" : "");
+	if (ret_code) {
+		*ret_code = code;
+		code = NULL;
+	}
+	free(code);
+	free(msg);
+	return r;
+}
+
+/*
+ * "BUCKET_URL/PREFIXKEY[?QUERY]" with the key encoded (NULL @key: the
+ * bucket itself).  @query (borrowed) is already sorted and encoded.
+ * Returns an owned string or NULL on ENOMEM.
+ */
+static char *s3_url(const struct s3 *p, const char *key, const char *query)
+{
+	struct sb sb;
+
+	sb_init(&sb, 0);
+	sb_puts(&sb, p->bucket_url);
+	if (key) {
+		sb_putc(&sb, '/');
+		sb_put_encoded(&sb, p->prefix, true);
+		sb_put_encoded(&sb, key, true);
+	}
+	if (query) {
+		sb_putc(&sb, '?');
+		sb_puts(&sb, query);
+	}
+	return sb_detach(&sb, NULL);
+}
+
+/*
+ * HEAD responses carry no body, hence no S3 error Code.  When a HEAD is
+ * refused with a 4xx other than 404, ask the same question with a GET
+ * (one byte of the object, or the bucket's location) and report the Code
+ * of that answer; it tells a wrong secret (SignatureDoesNotMatch) from a
+ * wrong region (AuthorizationHeaderMalformed) or a policy (AccessDenied).
+ * Returns the -errno for @head_status; *@ret_code as s3_fail_status().
+ */
+static int s3_head_diagnose(struct storage *s, const char *key,
+			    const char *what, long head_status,
+			    char **ret_code)
+{
+	struct s3 *p = s->priv;
+	struct s3_xfer x;
+	char *url;
+	int r;
+
+	url = s3_url(p, key, key ? NULL : "location=");
+	if (!url)
+		return storage_fail(s, http_status_to_errno(head_status),
+				    "S3 HEAD %s: %ld", what, head_status);
+	xfer_init(&x, p, "GET", url);
+	if (key)
+		x.range = "0-0";
+	r = s3_perform(s, &x, what);
+	/* a different answer (say 416 for an empty object) explains nothing */
+	if (r < 0 || x.status != head_status || sb_err(&x.body))
+		r = storage_fail(s, http_status_to_errno(head_status),
+				 "S3 HEAD %s: %ld", what, head_status);
+	else
+		r = s3_fail_status(s, "HEAD", what, head_status, x.body.buf,
+				   ret_code);
+	xfer_release(&x);
+	free(url);
+	return r;
+}
+
+/*
+ * HEAD the object @key, or the bucket when @key is NULL; @what names it
+ * in messages.  Returns 0 if it exists, -ENOENT if not, or another -errno,
+ * with a message in every failure.  When @ret_code is not NULL it gets the
+ * S3 error Code found for a failure (owned), or NULL.
+ */
+static int s3_head(struct storage *s, const char *key, const char *what,
+		   char **ret_code)
+{
+	struct s3 *p = s->priv;
+	struct s3_xfer x;
+	char *url;
+	int r;
+
+	if (ret_code)
+		*ret_code = NULL;
+	url = s3_url(p, key, NULL);
+	if (!url)
+		return storage_fail(s, -ENOMEM, "S3 HEAD %s: out of memory",
+				    what);
+	xfer_init(&x, p, "HEAD", url);
+	r = s3_perform(s, &x, what);
+	if (r < 0)
+		goto out;
+	if (x.status >= 200 && x.status <= 299)
+		r = 0;
+	else if (x.status == 404)
+		r = storage_fail(s, -ENOENT, "S3 HEAD %s: 404 not found",
+				 what);
+	else if (x.status >= 400 && x.status <= 499)
+		r = s3_head_diagnose(s, key, what, x.status, ret_code);
+	else
+		r = s3_fail_status(s, "HEAD", what, x.status, "", NULL);
+out:
+	xfer_release(&x);
+	free(url);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* Open and close                                                      */
+/* ------------------------------------------------------------------ */
+
+static void s3_free(struct s3 *p)
+{
+	if (!p)
+		return;
+	if (p->curl)
+		curl_easy_cleanup(p->curl);
+	free(p->bucket);
+	free(p->bucket_url);
+	free(p->prefix);
+	free(p->sigv4);
+	free(p->access_key);
+	if (p->secret_key) {
+		explicit_bzero(p->secret_key, strlen(p->secret_key));
+		free(p->secret_key);
+	}
+	free(p->ca_file);
+	free(p);
+}
+
+static bool bucket_name_ok(const char *b, size_t n)
+{
+	size_t i;
+
+	if (n < 1 || n > 255)
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)b[i];
+
+		if (!is_unreserved(c) || c == '~')
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Split "s3://BUCKET[/PREFIX]" into p->bucket and p->prefix ("" or
+ * "PREFIX/", without leading, trailing or doubled slashes).  The prefix
+ * may not have "." or ".." segments: URL normalization would move them.
+ * 0 or -EINVAL/-ENOMEM with a message.
+ */
+static int parse_storage_url(struct storage *s, struct s3 *p,
+			     const char *url)
+{
+	const char *b, *slash, *seg;
+	struct sb sb;
+	size_t blen;
+
+	if (!url || strncmp(url, "s3://", 5))
+		return storage_fail(s, -EINVAL,
+				    "S3: url must be s3://BUCKET[/PREFIX]");
+	b = url + 5;
+	slash = strchr(b, '/');
+	blen = slash ? (size_t)(slash - b) : strlen(b);
+	if (!bucket_name_ok(b, blen))
+		return storage_fail(s, -EINVAL,
+				    "S3: invalid bucket name in url '%s'", url);
+	p->bucket = strndup(b, blen);
+	if (!p->bucket)
+		return storage_fail(s, -ENOMEM, "S3: out of memory");
+
+	sb_init(&sb, 0);
+	seg = slash;
+	while (seg && *seg) {
+		size_t n;
+
+		while (*seg == '/')
+			seg++;
+		n = strcspn(seg, "/");
+		if (!n)
+			break;
+		if ((n == 1 && seg[0] == '.') ||
+		    (n == 2 && seg[0] == '.' && seg[1] == '.')) {
+			sb_release(&sb);
+			return storage_fail(s, -EINVAL,
+					    "S3: '.' or '..' in the prefix of url '%s'",
+					    url);
+		}
+		sb_append(&sb, seg, n);
+		sb_putc(&sb, '/');
+		seg += n;
+	}
+	p->prefix = sb_detach(&sb, NULL);
+	if (!p->prefix)
+		return storage_fail(s, -ENOMEM, "S3: out of memory");
+	return 0;
+}
+
+/*
+ * "ENDPOINT/BUCKET" into p->bucket_url.  The endpoint must be an http or
+ * https URL without credentials, query or fragment; a path is kept.
+ */
+static int build_bucket_url(struct storage *s, struct s3 *p,
+			    const char *endpoint)
+{
+	const char *auth;
+	size_t n;
+	struct sb sb;
+
+	if (!endpoint || (strncmp(endpoint, "http://", 7) &&
+			  strncmp(endpoint, "https://", 8)))
+		return storage_fail(s, -EINVAL,
+				    "S3: endpoint-url must start with http:// or https://");
+	auth = strstr(endpoint, "://") + 3;
+	n = strcspn(auth, "/");
+	if (!n || memchr(auth, '@', n) || strpbrk(endpoint, "?# \t\r\n"))
+		return storage_fail(s, -EINVAL,
+				    "S3: endpoint-url must be http(s)://HOST[:PORT][/PATH], without user, query or spaces");
+	n = strlen(endpoint);
+	while (n && endpoint[n - 1] == '/')
+		n--;
+	sb_init(&sb, 0);
+	sb_append(&sb, endpoint, n);
+	sb_putc(&sb, '/');
+	sb_puts(&sb, p->bucket);	/* checked: needs no encoding */
+	p->bucket_url = sb_detach(&sb, NULL);
+	if (!p->bucket_url)
+		return storage_fail(s, -ENOMEM, "S3: out of memory");
+	return 0;
+}
+
+/*
+ * Validate @cfg and set up s->priv; nothing is created remotely.  The
+ * bucket is checked with one HEAD: open fails with -ENOENT if it does not
+ * exist and with the server's -errno for refused credentials or a wrong
+ * region.  It succeeds anyway when the server cannot be reached (the
+ * operations will report that, and callers may open while offline) or
+ * answers AccessDenied (a key limited to objects may not HEAD a bucket).
+ */
+static int s3_open(struct storage *s, const struct config *cfg)
+{
+	const char *region = cfg->region ? cfg->region : CONFIG_DEFAULT_REGION;
+	char bwhat[300], *code = NULL;
+	struct s3 *p;
+	struct sb sb;
+	int r;
+
+	s->priv = NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return storage_fail(s, -ENOMEM, "S3: out of memory");
+
+	r = parse_storage_url(s, p, cfg->storage_url);
+	if (r < 0)
+		goto out;
+	r = build_bucket_url(s, p, cfg->endpoint_url);
+	if (r < 0)
+		goto out;
+	if (!cfg->access_key_id || !*cfg->access_key_id ||
+	    !cfg->secret_key || !*cfg->secret_key) {
+		r = storage_fail(s, -EINVAL,
+				 "S3: access-key-id and secret-key must be set");
+		goto out;
+	}
+	if (!*region || strpbrk(region, ": /\t\r\n")) {
+		r = storage_fail(s, -EINVAL, "S3: invalid region '%s'",
+				 region);
+		goto out;
+	}
+	sb_init(&sb, 0);
+	sb_appendf(&sb, "aws:amz:%s:s3", region);
+	p->sigv4 = sb_detach(&sb, NULL);
+	p->access_key = strdup(cfg->access_key_id);
+	p->secret_key = strdup(cfg->secret_key);
+	p->ca_file = cfg->ca_file && *cfg->ca_file ? strdup(cfg->ca_file) :
+						    NULL;
+	p->curl = curl_easy_init();
+	if (!p->sigv4 || !p->access_key || !p->secret_key || !p->curl ||
+	    (cfg->ca_file && *cfg->ca_file && !p->ca_file)) {
+		r = storage_fail(s, -ENOMEM, "S3: out of memory");
+		goto out;
+	}
+
+	s->priv = p;
+	(void)snprintf(bwhat, sizeof(bwhat), "bucket '%s'", p->bucket);
+	r = s3_head(s, NULL, bwhat, &code);
+	if (r == -ENOENT) {
+		r = storage_fail(s, -ENOENT,
+				 "S3 bucket '%s' does not exist at %s",
+				 p->bucket, cfg->endpoint_url);
+	} else if (r < 0 && (storage_err_is_transient(r) ||
+			     (code && !strcmp(code, "AccessDenied")))) {
+		s->error[0] = '\0';
+		r = 0;
+	}
+	if (r < 0)
+		s->priv = NULL;
+	else
+		p = NULL;	/* owned by s now */
+out:
+	free(code);
+	s3_free(p);
+	return r;
+}
+
+static void s3_close(struct storage *s)
+{
+	s3_free(s->priv);
+	s->priv = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Operations                                                          */
+/* ------------------------------------------------------------------ */
+
+static int s3_exists(struct storage *s, const char *key)
+{
+	return s3_head(s, key, key, NULL);
+}
+
+/* One PUT of [0, @size) of @fd.  0 or -errno with a message. */
+static int s3_put_single(struct storage *s, const char *key, int fd,
+			 uint64_t size)
+{
+	struct s3 *p = s->priv;
+	char sha[SHA256_HEX_LEN + 1], ebuf[128];
+	struct s3_src src = { .fd = fd, .off = 0, .len = size };
+	struct s3_xfer x;
+	char *url;
+	int r;
+
+	r = sha256_fd_range(fd, 0, size, sha);
+	if (r < 0)
+		return storage_fail(s, r, "S3 PUT %s: reading the file: %s",
+				    key, strerror_r(-r, ebuf, sizeof(ebuf)));
+	url = s3_url(p, key, NULL);
+	if (!url)
+		return storage_fail(s, -ENOMEM, "S3 PUT %s: out of memory",
+				    key);
+	xfer_init(&x, p, "PUT", url);
+	x.sha256 = sha;
+	x.src = &src;
+	r = s3_perform(s, &x, key);
+	if (r == 0 && x.status != 200)
+		r = s3_fail_status(s, "PUT", key, x.status, x.body.buf, NULL);
+	xfer_release(&x);
+	free(url);
+	return r;
+}
+
+/* "NAME=ENCODED(VALUE)" appended to @sb (no separator). */
+static void sb_put_param(struct sb *sb, const char *name, const char *value)
+{
+	sb_puts(sb, name);
+	sb_putc(sb, '=');
+	sb_put_encoded(sb, value, false);
+}
+
+/* Abort a multipart upload, keeping the message of the failure. */
+static void s3_multipart_abort(struct storage *s, const char *key,
+			       const char *upload_id)
+{
+	struct s3 *p = s->priv;
+	char saved[sizeof(s->error)];
+	struct s3_xfer x;
+	char *url = NULL;
+	struct sb q;
+
+	memcpy(saved, s->error, sizeof(saved));
+	sb_init(&q, 0);
+	sb_put_param(&q, "uploadId", upload_id);
+	if (!sb_err(&q))
+		url = s3_url(p, key, q.buf);
+	if (url) {
+		xfer_init(&x, p, "DELETE", url);
+		/* best effort: a leftover upload only costs space */
+		(void)s3_perform(s, &x, key);
+		xfer_release(&x);
+	}
+	free(url);
+	sb_release(&q);
+	memcpy(s->error, saved, sizeof(saved));
+}
+
+/* POST ?uploads=; the UploadId into *@ret_id (owned). */
+static int s3_multipart_initiate(struct storage *s, const char *key,
+				 char **ret_id)
+{
+	struct s3 *p = s->priv;
+	struct s3_src src = { .fd = -1, .mem = "" };
+	struct s3_xfer x;
+	char *url, *id = NULL;
+	int r;
+
+	url = s3_url(p, key, "uploads=");
+	if (!url)
+		return storage_fail(s, -ENOMEM, "S3 POST %s: out of memory",
+				    key);
+	xfer_init(&x, p, "POST", url);
+	x.src = &src;
+	/* the object's type is set here; without it curl sends a form type */
+	x.content_type = "application/octet-stream";
+	r = s3_perform(s, &x, key);
+	if (r < 0)
+		goto out;
+	if (x.status != 200) {
+		r = s3_fail_status(s, "POST", key, x.status, x.body.buf, NULL);
+		goto out;
+	}
+	r = xml_text(x.body.buf, "UploadId", &id);
+	if (r == -ENOMEM) {
+		r = storage_fail(s, r, "S3 POST %s: out of memory", key);
+		goto out;
+	}
+	if (r < 0 || !*id || strpbrk(id, "\r\n")) {
+		r = storage_fail(s, -EPROTO,
+				 "S3 POST %s?uploads: no UploadId in the answer",
+				 key);
+		goto out;
+	}
+	*ret_id = id;
+	id = NULL;
+	r = 0;
+out:
+	free(id);
+	xfer_release(&x);
+	free(url);
+	return r;
+}
+
+/* PUT part @num (1-based) = [@off, @off + @len) of @fd; its ETag owned. */
+static int s3_multipart_part(struct storage *s, const char *key,
+			     const char *upload_id, unsigned num, int fd,
+			     uint64_t off, uint64_t len, char **ret_etag)
+{
+	struct s3 *p = s->priv;
+	char sha[SHA256_HEX_LEN + 1], ebuf[128], what[64];
+	struct s3_src src = { .fd = fd, .off = off, .len = len };
+	struct s3_xfer x;
+	char *url = NULL;
+	struct sb q;
+	int r;
+
+	(void)snprintf(what, sizeof(what), "part %u", num);
+	r = sha256_fd_range(fd, off, len, sha);
+	if (r < 0)
+		return storage_fail(s, r,
+				    "S3 PUT %s (%s): reading the file: %s", key,
+				    what, strerror_r(-r, ebuf, sizeof(ebuf)));
+	/* sorted by name: partNumber < uploadId */
+	sb_init(&q, 0);
+	sb_appendf(&q, "partNumber=%u&", num);
+	sb_put_param(&q, "uploadId", upload_id);
+	if (!sb_err(&q))
+		url = s3_url(p, key, q.buf);
+	sb_release(&q);
+	if (!url)
+		return storage_fail(s, -ENOMEM, "S3 PUT %s: out of memory",
+				    key);
+	xfer_init(&x, p, "PUT", url);
+	x.sha256 = sha;
+	x.src = &src;
+	r = s3_perform(s, &x, key);
+	if (r < 0)
+		goto out;
+	if (x.status != 200) {
+		r = s3_fail_status(s, "PUT", key, x.status, x.body.buf, NULL);
+		goto out;
+	}
+	if (!x.etag[0]) {
+		r = storage_fail(s, -EPROTO, "S3 PUT %s (%s): no ETag", key,
+				 what);
+		goto out;
+	}
+	*ret_etag = strdup(x.etag);
+	r = *ret_etag ? 0 : storage_fail(s, -ENOMEM,
+					 "S3 PUT %s: out of memory", key);
+out:
+	xfer_release(&x);
+	free(url);
+	return r;
+}
+
+/* Append @s with the XML special characters escaped. */
+static void sb_put_xml(struct sb *sb, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '&':
+			sb_puts(sb, "&amp;");
+			break;
+		case '<':
+			sb_puts(sb, "&lt;");
+			break;
+		case '>':
+			sb_puts(sb, "&gt;");
+			break;
+		default:
+			sb_putc(sb, *s);
+		}
+	}
+}
+
+/*
+ * POST ?uploadId= with the part list.  S3 may answer 200 and still fail:
+ * the status is sent early (with whitespace to keep the connection alive)
+ * and an <Error> document follows, so the body decides.
+ */
+static int s3_multipart_complete(struct storage *s, const char *key,
+				 const char *upload_id, char **etags,
+				 unsigned n_parts)
+{
+	struct s3 *p = s->priv;
+	char sha[SHA256_HEX_LEN + 1];
+	struct s3_src src = { .fd = -1 };
+	struct s3_xfer x;
+	struct sb xml, q;
+	char *url = NULL;
+	unsigned i;
+	int r;
+
+	sb_init(&xml, 0);
+	sb_init(&q, 0);
+	sb_puts(&xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		      "<CompleteMultipartUpload>");
+	for (i = 0; i < n_parts; i++) {
+		sb_appendf(&xml, "<Part><PartNumber>%u</PartNumber><ETag>",
+			   i + 1);
+		sb_put_xml(&xml, etags[i]);
+		sb_puts(&xml, "</ETag></Part>");
+	}
+	sb_puts(&xml, "</CompleteMultipartUpload>");
+	sb_put_param(&q, "uploadId", upload_id);
+	if (!sb_err(&xml) && !sb_err(&q))
+		url = s3_url(p, key, q.buf);
+	if (!url) {
+		r = storage_fail(s, -ENOMEM, "S3 POST %s: out of memory", key);
+		goto out_free;
+	}
+	r = sha256_mem(xml.buf, xml.len, sha);
+	if (r < 0) {
+		r = storage_fail(s, r, "S3 POST %s: hashing failed", key);
+		goto out_free;
+	}
+	src.mem = xml.buf;
+	src.len = xml.len;
+	xfer_init(&x, p, "POST", url);
+	x.sha256 = sha;
+	x.src = &src;
+	x.content_type = "application/xml";
+	r = s3_perform(s, &x, key);
+	if (r == 0 && (x.status != 200 || strstr(x.body.buf, "<Error>")))
+		r = s3_fail_status(s, "POST", key,
+				   x.status, x.body.buf, NULL);
+	else if (r == 0 && !strstr(x.body.buf, "CompleteMultipartUploadResult"))
+		r = storage_fail(s, -EPROTO,
+				 "S3 POST %s?uploadId: unexpected answer", key);
+	xfer_release(&x);
+out_free:
+	free(url);
+	sb_release(&q);
+	sb_release(&xml);
+	return r;
+}
+
+static int s3_put_multipart(struct storage *s, const char *key, int fd,
+			    uint64_t size)
+{
+	const uint64_t mib = (uint64_t)1 << 20;
+	uint64_t part = S3_PART_SIZE, off;
+	char *upload_id = NULL;
+	char **etags = NULL;
+	unsigned n_parts, i;
+	int r;
+
+	if (size > S3_MAX_OBJECT_SIZE)
+		return storage_fail(s, -EFBIG,
+				    "S3 PUT %s: %llu bytes is too large for S3",
+				    key, (unsigned long long)size);
+	if ((size + part - 1) / part > S3_MAX_PARTS) {
+		/* whole MiB, enough for S3_MAX_PARTS parts */
+		part = (size + S3_MAX_PARTS - 1) / S3_MAX_PARTS;
+		part = (part + mib - 1) / mib * mib;
+	}
+	n_parts = (unsigned)((size + part - 1) / part);
+	etags = calloc(n_parts, sizeof(*etags));
+	if (!etags)
+		return storage_fail(s, -ENOMEM, "S3 PUT %s: out of memory",
+				    key);
+
+	r = s3_multipart_initiate(s, key, &upload_id);
+	if (r < 0)
+		goto out;
+	for (i = 0, off = 0; i < n_parts; i++, off += part) {
+		uint64_t len = size - off < part ? size - off : part;
+
+		r = s3_multipart_part(s, key, upload_id, i + 1, fd, off, len,
+				      &etags[i]);
+		if (r < 0)
+			goto out;
+	}
+	r = s3_multipart_complete(s, key, upload_id, etags, n_parts);
+out:
+	if (r < 0 && upload_id)
+		s3_multipart_abort(s, key, upload_id);
+	for (i = 0; i < n_parts; i++)
+		free(etags[i]);
+	free(etags);
+	free(upload_id);
+	return r;
+}
+
+/*
+ * Content-addressed: an object already under @key has these bytes, so
+ * there is nothing to send.  A key allowed to write but not to list gets
+ * 403 AccessDenied rather than 404 for an absent object (AWS does this);
+ * uploading again is harmless, so that case uploads too.
+ */
+static int s3_put(struct storage *s, const char *key, int fd, uint64_t size)
+{
+	char *code = NULL;
+	int r;
+
+	r = s3_head(s, key, key, &code);
+	if (r == -EACCES && code && !strcmp(code, "AccessDenied"))
+		r = -ENOENT;
+	free(code);
+	if (r == 0)
+		return 0;
+	if (r != -ENOENT)
+		return r;
+	if (size < S3_MULTIPART_THRESHOLD)
+		return s3_put_single(s, key, fd, size);
+	return s3_put_multipart(s, key, fd, size);
+}
+
+static int s3_get(struct storage *s, const char *key, int fd)
+{
+	struct s3 *p = s->priv;
+	struct s3_xfer x;
+	char *url;
+	int r;
+
+	url = s3_url(p, key, NULL);
+	if (!url)
+		return storage_fail(s, -ENOMEM, "S3 GET %s: out of memory",
+				    key);
+	xfer_init(&x, p, "GET", url);
+	x.out_fd = fd;
+	r = s3_perform(s, &x, key);
+	if (r == 0 && x.status != 200)
+		r = s3_fail_status(s, "GET", key, x.status, x.body.buf, NULL);
+	xfer_release(&x);
+	free(url);
+	return r;
+}
+
+const struct storage_ops storage_s3_ops = {
+	.name = "s3",
+	.open = s3_open,
+	.close = s3_close,
+	.exists = s3_exists,
+	.put = s3_put,
+	.get = s3_get,
+};
