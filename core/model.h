@@ -186,6 +186,12 @@ int model_prop_delete(struct model *m, enum model_owner owner, int64_t id,
 enum entry_side {
 	SIDE_INPUTS = 0,
 	SIDE_OUTPUTS = 1,
+	/*
+	 * E/tensorboard/: files kept in the content store and uploaded to
+	 * the server's TensorBoard endpoint, but not logged as artifacts
+	 * (upstream's `cmf metadata push -t`); they may be removed.
+	 */
+	SIDE_TENSORBOARD = 2,
 };
 
 struct entry {
@@ -256,7 +262,7 @@ int model_entry_rename(struct model *m, int64_t id, int64_t new_parent,
 		       const char *new_name, bool noreplace);
 
 /* Remove a directory entry (-ENOTEMPTY) or an unlogged file (-EPERM if it
- * is logged: logged history is append-only). */
+ * is logged: logged history is append-only; tensorboard files may go). */
 int model_entry_remove(struct model *m, int64_t id);
 
 enum entry_set {

@@ -65,6 +65,9 @@ static const char sql_entry_insert[] =
 	"INSERT INTO cmffs_entry(execution_id, side, parent_id, name, is_dir,"
 	" artifact_id, md5, size, mode, uid, gid, mtime_ns, ctime_ns)"
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)";
+static const char sql_entry_set_bytes[] =
+	"UPDATE cmffs_entry SET artifact_id = NULL, md5 = ?2, size = ?3,"
+	" mtime_ns = ?4, ctime_ns = ?5 WHERE id = ?1";
 static const char sql_entry_set_version[] =
 	"UPDATE cmffs_entry SET artifact_id = ?2, md5 = ?3, size = ?4,"
 	" mtime_ns = ?5, ctime_ns = ?6 WHERE id = ?1";
@@ -79,7 +82,8 @@ static const char sql_entry_setattr[] =
 	" mtime_ns = CASE WHEN ?7 THEN ?8 ELSE mtime_ns END,"
 	" ctime_ns = ?9 WHERE id = ?1";
 static const char sql_entry_drop_unlogged[] =
-	"DELETE FROM cmffs_entry WHERE is_dir = 0 AND artifact_id IS NULL";
+	"DELETE FROM cmffs_entry WHERE is_dir = 0 AND artifact_id IS NULL"
+	" AND md5 IS NULL";
 static const char sql_entry_parent[] =
 	"SELECT parent_id, name FROM cmffs_entry WHERE id = ?1";
 static const char sql_artifact_by_uri[] =
@@ -644,6 +648,22 @@ static int entry_log_locked(struct model *m, const struct entry *e,
 		return set_version_locked(m, e->id, e->artifact_id, md5, size,
 					  mtime_ns);
 	}
+	if (e->side == SIDE_TENSORBOARD) {
+		/* kept and uploaded, not an artifact */
+		sqlite3_stmt *s;
+
+		if (ret_logged)
+			*ret_logged = false;
+		r = store_stmt(m->st, sql_entry_set_bytes, &s);
+		if (r < 0)
+			return r;
+		sqlite3_bind_int64(s, 1, e->id);
+		sqlite3_bind_text(s, 2, md5, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 3, (int64_t)size);
+		sqlite3_bind_int64(s, 4, mtime_ns);
+		sqlite3_bind_int64(s, 5, now_ns());
+		return mlmd_step_done(s);
+	}
 	r = entry_path_locked(m, e->id, &path);
 	if (r < 0)
 		return r;
@@ -976,7 +996,7 @@ int model_entry_remove(struct model *m, int64_t id)
 		r = count_children_locked(m, id, &n);
 		if (r == 0 && n)
 			r = -ENOTEMPTY;
-	} else if (e.artifact_id) {
+	} else if (e.artifact_id && e.side != SIDE_TENSORBOARD) {
 		r = -EPERM;
 	}
 	if (r == 0)

@@ -49,6 +49,22 @@ static const char sql_counts[] =
 	"  d.pushed_update_ms IS NULL OR"
 	"  d.pushed_update_ms < e.`last_update_time_since_epoch`),"
 	" (SELECT count(*) FROM cmffs_pushed_execution WHERE server = ?2)";
+static const char sql_tb_pending[] =
+	"SELECT x.id, x.md5, ifnull(pp.`string_value`, ''),"
+	" ifnull(ct.`string_value`, ''), CASE WHEN ifnull(e.`name`, '') = ''"
+	" THEN 'execution-' || e.`id` ELSE e.`name` END"
+	" FROM cmffs_entry x JOIN `Execution` e ON e.`id` = x.execution_id"
+	" LEFT JOIN `ExecutionProperty` pp ON pp.`execution_id` = e.`id`"
+	" AND pp.`name` = 'Pipeline_Type' AND pp.`is_custom_property` = 0"
+	" LEFT JOIN `ExecutionProperty` ct ON ct.`execution_id` = e.`id`"
+	" AND ct.`name` = 'Context_Type' AND ct.`is_custom_property` = 0"
+	" WHERE x.side = 2 AND x.is_dir = 0 AND x.md5 IS NOT NULL"
+	" AND NOT EXISTS (SELECT 1 FROM cmffs_tensorboard_upload u"
+	" WHERE u.entry_id = x.id AND u.server = ?1 AND u.md5 = x.md5)"
+	" ORDER BY x.id";
+static const char sql_tb_done[] =
+	"INSERT OR REPLACE INTO cmffs_tensorboard_upload(entry_id, server, md5)"
+	" VALUES (?1, ?2, ?3)";
 static const char sql_note_set[] =
 	"INSERT OR REPLACE INTO cmffs_sync_note(key, value, time_ms)"
 	" VALUES (?1, ?2, ?3)";
@@ -275,6 +291,92 @@ int syncstate_note_get(struct model *m, const char *key, char **ret_value,
 	}
 	store_stmt_done(s);
 out:
+	store_unlock(m->st);
+	return r;
+}
+
+int syncstate_pending_tensorboard(struct model *m, const char *server,
+				  sync_upload_cb cb, void *ud)
+{
+	struct pending_upload *rows = NULL, *grown;
+	size_t n = 0, cap = 0, i;
+	sqlite3_stmt *s;
+	int rc, r;
+
+	store_lock(m->st);
+	r = store_stmt(m->st, sql_tb_pending, &s);
+	if (r < 0)
+		goto out_unlock;
+	sqlite3_bind_text(s, 1, server, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *stage = (const char *)sqlite3_column_text(s, 3);
+		const char *slash = strchr(stage, '/');
+
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			grown = reallocarray(rows, cap, sizeof(*rows));
+			if (!grown) {
+				r = -ENOMEM;
+				break;
+			}
+			rows = grown;
+		}
+		memset(&rows[n], 0, sizeof(rows[n]));
+		rows[n].entry_id = sqlite3_column_int64(s, 0);
+		snprintf(rows[n].md5, sizeof(rows[n].md5), "%s",
+			 (const char *)sqlite3_column_text(s, 1));
+		snprintf(rows[n].pipeline, sizeof(rows[n].pipeline), "%s",
+			 (const char *)sqlite3_column_text(s, 2));
+		/* the prefix STAGE/EXECUTION/ is completed with the path below */
+		if (asprintf(&rows[n].name, "%s/%s", slash ? slash + 1 : stage,
+			     (const char *)sqlite3_column_text(s, 4)) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		n++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_errno(rc);
+	store_stmt_done(s);
+out_unlock:
+	store_unlock(m->st);
+	for (i = 0; r == 0 && i < n; i++) {
+		char *path = NULL, *full = NULL;
+
+		r = model_entry_path(m, rows[i].entry_id, &path);
+		if (r == -ENOENT) {
+			r = 0;	/* removed meanwhile */
+			continue;
+		}
+		if (r == 0 && asprintf(&full, "%s/%s", rows[i].name, path) < 0)
+			r = -ENOMEM;
+		free(path);
+		if (r < 0)
+			break;
+		free(rows[i].name);
+		rows[i].name = full;
+		r = cb(ud, &rows[i]);
+	}
+	for (i = 0; i < n; i++)
+		free(rows[i].name);
+	free(rows);
+	return r;
+}
+
+int syncstate_tensorboard_done(struct model *m, const char *server,
+			       int64_t entry_id, const char *md5)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	store_lock(m->st);
+	r = store_stmt(m->st, sql_tb_done, &s);
+	if (r == 0) {
+		sqlite3_bind_int64(s, 1, entry_id);
+		sqlite3_bind_text(s, 2, server, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, md5, -1, SQLITE_STATIC);
+		r = mlmd_step_done(s);
+	}
 	store_unlock(m->st);
 	return r;
 }

@@ -57,6 +57,20 @@ int syncstate_counts(struct model *m, const char *remote, const char *server,
  * this is their size once known. */
 int syncstate_set_size(struct model *m, const char *md5, uint64_t size);
 
+/* A file of E/tensorboard/ not yet uploaded (in this version) to a server. */
+struct pending_upload {
+	int64_t entry_id;
+	char md5[33];
+	char pipeline[256];
+	char *name;		/* "STAGE/EXECUTION/path"; owned by the list */
+};
+typedef int (*sync_upload_cb)(void *ud, const struct pending_upload *u);
+
+int syncstate_pending_tensorboard(struct model *m, const char *server,
+				  sync_upload_cb cb, void *ud);
+int syncstate_tensorboard_done(struct model *m, const char *server,
+			       int64_t entry_id, const char *md5);
+
 /*
  * Notes about the last sync passes ("last_error", "last_success", ...), kept
  * in the store so that `cmffs status` shows them without a mount.  @value

@@ -170,8 +170,8 @@ int ofile_open(struct fs *fs, const struct entry *e, bool trunc,
 		r = -ENOMEM;
 		goto fail;
 	}
-	if (e->artifact_id && !trunc) {
-		/* clean: read the logged bytes until someone writes */
+	if (e->md5[0] && !trunc) {
+		/* clean: read the stored bytes until someone writes */
 		r = cas_open_object(fs->cas, e->md5, &of->tmp.fd);
 		if (r < 0)
 			goto fail;
@@ -399,7 +399,7 @@ void ofile_release(struct fs *fs, struct ofile *of)
 	 */
 	if (of->dirty &&
 	    model_entry_get(fs->model, of->entry_id, &e) == 0 &&
-	    !e.artifact_id && !e.is_dir) {
+	    !e.md5[0] && !e.is_dir) {
 		char *path = NULL;
 
 		(void)model_entry_path(fs->model, of->entry_id, &path);

@@ -216,7 +216,7 @@ static int dir_nlink(struct fs *fs, const struct node *n)
 	case NODE_ROOT:
 		return 4;	/* ., .., pipelines, .cmf */
 	case NODE_EXEC:
-		return 6;	/* inputs, outputs, properties, metrics */
+		return 7;	/* inputs, outputs, properties, metrics, tensorboard */
 	case NODE_SIDE:
 	case NODE_ENTRY:
 		r = model_entry_subdirs(fs->model, n->exec_id, n->side,
@@ -530,6 +530,7 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		fill_child(&c, "outputs");
 		fill_child(&c, "properties");
 		fill_child(&c, "state");
+		fill_child(&c, "tensorboard");
 		return 0;
 	case NODE_METRICS:
 		return list_metrics(fs, &c, n.exec_id);
@@ -1266,6 +1267,8 @@ static int op_unlink(const char *path)
 	if (n.entry.is_dir)
 		return -EISDIR;
 	r = model_entry_remove(fs->model, n.entry.id);
+	if (r == 0 && n.side == SIDE_TENSORBOARD)
+		syncer_kick(fs->syncer);
 	if (r == -EPERM) {
 		char why[160];
 
@@ -1353,8 +1356,9 @@ static int op_link(const char *from, const char *to)
 	if (src.kind != NODE_ENTRY || src.entry.is_dir)
 		return fs_refuse(-EPERM, "link", from,
 				 "only logged artifact files can be linked");
-	if (dst.kind != NODE_SIDE &&
-	    !(dst.kind == NODE_ENTRY && dst.entry.is_dir))
+	if ((dst.kind != NODE_SIDE &&
+	     !(dst.kind == NODE_ENTRY && dst.entry.is_dir)) ||
+	    dst.side == SIDE_TENSORBOARD)
 		return fs_refuse(-EPERM, "link", to,
 				 "links can only be made in an execution's inputs/ or outputs/");
 	r = model_entry_link(fs->model, src.entry.id, dst.exec_id, dst.side,

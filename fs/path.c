@@ -54,7 +54,7 @@ uint64_t fs_ino(const struct node *n)
 		return INO_CLASS(INO_EXEC) | (uint64_t)n->exec_id;
 	case NODE_SIDE:
 		return INO_CLASS(INO_EXEC_PART) | ((uint64_t)n->exec_id << 3) |
-		       (uint64_t)n->side;
+		       (n->side == SIDE_TENSORBOARD ? 7 : (uint64_t)n->side);
 	case NODE_EXEC_PROPS:
 		return INO_CLASS(INO_EXEC_PART) | ((uint64_t)n->exec_id << 3) | 2;
 	case NODE_EXEC_JSON:
@@ -216,9 +216,12 @@ static int step(struct fs *fs, struct node *n, const char *name)
 		n->kind = NODE_CTX_PROP;
 		return 0;
 	case NODE_EXEC:
-		if (!strcmp(name, "inputs") || !strcmp(name, "outputs")) {
+		if (!strcmp(name, "inputs") || !strcmp(name, "outputs") ||
+		    !strcmp(name, "tensorboard")) {
 			n->kind = NODE_SIDE;
-			n->side = name[0] == 'i' ? SIDE_INPUTS : SIDE_OUTPUTS;
+			n->side = name[0] == 'i'   ? SIDE_INPUTS
+				  : name[0] == 'o' ? SIDE_OUTPUTS
+						   : SIDE_TENSORBOARD;
 			memset(&n->entry, 0, sizeof(n->entry));
 			n->entry.is_dir = true;
 			return 0;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -246,6 +247,103 @@ out:
 	json_decref(req);
 	json_decref(ans);
 	free(body);
+	return r;
+}
+
+struct upload_src {
+	int fd;
+	curl_off_t off;
+};
+
+static size_t read_part(char *buf, size_t size, size_t n, void *ud)
+{
+	struct upload_src *u = ud;
+	ssize_t got = pread(u->fd, buf, size * n, u->off);
+
+	if (got < 0)
+		return CURL_READFUNC_ABORT;
+	u->off += got;
+	return (size_t)got;
+}
+
+static int seek_part(void *ud, curl_off_t off, int origin)
+{
+	struct upload_src *u = ud;
+
+	if (origin != SEEK_SET)
+		return CURL_SEEKFUNC_CANTSEEK;
+	u->off = off;
+	return CURL_SEEKFUNC_OK;
+}
+
+char *server_escape(struct server *srv, const char *s)
+{
+	char *e = curl_easy_escape(srv->curl, s, 0);
+	char *copy = e ? strdup(e) : NULL;
+
+	curl_free(e);
+	return copy;
+}
+
+int server_upload(struct server *srv, const char *route, const char *filename,
+		  int fd, uint64_t size)
+{
+	struct upload_src src = { .fd = fd };
+	struct sb answer;
+	curl_mime *mime = NULL;
+	curl_mimepart *part;
+	json_t *ans = NULL;
+	char url[2048];
+	long status = 0;
+	CURLcode c;
+	int r = 0;
+
+	sb_init(&answer, 1 << 20);
+	snprintf(url, sizeof(url), "%s/api/%s", srv->base, route);
+	curl_easy_reset(srv->curl);
+	mime = curl_mime_init(srv->curl);
+	part = mime ? curl_mime_addpart(mime) : NULL;
+	if (!part) {
+		r = -ENOMEM;
+		goto out;
+	}
+	curl_mime_name(part, "file");
+	curl_mime_filename(part, filename);
+	curl_mime_type(part, "application/octet-stream");
+	curl_mime_data_cb(part, (curl_off_t)size, read_part, seek_part, NULL,
+			  &src);
+	curl_easy_setopt(srv->curl, CURLOPT_URL, url);
+	curl_easy_setopt(srv->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(srv->curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	curl_easy_setopt(srv->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(srv->curl, CURLOPT_LOW_SPEED_TIME, 120L);
+	curl_easy_setopt(srv->curl, CURLOPT_MIMEPOST, mime);
+	curl_easy_setopt(srv->curl, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(srv->curl, CURLOPT_WRITEDATA, &answer);
+	if (srv->ca_file)
+		curl_easy_setopt(srv->curl, CURLOPT_CAINFO, srv->ca_file);
+	c = curl_easy_perform(srv->curl);
+	if (c != CURLE_OK) {
+		r = fail(srv, curl_errno(c), "cmf-server %s: %s", url,
+			 curl_easy_strerror(c));
+		goto out;
+	}
+	curl_easy_getinfo(srv->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (status != 200) {
+		r = http_fail(srv, "upload", status, answer.buf);
+		goto out;
+	}
+	ans = json_loads(answer.buf, 0, NULL);
+	if (json_object_get(ans, "error")) {
+		const char *e = json_string_value(json_object_get(ans, "error"));
+
+		r = fail(srv, -EPROTO, "cmf-server refused '%s': %s", filename,
+			 e ? e : "?");
+	}
+out:
+	curl_mime_free(mime);
+	json_decref(ans);
+	sb_release(&answer);
 	return r;
 }
 

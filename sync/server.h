@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct server;
 
@@ -33,6 +34,18 @@ int server_push(struct server *srv, const char *pipeline, const char *doc,
 /* The pipeline's document (owned text). */
 int server_pull(struct server *srv, const char *pipeline, char **ret_text,
 		size_t *ret_len);
+
+/*
+ * Upload @size bytes of @fd as multipart field "file" named @filename to
+ * POST <url>/api/@route (e.g. "tensorboard?pipeline_name=P", already
+ * URL-encoded by the caller).  The server's {"error": ...} answers, which
+ * come with status 200 (cmf-upstream.md §8.28), are failures (-EPROTO).
+ */
+int server_upload(struct server *srv, const char *route, const char *filename,
+		  int fd, uint64_t size);
+
+/* @s URL-encoded for a query value; owned, NULL on ENOMEM. */
+char *server_escape(struct server *srv, const char *s);
 
 const char *server_error(const struct server *srv);
 const char *server_url(const struct server *srv);

@@ -303,6 +303,40 @@ static int push_metadata(struct pass *p, const char *pipeline)
 	return r;
 }
 
+static int upload_tensorboard(void *ud, const struct pending_upload *u)
+{
+	struct pass *p = ud;
+	struct sync_env *env = p->env;
+	char *route = NULL, *pipe = NULL;
+	struct stat st;
+	int fd = -1, r;
+
+	r = cas_open_object(env->cas, u->md5, &fd);
+	if (r < 0)
+		return 0;	/* bytes gone (a crash before commit): skip */
+	pipe = server_escape(env->server, u->pipeline);
+	if (!pipe || fstat(fd, &st) < 0 ||
+	    asprintf(&route, "tensorboard?pipeline_name=%s", pipe) < 0) {
+		route = NULL;
+		r = -ENOMEM;
+		goto out;
+	}
+	progress(p, "uploading tensorboard log %s", u->name);
+	r = server_upload(env->server, route, u->name, fd, (uint64_t)st.st_size);
+	if (r < 0) {
+		report(p->rep, r, "%s", server_error(env->server));
+		goto out;
+	}
+	r = syncstate_tensorboard_done(env->model, server_url(env->server),
+				       u->entry_id, u->md5);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(route);
+	free(pipe);
+	return r;
+}
+
 int sync_pass(struct sync_env *env, const char *pipeline,
 	      sync_progress_fn progress_fn, void *ud, struct sync_report *rep)
 {
@@ -321,6 +355,11 @@ int sync_pass(struct sync_env *env, const char *pipeline,
 		r = need_server(env, rep);
 		if (r == 0)
 			r = push_metadata(&p, pipeline);
+		/* side uploads, after the metadata they belong to */
+		if (r == 0)
+			r = syncstate_pending_tensorboard(env->model,
+							  server_url(env->server),
+							  upload_tensorboard, &p);
 	}
 	if (r < 0) {
 		if (!rep->message[0])

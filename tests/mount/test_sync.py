@@ -184,3 +184,30 @@ def test_push_command_reports_errors(tmp_path):
     assert os.path.exists(remote_object(str(tmp_path / "remote"), md5(b"a")))
     r = cmffs("status", ws)
     assert "objects pending: 0" in r.stdout and "executions pending: 1" in r.stdout
+
+
+def test_tensorboard_logs_reach_the_server(tmp_path, server):
+    os.makedirs(tmp_path / "remote")
+    a = make_mount(tmp_path, "a", server.url)
+    a.mount()
+    try:
+        run = a.path("pipelines", "tb", "train", "r1")
+        os.makedirs(os.path.join(run, "tensorboard", "run1"))
+        ev = os.path.join(run, "tensorboard", "run1", "events.out.tfevents.1")
+        with open(ev, "wb") as f:
+            f.write(b"\x00tfevents-1")
+        target = os.path.join(server.data_dir, "tensorboard-logs", "tb", "train",
+                              "r1", "run1", "events.out.tfevents.1")
+        wait_for(lambda: os.path.exists(target), what="the tensorboard upload")
+        with open(target, "rb") as f:
+            assert f.read() == b"\x00tfevents-1"
+        # an updated event file is uploaded again
+        with open(ev, "ab") as f:
+            f.write(b"-2")
+        wait_for(lambda: open(target, "rb").read() == b"\x00tfevents-1-2",
+                 what="the second upload")
+        # tensorboard logs are not artifacts, and may be removed
+        assert a.sql("SELECT count(*) FROM Artifact") == [(0,)]
+        os.unlink(ev)
+    finally:
+        a.umount()
