@@ -32,7 +32,7 @@ def test_layout_and_contexts(mounted, execution):
     assert sorted(os.listdir(mounted.mnt)) == [".cmf", "pipelines"]
     assert sorted(os.listdir(execution)) == [
         "execution.json", "inputs", "lineage", "metrics", "outputs", "properties",
-        "state"]
+        "state", "tensorboard"]
     rows = mounted.sql(
         "SELECT c.name, t.name FROM Context c JOIN Type t ON t.id=c.type_id"
         " ORDER BY c.id")
