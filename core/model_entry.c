@@ -27,6 +27,7 @@ static const char *const art_type_name[_ART_MAX] = {
 	[ART_DATASET] = "Dataset",
 	[ART_MODEL] = "Model",
 	[ART_LABEL] = "Label",
+	[ART_ENVIRONMENT] = "Environment",
 };
 static const struct mlmd_type_prop dataset_props[] = {
 	{ "git_repo", MLMD_PT_STRING },
@@ -413,6 +414,9 @@ static enum artifact_kind kind_for_path(const char *path)
 {
 	size_t n = strcspn(path, "/");
 
+	/* where upstream (and cmffs' mkdir) puts Python environments */
+	if (!strncmp(path, "cmf_artifacts/python_env_", 25))
+		return ART_ENVIRONMENT;
 	if (path[n] != '/')
 		return ART_DATASET;	/* a file at the top is a Dataset */
 	if (n == 6 && !strncmp(path, "models", 6))

@@ -15,6 +15,7 @@ enum artifact_kind {
 	ART_DATASET,
 	ART_MODEL,
 	ART_LABEL,
+	ART_ENVIRONMENT,
 	_ART_MAX,
 };
 

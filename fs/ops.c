@@ -601,6 +601,10 @@ static int op_mkdir(const char *path, mode_t mode)
 			memset(&origin, 0, sizeof(origin)), origin.git_dirty = -1;
 		r = model_execution_create(fs->model, p.stage_id, name,
 					   &origin, &id);
+		if (r == 0 && prov &&
+		    fs_capture_environment(fs, id, prov->pid) < 0)
+			log_user("mkdir %s: the Python environment of the caller could not be logged",
+				 path);
 		provenance_free(prov);
 		break;
 	case NODE_SIDE:

@@ -124,9 +124,15 @@ def mounted(tmp_path):
                 m.force_unmount()
 
 
+def mkexec(path):
+    """mkdir -p of execution directories from a shell, not from Python:
+    a Python caller gets its environment logged as an input (test_pyenv)."""
+    subprocess.run(["sh", "-c", 'mkdir -p "$1"', "sh", str(path)], check=True)
+
+
 @pytest.fixture
 def execution(mounted):
     """pipelines/demo/prep/run1 made with mkdir."""
     path = mounted.path("pipelines", "demo", "prep", "run1")
-    os.makedirs(path)
+    mkexec(path)
     return path

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import cmffs
+from conftest import cmffs, mkexec
 
 
 def md5(data):
@@ -48,9 +48,8 @@ def test_layout_and_contexts(mounted, execution):
     assert props["Context_Type"] == "demo/prep"
     assert props["Pipeline_Type"] == "demo"
     assert props["Context_ID"] == 2 and props["Pipeline_id"] == 1
-    # the caller is this Python process (os.makedirs), recorded like sys.argv
-    assert props["Execution"].startswith("['")
-    assert "pytest" in props["Execution"]
+    # the caller is the shell that ran mkdir, recorded like sys.argv
+    assert props["Execution"].startswith("['sh', '-c', 'mkdir -p")
     assert mounted.sql("SELECT count(*) FROM Association") == [(1,)]
 
 
@@ -108,7 +107,7 @@ def test_tree_copy_models_and_find(mounted, execution, tmp_path):
 
 def test_hard_link_forms_lineage_without_copying(mounted, execution):
     train = mounted.path("pipelines", "demo", "train", "run1")
-    os.makedirs(train)
+    mkexec(train)
     a = os.path.join(execution, "outputs", "features.csv")
     write(a, b"x,y\n")
     b = os.path.join(train, "inputs", "features.csv")
@@ -324,7 +323,7 @@ def test_export_has_upstream_structure(mounted, execution, tmp_path):
     write(os.path.join(execution, "outputs", "d.csv"), b"1\n")
     write(os.path.join(execution, "properties", "lr"), b"0.01\n")
     train = mounted.path("pipelines", "demo", "train", "r")
-    os.makedirs(train)
+    mkexec(train)
     os.link(os.path.join(execution, "outputs", "d.csv"),
             os.path.join(train, "inputs", "d.csv"))
     out = tmp_path / "demo.json"
@@ -441,12 +440,12 @@ def test_lineage_names_everything_upstream(mounted, execution):
     write(os.path.join(execution, "inputs", "raw.csv"), b"raw\n")
     write(os.path.join(execution, "outputs", "clean.csv"), b"clean\n")
     feat = os.path.join(p, "featurize", "f1")
-    os.makedirs(feat)
+    mkexec(feat)
     os.link(os.path.join(execution, "outputs", "clean.csv"),
             os.path.join(feat, "inputs", "clean.csv"))
     write(os.path.join(feat, "outputs", "features.csv"), b"feat\n")
     train = os.path.join(p, "train", "t1")
-    os.makedirs(train)
+    mkexec(train)
     os.link(os.path.join(feat, "outputs", "features.csv"),
             os.path.join(train, "inputs", "features.csv"))
     os.makedirs(os.path.join(train, "outputs", "models"))
@@ -478,3 +477,32 @@ def test_shell_redirect_logs_one_version(mounted, execution):
     assert names == [f"a.txt:{md5(b'hello' + bytes([10]))}",
                      f"b.txt:{md5(b'one' + bytes([10]))}",
                      f"empty:{md5(b'')}"]
+
+
+def test_python_caller_gets_its_environment_logged(mounted):
+    run = mounted.path("pipelines", "py", "train", "r1")
+    os.makedirs(run)                       # this Python process is the caller
+    env_dir = os.path.join(run, "inputs", "cmf_artifacts")
+    (name,) = os.listdir(env_dir)
+    assert name.startswith("python_env_") and name.endswith(".txt")
+    with open(os.path.join(env_dir, name)) as f:
+        lines = f.read().splitlines()
+    assert lines and all("==" in l for l in lines)
+    assert lines == sorted(lines, key=str.lower)
+    assert not any(l.lower().startswith(("pip==", "setuptools==")) for l in lines)
+    assert any(l.startswith("pytest==") for l in lines)
+    # named as upstream names it: md5 of repr(list) + newline
+    assert name == "python_env_" + md5((repr(lines) + "\n").encode()) + ".txt"
+    rows = mounted.sql(
+        "SELECT a.name, t.name, ev.type FROM Artifact a JOIN Type t ON t.id=a.type_id"
+        " JOIN Event ev ON ev.artifact_id=a.id")
+    with open(os.path.join(env_dir, name), "rb") as f:
+        h = md5(f.read())
+    assert rows == [(f"cmf_artifacts/{name}:{h}", "Environment", 3)]
+    assert mounted.sql("SELECT string_value FROM ExecutionProperty WHERE"
+                       " name='Python_Env' AND is_custom_property=1") == \
+        [(f"cmf_artifacts/{name}",)]
+    # the same environment in another execution: one artifact, two events
+    os.makedirs(mounted.path("pipelines", "py", "train", "r2"))
+    assert mounted.sql("SELECT count(*) FROM Artifact") == [(1,)]
+    assert mounted.sql("SELECT count(*) FROM Event") == [(2,)]

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from conftest import Mount, cmffs, fuse_usable
+from conftest import Mount, cmffs, fuse_usable, mkexec
 
 
 class Scripted(http.server.BaseHTTPRequestHandler):
@@ -50,7 +50,7 @@ def workspace(tmp_path_factory, scripted):
     cmffs("init", m.ws, "--server-url", f"http://127.0.0.1:{scripted.server_port}")
     m.mount()
     try:
-        os.makedirs(m.path("pipelines", "p", "s", "e"))
+        mkexec(m.path("pipelines", "p", "s", "e"))
         with open(m.path("pipelines", "p", "s", "e", "outputs", "f"), "wb") as f:
             f.write(b"f")
     finally:
@@ -107,7 +107,7 @@ def test_server_down(tmp_path):
     cmffs("init", m.ws, "--server-url", "http://127.0.0.1:9")
     m.mount()
     try:
-        os.makedirs(m.path("pipelines", "p", "s", "e"))
+        mkexec(m.path("pipelines", "p", "s", "e"))
     finally:
         m.umount()
     r = cmffs("push", m.ws, check=False)

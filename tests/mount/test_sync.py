@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import CMFFS, Mount, cmffs, fuse_usable
+from conftest import CMFFS, Mount, cmffs, fuse_usable, mkexec
 from servers import RefServer, wait_for
 
 
@@ -51,7 +51,7 @@ def test_background_push_then_pull_elsewhere(tmp_path, server):
     a.mount()
     try:
         run = a.path("pipelines", "team", "prep", "r1")
-        os.makedirs(run)
+        mkexec(run)
         data = os.urandom(200_000)
         with open(os.path.join(run, "outputs", "data.bin"), "wb") as f:
             f.write(data)
@@ -97,7 +97,7 @@ def test_corrupt_remote_object_is_eio(tmp_path, server):
     a.mount()
     try:
         run = a.path("pipelines", "p", "s", "e")
-        os.makedirs(run)
+        mkexec(run)
         with open(os.path.join(run, "outputs", "x.txt"), "wb") as f:
             f.write(b"genuine\n")
     finally:
@@ -131,7 +131,7 @@ def test_server_outage_and_killed_daemon_lose_nothing(tmp_path):
     a = make_mount(tmp_path, "a", url)
     a.mount()
     run = a.path("pipelines", "q", "s", "e1")
-    os.makedirs(run)
+    mkexec(run)
     blobs = [os.urandom(10_000 + i) for i in range(20)]
     for i, b in enumerate(blobs):
         with open(os.path.join(run, "outputs", f"f{i}.bin"), "wb") as f:
@@ -171,7 +171,7 @@ def test_push_command_reports_errors(tmp_path):
     m.ws = ws
     m.mount()
     try:
-        os.makedirs(m.path("pipelines", "p", "s", "e"))
+        mkexec(m.path("pipelines", "p", "s", "e"))
         with open(m.path("pipelines", "p", "s", "e", "outputs", "a"), "wb") as f:
             f.write(b"a")
     finally:
@@ -192,6 +192,7 @@ def test_tensorboard_logs_reach_the_server(tmp_path, server):
     a.mount()
     try:
         run = a.path("pipelines", "tb", "train", "r1")
+        mkexec(run)
         os.makedirs(os.path.join(run, "tensorboard", "run1"))
         ev = os.path.join(run, "tensorboard", "run1", "events.out.tfevents.1")
         with open(ev, "wb") as f:

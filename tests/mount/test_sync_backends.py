@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from conftest import Mount, cmffs, fuse_usable
+from conftest import Mount, cmffs, fuse_usable, mkexec
 from servers import RefServer, wait_for
 
 
@@ -81,7 +81,7 @@ def test_push_pull_fetch(tmp_path, kind):
         a.mount()
         try:
             run = a.path("pipelines", "p", "s", "e")
-            os.makedirs(run)
+            mkexec(run)
             data = os.urandom(300_000)
             with open(os.path.join(run, "outputs", "w.bin"), "wb") as f:
                 f.write(data)
@@ -119,7 +119,7 @@ def test_ssh_host_key_is_never_trusted_blindly(tmp_path):
     m.ws = ws
     m.mount()
     try:
-        os.makedirs(m.path("pipelines", "p", "s", "e"))
+        mkexec(m.path("pipelines", "p", "s", "e"))
         with open(m.path("pipelines", "p", "s", "e", "outputs", "x"), "wb") as f:
             f.write(b"x")
     finally:
@@ -146,7 +146,7 @@ def test_storage_outage_mid_run(tmp_path):
     a.mount()
     try:
         run = a.path("pipelines", "o", "s", "e")
-        os.makedirs(run)
+        mkexec(run)
         first = os.urandom(50_000)
         with open(os.path.join(run, "outputs", "first.bin"), "wb") as f:
             f.write(first)

@@ -10,7 +10,7 @@ import sqlite3
 
 import pytest
 
-from conftest import Mount, cmffs, fuse_usable
+from conftest import Mount, cmffs, fuse_usable, mkexec
 from servers import RefServer, wait_for
 
 DATA = b"<xml>upstream data</xml>\n"
@@ -114,7 +114,7 @@ def test_upstream_workspace_mounts_and_pushes_to_its_remote(tmp_path):
             data = os.path.join(run, "inputs", "artifacts", "data.xml.gz")
             with open(data, "rb") as f:
                 assert f.read() == DATA
-            os.makedirs(m.path("pipelines", "Test-env", "Train", "t1"))
+            mkexec(m.path("pipelines", "Test-env", "Train", "t1"))
             out = m.path("pipelines", "Test-env", "Train", "t1", "outputs", "m.txt")
             with open(out, "wb") as f:
                 f.write(b"trained\n")

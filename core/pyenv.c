@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: MIT */
+/* Python environments from site-packages metadata; see pyenv.h. */
+#include "pyenv.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "sb.h"
+
+#define MAX_PACKAGES 20000
+
+struct pkgs {
+	char **v;
+	size_t n, cap;
+};
+
+/* The value of @var in /proc/PID/environ, or NULL (owned). */
+static char *environ_var(int pid, const char *var)
+{
+	char path[64], *buf = NULL, *found = NULL;
+	size_t cap = 0, len = 0, vlen = strlen(var), off;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	for (;;) {
+		if (cap - len < 4096) {
+			char *p = realloc(buf, cap + 65536);
+
+			if (!p || cap > (1 << 22))
+				break;
+			buf = p;
+			cap += 65536;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	for (off = 0; buf && off < len; off += strnlen(buf + off, len - off) + 1)
+		if (!strncmp(buf + off, var, vlen) && buf[off + vlen] == '=') {
+			found = strndup(buf + off + vlen + 1,
+					len - off - vlen - 1);
+			break;
+		}
+	free(buf);
+	return found;
+}
+
+static bool skipped_package(const char *name)
+{
+	static const char *const skip[] = { "pip", "setuptools", "wheel",
+					    "distribute" };
+	size_t i;
+
+	for (i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
+		if (!strcasecmp(name, skip[i]))
+			return true;
+	return false;
+}
+
+/* Name and Version from a METADATA / PKG-INFO header. */
+static int read_metadata(const char *path, struct pkgs *p)
+{
+	char line[512], name[256] = "", version[128] = "";
+	FILE *f = fopen(path, "re");
+	int r = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == '\n' || line[0] == '\r')
+			break;	/* end of the header block */
+		line[strcspn(line, "\r\n")] = '\0';
+		if (!strncmp(line, "Name: ", 6))
+			snprintf(name, sizeof(name), "%.255s", line + 6);
+		else if (!strncmp(line, "Version: ", 9))
+			snprintf(version, sizeof(version), "%.127s", line + 9);
+	}
+	fclose(f);
+	if (!name[0] || !version[0] || skipped_package(name) ||
+	    p->n >= MAX_PACKAGES)
+		return 0;
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		char **v = reallocarray(p->v, cap, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		p->v = v;
+		p->cap = cap;
+	}
+	if (asprintf(&p->v[p->n], "%s==%s", name, version) < 0)
+		return -ENOMEM;
+	p->n++;
+	return r;
+}
+
+static int scan_dir(const char *dir, struct pkgs *p)
+{
+	struct dirent *de;
+	char path[PATH_MAX];
+	DIR *d = opendir(dir);
+	int r = 0;
+
+	if (!d)
+		return 0;
+	while (r == 0 && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+
+		if (n > 10 && !strcmp(de->d_name + n - 10, ".dist-info"))
+			snprintf(path, sizeof(path), "%s/%s/METADATA", dir,
+				 de->d_name);
+		else if (n > 9 && !strcmp(de->d_name + n - 9, ".egg-info"))
+			snprintf(path, sizeof(path), "%s/%s/PKG-INFO", dir,
+				 de->d_name);
+		else
+			continue;
+		r = read_metadata(path, p);
+	}
+	closedir(d);
+	return r;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcasecmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The prefix of the interpreter the process runs, or NULL (owned). */
+static char *python_prefix(int pid)
+{
+	char path[64], exe[PATH_MAX], *prefix, *slash;
+	ssize_t n;
+
+	prefix = environ_var(pid, "VIRTUAL_ENV");
+	if (!prefix)
+		prefix = environ_var(pid, "CONDA_PREFIX");
+	if (prefix)
+		return prefix;
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (!slash || strncmp(slash + 1, "python", 6))
+		return NULL;
+	*slash = '\0';			/* PREFIX/bin */
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';			/* PREFIX */
+	return strdup(exe[0] ? exe : "/");
+}
+
+int pyenv_freeze(int pid, char **ret_text, size_t *ret_len,
+		 char ret_name[MD5_HEX_LEN + 1])
+{
+	static const char *const patterns[] = {
+		"/lib/python3*/site-packages",
+		"/lib/python3/dist-packages",
+		"/local/lib/python3*/dist-packages",
+	};
+	struct pkgs p = { 0 };
+	struct sb text, repr;
+	char *prefix = python_prefix(pid);
+	size_t i, j;
+	int r = 0, found = 0;
+
+	if (!prefix)
+		return -ENOENT;
+	for (i = 0; r == 0 && i < sizeof(patterns) / sizeof(patterns[0]); i++) {
+		char pat[PATH_MAX];
+		glob_t g;
+
+		snprintf(pat, sizeof(pat), "%s%s", prefix, patterns[i]);
+		if (glob(pat, GLOB_ONLYDIR, NULL, &g) != 0)
+			continue;
+		for (j = 0; r == 0 && j < g.gl_pathc; j++, found++)
+			r = scan_dir(g.gl_pathv[j], &p);
+		globfree(&g);
+	}
+	free(prefix);
+	if (r == 0 && !found)
+		r = -ENOENT;
+	sb_init(&text, 0);
+	sb_init(&repr, 0);
+	if (r == 0) {
+		qsort(p.v, p.n, sizeof(*p.v), by_name);
+		sb_putc(&repr, '[');
+		for (i = 0; i < p.n; i++) {
+			sb_appendf(&text, "%s\n", p.v[i]);
+			sb_appendf(&repr, "%s'%s'", i ? ", " : "", p.v[i]);
+		}
+		sb_puts(&repr, "]\n");
+		r = sb_err(&text) ? sb_err(&text) : sb_err(&repr);
+	}
+	if (r == 0)
+		r = hash_buf(repr.buf, repr.len, ret_name);
+	if (r == 0) {
+		*ret_text = sb_detach(&text, ret_len);
+		r = *ret_text ? 0 : -ENOMEM;
+	}
+	sb_release(&text);
+	sb_release(&repr);
+	for (i = 0; i < p.n; i++)
+		free(p.v[i]);
+	free(p.v);
+	return r;
+}
