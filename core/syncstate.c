@@ -65,6 +65,14 @@ static const char sql_tb_pending[] =
 static const char sql_tb_done[] =
 	"INSERT OR REPLACE INTO cmffs_tensorboard_upload(entry_id, server, md5)"
 	" VALUES (?1, ?2, ?3)";
+static const char sql_side_pending[] =
+	"SELECT DISTINCT a.`uri`, a.`name` FROM `Artifact` a JOIN `Type` t"
+	" ON t.`id` = a.`type_id` WHERE t.`name` = ?2 AND length(a.`uri`) = 32"
+	" AND NOT EXISTS (SELECT 1 FROM cmffs_side_upload u WHERE u.type = ?2"
+	" AND u.uri = a.`uri` AND u.server = ?1) ORDER BY a.`id`";
+static const char sql_side_done[] =
+	"INSERT OR IGNORE INTO cmffs_side_upload(type, uri, server)"
+	" VALUES (?2, ?3, ?1)";
 static const char sql_note_set[] =
 	"INSERT OR REPLACE INTO cmffs_sync_note(key, value, time_ms)"
 	" VALUES (?1, ?2, ?3)";
@@ -375,6 +383,71 @@ int syncstate_tensorboard_done(struct model *m, const char *server,
 		sqlite3_bind_int64(s, 1, entry_id);
 		sqlite3_bind_text(s, 2, server, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 3, md5, -1, SQLITE_STATIC);
+		r = mlmd_step_done(s);
+	}
+	store_unlock(m->st);
+	return r;
+}
+
+int syncstate_pending_side(struct model *m, const char *server,
+			   const char *type, sync_side_cb cb, void *ud)
+{
+	char **rows = NULL, **grown;
+	size_t n = 0, cap = 0, i;
+	sqlite3_stmt *s;
+	int rc, r;
+
+	store_lock(m->st);
+	r = store_stmt(m->st, sql_side_pending, &s);
+	if (r < 0)
+		goto out_unlock;
+	sqlite3_bind_text(s, 1, server, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, type, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n + 2 > cap) {
+			cap = cap ? cap * 2 : 32;
+			grown = reallocarray(rows, cap, sizeof(*rows));
+			if (!grown) {
+				r = -ENOMEM;
+				break;
+			}
+			rows = grown;
+		}
+		rows[n] = strdup((const char *)sqlite3_column_text(s, 0));
+		rows[n + 1] = strdup(sqlite3_column_text(s, 1)
+					     ? (const char *)sqlite3_column_text(s, 1)
+					     : "");
+		n += 2;
+		if (!rows[n - 2] || !rows[n - 1]) {
+			r = -ENOMEM;
+			break;
+		}
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_errno(rc);
+	store_stmt_done(s);
+out_unlock:
+	store_unlock(m->st);
+	for (i = 0; r == 0 && i < n; i += 2)
+		r = cb(ud, rows[i], rows[i + 1]);
+	for (i = 0; i < n; i++)
+		free(rows[i]);
+	free(rows);
+	return r;
+}
+
+int syncstate_side_done(struct model *m, const char *server, const char *type,
+			const char *uri)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	store_lock(m->st);
+	r = store_stmt(m->st, sql_side_done, &s);
+	if (r == 0) {
+		sqlite3_bind_text(s, 1, server, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, type, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, uri, -1, SQLITE_STATIC);
 		r = mlmd_step_done(s);
 	}
 	store_unlock(m->st);

@@ -72,6 +72,17 @@ int syncstate_tensorboard_done(struct model *m, const char *server,
 			       int64_t entry_id, const char *md5);
 
 /*
+ * Artifacts of @type ("Environment", "Label") whose file the server has not
+ * received yet through its side upload (/python-env, /label); @cb gets the
+ * artifact's uri (its md5) and name.
+ */
+typedef int (*sync_side_cb)(void *ud, const char *uri, const char *name);
+int syncstate_pending_side(struct model *m, const char *server,
+			   const char *type, sync_side_cb cb, void *ud);
+int syncstate_side_done(struct model *m, const char *server, const char *type,
+			const char *uri);
+
+/*
  * Notes about the last sync passes ("last_error", "last_success", ...), kept
  * in the store so that `cmffs status` shows them without a mount.  @value
  * NULL deletes.  syncstate_note_get gives the owned value and its time.

@@ -337,6 +337,51 @@ out:
 	return r;
 }
 
+/*
+ * Side uploads of upstream's client after a metadata push (cmf-upstream.md
+ * §4.4): environment files to /python-env under their relative path,
+ * label files to /label under their md5.
+ */
+static int upload_side(struct pass *p, const char *type, const char *uri,
+		       const char *name)
+{
+	struct sync_env *env = p->env;
+	bool env_file = !strcmp(type, "Environment");
+	char *file = NULL;
+	struct stat st;
+	int fd = -1, r;
+
+	if (cas_open_object(env->cas, uri, &fd) < 0)
+		return 0;	/* not here (pulled): the server has it */
+	file = env_file ? strndup(name, strcspn(name, ":")) : strdup(uri);
+	if (!file || fstat(fd, &st) < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	progress(p, "uploading %s %s", env_file ? "environment" : "label", file);
+	r = server_upload(env->server, env_file ? "python-env" : "label", file,
+			  fd, (uint64_t)st.st_size);
+	if (r < 0) {
+		report(p->rep, r, "%s", server_error(env->server));
+		goto out;
+	}
+	r = syncstate_side_done(env->model, server_url(env->server), type, uri);
+out:
+	close(fd);
+	free(file);
+	return r;
+}
+
+static int upload_env(void *ud, const char *uri, const char *name)
+{
+	return upload_side(ud, "Environment", uri, name);
+}
+
+static int upload_label(void *ud, const char *uri, const char *name)
+{
+	return upload_side(ud, "Label", uri, name);
+}
+
 int sync_pass(struct sync_env *env, const char *pipeline,
 	      sync_progress_fn progress_fn, void *ud, struct sync_report *rep)
 {
@@ -356,6 +401,14 @@ int sync_pass(struct sync_env *env, const char *pipeline,
 		if (r == 0)
 			r = push_metadata(&p, pipeline);
 		/* side uploads, after the metadata they belong to */
+		if (r == 0)
+			r = syncstate_pending_side(env->model,
+						   server_url(env->server),
+						   "Environment", upload_env, &p);
+		if (r == 0)
+			r = syncstate_pending_side(env->model,
+						   server_url(env->server),
+						   "Label", upload_label, &p);
 		if (r == 0)
 			r = syncstate_pending_tensorboard(env->model,
 							  server_url(env->server),

@@ -212,3 +212,25 @@ def test_tensorboard_logs_reach_the_server(tmp_path, server):
         os.unlink(ev)
     finally:
         a.umount()
+
+
+def test_environment_and_label_files_reach_the_server(tmp_path, server):
+    os.makedirs(tmp_path / "remote")
+    a = make_mount(tmp_path, "a", server.url)
+    a.mount()
+    try:
+        run = a.path("pipelines", "env", "prep", "r1")
+        os.makedirs(run)                        # Python: environment logged
+        os.makedirs(os.path.join(run, "inputs", "labels"))
+        with open(os.path.join(run, "inputs", "labels", "l.csv"), "wb") as f:
+            f.write(b"id,label\n1,cat\n")
+        (env_name,) = os.listdir(os.path.join(run, "inputs", "cmf_artifacts"))
+        env_target = os.path.join(server.data_dir, "env", env_name)
+        wait_for(lambda: os.path.exists(env_target), what="the environment upload")
+        with open(env_target, "rb") as f, \
+                open(os.path.join(run, "inputs", "cmf_artifacts", env_name), "rb") as g:
+            assert f.read() == g.read()
+        label_target = os.path.join(server.data_dir, "labels", md5(b"id,label\n1,cat\n"))
+        wait_for(lambda: os.path.exists(label_target), what="the label upload")
+    finally:
+        a.umount()
