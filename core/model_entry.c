@@ -550,6 +550,121 @@ out:
 	return r;
 }
 
+/* The entry at @path ("a/b.csv") below a side, walking its components. */
+static int entry_find_path_locked(struct model *m, int64_t execution_id,
+				  int side, const char *path,
+				  struct entry *ret)
+{
+	char comp[256];
+	int64_t parent = 0;
+	const char *p = path;
+	int r = -ENOENT;
+
+	while (*p) {
+		size_t n = strcspn(p, "/");
+
+		if (n == 0 || n >= sizeof(comp))
+			return -ENOENT;
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		r = entry_lookup_locked(m, execution_id, side, parent, comp, ret);
+		if (r < 0)
+			return r;
+		parent = ret->id;
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	return r;
+}
+
+/* Add @item to the comma-separated set in custom property @key, sorted. */
+static int set_add_locked(struct model *m, int64_t artifact_id,
+			  const char *key, const char *item)
+{
+	char *cur = NULL, *joined = NULL, *copy, *save = NULL, *tok;
+	char *items[256];
+	size_t n = 0, i, j;
+	struct sb sb;
+	int r;
+
+	r = mlmd_prop_get_text(m->st, MLMD_ARTIFACT, artifact_id, key, true,
+			       &cur);
+	if (r == -ENOENT)
+		return mlmd_prop_set_str(m->st, MLMD_ARTIFACT, artifact_id, key,
+					 true, item);
+	if (r < 0)
+		return r;
+	copy = cur;
+	for (tok = strtok_r(copy, ",", &save); tok && n < 255;
+	     tok = strtok_r(NULL, ",", &save))
+		if (*tok && strcmp(tok, item))
+			items[n++] = tok;
+	items[n++] = (char *)item;
+	/* a deterministic order, unlike upstream's Python set (§8.12) */
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && strcmp(items[j - 1], items[j]) > 0; j--) {
+			char *t = items[j];
+
+			items[j] = items[j - 1];
+			items[j - 1] = t;
+		}
+	sb_init(&sb, 0);
+	for (i = 0; i < n; i++)
+		sb_appendf(&sb, "%s%s", i ? "," : "", items[i]);
+	joined = sb_detach(&sb, NULL);
+	r = joined ? mlmd_prop_set_str(m->st, MLMD_ARTIFACT, artifact_id, key,
+				       true, joined)
+		   : -ENOMEM;
+	free(joined);
+	free(cur);
+	return r;
+}
+
+/*
+ * A label at labels/<dataset path>/<file> describes the dataset logged at
+ * <dataset path> in the same place (cmf-upstream.md §6.4): the label gets
+ * dataset_uri, the dataset labels and labels_uri.  A label whose dataset
+ * is not there is logged alone.
+ */
+static int label_link_locked(struct model *m, int64_t execution_id,
+			     int side, const char *path, const char *md5,
+			     int64_t label_id)
+{
+	const char *rest = path + strlen("labels/");
+	const char *last = strrchr(path, '/');
+	char *dataset_path = NULL, *label_uri = NULL;
+	struct entry ds;
+	int r;
+
+	if (strncmp(path, "labels/", 7) || last <= rest)
+		return 0;
+	dataset_path = strndup(rest, (size_t)(last - rest));
+	if (!dataset_path)
+		return -ENOMEM;
+	r = entry_find_path_locked(m, execution_id, side, dataset_path, &ds);
+	if (r == -ENOENT || (r == 0 && (ds.is_dir || !ds.artifact_id))) {
+		r = 0;
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	if (asprintf(&label_uri, "%s:%s", path, md5) < 0) {
+		label_uri = NULL;
+		r = -ENOMEM;
+		goto out;
+	}
+	r = set_add_locked(m, label_id, "dataset_uri", ds.md5);
+	if (r == 0)
+		r = set_add_locked(m, ds.artifact_id, "labels", path);
+	if (r == 0)
+		r = set_add_locked(m, ds.artifact_id, "labels_uri", label_uri);
+out:
+	free(dataset_path);
+	free(label_uri);
+	return r;
+}
+
 /*
  * Record that execution @execution_id used or made the bytes @md5 found at
  * @path: find or create the artifact of @kind, add the event, attribute it
@@ -607,6 +722,9 @@ static int log_bytes_locked(struct model *m, int64_t execution_id, int side,
 	}
 	if (r == 0)
 		r = mlmd_attribution_ensure(m->st, ctx.stage_id, artifact_id);
+	if (r == 0 && kind == ART_LABEL)
+		r = label_link_locked(m, execution_id, side, path, md5,
+				      artifact_id);
 	if (r == 0)
 		r = mlmd_touch(m->st, MLMD_EXECUTION, execution_id, now);
 	if (r == 0) {

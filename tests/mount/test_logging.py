@@ -506,3 +506,23 @@ def test_python_caller_gets_its_environment_logged(mounted):
     os.makedirs(mounted.path("pipelines", "py", "train", "r2"))
     assert mounted.sql("SELECT count(*) FROM Artifact") == [(1,)]
     assert mounted.sql("SELECT count(*) FROM Event") == [(2,)]
+
+
+def test_label_links_to_its_dataset(mounted, execution):
+    inp = os.path.join(execution, "inputs")
+    write(os.path.join(inp, "data.xml.gz"), b"dataset bytes")
+    os.makedirs(os.path.join(inp, "labels", "data.xml.gz"))
+    write(os.path.join(inp, "labels", "data.xml.gz", "labels.csv"), b"id,y\n1,0\n")
+    ds, lb = md5(b"dataset bytes"), md5(b"id,y\n1,0\n")
+    rows = dict(((n.split(":")[0], t), (u, n)) for n, u, t in artifacts(mounted))
+    assert rows[("labels/data.xml.gz/labels.csv", "Label")][0] == lb
+    props = mounted.sql(
+        "SELECT a.uri, p.name, p.string_value FROM ArtifactProperty p JOIN Artifact a"
+        " ON a.id=p.artifact_id WHERE p.is_custom_property=1 ORDER BY 1, 2")
+    assert (lb, "dataset_uri", ds) in props
+    assert (ds, "labels", "labels/data.xml.gz/labels.csv") in props
+    assert (ds, "labels_uri", f"labels/data.xml.gz/labels.csv:{lb}") in props
+    # upstream's Label url carries no pipeline prefix
+    assert mounted.sql("SELECT p.string_value FROM ArtifactProperty p JOIN Artifact a"
+                       " ON a.id=p.artifact_id WHERE a.uri=? AND p.name='url'", (lb,)) \
+        == [(f"labels/data.xml.gz/labels.csv:{lb}",)]
