@@ -192,6 +192,13 @@ enum entry_side {
 	 * (upstream's `cmf metadata push -t`); they may be removed.
 	 */
 	SIDE_TENSORBOARD = 2,
+	/*
+	 * E/metrics/NAME.csv: step metrics (one row per step), each closed
+	 * version logged as a Step_Metrics artifact named
+	 * cmf_artifacts/<execution uuid>/metrics/NAME:<md5>:<execution id>:<uuid1>
+	 * (cmflib's commit_metrics; CSV instead of parquet).
+	 */
+	SIDE_STEP_METRICS = 3,
 };
 
 struct entry {

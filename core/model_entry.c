@@ -21,6 +21,8 @@
 #include "model_i.h"
 #include "sb.h"
 
+#include <uuid/uuid.h>
+
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const art_type_name[_ART_MAX] = {
@@ -756,6 +758,78 @@ static int set_version_locked(struct model *m, int64_t id,
 	return mlmd_step_done(s);
 }
 
+static const struct mlmd_type_prop step_metrics_props[] = {
+	{ "Commit", MLMD_PT_STRING },
+	{ "url", MLMD_PT_STRING },
+};
+
+static const char sql_first_uuid[] =
+	"SELECT substr(`string_value`, 1, instr(`string_value` || ',', ',') - 1)"
+	" FROM `ExecutionProperty` WHERE `execution_id` = ?1"
+	" AND `name` = 'Execution_uuid' AND `is_custom_property` = 0";
+
+/* A new Step_Metrics artifact for this version of metrics/NAME.csv. */
+static int step_metrics_log_locked(struct model *m, const struct entry *e,
+				   const char *md5, int64_t *ret_id)
+{
+	struct exec_ctx ctx = { 0 };
+	int64_t type_id, id = 0, now = store_now_ms();
+	char *name = NULL, *url = NULL;
+	const char *exec_uuid = "";
+	sqlite3_stmt *s = NULL;
+	char uuid[37];
+	uuid_t u;
+	int rc, r;
+
+	r = exec_ctx_load_locked(m, e->execution_id, &ctx);
+	if (r < 0)
+		return r;
+	r = store_stmt(m->st, sql_first_uuid, &s);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_int64(s, 1, e->execution_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && sqlite3_column_text(s, 0))
+		exec_uuid = (const char *)sqlite3_column_text(s, 0);
+	uuid_generate_time(u);
+	uuid_unparse_lower(u, uuid);
+	/* cmflib's name: the file has no extension there (parquet) */
+	if (asprintf(&name, "cmf_artifacts/%s/metrics/%.*s:%s:%lld:%s",
+		     exec_uuid, (int)(strlen(e->name) - 4), e->name, md5,
+		     (long long)e->execution_id, uuid) < 0)
+		name = NULL;
+	store_stmt_done(s);
+	if (!name) {
+		r = -ENOMEM;
+		goto out;
+	}
+	url = remote_url_for(m, ctx.pipeline, md5);
+	r = mlmd_type_ensure(m->st, MLMD_ARTIFACT_TYPE, "Step_Metrics",
+			     step_metrics_props, 2, &type_id);
+	if (r == 0)
+		r = mlmd_artifact_insert(m->st, type_id, md5, name, now, &id);
+	if (r == 0)
+		r = mlmd_prop_set_str(m->st, MLMD_ARTIFACT, id, "Commit", false,
+				      md5);
+	if (r == 0)
+		r = mlmd_prop_set_str(m->st, MLMD_ARTIFACT, id, "url", false,
+				      url ? url : "");
+	if (r == 0)
+		r = mlmd_event_insert(m->st, id, e->execution_id,
+				      MLMD_EVENT_OUTPUT, now, NULL);
+	if (r == 0)
+		r = mlmd_attribution_ensure(m->st, ctx.stage_id, id);
+	if (r == 0)
+		r = mlmd_touch(m->st, MLMD_EXECUTION, e->execution_id, now);
+	if (r == 0)
+		*ret_id = id;
+out:
+	free(name);
+	free(url);
+	exec_ctx_release(&ctx);
+	return r;
+}
+
 static int entry_log_locked(struct model *m, const struct entry *e,
 			    const char *md5, uint64_t size, int64_t mtime_ns,
 			    bool *ret_logged)
@@ -769,6 +843,15 @@ static int entry_log_locked(struct model *m, const struct entry *e,
 			*ret_logged = false;
 		return set_version_locked(m, e->id, e->artifact_id, md5, size,
 					  mtime_ns);
+	}
+	if (e->side == SIDE_STEP_METRICS) {
+		r = step_metrics_log_locked(m, e, md5, &artifact_id);
+		if (r == 0)
+			r = set_version_locked(m, e->id, artifact_id, md5, size,
+					       mtime_ns);
+		if (r == 0 && ret_logged)
+			*ret_logged = true;
+		return r;
 	}
 	if (e->side == SIDE_TENSORBOARD) {
 		/* kept and uploaded, not an artifact */

@@ -21,10 +21,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "csvcheck.h"
 #include "log.h"
 
 struct ofile {
 	int64_t entry_id;	/* immutable */
+	int side;		/* immutable: the entry's side */
 	struct ofile *next;	/* protected by fs->ofiles_lock */
 	int refs;		/* protected by fs->ofiles_lock */
 	pthread_mutex_t lock;	/* protects everything below */
@@ -162,6 +164,7 @@ int ofile_open(struct fs *fs, const struct entry *e, bool trunc,
 		return -ENOMEM;
 	pthread_mutex_init(&of->lock, NULL);
 	of->entry_id = e->id;
+	of->side = e->side;
 	of->refs = 1;
 	of->tmp.fd = -1;
 	of->mtime_ns = e->mtime_ns;
@@ -312,11 +315,23 @@ void ofile_set_mtime(struct ofile *of, int64_t mtime_ns)
 }
 
 /* Commit and log the current bytes.  Caller holds of->lock. */
-static int commit_locked(struct fs *fs, struct ofile *of)
+static int commit_locked(struct fs *fs, struct ofile *of, char **ret_err)
 {
 	char md5[MD5_HEX_LEN + 1];
+	char *err = NULL;
 	int r;
 
+	/* step metrics must be a CSV table before they are logged */
+	if (of->side == SIDE_STEP_METRICS && of->live) {
+		r = csv_check(of->tmp.fd, &err);
+		if (r < 0) {
+			if (ret_err)
+				*ret_err = err;
+			else
+				free(err);
+			return r;
+		}
+	}
 	if (of->stale)
 		r = hash_fd(of->tmp.fd, md5);
 	else
@@ -337,7 +352,8 @@ static int commit_locked(struct fs *fs, struct ofile *of)
 	return r;
 }
 
-int ofile_flush(struct fs *fs, struct ofile *of, bool killed, bool more_fds)
+int ofile_flush(struct fs *fs, struct ofile *of, bool killed, bool more_fds,
+		char **ret_err)
 {
 	int r = 0;
 
@@ -359,7 +375,7 @@ int ofile_flush(struct fs *fs, struct ofile *of, bool killed, bool more_fds)
 		r = of->failed;
 		goto out;
 	}
-	r = commit_locked(fs, of);
+	r = commit_locked(fs, of, ret_err);
 out:
 	pthread_mutex_unlock(&of->lock);
 	return r;
@@ -385,7 +401,7 @@ void ofile_release(struct fs *fs, struct ofile *of)
 	pthread_mutex_lock(&of->lock);
 	if (of->dirty && !of->abandoned && !of->failed) {
 		/* created or truncated, never written (touch, : > f) */
-		int r = commit_locked(fs, of);
+		int r = commit_locked(fs, of, NULL);
 
 		if (r < 0)
 			log_errno(LOG_ERR, r, "cannot log entry %lld",

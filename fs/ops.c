@@ -533,7 +533,18 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		fill_child(&c, "tensorboard");
 		return 0;
 	case NODE_METRICS:
-		return list_metrics(fs, &c, n.exec_id);
+		r = list_metrics(fs, &c, n.exec_id);
+		if (r == 0) {
+			struct node steps = n;
+
+			/* step metrics files are entries of their own side */
+			steps.kind = NODE_SIDE;
+			steps.side = SIDE_STEP_METRICS;
+			c.dir = &steps;
+			r = model_entry_list(fs->model, n.exec_id,
+					     SIDE_STEP_METRICS, 0, entry_cb, &c);
+		}
+		return r;
 	case NODE_CTX_PROPS:
 	case NODE_EXEC_PROPS:
 		prop_owner(&n, &owner, &id);
@@ -936,13 +947,22 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	r = fs_resolve_parent(fs, path, "create", &p, &name);
 	if (r < 0)
 		return r;
-	if (p.kind == NODE_METRICS) {
+	if (p.kind == NODE_METRICS && strlen(name) > 4 &&
+	    !strcmp(name + strlen(name) - 4, ".csv")) {
+		struct entry e;
+
+		r = model_entry_create(fs->model, p.exec_id, SIDE_STEP_METRICS,
+				       0, name, mode, ctx->uid, ctx->gid, &e);
+		if (r < 0 && r != -EEXIST)
+			return fs_refuse(r, "create", path,
+					 "cannot add the step metrics file");
+	} else if (p.kind == NODE_METRICS) {
 		size_t len = strlen(name);
 		char base[256];
 
 		if (len <= 5 || strcmp(name + len - 5, ".json"))
 			return fs_refuse(-EINVAL, "create", path,
-					 "execution metrics are written as metrics/NAME.json (one JSON object)");
+					 "metrics are metrics/NAME.json (one JSON object: execution metrics) or metrics/NAME.csv (a header, then one row per step)");
 		snprintf(base, sizeof(base), "%.*s", (int)(len - 5), name);
 		if (!fs_metrics_pending(fs, p.exec_id, base)) {
 			r = pending_add(fs, p.exec_id, base);
@@ -1150,6 +1170,7 @@ static int op_flush(const char *path, struct fuse_file_info *fi)
 {
 	struct fs *fs = get_fs();
 	struct handle *h = handle_of(fi);
+	char *err = NULL;
 	int r;
 
 	(void)path;
@@ -1160,14 +1181,17 @@ static int op_flush(const char *path, struct fuse_file_info *fi)
 	if (h->kind != H_OFILE || !h->writer)
 		return 0;
 	r = ofile_flush(fs, h->of, caller_was_killed(),
-			caller_holds_other_fd(fs, h->path));
+			caller_holds_other_fd(fs, h->path), &err);
 	if (r == 0)
 		syncer_kick(fs->syncer);
 	if (r == -EINTR)
 		return 0;	/* the caller is gone; release discards */
-	if (r < 0)
-		return fs_refuse(r, "close", h->path,
-				 "the file was not logged: its content is incomplete or the store failed");
+	if (r < 0) {
+		r = fs_refuse(r, "close", h->path,
+			      err ? err : "the file was not logged: its content is incomplete or the store failed");
+		free(err);
+		return r;
+	}
 	return 0;
 }
 
@@ -1245,7 +1269,7 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 		return r;
 	r = ofile_truncate(fs, of, size);
 	if (r == 0)
-		r = ofile_flush(fs, of, false, false);
+		r = ofile_flush(fs, of, false, false, NULL);
 	ofile_release(fs, of);
 	return r;
 }

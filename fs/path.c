@@ -253,6 +253,17 @@ static int step(struct fs *fs, struct node *n, const char *name)
 		char *text = NULL;
 		size_t tlen;
 
+		if (len > 4 && !strcmp(name + len - 4, ".csv")) {
+			r = model_entry_lookup(fs->model, n->exec_id,
+					       SIDE_STEP_METRICS, 0, name,
+					       &n->entry);
+			if (r < 0)
+				return r;
+			n->kind = NODE_ENTRY;
+			n->side = SIDE_STEP_METRICS;
+			return 0;
+		}
+
 		if (len <= 5 || strcmp(name + len - 5, ".json"))
 			return -ENOENT;
 		snprintf(base, sizeof(base), "%.*s", (int)(len - 5), name);

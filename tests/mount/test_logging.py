@@ -526,3 +526,32 @@ def test_label_links_to_its_dataset(mounted, execution):
     assert mounted.sql("SELECT p.string_value FROM ArtifactProperty p JOIN Artifact a"
                        " ON a.id=p.artifact_id WHERE a.uri=? AND p.name='url'", (lb,)) \
         == [(f"labels/data.xml.gz/labels.csv:{lb}",)]
+
+
+def test_step_metrics_csv(mounted, execution):
+    csv = os.path.join(execution, "metrics", "training.csv")
+    subprocess.run(["sh", "-c", f"echo 'step,loss' > '{csv}'; "
+                    f"echo '1,0.9' >> '{csv}'; echo '2,0.5' >> '{csv}'"], check=True)
+    with open(csv) as f:
+        assert f.read() == "step,loss\n1,0.9\n2,0.5\n"
+    assert sorted(os.listdir(os.path.join(execution, "metrics"))) == ["training.csv"]
+    rows = mounted.sql(
+        "SELECT a.name, a.uri FROM Artifact a JOIN Type t ON t.id=a.type_id"
+        " WHERE t.name='Step_Metrics' ORDER BY a.id")
+    assert len(rows) == 3                   # re-versioned on each close
+    uuid = mounted.sql("SELECT string_value FROM ExecutionProperty WHERE"
+                       " name='Execution_uuid'")[0][0]
+    name, uri = rows[-1]
+    assert uri == md5(b"step,loss\n1,0.9\n2,0.5\n")
+    path, h, exec_id, u1 = name.split(":")
+    assert path == f"cmf_artifacts/{uuid}/metrics/training"
+    assert h == uri and exec_id == "1" and len(u1) == 36
+    with pytest.raises(OSError) as e:
+        with open(csv, "a") as f:
+            f.write("3,0.1,extra\n")
+    assert e.value.errno == errno.EINVAL
+    assert "line 4: 3 fields, the header has 2" in mounted.journal()
+    with open(csv) as f:                    # the bad version was not kept
+        assert f.read() == "step,loss\n1,0.9\n2,0.5\n"
+    with pytest.raises(PermissionError):
+        os.unlink(csv)
