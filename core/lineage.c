@@ -3,6 +3,7 @@
 #include "lineage.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,428 @@ static const char sql_pipeline_events[] =
 	" JOIN `Artifact` a ON a.`id` = ev.`artifact_id`"
 	" JOIN `Type` t ON t.`id` = a.`type_id`"
 	" WHERE pc.`parent_context_id` = ?1 ORDER BY ev.`id`";
+
+/* executions with their uuid, for Cypher */
+static const char sql_pipeline_exec_uuids[] =
+	"SELECT e.`id`, ifnull(u.`string_value`, '') FROM `ParentContext` pc"
+	" JOIN `Association` x ON x.`context_id` = pc.`context_id`"
+	" JOIN `Execution` e ON e.`id` = x.`execution_id`"
+	" LEFT JOIN `ExecutionProperty` u ON u.`execution_id` = e.`id`"
+	" AND u.`name` = 'Execution_uuid' AND u.`is_custom_property` = 0"
+	" WHERE pc.`parent_context_id` = ?1";
+static const char sql_pipeline_artifact_uris[] =
+	"SELECT DISTINCT a.`id`, ifnull(a.`uri`, '') FROM `ParentContext` pc"
+	" JOIN `Association` x ON x.`context_id` = pc.`context_id`"
+	" JOIN `Event` ev ON ev.`execution_id` = x.`execution_id`"
+	" JOIN `Artifact` a ON a.`id` = ev.`artifact_id`"
+	" WHERE pc.`parent_context_id` = ?1";
+
+/* The pipeline's graph in memory. */
+struct gnode {
+	bool exec;
+	int64_t id;
+	char *label;	/* owned */
+	char *type;	/* owned: artifact type, "" for executions */
+	char *key;	/* owned: uuid or uri */
+	int layer;
+	int row;
+};
+
+struct gedge {
+	size_t from, to;	/* indexes into nodes */
+	bool input;		/* artifact -> execution */
+};
+
+struct graph {
+	struct gnode *nodes;
+	size_t n, cap;
+	struct gedge *edges;
+	size_t ne, ecap;
+};
+
+static void graph_free(struct graph *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->n; i++) {
+		free(g->nodes[i].label);
+		free(g->nodes[i].type);
+		free(g->nodes[i].key);
+	}
+	free(g->nodes);
+	free(g->edges);
+}
+
+static long graph_find(struct graph *g, bool exec, int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < g->n; i++)
+		if (g->nodes[i].exec == exec && g->nodes[i].id == id)
+			return (long)i;
+	return -1;
+}
+
+static long graph_add(struct graph *g, bool exec, int64_t id,
+		      const char *label, const char *type)
+{
+	long at = graph_find(g, exec, id);
+	struct gnode *nn;
+
+	if (at >= 0)
+		return at;
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 32;
+
+		nn = reallocarray(g->nodes, cap, sizeof(*nn));
+		if (!nn)
+			return -ENOMEM;
+		g->nodes = nn;
+		g->cap = cap;
+	}
+	nn = &g->nodes[g->n];
+	memset(nn, 0, sizeof(*nn));
+	nn->exec = exec;
+	nn->id = id;
+	nn->label = strdup(label ? label : "?");
+	nn->type = strdup(type ? type : "");
+	nn->key = strdup("");
+	if (!nn->label || !nn->type || !nn->key) {
+		free(nn->label);
+		free(nn->type);
+		free(nn->key);
+		return -ENOMEM;
+	}
+	return (long)g->n++;
+}
+
+static int graph_load(struct store *st, int64_t pipeline_id, struct graph *g)
+{
+	sqlite3_stmt *s;
+	int rc, r;
+
+	r = store_stmt(st, sql_pipeline_executions, &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, pipeline_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (graph_add(g, true, sqlite3_column_int64(s, 0),
+			      (const char *)sqlite3_column_text(s, 1), "") < 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	store_stmt_done(s);
+	if (rc != SQLITE_DONE)
+		return store_errno(rc);
+	r = store_stmt(st, sql_pipeline_events, &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, pipeline_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		long e = graph_find(g, true, sqlite3_column_int64(s, 0));
+		long a = graph_add(g, false, sqlite3_column_int64(s, 1),
+				   (const char *)sqlite3_column_text(s, 3),
+				   (const char *)sqlite3_column_text(s, 4));
+		struct gedge *ge;
+
+		if (a < 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		if (e < 0)
+			continue;
+		if (g->ne == g->ecap) {
+			size_t cap = g->ecap ? g->ecap * 2 : 64;
+
+			ge = reallocarray(g->edges, cap, sizeof(*ge));
+			if (!ge) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			g->edges = ge;
+			g->ecap = cap;
+		}
+		ge = &g->edges[g->ne++];
+		ge->input = sqlite3_column_int(s, 2) == 3;
+		ge->from = (size_t)(ge->input ? a : e);
+		ge->to = (size_t)(ge->input ? e : a);
+	}
+	store_stmt_done(s);
+	return rc == SQLITE_DONE ? 0 : store_errno(rc);
+}
+
+/* Fill the uuid / uri keys of the nodes. */
+static int graph_keys(struct store *st, int64_t pipeline_id, struct graph *g)
+{
+	const char *const sqls[] = { sql_pipeline_exec_uuids,
+				     sql_pipeline_artifact_uris };
+	size_t k;
+
+	for (k = 0; k < 2; k++) {
+		sqlite3_stmt *s;
+		int rc, r = store_stmt(st, sqls[k], &s);
+
+		if (r < 0)
+			return r;
+		sqlite3_bind_int64(s, 1, pipeline_id);
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+			long i = graph_find(g, k == 0, sqlite3_column_int64(s, 0));
+			char *key;
+
+			if (i < 0)
+				continue;
+			key = strdup((const char *)sqlite3_column_text(s, 1));
+			if (!key) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			free(g->nodes[i].key);
+			g->nodes[i].key = key;
+		}
+		store_stmt_done(s);
+		if (rc != SQLITE_DONE)
+			return store_errno(rc);
+	}
+	return 0;
+}
+
+/* Columns by longest path from a source; rows in order within a column. */
+static void graph_layout(struct graph *g)
+{
+	size_t i, pass;
+	int *rows;
+	bool changed = true;
+
+	for (pass = 0; changed && pass <= g->n; pass++) {
+		changed = false;
+		for (i = 0; i < g->ne; i++) {
+			struct gnode *a = &g->nodes[g->edges[i].from];
+			struct gnode *b = &g->nodes[g->edges[i].to];
+
+			if (b->layer < a->layer + 1) {
+				b->layer = a->layer + 1;
+				changed = true;
+			}
+		}
+	}
+	rows = calloc(g->n + 1, sizeof(*rows));
+	for (i = 0; rows && i < g->n; i++) {
+		int l = g->nodes[i].layer;
+
+		if (l > (int)g->n)
+			l = (int)g->n;	/* a cycle: keep it on the page */
+		g->nodes[i].layer = l;
+		g->nodes[i].row = rows[l]++;
+	}
+	free(rows);
+}
+
+static void xml_text(struct sb *sb, const char *s, size_t max)
+{
+	size_t n = 0;
+
+	for (; *s && n < max; s++, n++) {
+		switch (*s) {
+		case '&':
+			sb_puts(sb, "&amp;");
+			break;
+		case '<':
+			sb_puts(sb, "&lt;");
+			break;
+		case '>':
+			sb_puts(sb, "&gt;");
+			break;
+		case '"':
+			sb_puts(sb, "&quot;");
+			break;
+		default:
+			sb_putc(sb, *s);
+		}
+	}
+	if (*s)
+		sb_puts(sb, "...");
+}
+
+#define BOX_W 230
+#define BOX_H 40
+#define COL_W 300
+#define ROW_H 64
+#define MARGIN 20
+
+static int node_x(const struct gnode *n)
+{
+	return MARGIN + n->layer * COL_W;
+}
+
+static int node_y(const struct gnode *n)
+{
+	return MARGIN + n->row * ROW_H;
+}
+
+int lineage_pipeline_svg(struct model *m, int64_t pipeline_id,
+			 char **ret_text, size_t *ret_len)
+{
+	struct graph g = { 0 };
+	int width = 0, height = 0, r;
+	struct sb sb;
+	size_t i;
+
+	sb_init(&sb, 0);
+	store_lock(m->st);
+	r = graph_load(m->st, pipeline_id, &g);
+	store_unlock(m->st);
+	if (r < 0)
+		goto out;
+	graph_layout(&g);
+	for (i = 0; i < g.n; i++) {
+		if (node_x(&g.nodes[i]) + BOX_W + MARGIN > width)
+			width = node_x(&g.nodes[i]) + BOX_W + MARGIN;
+		if (node_y(&g.nodes[i]) + BOX_H + MARGIN > height)
+			height = node_y(&g.nodes[i]) + BOX_H + MARGIN;
+	}
+	sb_appendf(&sb,
+		   "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"11\">\n"
+		   "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#555\"/></marker></defs>\n"
+		   "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+		   width ? width : 200, height ? height : 60,
+		   width ? width : 200, height ? height : 60);
+	for (i = 0; i < g.ne; i++) {
+		const struct gnode *a = &g.nodes[g.edges[i].from];
+		const struct gnode *b = &g.nodes[g.edges[i].to];
+		int x1 = node_x(a) + BOX_W, y1 = node_y(a) + BOX_H / 2;
+		int x2 = node_x(b), y2 = node_y(b) + BOX_H / 2;
+
+		sb_appendf(&sb,
+			   "<path d=\"M%d,%d C%d,%d %d,%d %d,%d\" fill=\"none\" stroke=\"#555\" marker-end=\"url(#arrow)\"/>\n",
+			   x1, y1, (x1 + x2) / 2, y1, (x1 + x2) / 2, y2, x2, y2);
+	}
+	for (i = 0; i < g.n; i++) {
+		const struct gnode *n = &g.nodes[i];
+		const char *colon = strchr(n->label, ':');
+
+		sb_appendf(&sb,
+			   "<g><title>%s</title><rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" rx=\"%d\" fill=\"%s\" stroke=\"#345\"/>\n",
+			   n->exec ? "execution" : "artifact", node_x(n),
+			   node_y(n), BOX_W, BOX_H, n->exec ? 2 : 14,
+			   n->exec ? "#dbe9f6" : "#f6efdb");
+		sb_appendf(&sb, "<text x=\"%d\" y=\"%d\">", node_x(n) + 8,
+			   node_y(n) + 16);
+		if (n->exec) {
+			xml_text(&sb, n->label, 36);
+		} else {
+			/* path, then type and the first hex digits */
+			char path[512];
+
+			snprintf(path, sizeof(path), "%.*s",
+				 (int)(colon ? colon - n->label
+					     : (long)strlen(n->label)),
+				 n->label);
+			xml_text(&sb, path, 36);
+		}
+		sb_appendf(&sb, "</text><text x=\"%d\" y=\"%d\" fill=\"#666\">",
+			   node_x(n) + 8, node_y(n) + 31);
+		if (n->exec) {
+			sb_puts(&sb, "execution");
+		} else {
+			xml_text(&sb, n->type, 20);
+			sb_putc(&sb, ' ');
+			xml_text(&sb, colon ? colon + 1 : "", 8);
+		}
+		sb_puts(&sb, "</text></g>\n");
+	}
+	sb_puts(&sb, "</svg>\n");
+out:
+	graph_free(&g);
+	if (r == 0 && sb_err(&sb))
+		r = sb_err(&sb);
+	if (r == 0) {
+		*ret_text = sb_detach(&sb, ret_len);
+		r = *ret_text ? 0 : -ENOMEM;
+	}
+	sb_release(&sb);
+	return r;
+}
+
+/* A Cypher string literal. */
+static void cypher_str(struct sb *sb, const char *s)
+{
+	sb_putc(sb, '\'');
+	for (; *s; s++) {
+		if (*s == '\'' || *s == '\\')
+			sb_putc(sb, '\\');
+		sb_putc(sb, *s);
+	}
+	sb_putc(sb, '\'');
+}
+
+/* An artifact type as a Cypher label: letters, digits and _ only. */
+static void cypher_label(struct sb *sb, const char *type)
+{
+	for (; *type; type++)
+		sb_putc(sb, (*type >= 'a' && *type <= 'z') ||
+				    (*type >= 'A' && *type <= 'Z') ||
+				    (*type >= '0' && *type <= '9')
+			    ? *type
+			    : '_');
+}
+
+int lineage_pipeline_cypher(struct model *m, int64_t pipeline_id,
+			    char **ret_text, size_t *ret_len)
+{
+	struct graph g = { 0 };
+	struct sb sb;
+	size_t i;
+	int r;
+
+	sb_init(&sb, 0);
+	store_lock(m->st);
+	r = graph_load(m->st, pipeline_id, &g);
+	if (r == 0)
+		r = graph_keys(m->st, pipeline_id, &g);
+	store_unlock(m->st);
+	if (r < 0)
+		goto out;
+	for (i = 0; i < g.n; i++) {
+		const struct gnode *n = &g.nodes[i];
+
+		if (n->exec) {
+			sb_puts(&sb, "MERGE (n:Execution {uuid: ");
+			cypher_str(&sb, n->key);
+			sb_puts(&sb, "}) SET n.name = ");
+		} else {
+			sb_puts(&sb, "MERGE (n:Artifact:");
+			cypher_label(&sb, n->type);
+			sb_puts(&sb, " {uri: ");
+			cypher_str(&sb, n->key);
+			sb_puts(&sb, "}) SET n.name = ");
+		}
+		cypher_str(&sb, n->label);
+		sb_puts(&sb, ";\n");
+	}
+	for (i = 0; i < g.ne; i++) {
+		const struct gnode *a = &g.nodes[g.edges[i].from];
+		const struct gnode *b = &g.nodes[g.edges[i].to];
+		const struct gnode *art = g.edges[i].input ? a : b;
+		const struct gnode *ex = g.edges[i].input ? b : a;
+
+		sb_puts(&sb, "MATCH (a:Artifact {uri: ");
+		cypher_str(&sb, art->key);
+		sb_puts(&sb, "}), (e:Execution {uuid: ");
+		cypher_str(&sb, ex->key);
+		sb_puts(&sb, g.edges[i].input ? "}) MERGE (a)-[:INPUT]->(e);\n"
+					      : "}) MERGE (e)-[:OUTPUT]->(a);\n");
+	}
+out:
+	graph_free(&g);
+	if (r == 0 && sb_err(&sb))
+		r = sb_err(&sb);
+	if (r == 0) {
+		*ret_text = sb_detach(&sb, ret_len);
+		r = *ret_text ? 0 : -ENOMEM;
+	}
+	sb_release(&sb);
+	return r;
+}
 
 static int walk(struct store *st, const char *sql, const char *dir,
 		int64_t id, struct sb *sb)

@@ -24,4 +24,19 @@ int lineage_execution_text(struct model *m, int64_t execution_id,
 int lineage_pipeline_dot(struct model *m, int64_t pipeline_id,
 			 char **ret_text, size_t *ret_len);
 
+/*
+ * The same graph drawn as SVG: executions as boxes, artifacts as rounded
+ * boxes, in columns by their depth in the data flow.  Owned.
+ */
+int lineage_pipeline_svg(struct model *m, int64_t pipeline_id,
+			 char **ret_text, size_t *ret_len);
+
+/*
+ * Cypher statements that load the graph into Neo4j (upstream's optional
+ * graph layer): MERGE of Execution nodes by uuid, artifact nodes (labelled
+ * with their type) by uri, and INPUT/OUTPUT relationships.  Owned.
+ */
+int lineage_pipeline_cypher(struct model *m, int64_t pipeline_id,
+			    char **ret_text, size_t *ret_len);
+
 #endif

@@ -63,6 +63,8 @@ enum node_kind {
 	NODE_METRICS_FILE,	/* E/metrics/NAME.json */
 	NODE_EXEC_LINEAGE,	/* E/lineage */
 	NODE_PIPELINE_DOT,	/* P/lineage.dot */
+	NODE_PIPELINE_SVG,	/* P/lineage.svg */
+	NODE_PIPELINE_CYPHER,	/* P/lineage.cypher */
 };
 
 /* A metrics file created but not yet written (so stat works until close). */

@@ -102,6 +102,8 @@ static bool is_dir_node(const struct node *n)
 	case NODE_METRICS_FILE:
 	case NODE_EXEC_LINEAGE:
 	case NODE_PIPELINE_DOT:
+	case NODE_PIPELINE_SVG:
+	case NODE_PIPELINE_CYPHER:
 		return false;
 	case NODE_ENTRY:
 		return n->entry.is_dir;
@@ -163,6 +165,12 @@ static int node_text(struct fs *fs, const struct node *n, char **ret,
 	case NODE_PIPELINE_DOT:
 		return lineage_pipeline_dot(fs->model, n->pipeline_id, ret,
 					    ret_len);
+	case NODE_PIPELINE_SVG:
+		return lineage_pipeline_svg(fs->model, n->pipeline_id, ret,
+					    ret_len);
+	case NODE_PIPELINE_CYPHER:
+		return lineage_pipeline_cypher(fs->model, n->pipeline_id, ret,
+					       ret_len);
 	case NODE_EXEC_STATE: {
 		int state = -1;
 
@@ -278,6 +286,8 @@ static int node_stat(struct fs *fs, const struct node *n, struct stat *st)
 	case NODE_STAGE:
 	case NODE_CTX_PROPS:
 	case NODE_PIPELINE_DOT:
+	case NODE_PIPELINE_SVG:
+	case NODE_PIPELINE_CYPHER:
 		r = model_context_times(fs->model, n->ctx_id, &t);
 		break;
 	case NODE_EXEC:
@@ -516,7 +526,9 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		return model_pipeline_list(fs->model, name_cb, &c);
 	case NODE_PIPELINE:
 		fill_child(&c, ".properties");
+		fill_child(&c, "lineage.cypher");
 		fill_child(&c, "lineage.dot");
+		fill_child(&c, "lineage.svg");
 		return model_stage_list(fs->model, n.pipeline_id, name_cb, &c);
 	case NODE_STAGE:
 		fill_child(&c, ".properties");

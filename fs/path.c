@@ -67,6 +67,10 @@ uint64_t fs_ino(const struct node *n)
 		return INO_CLASS(INO_EXEC_PART) | ((uint64_t)n->exec_id << 3) | 6;
 	case NODE_PIPELINE_DOT:
 		return INO_CLASS(INO_CTX_PROPS) | (1ull << 55) | (uint64_t)n->ctx_id;
+	case NODE_PIPELINE_SVG:
+		return INO_CLASS(INO_CTX_PROPS) | (1ull << 54) | (uint64_t)n->ctx_id;
+	case NODE_PIPELINE_CYPHER:
+		return INO_CLASS(INO_CTX_PROPS) | (3ull << 54) | (uint64_t)n->ctx_id;
 	case NODE_METRICS:
 		return INO_CLASS(INO_EXEC_PART) | ((uint64_t)n->exec_id << 3) | 5;
 	case NODE_METRICS_FILE: {
@@ -192,6 +196,14 @@ static int step(struct fs *fs, struct node *n, const char *name)
 		}
 		if (n->kind == NODE_PIPELINE && !strcmp(name, "lineage.dot")) {
 			n->kind = NODE_PIPELINE_DOT;
+			return 0;
+		}
+		if (n->kind == NODE_PIPELINE && !strcmp(name, "lineage.svg")) {
+			n->kind = NODE_PIPELINE_SVG;
+			return 0;
+		}
+		if (n->kind == NODE_PIPELINE && !strcmp(name, "lineage.cypher")) {
+			n->kind = NODE_PIPELINE_CYPHER;
 			return 0;
 		}
 		if (n->kind == NODE_PIPELINE) {

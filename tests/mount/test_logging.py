@@ -466,6 +466,21 @@ def test_lineage_names_everything_upstream(mounted, execution):
     assert dot.startswith("digraph lineage {") and dot.rstrip().endswith("}")
     assert dot.count("->") == 6
     assert '"demo/train/t1"' in dot
+    import xml.etree.ElementTree as ET
+    with open(os.path.join(p, "lineage.svg")) as f:
+        svg = ET.fromstring(f.read())
+    ns = "{http://www.w3.org/2000/svg}"
+    assert len(svg.findall(f"{ns}path")) == 6
+    texts = " ".join(t.text or "" for t in svg.iter(f"{ns}text"))
+    for name in ("demo/prep/run1", "demo/featurize/f1", "demo/train/t1",
+                 "raw.csv", "clean.csv", "features.csv", "models/m.bin"):
+        assert name in texts
+    with open(os.path.join(p, "lineage.cypher")) as f:
+        cy = f.read().splitlines()
+    assert sum(l.startswith("MERGE (n:Execution") for l in cy) == 3
+    assert sum(l.startswith("MERGE (n:Artifact:") for l in cy) == 4
+    assert sum("MERGE (a)-[:INPUT]->(e)" in l for l in cy) == 3
+    assert sum("MERGE (e)-[:OUTPUT]->(a)" in l for l in cy) == 3
 
 
 def test_shell_redirect_logs_one_version(mounted, execution):
