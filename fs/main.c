@@ -666,5 +666,15 @@ static int dispatch(int argc, char **argv)
 		return cmd_push(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "pull"))
 		return cmd_pull(argc - 1, argv + 1);
+	/*
+	 * mount.fuse (fstab "cmffs#WS /mnt fuse ..." or type fuse.cmffs, and
+	 * systemd mount units) runs "cmffs WS MOUNTPOINT -o OPTIONS".
+	 */
+	if (argc >= 3 && argv[1][0] != '-') {
+		struct stat st;
+
+		if (stat(argv[1], &st) == 0 && S_ISDIR(st.st_mode))
+			return cmd_mount(argc, argv);
+	}
 	return fail("unknown command '%s' (try 'cmffs --help')", argv[1]);
 }

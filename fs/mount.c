@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,7 +131,8 @@ int fs_mount(const struct fs_mount_opts *o)
 		fuse_loop_cfg_set_clone_fd(loop_cfg, 0);
 		r = fuse_loop_mt(fuse, loop_cfg);
 	}
-	status = r == 0 ? 0 : 1;
+	/* a loop ended by SIGTERM/SIGINT/SIGHUP returns the signal: clean */
+	status = r == 0 || r == SIGTERM || r == SIGINT || r == SIGHUP ? 0 : 1;
 out:
 	if (handlers)
 		fuse_remove_signal_handlers(fuse_get_session(fuse));
