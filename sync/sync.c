@@ -531,9 +531,15 @@ int sync_status_text(struct sync_env *env, char **ret_text)
 	sb_appendf(&sb, "executions pending: %lld\nexecutions pushed: %lld\n",
 		   (long long)c.executions_pending,
 		   (long long)c.executions_pushed);
-	if (last_ok)
-		sb_appendf(&sb, "last success: %s (%lld)\n", last_ok,
-			   (long long)t_ok);
+	if (last_ok) {
+		char when[32];
+		time_t t = (time_t)(t_ok / 1000);
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		sb_appendf(&sb, "last success: %s: %s\n", when, last_ok);
+	}
 	sb_appendf(&sb, "last error: %s\n", last_error ? last_error : "none");
 	free(last_error);
 	free(last_ok);
