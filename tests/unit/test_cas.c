@@ -19,6 +19,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "dirmanifest.h"
 #include "names.h"
 #include "value.h"
 
@@ -134,6 +135,65 @@ static void test_values(void **state)
 	assert_string_equal(v.s, "adam");
 }
 
+static void test_dir_manifest(void **state)
+{
+	struct manifest_entry e[2] = {
+		{ .relpath = strdup("sub/2.txt"), .md5 = "a237457aa730c396e5acdbc5a64c8453" },
+		{ .relpath = strdup("1.txt"), .md5 = "0cc175b9c0f1b6a831c399e269772661" },
+	};
+	struct manifest_entry *parsed = NULL;
+	char oid[DIR_OID_LEN + 1], *bytes = NULL, *err = NULL;
+	size_t len, n;
+
+	(void)state;
+	/* cmf-upstream.md §1.7: the exact bytes and hashes DVC 3 makes */
+	assert_int_equal(manifest_build(e, 2, &bytes, &len, oid), 0);
+	assert_string_equal(bytes,
+			    "[{\"md5\": \"0cc175b9c0f1b6a831c399e269772661\", \"relpath\": \"1.txt\"}, "
+			    "{\"md5\": \"a237457aa730c396e5acdbc5a64c8453\", \"relpath\": \"sub/2.txt\"}]");
+	assert_string_equal(oid, "cdf3bd6fcaedc8948f7610566fc7785f.dir");
+	assert_true(manifest_is_oid(oid));
+	assert_int_equal(manifest_parse(bytes, len, &parsed, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(parsed[1].relpath, "sub/2.txt");
+	manifest_free(parsed, n);
+	free(bytes);
+	free(e[0].relpath);
+	free(e[1].relpath);
+	assert_int_equal(manifest_build(NULL, 0, &bytes, &len, oid), 0);
+	assert_string_equal(bytes, "[]");
+	assert_string_equal(oid, "d751713988987e9331980363e24189ce.dir");
+	free(bytes);
+	/* non-ASCII as Python's ensure_ascii writes it: lowercase \u escapes */
+	{
+		struct manifest_entry u = { .relpath = strdup("caf\xc3\xa9/\xf0\x9f\x98\x80"),
+					    .md5 = "0cc175b9c0f1b6a831c399e269772661" };
+
+		assert_int_equal(manifest_build(&u, 1, &bytes, &len, oid), 0);
+		assert_non_null(strstr(bytes, "\"caf\\u00e9/\\ud83d\\ude00\""));
+		free(bytes);
+		free(u.relpath);
+	}
+	/* paths that would escape a tree are refused */
+	{
+		static const char *const bad[] = {
+			"[{\"md5\": \"0cc175b9c0f1b6a831c399e269772661\", \"relpath\": \"../x\"}]",
+			"[{\"md5\": \"0cc175b9c0f1b6a831c399e269772661\", \"relpath\": \"/etc/passwd\"}]",
+			"[{\"md5\": \"0cc175b9c0f1b6a831c399e269772661\", \"relpath\": \"a//b\"}]",
+			"[{\"md5\": \"nothex\", \"relpath\": \"a\"}]",
+			"{\"not\": \"a list\"}",
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			assert_int_equal(manifest_parse(bad[i], strlen(bad[i]), &parsed, &n, &err), -EINVAL);
+			assert_non_null(err);
+			free(err);
+			err = NULL;
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -141,6 +201,7 @@ int main(void)
 		cmocka_unit_test(test_store_layout),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_dir_manifest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
