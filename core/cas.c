@@ -154,21 +154,34 @@ void cas_tmp_discard(struct cas *cas, struct cas_tmp *tmp)
 	tmp->name[0] = '\0';
 }
 
-/* "ab" and "cdef..." of an md5 */
-static void split_md5(const char *md5, char dir[3], char rest[31])
+/* An object id: 32 hex digits, or those plus ".dir" (a DVC manifest). */
+static bool oid_valid(const char *oid)
 {
-	memcpy(dir, md5, 2);
+	char md5[MD5_HEX_LEN + 1];
+	size_t n = strlen(oid);
+
+	if (n != MD5_HEX_LEN && !(n == MD5_HEX_LEN + 4 &&
+				  !strcmp(oid + MD5_HEX_LEN, ".dir")))
+		return false;
+	memcpy(md5, oid, MD5_HEX_LEN);
+	md5[MD5_HEX_LEN] = '\0';
+	return hash_is_md5(md5);
+}
+
+/* "ab" and "cdef..." (with ".dir" for manifests) of an object id */
+static void split_md5(const char *oid, char dir[3], char rest[35])
+{
+	memcpy(dir, oid, 2);
 	dir[2] = '\0';
-	memcpy(rest, md5 + 2, 30);
-	rest[30] = '\0';
+	snprintf(rest, 35, "%s", oid + 2);
 }
 
 int cas_commit(struct cas *cas, struct cas_tmp *tmp, const char *md5)
 {
-	char dir[3], rest[31], proc[64];
+	char dir[3], rest[35], proc[64];
 	int dfd = -1, r = 0;
 
-	if (!hash_is_md5(md5)) {
+	if (!oid_valid(md5)) {
 		r = -EINVAL;
 		goto out;
 	}
@@ -210,10 +223,10 @@ out:
 
 int cas_open_object(struct cas *cas, const char *md5, int *ret_fd)
 {
-	char path[MD5_HEX_LEN + 2];
+	char path[MD5_HEX_LEN + 6];
 	int fd;
 
-	if (!hash_is_md5(md5))
+	if (!oid_valid(md5))
 		return -EINVAL;
 	snprintf(path, sizeof(path), "%.2s/%s", md5, md5 + 2);
 	fd = openat(cas->objects_fd, path, O_RDONLY | O_CLOEXEC);
@@ -225,9 +238,9 @@ int cas_open_object(struct cas *cas, const char *md5, int *ret_fd)
 
 bool cas_has(struct cas *cas, const char *md5)
 {
-	char path[MD5_HEX_LEN + 2];
+	char path[MD5_HEX_LEN + 6];
 
-	if (!hash_is_md5(md5))
+	if (!oid_valid(md5))
 		return false;
 	snprintf(path, sizeof(path), "%.2s/%s", md5, md5 + 2);
 	return faccessat(cas->objects_fd, path, F_OK, 0) == 0;
@@ -235,7 +248,7 @@ bool cas_has(struct cas *cas, const char *md5)
 
 int cas_object_path(struct cas *cas, const char *md5, char **ret_path)
 {
-	if (!hash_is_md5(md5))
+	if (!oid_valid(md5))
 		return -EINVAL;
 	if (asprintf(ret_path, "%s/%.2s/%s", cas->objects_path, md5,
 		     md5 + 2) < 0)

@@ -7,7 +7,8 @@
  * O_TMPFILE where the filesystem supports it) and reach their final name by
  * one atomic link or rename once the writer is done and the hash is known,
  * so a crash at any instant leaves no partial file under a final name.
- * Identical content is stored once.
+ * Identical content is stored once.  Objects are named by their md5, or
+ * "<md5>.dir" for DVC directory manifests (dirmanifest.h).
  *
  * A struct cas is immutable after cas_open() and may be used from any thread.
  * A struct cas_tmp belongs to one caller at a time.

@@ -208,7 +208,8 @@ struct entry {
 	int64_t parent_id;	/* 0: top of the side */
 	bool is_dir;
 	int64_t artifact_id;	/* current version; 0 while unlogged */
-	char md5[MD5_HEX_LEN + 1];	/* "" while unlogged */
+	char md5[MD5_HEX_LEN + 5];	/* "" while unlogged; "<md5>.dir"
+					 * for a committed directory */
 	uint64_t size;
 	mode_t mode;		/* permission bits only */
 	uid_t uid;
@@ -279,6 +280,25 @@ enum entry_set {
 };
 int model_entry_setattr(struct model *m, int64_t id, unsigned what,
 			mode_t mode, uid_t uid, gid_t gid, int64_t mtime_ns);
+
+struct manifest_entry;
+
+/*
+ * The files below directory entry @dir_id, recursively, with paths
+ * relative to it, as DVC manifest entries (owned; free with
+ * manifest_free()).  -EBUSY if one of them is still being written.
+ */
+int model_entry_tree(struct model *m, int64_t dir_id,
+		     struct manifest_entry **ret_entries, size_t *ret_n);
+
+/*
+ * Log directory entry @dir_id as one artifact (DVC's directory tracking):
+ * its bytes are the manifest object @oid ("<md5>.dir", already in the
+ * content store) of @size bytes; named "<dir path>:<oid>".  A committed
+ * directory cannot be removed.
+ */
+int model_entry_log_dir(struct model *m, int64_t dir_id, const char *oid,
+			uint64_t size);
 
 /* Path of entry @id below its side ("a/b.csv"); owned. */
 int model_entry_path(struct model *m, int64_t id, char **ret_path);

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "model_i.h"
+#include "dirmanifest.h"
 #include "sb.h"
 
 #include <uuid/uuid.h>
@@ -68,6 +69,12 @@ static const char sql_entry_insert[] =
 	"INSERT INTO cmffs_entry(execution_id, side, parent_id, name, is_dir,"
 	" artifact_id, md5, size, mode, uid, gid, mtime_ns, ctime_ns)"
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)";
+static const char sql_entry_tree[] =
+	"WITH RECURSIVE t(id, rel, is_dir, md5) AS ("
+	" SELECT id, name, is_dir, md5 FROM cmffs_entry WHERE parent_id = ?1"
+	" UNION ALL SELECT e.id, t.rel || '/' || e.name, e.is_dir, e.md5"
+	" FROM cmffs_entry e JOIN t ON e.parent_id = t.id WHERE t.is_dir = 1)"
+	" SELECT rel, md5 FROM t WHERE is_dir = 0";
 static const char sql_entry_set_bytes[] =
 	"UPDATE cmffs_entry SET artifact_id = NULL, md5 = ?2, size = ?3,"
 	" mtime_ns = ?4, ctime_ns = ?5 WHERE id = ?1";
@@ -136,8 +143,8 @@ static void entry_from_row(sqlite3_stmt *s, struct entry *e)
 	snprintf(e->name, sizeof(e->name), "%s", name ? name : "");
 	e->is_dir = sqlite3_column_int(s, 5) != 0;
 	e->artifact_id = sqlite3_column_int64(s, 6);
-	if (md5 && strlen(md5) == MD5_HEX_LEN)
-		memcpy(e->md5, md5, MD5_HEX_LEN + 1);
+	if (md5 && strlen(md5) < sizeof(e->md5))
+		memcpy(e->md5, md5, strlen(md5) + 1);
 	e->size = (uint64_t)sqlite3_column_int64(s, 8);
 	e->mode = (mode_t)sqlite3_column_int64(s, 9);
 	e->uid = (uid_t)sqlite3_column_int64(s, 10);
@@ -1197,7 +1204,9 @@ int model_entry_remove(struct model *m, int64_t id)
 	r = entry_get_locked(m, id, &e);
 	if (r < 0)
 		goto out;
-	if (e.is_dir) {
+	if (e.is_dir && e.artifact_id) {
+		r = -EPERM;	/* a committed directory is history too */
+	} else if (e.is_dir) {
 		r = count_children_locked(m, id, &n);
 		if (r == 0 && n)
 			r = -ENOTEMPTY;
@@ -1336,5 +1345,99 @@ out:
 		r = *ret_keys ? 0 : -ENOMEM;
 	}
 	sb_release(&sb);
+	return r;
+}
+
+int model_entry_tree(struct model *m, int64_t dir_id,
+		     struct manifest_entry **ret_entries, size_t *ret_n)
+{
+	struct manifest_entry *v = NULL, *grown;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *s;
+	int rc, r;
+
+	store_lock(m->st);
+	r = store_stmt(m->st, sql_entry_tree, &s);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_int64(s, 1, dir_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *md5 = (const char *)sqlite3_column_text(s, 1);
+
+		if (!md5 || !hash_is_md5(md5)) {
+			r = -EBUSY;	/* written right now, or not a file */
+			break;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			grown = reallocarray(v, cap, sizeof(*v));
+			if (!grown) {
+				r = -ENOMEM;
+				break;
+			}
+			v = grown;
+		}
+		v[n].relpath = strdup((const char *)sqlite3_column_text(s, 0));
+		if (!v[n].relpath) {
+			r = -ENOMEM;
+			break;
+		}
+		memcpy(v[n].md5, md5, MD5_HEX_LEN + 1);
+		n++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_errno(rc);
+	store_stmt_done(s);
+out:
+	store_unlock(m->st);
+	if (r < 0) {
+		manifest_free(v, n);
+		return r;
+	}
+	*ret_entries = v;
+	*ret_n = n;
+	return 0;
+}
+
+int model_entry_log_dir(struct model *m, int64_t dir_id, const char *oid,
+			uint64_t size)
+{
+	struct entry e;
+	char *path = NULL;
+	int64_t artifact_id;
+	int r;
+
+	if (!manifest_is_oid(oid))
+		return -EINVAL;
+	store_lock(m->st);
+	r = store_begin(m->st);
+	if (r < 0)
+		goto out;
+	r = entry_get_locked(m, dir_id, &e);
+	if (r == 0 && !e.is_dir)
+		r = -ENOTDIR;
+	if (r == 0 && e.side != SIDE_INPUTS && e.side != SIDE_OUTPUTS)
+		r = -EPERM;
+	if (r == 0 && e.artifact_id && !strcmp(e.md5, oid))
+		goto commit;	/* committed as it is already */
+	if (r == 0)
+		r = entry_path_locked(m, dir_id, &path);
+	if (r == 0)
+		r = log_bytes_locked(m, e.execution_id, e.side,
+				     kind_for_path(path), path, oid,
+				     &artifact_id, NULL);
+	if (r == 0)
+		r = set_version_locked(m, dir_id, artifact_id, oid, size,
+				       now_ns());
+commit:
+	if (r == 0)
+		r = store_commit(m->st);
+	else
+		store_rollback(m->st);
+	if (r == 0)
+		cache_types_locked(m);
+out:
+	store_unlock(m->st);
+	free(path);
 	return r;
 }

@@ -65,6 +65,7 @@ enum node_kind {
 	NODE_PIPELINE_DOT,	/* P/lineage.dot */
 	NODE_PIPELINE_SVG,	/* P/lineage.svg */
 	NODE_PIPELINE_CYPHER,	/* P/lineage.cypher */
+	NODE_COMMIT,		/* DIR/.commit below inputs/ or outputs/ */
 };
 
 /* A metrics file created but not yet written (so stat works until close). */

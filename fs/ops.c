@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dirmanifest.h"
 #include "lineage.h"
 #include "log.h"
 #include "names.h"
@@ -104,6 +105,7 @@ static bool is_dir_node(const struct node *n)
 	case NODE_PIPELINE_DOT:
 	case NODE_PIPELINE_SVG:
 	case NODE_PIPELINE_CYPHER:
+	case NODE_COMMIT:
 		return false;
 	case NODE_ENTRY:
 		return n->entry.is_dir;
@@ -269,6 +271,13 @@ static int node_stat(struct fs *fs, const struct node *n, struct stat *st)
 			 &st->st_ctim);
 		st->st_atim = st->st_mtim;
 		st->st_blocks = (st->st_size + 511) / 512;
+		return 0;
+	}
+	if (n->kind == NODE_COMMIT) {
+		st->st_mode = S_IFREG | 0644;
+		st->st_nlink = 1;
+		ns_to_ts(n->entry.mtime_ns, &st->st_mtim);
+		st->st_ctim = st->st_atim = st->st_mtim;
 		return 0;
 	}
 	if (n->kind == NODE_ENTRY) {
@@ -675,6 +684,9 @@ static int op_rmdir(const char *path)
 		if (!n.entry.is_dir)
 			return -ENOTDIR;
 		r = model_entry_remove(fs->model, n.entry.id);
+		if (r == -EPERM)
+			return fs_refuse(r, "rmdir", path,
+					 "the directory was committed as an artifact; logged history is append-only");
 		break;
 	default:
 		return fs_refuse(-EPERM, "rmdir", path,
@@ -808,7 +820,7 @@ static int open_entry(struct fs *fs, const char *path, struct node *n,
 
 	if (n->entry.is_dir)
 		return -EISDIR;
-	if (n->entry.artifact_id && !cas_has(fs->cas, n->entry.md5)) {
+	if (n->entry.md5[0] && !cas_has(fs->cas, n->entry.md5)) {
 		/* pulled: fetch now; the size known so far may be 0 */
 		r = fetch_object(fs, path, n->entry.md5);
 		if (r < 0)
@@ -912,6 +924,44 @@ static int open_control(struct fs *fs, const char *path, struct node *n,
 	return 0;
 }
 
+/*
+ * DIR/.commit opened for writing: log DIR as one artifact, its bytes the
+ * DVC 3 manifest of the files below it (they are logged one by one too).
+ */
+static int commit_dir(struct fs *fs, const char *path, const struct node *n)
+{
+	struct manifest_entry *entries = NULL;
+	struct cas_tmp tmp = { .fd = -1 };
+	char oid[DIR_OID_LEN + 1];
+	char *bytes = NULL;
+	size_t nent = 0, len = 0;
+	int r;
+
+	r = model_entry_tree(fs->model, n->entry.id, &entries, &nent);
+	if (r == -EBUSY)
+		return fs_refuse(r, "commit", path,
+				 "files in this directory are still being written; close them first");
+	if (r < 0)
+		return fs_refuse(r, "commit", path, "cannot list the directory");
+	r = manifest_build(entries, nent, &bytes, &len, oid);
+	if (r == 0)
+		r = cas_tmp_create(fs->cas, &tmp);
+	if (r == 0 && write(tmp.fd, bytes, len) != (ssize_t)len)
+		r = errno ? -errno : -EIO;
+	if (r == 0)
+		r = cas_commit(fs->cas, &tmp, oid);
+	if (r == 0)
+		r = model_entry_log_dir(fs->model, n->entry.id, oid, len);
+	cas_tmp_discard(fs->cas, &tmp);
+	manifest_free(entries, nent);
+	free(bytes);
+	if (r < 0)
+		return fs_refuse(r, "commit", path,
+				 "cannot log the directory as one artifact");
+	syncer_kick(fs->syncer);
+	return 0;
+}
+
 static int op_open(const char *path, struct fuse_file_info *fi)
 {
 	struct fs *fs = get_fs();
@@ -928,6 +978,19 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 		return open_prop(fs, path, &n, fi);
 	if (n.kind == NODE_EXEC_STATE || n.kind == NODE_METRICS_FILE)
 		return open_control(fs, path, &n, fi);
+	if (n.kind == NODE_COMMIT) {
+		if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+			r = commit_dir(fs, path, &n);
+			if (r < 0)
+				return r;
+		}
+		h = handle_new(H_TEXT, path);
+		if (!h)
+			return -ENOMEM;
+		fi->direct_io = 1;
+		fi->fh = (uint64_t)(uintptr_t)h;
+		return 0;
+	}
 	if (is_dir_node(&n))
 		return -EISDIR;
 	if ((fi->flags & O_ACCMODE) != O_RDONLY)
@@ -1566,7 +1629,7 @@ static int op_getxattr(const char *path, const char *name, char *value,
 	r = fs_resolve(fs, path, &n);
 	if (r < 0)
 		return r;
-	if (n.kind != NODE_ENTRY || n.entry.is_dir || !n.entry.artifact_id ||
+	if (n.kind != NODE_ENTRY || !n.entry.artifact_id ||
 	    strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)))
 		return -ENODATA;
 	r = model_artifact_attr(fs->model, n.entry.artifact_id,
@@ -1599,7 +1662,7 @@ static int op_listxattr(const char *path, char *list, size_t size)
 	r = fs_resolve(fs, path, &n);
 	if (r < 0)
 		return r;
-	if (n.kind != NODE_ENTRY || n.entry.is_dir || !n.entry.artifact_id)
+	if (n.kind != NODE_ENTRY || !n.entry.artifact_id)
 		return 0;
 	r = model_artifact_attr_keys(fs->model, n.entry.artifact_id, &keys,
 				     &klen);

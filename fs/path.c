@@ -69,6 +69,8 @@ uint64_t fs_ino(const struct node *n)
 		return INO_CLASS(INO_CTX_PROPS) | (1ull << 55) | (uint64_t)n->ctx_id;
 	case NODE_PIPELINE_SVG:
 		return INO_CLASS(INO_CTX_PROPS) | (1ull << 54) | (uint64_t)n->ctx_id;
+	case NODE_COMMIT:
+		return INO_CLASS(INO_ENTRY) | (1ull << 55) | (uint64_t)n->entry.id;
 	case NODE_PIPELINE_CYPHER:
 		return INO_CLASS(INO_CTX_PROPS) | (3ull << 54) | (uint64_t)n->ctx_id;
 	case NODE_METRICS:
@@ -300,6 +302,12 @@ static int step(struct fs *fs, struct node *n, const char *name)
 	case NODE_ENTRY:
 		if (!n->entry.is_dir)
 			return -ENOTDIR;
+		/* touch DIR/.commit logs DIR as one DVC directory artifact */
+		if (n->kind == NODE_ENTRY && !strcmp(name, ".commit") &&
+		    (n->side == SIDE_INPUTS || n->side == SIDE_OUTPUTS)) {
+			n->kind = NODE_COMMIT;
+			return 0;
+		}
 		r = model_entry_lookup(fs->model, n->exec_id, n->side,
 				       n->kind == NODE_SIDE ? 0 : n->entry.id,
 				       name, &n->entry);

@@ -570,3 +570,28 @@ def test_step_metrics_csv(mounted, execution):
         assert f.read() == "step,loss\n1,0.9\n2,0.5\n"
     with pytest.raises(PermissionError):
         os.unlink(csv)
+
+
+def test_directory_committed_as_one_dvc_artifact(mounted, execution):
+    out = os.path.join(execution, "outputs")
+    os.makedirs(os.path.join(out, "images", "sub"))
+    write(os.path.join(out, "images", "1.txt"), b"a")
+    write(os.path.join(out, "images", "sub", "2.txt"), b"two")
+    subprocess.run(["touch", os.path.join(out, "images", ".commit")], check=True)
+    assert sorted(os.listdir(os.path.join(out, "images"))) == ["1.txt", "sub"]
+    manifest = ('[{"md5": "%s", "relpath": "1.txt"}, {"md5": "%s", "relpath": "sub/2.txt"}]'
+                % (md5(b"a"), md5(b"two"))).encode()
+    oid = md5(manifest) + ".dir"
+    rows = [r for r in artifacts(mounted) if r[1].endswith(".dir")]
+    assert rows == [(f"images:{oid}", oid, "Dataset")]
+    cached = os.path.join(mounted.ws, ".cmf/cache/files/md5", oid[:2], oid[2:])
+    with open(cached, "rb") as f:
+        assert f.read() == manifest             # DVC 3's exact bytes
+    assert os.getxattr(os.path.join(out, "images"), "user.cmf.hash").decode() == oid
+    with pytest.raises(PermissionError):     # committed: history
+        os.rmdir(os.path.join(out, "images"))
+    subprocess.run(["touch", os.path.join(out, "images", ".commit")], check=True)
+    assert len([r for r in artifacts(mounted) if r[1].endswith(".dir")]) == 1
+    # the objects go to the remote in DVC's layout, manifest included
+    cmffs("push", mounted.ws)
+    assert os.path.exists(os.path.join(mounted.remote, "files", "md5", oid[:2], oid[2:]))
