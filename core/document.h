@@ -76,4 +76,15 @@ int document_import(struct model *m, const char *text, size_t len,
  */
 int model_adopt_foreign(struct model *m, char **ret_err);
 
+/*
+ * Committed directories: @cb gets each one's object id and entry id (the
+ * caller reads the manifests it does not have yet, to show their files).
+ */
+int model_unexpanded_dirs(struct model *m, model_name_cb cb, void *ud);
+/* Place the files of manifest @v below directory entry @dir_id (their
+ * bytes are fetched on first read). */
+struct manifest_entry;
+int model_dir_expand(struct model *m, int64_t dir_id,
+		     const struct manifest_entry *v, size_t n);
+
 #endif

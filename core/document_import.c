@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "dirmanifest.h"
 #include "hash.h"
 #include "model_i.h"
 #include "names.h"
@@ -43,11 +44,13 @@ static const char sql_foreign_events[] =
 	"SELECT ev.`execution_id`, ev.`type`, a.`id`, a.`name`, a.`uri`"
 	" FROM `Event` ev JOIN `Artifact` a ON a.`id` = ev.`artifact_id`"
 	" JOIN `Type` t ON t.`id` = a.`type_id`"
-	" WHERE ev.`type` IN (3, 4) AND length(a.`uri`) = 32"
+	" WHERE ev.`type` IN (3, 4) AND length(a.`uri`) IN (32, 36)"
 	" AND t.`name` <> 'Metrics' AND a.`name` IS NOT NULL"
 	" AND NOT EXISTS (SELECT 1 FROM cmffs_entry x"
 	"  WHERE x.execution_id = ev.`execution_id`)"
 	" ORDER BY ev.`id`";
+static const char sql_commit_dir[] =
+	"UPDATE cmffs_entry SET artifact_id = ?2, md5 = ?3 WHERE id = ?1";
 static const char sql_set_times[] =
 	"UPDATE `Execution` SET `create_time_since_epoch` = ?2,"
 	" `last_update_time_since_epoch` = ?3 WHERE `id` = ?1";
@@ -271,11 +274,16 @@ static int artifact_path(struct importer *im, const char *name, char **ret)
 }
 
 /* Files of an execution's tree for a logged artifact: dirs as needed. */
-static int place_entry(struct importer *im, int64_t exec, int side,
-		       const char *path, int64_t artifact_id, const char *md5)
+/*
+ * Place a file (or, with @last_is_dir, a committed directory) at @path
+ * below entry @parent0 (0: the side's top), making directories as needed.
+ */
+static int place_at(struct importer *im, int64_t exec, int side,
+		    int64_t parent0, const char *path, bool last_is_dir,
+		    int64_t artifact_id, const char *md5)
 {
 	char *copy = strdup(path), *save = NULL, *c, *next;
-	int64_t parent = 0, id;
+	int64_t parent = parent0, id;
 	struct entry e;
 	int r = 0;
 
@@ -284,6 +292,20 @@ static int place_entry(struct importer *im, int64_t exec, int side,
 	for (c = strtok_r(copy, "/", &save); c && r == 0; c = next) {
 		next = strtok_r(NULL, "/", &save);
 		r = entry_lookup_locked(im->m, exec, side, parent, c, &e);
+		if (r == 0 && !next && last_is_dir && e.is_dir &&
+		    !e.artifact_id) {
+			/* its files came first: the directory is committed */
+			sqlite3_stmt *s;
+
+			r = store_stmt(im->m->st, sql_commit_dir, &s);
+			if (r < 0)
+				break;
+			sqlite3_bind_int64(s, 1, e.id);
+			sqlite3_bind_int64(s, 2, artifact_id);
+			sqlite3_bind_text(s, 3, md5, -1, SQLITE_STATIC);
+			r = mlmd_step_done(s);
+			continue;
+		}
 		if (r == 0) {
 			if (next && !e.is_dir)
 				r = -ENOTDIR;
@@ -298,12 +320,20 @@ static int place_entry(struct importer *im, int64_t exec, int side,
 						getgid(), &id);
 		else
 			r = entry_insert_locked(im->m, exec, side, parent, c,
-						false, artifact_id, md5, 0,
-						0644, getuid(), getgid(), &id);
+						last_is_dir, artifact_id, md5, 0,
+						last_is_dir ? 0755 : 0644,
+						getuid(), getgid(), &id);
 		parent = id;
 	}
 	free(copy);
 	return r;
+}
+
+static int place_entry(struct importer *im, int64_t exec, int side,
+		       const char *path, int64_t artifact_id, const char *md5)
+{
+	return place_at(im, exec, side, 0, path, manifest_is_oid(md5),
+			artifact_id, md5);
 }
 
 static int import_artifact(struct importer *im, json_t *a, int64_t *ret_id)
@@ -491,7 +521,8 @@ static int import_execution(struct importer *im, json_t *e, int64_t stage,
 			r = mlmd_attribution_ensure(im->m->st, stage, artifact);
 		/* files that have bytes: their tree entry, fetched on read */
 		if (r == 0 && (type == MLMD_EVENT_INPUT || type == MLMD_EVENT_OUTPUT) &&
-		    jstr(a, "uri") && hash_is_md5(jstr(a, "uri")) &&
+		    jstr(a, "uri") && (hash_is_md5(jstr(a, "uri")) ||
+				       manifest_is_oid(jstr(a, "uri"))) &&
 		    strcmp(jstr(a, "type"), "Metrics")) {
 			r = artifact_path(im, jstr(a, "name"), &path);
 			if (r == 0)
@@ -655,7 +686,7 @@ int model_adopt_foreign(struct model *m, char **ret_err)
 	for (i = 0; r == 0 && i < n; i++) {
 		char *path = NULL;
 
-		if (!hash_is_md5(rows[i].uri))
+		if (!hash_is_md5(rows[i].uri) && !manifest_is_oid(rows[i].uri))
 			continue;
 		/* a name that cannot be a path is left out of the tree */
 		if (artifact_path(&im, rows[i].name, &path) < 0) {
@@ -685,4 +716,81 @@ out_unlock:
 	free(rows);
 	*ret_err = im.err;
 	return r < 0 ? r : (int)n;
+}
+
+static const char sql_unexpanded_dirs[] =
+	"SELECT d.id, d.md5 FROM cmffs_entry d WHERE d.is_dir = 1"
+	" AND d.md5 LIKE '%.dir'";
+
+int model_unexpanded_dirs(struct model *m, model_name_cb cb, void *ud)
+{
+	struct row {
+		int64_t id;
+		char oid[DIR_OID_LEN + 1];
+	} *rows = NULL, *grown;
+	size_t n = 0, cap = 0, i;
+	sqlite3_stmt *s;
+	int rc, r;
+
+	store_lock(m->st);
+	r = store_stmt(m->st, sql_unexpanded_dirs, &s);
+	if (r < 0)
+		goto out;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *oid = (const char *)sqlite3_column_text(s, 1);
+
+		if (!oid || !manifest_is_oid(oid))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			grown = reallocarray(rows, cap, sizeof(*rows));
+			if (!grown) {
+				r = -ENOMEM;
+				break;
+			}
+			rows = grown;
+		}
+		rows[n].id = sqlite3_column_int64(s, 0);
+		memcpy(rows[n].oid, oid, DIR_OID_LEN + 1);
+		n++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_errno(rc);
+	store_stmt_done(s);
+out:
+	store_unlock(m->st);
+	for (i = 0; r == 0 && i < n; i++)
+		if (cb(ud, rows[i].oid, rows[i].id))
+			break;
+	free(rows);
+	return r;
+}
+
+int model_dir_expand(struct model *m, int64_t dir_id,
+		     const struct manifest_entry *v, size_t n)
+{
+	struct importer im = { .m = m };
+	struct entry d;
+	size_t i;
+	int r;
+
+	store_lock(m->st);
+	r = store_begin(m->st);
+	if (r < 0)
+		goto out;
+	r = entry_get_locked_public(m, dir_id, &d);
+	for (i = 0; r == 0 && i < n; i++) {
+		r = place_at(&im, d.execution_id, d.side, dir_id, v[i].relpath,
+			     false, 0, v[i].md5);
+		if (r == -ENOTDIR || r == -EEXIST)
+			r = 0;
+	}
+	if (r == 0)
+		r = store_commit(m->st);
+	else
+		store_rollback(m->st);
+out:
+	store_unlock(m->st);
+	free(im.err);
+	return r;
 }

@@ -195,6 +195,11 @@ int entry_lookup_locked(struct model *m, int64_t execution_id,
 	return step_entry(s, ret);
 }
 
+int entry_get_locked_public(struct model *m, int64_t id, struct entry *ret)
+{
+	return entry_get_locked(m, id, ret);
+}
+
 int model_entry_get(struct model *m, int64_t id, struct entry *ret)
 {
 	int r;

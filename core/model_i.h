@@ -40,6 +40,7 @@ int exec_ctx_load_locked(struct model *m, int64_t execution_id,
 void exec_ctx_release(struct exec_ctx *c);
 
 /* Entry rows (model_entry.c). */
+int entry_get_locked_public(struct model *m, int64_t id, struct entry *ret);
 int entry_lookup_locked(struct model *m, int64_t execution_id, int side,
 			int64_t parent_id, const char *name, struct entry *ret);
 int entry_insert_locked(struct model *m, int64_t execution_id, int side,

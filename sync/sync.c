@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 
 #include "cas.h"
+#include "dirmanifest.h"
 #include "document.h"
 #include "log.h"
 #include "model.h"
@@ -453,7 +454,8 @@ int sync_fetch(struct sync_env *env, const char *md5, char **ret_err)
 		goto out;
 	}
 	r = hash_fd(tmp.fd, got);
-	if (r == 0 && strcmp(got, md5)) {
+	/* an object id is its md5, "<md5>.dir" for a manifest */
+	if (r == 0 && strncmp(got, md5, MD5_HEX_LEN)) {
 		r = report(&rep, -EIO,
 			   "the storage returned bytes with md5 %s for object %s: refused",
 			   got, md5);
@@ -468,6 +470,55 @@ out:
 	if (r < 0)
 		*ret_err = strdup(rep.message[0] ? rep.message : strerrordesc_np(-r));
 	return r;
+}
+
+struct expand {
+	struct sync_env *env;
+	char *err;
+	int r;
+};
+
+/* Read a pulled directory's manifest (fetched, verified) into its files. */
+static int expand_dir(void *ud, const char *oid, int64_t dir_id)
+{
+	struct expand *x = ud;
+	struct manifest_entry *v = NULL;
+	char *bytes = NULL, *err = NULL;
+	size_t n = 0, len = 0;
+	struct stat st;
+	int fd = -1, r = 0;
+
+	if (cas_has(x->env->cas, oid))
+		return 0;	/* read before, or committed here */
+	r = sync_fetch(x->env, oid, &err);
+	if (r == 0)
+		r = cas_open_object(x->env->cas, oid, &fd);
+	if (r == 0 && fstat(fd, &st) < 0)
+		r = -errno;
+	if (r == 0 && st.st_size > (64 << 20))
+		r = -EFBIG;
+	if (r == 0) {
+		len = (size_t)st.st_size;
+		bytes = malloc(len + 1);
+		if (!bytes || pread(fd, bytes, len, 0) != (ssize_t)len)
+			r = bytes ? -EIO : -ENOMEM;
+	}
+	if (r == 0)
+		r = manifest_parse(bytes, len, &v, &n, &err);
+	if (r == 0)
+		r = model_dir_expand(x->env->model, dir_id, v, n);
+	if (r < 0 && !x->err &&
+	    asprintf(&x->err, "directory %s: %s", oid,
+		     err ? err : strerrordesc_np(-r)) < 0)
+		x->err = NULL;
+	if (r < 0 && !x->r)
+		x->r = r;
+	if (fd >= 0)
+		close(fd);
+	manifest_free(v, n);
+	free(bytes);
+	free(err);
+	return 0;	/* go on with the other directories */
 }
 
 int sync_pull(struct sync_env *env, const char *pipeline, char **ret_err,
@@ -500,6 +551,17 @@ int sync_pull(struct sync_env *env, const char *pipeline, char **ret_err,
 			*ret_err = NULL;
 		free(err);
 		return r;
+	}
+	/* committed directories: their files come from their manifests */
+	if (env->cfg->storage != STORAGE_NONE) {
+		struct expand x = { .env = env };
+
+		r = model_unexpanded_dirs(env->model, expand_dir, &x);
+		if (r == 0 && x.r < 0) {
+			*ret_err = x.err;
+			return x.r;
+		}
+		free(x.err);
 	}
 	*ret_executions = st.executions;
 	*ret_artifacts = st.artifacts;

@@ -234,3 +234,43 @@ def test_environment_and_label_files_reach_the_server(tmp_path, server):
         wait_for(lambda: os.path.exists(label_target), what="the label upload")
     finally:
         a.umount()
+
+
+def test_pulled_directory_artifact_shows_its_files(tmp_path, server):
+    os.makedirs(tmp_path / "remote")
+    a = make_mount(tmp_path, "a", server.url)
+    a.mount()
+    try:
+        run = a.path("pipelines", "d", "s", "e")
+        mkexec(run)
+        os.makedirs(os.path.join(run, "outputs", "imgs", "x"))
+        with open(os.path.join(run, "outputs", "imgs", "one.bin"), "wb") as f:
+            f.write(b"one")
+        with open(os.path.join(run, "outputs", "imgs", "x", "two.bin"), "wb") as f:
+            f.write(b"two")
+        subprocess.run(["touch", os.path.join(run, "outputs", "imgs", ".commit")],
+                       check=True)
+    finally:
+        a.umount()
+    cmffs("push", a.ws)
+    b = make_mount(tmp_path, "b", server.url)
+    cmffs("pull", b.ws, "d")
+    b.mount()
+    try:
+        d = b.path("pipelines", "d", "s", "e", "outputs", "imgs")
+        with open(os.path.join(d, "x", "two.bin"), "rb") as f:
+            assert f.read() == b"two"
+        assert os.getxattr(d, "user.cmf.hash").decode().endswith(".dir")
+    finally:
+        b.umount()
+    # a manifest at the remote that would write outside the tree is refused
+    h = a.sql("SELECT uri FROM Artifact WHERE uri LIKE '%.dir'")[0][0]
+    obj = remote_object(str(tmp_path / "remote"), h)
+    evil = b'[{"md5": "0cc175b9c0f1b6a831c399e269772661", "relpath": "../../etc/x"}]'
+    os.chmod(obj, 0o644)
+    with open(obj, "wb") as f:
+        f.write(evil)
+    c = make_mount(tmp_path, "c", server.url)
+    r = cmffs("pull", c.ws, "d", check=False)
+    assert r.returncode != 0
+    assert "refused" in r.stderr or "cannot be stored" in r.stderr or "md5" in r.stderr
