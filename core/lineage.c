@@ -15,8 +15,8 @@
  * Nodes reachable from execution ?1 against (@in = 3, @out = 4: upstream)
  * or along (@in = 4, @out = 3: downstream) the flow of data.
  */
-#define WALK(IN, OUT)                                                        \
-	"WITH RECURSIVE walk(kind, id) AS (SELECT 'e', ?1"                   \
+#define WALK(START, IN, OUT)                                                 \
+	"WITH RECURSIVE walk(kind, id) AS (SELECT '" START "', ?1"           \
 	" UNION SELECT 'a', ev.`artifact_id` FROM walk JOIN `Event` ev"      \
 	"  ON walk.kind = 'e' AND ev.`execution_id` = walk.id"               \
 	"  AND ev.`type` = " IN                                              \
@@ -32,11 +32,14 @@
 	"   AND p.`is_custom_property` = 0 WHERE e.`id` = w.id)"             \
 	" ELSE (SELECT a.`name` || ' (' || t.`name` || ')' FROM `Artifact` a" \
 	"  JOIN `Type` t ON t.`id` = a.`type_id` WHERE a.`id` = w.id) END"   \
-	" FROM walk w WHERE NOT (w.kind = 'e' AND w.id = ?1)"                \
+	" FROM walk w WHERE NOT (w.kind = '" START "' AND w.id = ?1)"        \
 	" ORDER BY w.kind DESC, 2"
 
-static const char sql_upstream[] = WALK("3", "4");
-static const char sql_downstream[] = WALK("4", "3");
+static const char sql_upstream[] = WALK("e", "3", "4");
+static const char sql_downstream[] = WALK("e", "4", "3");
+/* from an artifact: upstream are the executions that output it, ... */
+static const char sql_art_upstream[] = WALK("a", "3", "4");
+static const char sql_art_downstream[] = WALK("a", "4", "3");
 
 /* executions of a pipeline's stages, and all their events */
 static const char sql_pipeline_executions[] =
@@ -498,17 +501,17 @@ static int walk(struct store *st, const char *sql, const char *dir,
 	return rc == SQLITE_DONE ? 0 : store_errno(rc);
 }
 
-int lineage_execution_text(struct model *m, int64_t execution_id,
-			   char **ret_text, size_t *ret_len)
+static int lineage_text(struct model *m, const char *up, const char *down,
+			int64_t id, char **ret_text, size_t *ret_len)
 {
 	struct sb sb;
 	int r;
 
 	sb_init(&sb, 0);
 	store_lock(m->st);
-	r = walk(m->st, sql_upstream, "upstream", execution_id, &sb);
+	r = walk(m->st, up, "upstream", id, &sb);
 	if (r == 0)
-		r = walk(m->st, sql_downstream, "downstream", execution_id, &sb);
+		r = walk(m->st, down, "downstream", id, &sb);
 	store_unlock(m->st);
 	if (r == 0 && sb_err(&sb))
 		r = sb_err(&sb);
@@ -518,6 +521,20 @@ int lineage_execution_text(struct model *m, int64_t execution_id,
 	}
 	sb_release(&sb);
 	return r;
+}
+
+int lineage_execution_text(struct model *m, int64_t execution_id,
+			   char **ret_text, size_t *ret_len)
+{
+	return lineage_text(m, sql_upstream, sql_downstream, execution_id,
+			    ret_text, ret_len);
+}
+
+int lineage_artifact_text(struct model *m, int64_t artifact_id,
+			  char **ret_text, size_t *ret_len)
+{
+	return lineage_text(m, sql_art_upstream, sql_art_downstream,
+			    artifact_id, ret_text, ret_len);
 }
 
 /* A Graphviz ID string: quoted, with " and \ escaped. */

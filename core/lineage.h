@@ -20,6 +20,10 @@
 int lineage_execution_text(struct model *m, int64_t execution_id,
 			   char **ret_text, size_t *ret_len);
 
+/* The same for artifact @artifact_id (its user.cmf.lineage attribute). */
+int lineage_artifact_text(struct model *m, int64_t artifact_id,
+			  char **ret_text, size_t *ret_len);
+
 /* The graph of pipeline @pipeline_id as a Graphviz digraph.  Owned. */
 int lineage_pipeline_dot(struct model *m, int64_t pipeline_id,
 			 char **ret_text, size_t *ret_len);

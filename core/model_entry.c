@@ -1321,7 +1321,7 @@ out:
 int model_artifact_attr_keys(struct model *m, int64_t id, char **ret_keys,
 			     size_t *ret_len)
 {
-	static const char fixed[] = "hash\0type\0name\0url";
+	static const char fixed[] = "hash\0type\0name\0url\0lineage";
 	sqlite3_stmt *s;
 	struct sb sb;
 	int rc, r;

@@ -66,6 +66,12 @@ enum node_kind {
 	NODE_PIPELINE_SVG,	/* P/lineage.svg */
 	NODE_PIPELINE_CYPHER,	/* P/lineage.cypher */
 	NODE_COMMIT,		/* DIR/.commit below inputs/ or outputs/ */
+	NODE_ARTIFACTS,		/* /artifacts */
+	NODE_ART_BYHASH,	/* /artifacts/by-hash */
+	NODE_ART_HASHDIR,	/* /artifacts/by-hash/ab */
+	NODE_ART_BYTYPE,	/* /artifacts/by-type */
+	NODE_ART_NAMES,		/* by-name/..., by-type/TYPE/...: name dirs */
+	NODE_ART_FILE,		/* an artifact in a view */
 };
 
 /* A metrics file created but not yet written (so stat works until close). */
@@ -87,6 +93,10 @@ struct node {
 	char pipeline[256];
 	char stage[256];
 	char name[256];		/* last component */
+	/* artifact views */
+	char art_type[128];	/* NODE_ART_NAMES: type filter, "" = all */
+	char art_prefix[1024];	/* NODE_ART_NAMES: "a/b/"; HASHDIR: "ab" */
+	int64_t artifact_id;	/* NODE_ART_FILE */
 };
 
 /*

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "artifacts.h"
 #include "dirmanifest.h"
 #include "lineage.h"
 #include "log.h"
@@ -106,6 +107,7 @@ static bool is_dir_node(const struct node *n)
 	case NODE_PIPELINE_SVG:
 	case NODE_PIPELINE_CYPHER:
 	case NODE_COMMIT:
+	case NODE_ART_FILE:
 		return false;
 	case NODE_ENTRY:
 		return n->entry.is_dir;
@@ -224,7 +226,7 @@ static int dir_nlink(struct fs *fs, const struct node *n)
 
 	switch (n->kind) {
 	case NODE_ROOT:
-		return 4;	/* ., .., pipelines, .cmf */
+		return 5;	/* ., .., pipelines, artifacts, .cmf */
 	case NODE_EXEC:
 		return 7;	/* inputs, outputs, properties, metrics, tensorboard */
 	case NODE_SIDE:
@@ -271,6 +273,42 @@ static int node_stat(struct fs *fs, const struct node *n, struct stat *st)
 			 &st->st_ctim);
 		st->st_atim = st->st_mtim;
 		st->st_blocks = (st->st_size + 511) / 512;
+		return 0;
+	}
+	if (n->kind == NODE_ART_FILE) {
+		char uri[64];
+		int64_t size = -1, created = 0;
+		struct stat obj;
+		int fd;
+
+		r = artifacts_info(fs->model, n->artifact_id, uri, sizeof(uri),
+				   &size, &created);
+		if (r < 0)
+			return r;
+		st->st_mode = S_IFREG | 0444;
+		st->st_nlink = 1;
+		if ((strlen(uri) == MD5_HEX_LEN && hash_is_md5(uri)) ||
+		    manifest_is_oid(uri)) {
+			/* the bytes: their size once here or once logged */
+			if (!cas_open_object(fs->cas, uri, &fd)) {
+				if (fstat(fd, &obj) == 0)
+					size = obj.st_size;
+				close(fd);
+			}
+		} else {
+			/* no bytes (Metrics): the record is the content */
+			char *text = NULL;
+			size_t len = 0;
+
+			if (artifacts_record_json(fs->model, n->artifact_id,
+						  &text, &len) == 0)
+				size = (int64_t)len;
+			free(text);
+		}
+		st->st_size = size < 0 ? 0 : size;
+		st->st_blocks = (st->st_size + 511) / 512;
+		ns_to_ts(created * 1000000, &st->st_mtim);
+		st->st_ctim = st->st_atim = st->st_mtim;
 		return 0;
 	}
 	if (n->kind == NODE_COMMIT) {
@@ -323,6 +361,8 @@ static int node_stat(struct fs *fs, const struct node *n, struct stat *st)
 	ctime_ns = mtime_ns;
 	if (is_dir_node(n)) {
 		st->st_mode = S_IFDIR | 0755;
+		if (n->kind >= NODE_ARTIFACTS && n->kind <= NODE_ART_NAMES)
+			st->st_mode = S_IFDIR | 0555;
 		st->st_nlink = (nlink_t)dir_nlink(fs, n);
 		if (n->kind == NODE_ROOT || n->kind == NODE_PIPELINES ||
 		    n->kind == NODE_PIPELINE || n->kind == NODE_STAGE ||
@@ -525,8 +565,25 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 	switch (n.kind) {
 	case NODE_ROOT:
 		fill_child(&c, "pipelines");
+		fill_child(&c, "artifacts");
 		fill_child(&c, ".cmf");
 		return 0;
+	case NODE_ARTIFACTS:
+		fill_child(&c, "by-hash");
+		fill_child(&c, "by-name");
+		fill_child(&c, "by-type");
+		return 0;
+	case NODE_ART_BYHASH:
+		return artifacts_hash_dirs(fs->model, name_cb, &c);
+	case NODE_ART_HASHDIR:
+		return artifacts_in_hash_dir(fs->model, n.art_prefix, name_cb,
+					     &c);
+	case NODE_ART_BYTYPE:
+		return artifacts_types(fs->model, name_cb, &c);
+	case NODE_ART_NAMES:
+		return artifacts_names(fs->model,
+				       n.art_type[0] ? n.art_type : NULL,
+				       n.art_prefix, name_cb, &c);
 	case NODE_CMF_DIR:
 		fill_child(&c, "status");
 		fill_child(&c, "log");
@@ -924,6 +981,54 @@ static int open_control(struct fs *fs, const char *path, struct node *n,
 	return 0;
 }
 
+/* An artifact in artifacts/: its bytes (fetched if needed) or its record. */
+static int open_view(struct fs *fs, const char *path, struct node *n,
+		     struct fuse_file_info *fi)
+{
+	struct handle *h;
+	int64_t size, created;
+	char uri[64];
+	int r;
+
+	if ((fi->flags & O_ACCMODE) != O_RDONLY)
+		return fs_refuse(-EACCES, "open", path,
+				 "artifacts/ is a read-only view; write in an execution");
+	r = artifacts_info(fs->model, n->artifact_id, uri, sizeof(uri), &size,
+			   &created);
+	if (r < 0)
+		return r;
+	if ((strlen(uri) == MD5_HEX_LEN && hash_is_md5(uri)) ||
+	    manifest_is_oid(uri)) {
+		h = handle_new(H_OBJECT, path);
+		if (!h)
+			return -ENOMEM;
+		if (!cas_has(fs->cas, uri)) {
+			r = fetch_object(fs, path, uri);
+			fi->direct_io = 1;
+		}
+		if (r == 0)
+			r = cas_open_object(fs->cas, uri, &h->fd);
+		if (r < 0) {
+			handle_free(h);
+			return r == -EIO ? r : fs_refuse(-EIO, "open", path, "the artifact's bytes cannot be read");
+		}
+		fi->keep_cache = !fi->direct_io;
+	} else {
+		h = handle_new(H_TEXT, path);
+		if (!h)
+			return -ENOMEM;
+		r = artifacts_record_json(fs->model, n->artifact_id, &h->buf,
+					  &h->len);
+		if (r < 0) {
+			handle_free(h);
+			return r;
+		}
+		fi->direct_io = 1;
+	}
+	fi->fh = (uint64_t)(uintptr_t)h;
+	return 0;
+}
+
 /*
  * DIR/.commit opened for writing: log DIR as one artifact, its bytes the
  * DVC 3 manifest of the files below it (they are logged one by one too).
@@ -978,6 +1083,8 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 		return open_prop(fs, path, &n, fi);
 	if (n.kind == NODE_EXEC_STATE || n.kind == NODE_METRICS_FILE)
 		return open_control(fs, path, &n, fi);
+	if (n.kind == NODE_ART_FILE)
+		return open_view(fs, path, &n, fi);
 	if (n.kind == NODE_COMMIT) {
 		if ((fi->flags & O_ACCMODE) != O_RDONLY) {
 			r = commit_dir(fs, path, &n);
@@ -1623,17 +1730,23 @@ static int op_getxattr(const char *path, const char *name, char *value,
 	struct fs *fs = get_fs();
 	char *v = NULL;
 	struct node n;
-	size_t len;
+	int64_t aid;
+	size_t len = 0;
 	int r;
 
 	r = fs_resolve(fs, path, &n);
 	if (r < 0)
 		return r;
-	if (n.kind != NODE_ENTRY || !n.entry.artifact_id ||
-	    strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)))
+	aid = n.kind == NODE_ART_FILE ? n.artifact_id
+	      : n.kind == NODE_ENTRY  ? n.entry.artifact_id
+				      : 0;
+	if (!aid || strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)))
 		return -ENODATA;
-	r = model_artifact_attr(fs->model, n.entry.artifact_id,
-				name + strlen(XATTR_PREFIX), &v);
+	if (!strcmp(name + strlen(XATTR_PREFIX), "lineage"))
+		r = lineage_artifact_text(fs->model, aid, &v, &len);
+	else
+		r = model_artifact_attr(fs->model, aid,
+					name + strlen(XATTR_PREFIX), &v);
 	if (r < 0)
 		return r;
 	len = strlen(v);
@@ -1657,15 +1770,18 @@ static int op_listxattr(const char *path, char *list, size_t size)
 	char *keys = NULL;
 	size_t klen = 0, i, total = 0;
 	struct node n;
+	int64_t aid;
 	int r;
 
 	r = fs_resolve(fs, path, &n);
 	if (r < 0)
 		return r;
-	if (n.kind != NODE_ENTRY || !n.entry.artifact_id)
+	aid = n.kind == NODE_ART_FILE ? n.artifact_id
+	      : n.kind == NODE_ENTRY  ? n.entry.artifact_id
+				      : 0;
+	if (!aid)
 		return 0;
-	r = model_artifact_attr_keys(fs->model, n.entry.artifact_id, &keys,
-				     &klen);
+	r = model_artifact_attr_keys(fs->model, aid, &keys, &klen);
 	if (r < 0)
 		return r;
 	for (i = 0; i < klen; i += strlen(keys + i) + 1)

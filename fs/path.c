@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "artifacts.h"
 #include "log.h"
 #include "names.h"
 #include "sb.h"
@@ -28,6 +29,7 @@ enum ino_class {
 	INO_ENTRY = 7,
 	INO_ARTIFACT = 8,
 	INO_METRICS = 9,
+	INO_VIEW = 10,
 };
 
 uint64_t fs_ino(const struct node *n)
@@ -71,6 +73,25 @@ uint64_t fs_ino(const struct node *n)
 		return INO_CLASS(INO_CTX_PROPS) | (1ull << 54) | (uint64_t)n->ctx_id;
 	case NODE_COMMIT:
 		return INO_CLASS(INO_ENTRY) | (1ull << 55) | (uint64_t)n->entry.id;
+	case NODE_ARTIFACTS:
+		return 6;
+	case NODE_ART_BYHASH:
+		return 7;
+	case NODE_ART_BYTYPE:
+		return 8;
+	case NODE_ART_FILE:
+		return INO_CLASS(INO_ARTIFACT) | (uint64_t)n->artifact_id;
+	case NODE_ART_HASHDIR:
+	case NODE_ART_NAMES: {
+		uint64_t h = 1469598103934665603ull;
+		const char *parts[] = { n->art_type, "\x01", n->art_prefix };
+		size_t i;
+
+		for (i = 0; i < 3; i++)
+			for (const char *c = parts[i]; *c; c++)
+				h = (h ^ (unsigned char)*c) * 1099511628211ull;
+		return INO_CLASS(INO_VIEW) | (h & ((1ull << 56) - 1));
+	}
 	case NODE_PIPELINE_CYPHER:
 		return INO_CLASS(INO_CTX_PROPS) | (3ull << 54) | (uint64_t)n->ctx_id;
 	case NODE_METRICS:
@@ -171,9 +192,68 @@ static int step(struct fs *fs, struct node *n, const char *name)
 			n->kind = NODE_PIPELINES;
 		else if (!strcmp(name, ".cmf"))
 			n->kind = NODE_CMF_DIR;
+		else if (!strcmp(name, "artifacts"))
+			n->kind = NODE_ARTIFACTS;
 		else
 			return -ENOENT;
 		return 0;
+	case NODE_ARTIFACTS:
+		if (!strcmp(name, "by-hash")) {
+			n->kind = NODE_ART_BYHASH;
+		} else if (!strcmp(name, "by-type")) {
+			n->kind = NODE_ART_BYTYPE;
+		} else if (!strcmp(name, "by-name")) {
+			n->kind = NODE_ART_NAMES;
+			n->art_type[0] = n->art_prefix[0] = '\0';
+		} else {
+			return -ENOENT;
+		}
+		return 0;
+	case NODE_ART_BYHASH:
+		if (strlen(name) != 2)
+			return -ENOENT;
+		n->kind = NODE_ART_HASHDIR;
+		snprintf(n->art_prefix, sizeof(n->art_prefix), "%s", name);
+		return 0;
+	case NODE_ART_HASHDIR: {
+		char uri[64];
+
+		if (snprintf(uri, sizeof(uri), "%s%s", n->art_prefix, name) >=
+		    (int)sizeof(uri))
+			return -ENOENT;
+		r = artifacts_find_uri(fs->model, uri, &n->artifact_id);
+		if (r < 0)
+			return r;
+		n->kind = NODE_ART_FILE;
+		return 0;
+	}
+	case NODE_ART_BYTYPE:
+		n->kind = NODE_ART_NAMES;
+		snprintf(n->art_type, sizeof(n->art_type), "%s", name);
+		n->art_prefix[0] = '\0';
+		return 0;	/* an unknown type is an empty directory */
+	case NODE_ART_NAMES: {
+		char full[1300];
+		bool is_dir = false;
+
+		if (snprintf(full, sizeof(full), "%s%s", n->art_prefix, name) >=
+		    (int)sizeof(n->art_prefix) - 1)
+			return -ENAMETOOLONG;
+		r = artifacts_find_name(fs->model,
+					n->art_type[0] ? n->art_type : NULL,
+					full, &n->artifact_id, &is_dir);
+		if (r < 0)
+			return r;
+		if (is_dir) {
+			size_t len = strlen(full);
+
+			memcpy(n->art_prefix, full, len);
+			n->art_prefix[len] = '/';
+			n->art_prefix[len + 1] = '\0';
+		} else
+			n->kind = NODE_ART_FILE;
+		return 0;
+	}
 	case NODE_CMF_DIR:
 		if (!strcmp(name, "status"))
 			n->kind = NODE_CMF_STATUS;

@@ -29,7 +29,7 @@ def artifacts(m):
 
 
 def test_layout_and_contexts(mounted, execution):
-    assert sorted(os.listdir(mounted.mnt)) == [".cmf", "pipelines"]
+    assert sorted(os.listdir(mounted.mnt)) == [".cmf", "artifacts", "pipelines"]
     assert sorted(os.listdir(execution)) == [
         "execution.json", "inputs", "lineage", "metrics", "outputs", "properties",
         "state", "tensorboard"]
@@ -595,3 +595,37 @@ def test_directory_committed_as_one_dvc_artifact(mounted, execution):
     # the objects go to the remote in DVC's layout, manifest included
     cmffs("push", mounted.ws)
     assert os.path.exists(os.path.join(mounted.remote, "files", "md5", oid[:2], oid[2:]))
+
+
+def test_artifact_views(mounted, execution):
+    out = os.path.join(execution, "outputs")
+    os.makedirs(os.path.join(out, "data"))
+    write(os.path.join(out, "data", "train.csv"), b"t\n")
+    os.makedirs(os.path.join(out, "models"))
+    write(os.path.join(out, "models", "m.bin"), b"m")
+    write(os.path.join(execution, "metrics", "acc.json"), b'{"acc": 0.5}')
+    h = md5(b"t\n")
+    views = mounted.path("artifacts")
+    assert sorted(os.listdir(views)) == ["by-hash", "by-name", "by-type"]
+    by_hash = os.path.join(views, "by-hash", h[:2], h[2:])
+    with open(by_hash, "rb") as f:
+        assert f.read() == b"t\n"
+    assert os.stat(by_hash).st_size == 2
+    assert sorted(os.listdir(os.path.join(views, "by-type"))) == ["Dataset", "Metrics", "Model"]
+    assert os.listdir(os.path.join(views, "by-type", "Dataset", "data")) == [f"train.csv:{h}"]
+    assert os.listdir(os.path.join(views, "by-name", "models")) == [f"m.bin:{md5(b'm')}:1"]
+    (metric,) = os.listdir(os.path.join(views, "by-type", "Metrics"))
+    with open(os.path.join(views, "by-type", "Metrics", metric)) as f:
+        rec = json.load(f)
+    assert rec["custom_properties"] == {"acc": 0.5}
+    # views are read-only, carry the attributes and the artifact's lineage
+    with pytest.raises(OSError):
+        open(by_hash, "ab")
+    assert os.getxattr(by_hash, "user.cmf.type") == b"Dataset"
+    lineage = os.getxattr(by_hash, "user.cmf.lineage").decode()
+    assert "upstream execution demo/prep/run1" in lineage
+    same = os.stat(os.path.join(out, "data", "train.csv")).st_ino
+    assert os.stat(by_hash).st_ino == same
+    found = subprocess.run(["find", views, "-type", "f"], capture_output=True,
+                           text=True, check=True).stdout.split()
+    assert len(found) >= 7
