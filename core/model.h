@@ -199,6 +199,13 @@ enum entry_side {
 	 * (cmflib's commit_metrics; CSV instead of parquet).
 	 */
 	SIDE_STEP_METRICS = 3,
+	/*
+	 * E/dataslices/NAME/: a named subset of datasets' files, linked (or
+	 * copied) in, with per-file properties (xattrs); `touch .commit` logs
+	 * it as one Dataslice artifact (cmf-upstream.md §6.3).  Members are
+	 * not artifacts of their own and may be removed before a commit.
+	 */
+	SIDE_DATASLICE = 4,
 };
 
 struct entry {
@@ -298,6 +305,36 @@ int model_entry_tree(struct model *m, int64_t dir_id,
  * directory cannot be removed.
  */
 int model_entry_log_dir(struct model *m, int64_t dir_id, const char *oid,
+			uint64_t size);
+
+/*
+ * Per-file properties of dataslice members (and of the slice directory:
+ * the Dataslice artifact's custom properties).  get: owned text, -ENOENT.
+ */
+int model_entry_prop_set(struct model *m, int64_t id, const char *key,
+			 const char *value);
+int model_entry_prop_get(struct model *m, int64_t id, const char *key,
+			 char **ret_value);
+int model_entry_prop_delete(struct model *m, int64_t id, const char *key);
+/* "prop.K\0..." for listxattr; owned. */
+int model_entry_prop_keys(struct model *m, int64_t id, char **ret_keys,
+			  size_t *ret_len);
+
+/*
+ * The manifest of dataslice directory @dir_id: a CSV "path,hash,<props>"
+ * with one row per member (path: the dataset file's path for linked
+ * members, else the path in the slice), sorted.  Owned.  -EBUSY if a
+ * member is still being written.
+ */
+int model_dataslice_manifest(struct model *m, int64_t dir_id, char **ret_csv,
+			     size_t *ret_len);
+/*
+ * Log dataslice @dir_id with manifest bytes @md5 (in the content store):
+ * a Dataslice artifact "cmf_artifacts/<execution uuid>/dataslice/NAME:md5"
+ * with an OUTPUT event; the slice directory's properties become its
+ * custom properties.
+ */
+int model_dataslice_log(struct model *m, int64_t dir_id, const char *md5,
 			uint64_t size);
 
 /* Path of entry @id below its side ("a/b.csv"); owned. */

@@ -865,7 +865,7 @@ static int entry_log_locked(struct model *m, const struct entry *e,
 			*ret_logged = true;
 		return r;
 	}
-	if (e->side == SIDE_TENSORBOARD) {
+	if (e->side == SIDE_TENSORBOARD || e->side == SIDE_DATASLICE) {
 		/* kept and uploaded, not an artifact */
 		sqlite3_stmt *s;
 
@@ -970,6 +970,13 @@ int model_entry_link(struct model *m, int64_t src_id, int64_t execution_id,
 				src.uid, src.gid, &id);
 	if (r < 0)
 		goto out;
+	if (side == SIDE_DATASLICE) {
+		/* a member of a slice: no event until the slice is logged */
+		r = entry_get_locked(m, id, ret);
+		if (r == 0)
+			r = store_commit(m->st);
+		goto out;
+	}
 	r = entry_path_locked(m, id, &new_path);
 	if (r < 0)
 		goto out;
@@ -1215,7 +1222,8 @@ int model_entry_remove(struct model *m, int64_t id)
 		r = count_children_locked(m, id, &n);
 		if (r == 0 && n)
 			r = -ENOTEMPTY;
-	} else if (e.artifact_id && e.side != SIDE_TENSORBOARD) {
+	} else if (e.artifact_id && e.side != SIDE_TENSORBOARD &&
+		   e.side != SIDE_DATASLICE) {
 		r = -EPERM;
 	}
 	if (r == 0)

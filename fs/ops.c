@@ -228,7 +228,8 @@ static int dir_nlink(struct fs *fs, const struct node *n)
 	case NODE_ROOT:
 		return 5;	/* ., .., pipelines, artifacts, .cmf */
 	case NODE_EXEC:
-		return 7;	/* inputs, outputs, properties, metrics, tensorboard */
+		return 8;	/* inputs, outputs, properties, metrics, tensorboard,
+				 * dataslices */
 	case NODE_SIDE:
 	case NODE_ENTRY:
 		r = model_entry_subdirs(fs->model, n->exec_id, n->side,
@@ -601,6 +602,7 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		return model_execution_list(fs->model, n.stage_id, name_cb,
 					    &c);
 	case NODE_EXEC:
+		fill_child(&c, "dataslices");
 		fill_child(&c, "execution.json");
 		fill_child(&c, "inputs");
 		fill_child(&c, "lineage");
@@ -1029,6 +1031,38 @@ static int open_view(struct fs *fs, const char *path, struct node *n,
 	return 0;
 }
 
+/* dataslices/NAME/.commit: log the slice as one Dataslice artifact. */
+static int commit_slice(struct fs *fs, const char *path, const struct node *n)
+{
+	struct cas_tmp tmp = { .fd = -1 };
+	char md5[MD5_HEX_LEN + 1];
+	char *csv = NULL;
+	size_t len = 0;
+	int r;
+
+	r = model_dataslice_manifest(fs->model, n->entry.id, &csv, &len);
+	if (r == -EBUSY)
+		return fs_refuse(r, "commit", path,
+				 "files of this slice are still being written; close them first");
+	if (r < 0)
+		return fs_refuse(r, "commit", path, "cannot list the slice");
+	r = hash_buf(csv, len, md5);
+	if (r == 0)
+		r = cas_tmp_create(fs->cas, &tmp);
+	if (r == 0 && write(tmp.fd, csv, len) != (ssize_t)len)
+		r = errno ? -errno : -EIO;
+	if (r == 0)
+		r = cas_commit(fs->cas, &tmp, md5);
+	if (r == 0)
+		r = model_dataslice_log(fs->model, n->entry.id, md5, len);
+	cas_tmp_discard(fs->cas, &tmp);
+	free(csv);
+	if (r < 0)
+		return fs_refuse(r, "commit", path, "cannot log the dataslice");
+	syncer_kick(fs->syncer);
+	return 0;
+}
+
 /*
  * DIR/.commit opened for writing: log DIR as one artifact, its bytes the
  * DVC 3 manifest of the files below it (they are logged one by one too).
@@ -1042,6 +1076,8 @@ static int commit_dir(struct fs *fs, const char *path, const struct node *n)
 	size_t nent = 0, len = 0;
 	int r;
 
+	if (n->side == SIDE_DATASLICE)
+		return commit_slice(fs, path, n);
 	r = model_entry_tree(fs->model, n->entry.id, &entries, &nent);
 	if (r == -EBUSY)
 		return fs_refuse(r, "commit", path,
@@ -1158,6 +1194,9 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 		if (r < 0)
 			return fs_refuse(r, "create", path,
 					 "cannot add the property");
+	} else if (p.kind == NODE_SIDE && p.side == SIDE_DATASLICE) {
+		return fs_refuse(-EPERM, "create", path,
+				 "a dataslice is a directory: mkdir dataslices/NAME, then link files into it");
 	} else if (p.kind == NODE_SIDE ||
 		   (p.kind == NODE_ENTRY && p.entry.is_dir)) {
 		struct entry e;
@@ -1568,7 +1607,8 @@ static int op_link(const char *from, const char *to)
 				 "only logged artifact files can be linked");
 	if ((dst.kind != NODE_SIDE &&
 	     !(dst.kind == NODE_ENTRY && dst.entry.is_dir)) ||
-	    dst.side == SIDE_TENSORBOARD)
+	    dst.side == SIDE_TENSORBOARD ||
+	    (dst.side == SIDE_DATASLICE && dst.kind == NODE_SIDE))
 		return fs_refuse(-EPERM, "link", to,
 				 "links can only be made in an execution's inputs/ or outputs/");
 	r = model_entry_link(fs->model, src.entry.id, dst.exec_id, dst.side,
@@ -1737,6 +1777,17 @@ static int op_getxattr(const char *path, const char *name, char *value,
 	r = fs_resolve(fs, path, &n);
 	if (r < 0)
 		return r;
+	if (n.kind == NODE_ENTRY && n.side == SIDE_DATASLICE &&
+	    !strncmp(name, XATTR_PREFIX "prop.", strlen(XATTR_PREFIX) + 5)) {
+		r = model_entry_prop_get(fs->model, n.entry.id,
+					 name + strlen(XATTR_PREFIX) + 5, &v);
+		if (r == -ENOENT)
+			return -ENODATA;
+		if (r < 0)
+			return r;
+		len = strlen(v);
+		goto reply;
+	}
 	aid = n.kind == NODE_ART_FILE ? n.artifact_id
 	      : n.kind == NODE_ENTRY  ? n.entry.artifact_id
 				      : 0;
@@ -1750,6 +1801,7 @@ static int op_getxattr(const char *path, const char *name, char *value,
 	if (r < 0)
 		return r;
 	len = strlen(v);
+reply:
 	if (size && len > size) {
 		free(v);
 		return -ERANGE;
@@ -1779,9 +1831,12 @@ static int op_listxattr(const char *path, char *list, size_t size)
 	aid = n.kind == NODE_ART_FILE ? n.artifact_id
 	      : n.kind == NODE_ENTRY  ? n.entry.artifact_id
 				      : 0;
-	if (!aid)
+	if (n.kind == NODE_ENTRY && n.side == SIDE_DATASLICE)
+		r = model_entry_prop_keys(fs->model, n.entry.id, &keys, &klen);
+	else if (!aid)
 		return 0;
-	r = model_artifact_attr_keys(fs->model, aid, &keys, &klen);
+	else
+		r = model_artifact_attr_keys(fs->model, aid, &keys, &klen);
 	if (r < 0)
 		return r;
 	for (i = 0; i < klen; i += strlen(keys + i) + 1)
@@ -1819,6 +1874,19 @@ static int op_setxattr(const char *path, const char *name, const char *value,
 		return r;
 	if (strncmp(name, prop, strlen(prop)) || !name[strlen(prop)])
 		return -ENOTSUP;
+	if (n.kind == NODE_ENTRY && n.side == SIDE_DATASLICE) {
+		/* a member's (or the slice's) property, kept with the slice */
+		if (!utf8_valid(value, size) || memchr(value, '\0', size))
+			return fs_refuse(-EINVAL, "setxattr", path,
+					 "a property value must be UTF-8 text");
+		text = strndup(value, size);
+		if (!text)
+			return -ENOMEM;
+		r = model_entry_prop_set(fs->model, n.entry.id,
+					 name + strlen(prop), text);
+		free(text);
+		return r;
+	}
 	if (n.kind != NODE_ENTRY || n.entry.is_dir || !n.entry.artifact_id)
 		return fs_refuse(-EPERM, "setxattr", path,
 				 "custom properties can be set on logged artifacts only");
@@ -1845,6 +1913,12 @@ static int op_removexattr(const char *path, const char *name)
 	r = fs_resolve(fs, path, &n);
 	if (r < 0)
 		return r;
+	if (!strncmp(name, prop, strlen(prop)) && n.kind == NODE_ENTRY &&
+	    n.side == SIDE_DATASLICE) {
+		r = model_entry_prop_delete(fs->model, n.entry.id,
+					    name + strlen(prop));
+		return r == -ENOENT ? -ENODATA : r;
+	}
 	if (strncmp(name, prop, strlen(prop)) || n.kind != NODE_ENTRY ||
 	    !n.entry.artifact_id)
 		return -ENODATA;

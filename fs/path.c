@@ -311,11 +311,12 @@ static int step(struct fs *fs, struct node *n, const char *name)
 		return 0;
 	case NODE_EXEC:
 		if (!strcmp(name, "inputs") || !strcmp(name, "outputs") ||
-		    !strcmp(name, "tensorboard")) {
+		    !strcmp(name, "tensorboard") || !strcmp(name, "dataslices")) {
 			n->kind = NODE_SIDE;
 			n->side = name[0] == 'i'   ? SIDE_INPUTS
 				  : name[0] == 'o' ? SIDE_OUTPUTS
-						   : SIDE_TENSORBOARD;
+				  : name[0] == 't' ? SIDE_TENSORBOARD
+						   : SIDE_DATASLICE;
 			memset(&n->entry, 0, sizeof(n->entry));
 			n->entry.is_dir = true;
 			return 0;
@@ -384,7 +385,8 @@ static int step(struct fs *fs, struct node *n, const char *name)
 			return -ENOTDIR;
 		/* touch DIR/.commit logs DIR as one DVC directory artifact */
 		if (n->kind == NODE_ENTRY && !strcmp(name, ".commit") &&
-		    (n->side == SIDE_INPUTS || n->side == SIDE_OUTPUTS)) {
+		    (n->side == SIDE_INPUTS || n->side == SIDE_OUTPUTS ||
+		     (n->side == SIDE_DATASLICE && n->entry.parent_id == 0))) {
 			n->kind = NODE_COMMIT;
 			return 0;
 		}

@@ -31,7 +31,7 @@ def artifacts(m):
 def test_layout_and_contexts(mounted, execution):
     assert sorted(os.listdir(mounted.mnt)) == [".cmf", "artifacts", "pipelines"]
     assert sorted(os.listdir(execution)) == [
-        "execution.json", "inputs", "lineage", "metrics", "outputs", "properties",
+        "dataslices", "execution.json", "inputs", "lineage", "metrics", "outputs", "properties",
         "state", "tensorboard"]
     rows = mounted.sql(
         "SELECT c.name, t.name FROM Context c JOIN Type t ON t.id=c.type_id"
@@ -629,3 +629,44 @@ def test_artifact_views(mounted, execution):
     found = subprocess.run(["find", views, "-type", "f"], capture_output=True,
                            text=True, check=True).stdout.split()
     assert len(found) >= 7
+
+
+def test_dataslice(mounted, execution):
+    inp = os.path.join(execution, "inputs", "data")
+    os.makedirs(inp)
+    for i in range(3):
+        write(os.path.join(inp, f"f{i}.csv"), f"row{i}\n".encode())
+    slices = os.path.join(execution, "dataslices")
+    os.makedirs(os.path.join(slices, "slice-1"))
+    s1 = os.path.join(slices, "slice-1")
+    for i in (0, 2):
+        os.link(os.path.join(inp, f"f{i}.csv"), os.path.join(s1, f"f{i}.csv"))
+    os.setxattr(os.path.join(s1, "f0.csv"), "user.cmf.prop.quality", b"good")
+    os.setxattr(s1, "user.cmf.prop.purpose", b"validation")
+    before = mounted.sql("SELECT count(*) FROM Event")[0][0]
+    subprocess.run(["touch", os.path.join(s1, ".commit")], check=True)
+    csv = ("path,hash,quality\n"
+           f"data/f0.csv,{md5(b'row0' + bytes([10]))},good\n"
+           f"data/f2.csv,{md5(b'row2' + bytes([10]))},\n").encode()
+    h = md5(csv)
+    uuid = mounted.sql("SELECT string_value FROM ExecutionProperty WHERE"
+                       " name='Execution_uuid'")[0][0]
+    rows = mounted.sql("SELECT a.id, a.name, a.uri FROM Artifact a JOIN Type t"
+                       " ON t.id=a.type_id WHERE t.name='Dataslice'")
+    assert [(n, u) for _, n, u in rows] == \
+        [(f"cmf_artifacts/{uuid}/dataslice/slice-1:{h}", h)]
+    aid = rows[0][0]
+    assert mounted.sql("SELECT type FROM Event WHERE artifact_id=?", (aid,)) == [(4,)]
+    assert mounted.sql("SELECT count(*) FROM Event")[0][0] == before + 1
+    assert mounted.sql("SELECT string_value FROM ArtifactProperty WHERE artifact_id=?"
+                       " AND name='purpose' AND is_custom_property=1", (aid,)) == \
+        [("validation",)]
+    with open(os.path.join(mounted.ws, ".cmf/cache/files/md5", h[:2], h[2:]), "rb") as f:
+        assert f.read() == csv
+    assert os.getxattr(os.path.join(s1, "f0.csv"), "user.cmf.prop.quality") == b"good"
+    with pytest.raises(PermissionError):
+        os.rmdir(s1)
+    os.unlink(os.path.join(s1, "f2.csv"))   # members may change; commit again
+    subprocess.run(["touch", os.path.join(s1, ".commit")], check=True)
+    assert len(mounted.sql("SELECT a.id FROM Artifact a JOIN Type t ON t.id=a.type_id"
+                           " WHERE t.name='Dataslice'")) == 2
