@@ -384,7 +384,8 @@ out:
 void ofile_release(struct fs *fs, struct ofile *of)
 {
 	struct ofile **pp;
-	bool last;
+	bool last, dirty;
+	int64_t entry_id;
 	struct entry e;
 
 	pthread_mutex_lock(&fs->ofiles_lock);
@@ -413,16 +414,20 @@ void ofile_release(struct fs *fs, struct ofile *of)
 	 * signal or hit a write error: it is dropped, and a file that never
 	 * got a first version disappears.
 	 */
-	if (of->dirty &&
-	    model_entry_get(fs->model, of->entry_id, &e) == 0 &&
+	dirty = of->dirty;
+	entry_id = of->entry_id;
+	/* free the bytes first: on a full disk the store needs the room */
+	ofile_free(fs, of);
+	if (dirty && model_entry_get(fs->model, entry_id, &e) == 0 &&
 	    !e.md5[0] && !e.is_dir) {
 		char *path = NULL;
 
-		(void)model_entry_path(fs->model, of->entry_id, &path);
-		(void)model_entry_remove(fs->model, of->entry_id);
+		(void)model_entry_path(fs->model, entry_id, &path);
+		if (model_entry_remove(fs->model, entry_id) < 0)
+			log_user("cannot remove the incomplete '%s' now; it goes at the next mount",
+				 path ? path : "?");
 		log_user("discarded '%s': its writer was killed or a write failed before it was complete",
 			 path ? path : "?");
 		free(path);
 	}
-	ofile_free(fs, of);
 }

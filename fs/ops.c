@@ -1945,6 +1945,9 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
+	/* fewer, larger writes: 1 MiB per request where the kernel allows */
+	conn->max_write = 1u << 20;
+	conn->max_readahead = 1u << 20;
 	/* threads start here, after fuse_daemonize() forked */
 	if (syncer_start(fs->workspace, fs->cfg, &fs->syncer) < 0)
 		log_user("mount: background sync could not start");

@@ -1,0 +1,179 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""cmffs benchmarks, each against a native baseline measured in the same
+run: the figure is the ratio cmffs/native (lower is better, except P4 where
+it is a throughput ratio).  Medians of several runs; no thresholds here.
+
+  scripts/bench/bench.py [P1 P2 P3 P4 P5] [--runs N] [--small]
+
+P1  log one 1 GiB file (cp into outputs/)  vs  cp to disk + md5sum
+P2  log 10,000 files of 4 KiB (cp -r)      vs  cp -r + md5sum of each
+P3  ls -lR of 1,000 executions / 10,000 artifacts  vs  the same tree on disk
+P4  push 1 GiB + 1,000 small files to S3   vs  aws s3 cp --recursive
+P5  daemon resident memory after 100,000 artifacts (MiB)
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CMFFS = os.environ.get("CMFFS_BIN", os.path.join(ROOT, "build", "fs", "cmffs"))
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, shell=True, check=True, **kw)
+
+
+def drop_caches():
+    try:
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+    except OSError:
+        pass
+
+
+def timed(cmd):
+    sh("sync")
+    drop_caches()
+    t = time.monotonic()
+    sh(cmd)
+    return time.monotonic() - t
+
+
+class Workspace:
+    def __init__(self, base):
+        self.base = base
+        self.ws = os.path.join(base, "ws")
+        self.mnt = os.path.join(base, "mnt")
+        os.makedirs(self.mnt)
+        subprocess.run([CMFFS, "init", self.ws], check=True)
+        self.proc = subprocess.Popen([CMFFS, "mount", self.ws, self.mnt, "-f"],
+                                     stderr=subprocess.DEVNULL)
+        while not os.path.ismount(self.mnt):
+            time.sleep(0.02)
+
+    def execution(self, p="bench", s="s", e="e"):
+        path = os.path.join(self.mnt, "pipelines", p, s, e)
+        sh(f"mkdir -p '{path}'")
+        return path
+
+    def rss_mib(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        return 0.0
+
+    def close(self):
+        subprocess.run([CMFFS, "umount", self.mnt], check=True)
+        self.proc.wait()
+
+
+def p1(tmp, runs, small):
+    size_mib = 128 if small else 1024
+    src = os.path.join(tmp, "big.bin")
+    sh(f"head -c {size_mib}M /dev/urandom > {src}")
+    native, ours = [], []
+    for i in range(runs):
+        d = os.path.join(tmp, f"disk{i}")
+        os.makedirs(d)
+        native.append(timed(f"cp {src} {d}/big.bin && md5sum {d}/big.bin >/dev/null"))
+        shutil.rmtree(d)
+        w = Workspace(os.path.join(tmp, f"w{i}"))
+        e = w.execution(e=f"e{i}")
+        ours.append(timed(f"cp {src} {e}/outputs/big.bin"))
+        w.close()
+        shutil.rmtree(os.path.join(tmp, f"w{i}"))
+    return f"P1 log one {size_mib} MiB file", ours, native, "<= 0.8"
+
+
+def make_small_files(d, n):
+    os.makedirs(d)
+    for i in range(n):
+        with open(os.path.join(d, f"f{i:05d}.bin"), "wb") as f:
+            f.write(os.urandom(4096))
+
+
+def p2(tmp, runs, small):
+    n = 1000 if small else 10000
+    src = os.path.join(tmp, "small")
+    make_small_files(src, n)
+    native, ours = [], []
+    for i in range(runs):
+        d = os.path.join(tmp, f"disk{i}")
+        native.append(timed(f"cp -r {src} {d} && find {d} -type f -exec md5sum {{}} + >/dev/null"))
+        shutil.rmtree(d)
+        w = Workspace(os.path.join(tmp, f"w{i}"))
+        e = w.execution(e=f"e{i}")
+        ours.append(timed(f"cp -r {src} {e}/outputs/small"))
+        w.close()
+        shutil.rmtree(os.path.join(tmp, f"w{i}"))
+    return f"P2 log {n} files of 4 KiB", ours, native, "<= 3"
+
+
+def p3(tmp, runs, small):
+    nexec = 100 if small else 1000
+    per = 10
+    w = Workspace(os.path.join(tmp, "w"))
+    disk = os.path.join(tmp, "disk", "pipelines", "bench")
+    for s in range(10):
+        for e in range(nexec // 10):
+            path = w.execution(s=f"stage{s}", e=f"run{e}")
+            dpath = os.path.join(disk, f"stage{s}", f"run{e}", "outputs")
+            os.makedirs(dpath)
+            for a in range(per):
+                data = f"{s}-{e}-{a}\n".encode()
+                with open(os.path.join(path, "outputs", f"a{a}.txt"), "wb") as f:
+                    f.write(data)
+                with open(os.path.join(dpath, f"a{a}.txt"), "wb") as f:
+                    f.write(data)
+    native, ours = [], []
+    for i in range(runs):
+        native.append(timed(f"ls -lR {disk} >/dev/null"))
+        ours.append(timed(f"ls -lR {w.mnt}/pipelines/bench >/dev/null"))
+    w.close()
+    return f"P3 ls -lR of {nexec} executions, {nexec * per} artifacts", ours, native, "<= 5"
+
+
+def p5(tmp, runs, small):
+    n = 10000 if small else 100000
+    w = Workspace(os.path.join(tmp, "w"))
+    per_exec = 1000
+    for e in range(n // per_exec):
+        path = w.execution(e=f"e{e}")
+        for a in range(per_exec):
+            with open(os.path.join(path, "outputs", f"a{a}"), "wb") as f:
+                f.write(f"{e}-{a}".encode())
+    rss = w.rss_mib()
+    w.close()
+    return f"P5 daemon RSS after {n} artifacts", [rss], [64.0], "<= 64 MiB"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("which", nargs="*", default=["P1", "P2", "P3", "P5"])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--small", action="store_true", help="quick sizes")
+    args = ap.parse_args()
+    if not os.path.exists(CMFFS):
+        sys.exit(f"cmffs: build first ({CMFFS} is missing)")
+    table = {"P1": p1, "P2": p2, "P3": p3, "P5": p5}
+    for name in args.which:
+        with tempfile.TemporaryDirectory(dir="/var/tmp") as tmp:
+            title, ours, native, target = table[name](tmp, args.runs, args.small)
+        mo, mn = statistics.median(ours), statistics.median(native)
+        if name == "P5":
+            print(f"{title}: {mo:.1f} MiB (target {target})")
+        else:
+            print(f"{title}: cmffs {mo:.3f} s, native {mn:.3f} s, "
+                  f"ratio {mo / mn:.2f} (target {target}; runs {len(ours)})")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+# SPDX-License-Identifier: MIT
+"""Crashes, concurrency and a full disk: the daemon is killed with SIGKILL
+at random points of a logging run (every store still opens, passes
+PRAGMA integrity_check, every file whose close() returned 0 is logged
+with the right hash, no half-written object under a final cache name);
+eight writers log into one stage at once; a full disk reaches the writer
+and nothing is half-logged."""
+import hashlib
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from conftest import CMFFS, Mount, cmffs, fuse_usable, mkexec
+from servers import wait_for
+
+WRITER = r"""
+import hashlib, os, sys
+run, log = sys.argv[1], sys.argv[2]
+i = 0
+with open(log, "a") as out:
+    while True:
+        data = os.urandom(1000 + (i * 7919) % 300000)
+        path = os.path.join(run, "outputs", f"f{i}.bin")
+        f = open(path, "wb")
+        f.write(data)
+        f.close()                     # raises if the close failed
+        out.write(f"f{i}.bin {hashlib.md5(data).hexdigest()}\n")
+        out.flush()
+        i += 1
+"""
+
+
+def check_store(ws, closed):
+    db = sqlite3.connect(os.path.join(ws, "mlmd"))
+    assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    logged = {}
+    for name, uri in db.execute("SELECT name, uri FROM Artifact"):
+        logged[name.split(":")[0]] = uri
+    db.close()
+    for name, h in closed:
+        assert logged.get(name) == h, f"{name} closed with {h} but logged as {logged.get(name)}"
+    cache = os.path.join(ws, ".cmf", "cache", "files", "md5")
+    for d in os.listdir(cache):
+        for rest in os.listdir(os.path.join(cache, d)):
+            with open(os.path.join(cache, d, rest), "rb") as f:
+                assert hashlib.md5(f.read()).hexdigest() == d + rest
+
+
+@pytest.mark.parametrize("round_", range(8))
+def test_kill_9_during_logging(tmp_path, round_):
+    if not fuse_usable():
+        pytest.skip("/dev/fuse cannot be opened here")
+    m = Mount(tmp_path)
+    m.init()
+    m.mount()
+    run = m.path("pipelines", "crash", "s", "e")
+    mkexec(run)
+    log = tmp_path / "closed.txt"
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, run, str(log)],
+                              stderr=subprocess.DEVNULL)
+    time.sleep(random.uniform(0.2, 1.5))
+    m.proc.send_signal(signal.SIGKILL)
+    m.proc.wait()
+    writer.wait(timeout=30)             # its next FUSE call fails
+    subprocess.run(["fusermount3", "-u", "-z", m.mnt], check=False)
+    m.proc = None
+    closed = [l.split() for l in log.read_text().splitlines()] if log.exists() else []
+    check_store(m.ws, closed)
+    # the workspace mounts again and the logged files read back
+    m.mount()
+    for name, h in closed[-3:]:
+        with open(os.path.join(run, "outputs", name), "rb") as f:
+            assert hashlib.md5(f.read()).hexdigest() == h
+    m.umount()
+
+
+def test_eight_concurrent_writers_into_one_stage(mounted):
+    stage = mounted.path("pipelines", "conc", "s")
+    runs = [os.path.join(stage, f"w{i}") for i in range(8)]
+    for r in runs:
+        mkexec(r)
+    errors = []
+
+    def work(i):
+        try:
+            for k in range(40):
+                data = f"{i}-{k}".encode() * 100
+                with open(os.path.join(runs[i], "outputs", f"k{k}"), "wb") as f:
+                    f.write(data)
+                with open(os.path.join(runs[i], "properties", f"p{k % 3}"), "w") as f:
+                    f.write(str(k))
+        except OSError as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert mounted.sql("SELECT count(*) FROM Event") == [(320,)]
+    assert mounted.sql("SELECT count(*) FROM Artifact") == [(320,)]
+    assert mounted.sql("SELECT count(*) FROM cmffs_entry WHERE is_dir = 0") == [(320,)]
+
+
+def test_full_disk_reaches_the_writer(tmp_path):
+    if not fuse_usable():
+        pytest.skip("/dev/fuse cannot be opened here")
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    small = tmp_path / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(small)],
+                   check=True)
+    try:
+        m = Mount(small)
+        cmffs("init", m.ws)
+        m.mount()
+        try:
+            run = m.path("pipelines", "full", "s", "e")
+            mkexec(run)
+            with open(os.path.join(run, "outputs", "ok.bin"), "wb") as f:
+                f.write(b"x" * 1000)
+            with pytest.raises(OSError) as e:
+                with open(os.path.join(run, "outputs", "big.bin"), "wb") as f:
+                    for _ in range(64):
+                        f.write(os.urandom(1 << 16))
+            assert e.value.errno == 28          # ENOSPC
+            names = [n for (n,) in m.sql("SELECT name FROM Artifact")]
+            assert len(names) == 1 and names[0].startswith("ok.bin:")
+            # the incomplete file goes once its last descriptor is released
+            wait_for(lambda: not os.path.exists(os.path.join(run, "outputs", "big.bin")),
+                     timeout=10, what="the incomplete file to go")
+            assert "big.bin" in m.journal() or "discarded" in m.journal()
+        finally:
+            m.umount()
+    finally:
+        subprocess.run(["umount", "-l", str(small)], check=False)
