@@ -117,7 +117,8 @@ int manifest_build(struct manifest_entry *entries, size_t n, char **ret_bytes,
 	for (i = 0; i < n; i++)
 		if (!utf8_valid(entries[i].relpath, strlen(entries[i].relpath)))
 			return -EINVAL;
-	qsort(entries, n, sizeof(*entries), by_relpath);
+	if (n)
+		qsort(entries, n, sizeof(*entries), by_relpath);
 	sb_init(&sb, 0);
 	sb_putc(&sb, '[');
 	for (i = 0; i < n; i++) {

@@ -254,7 +254,8 @@ int model_dataslice_manifest(struct model *m, int64_t dir_id, char **ret_csv,
 	}
 	if (r < 0)
 		goto out;
-	qsort(v, n, sizeof(*v), by_path);
+	if (n)
+		qsort(v, n, sizeof(*v), by_path);
 	if (ncols)
 		qsort(cols, ncols, sizeof(*cols), by_str);
 	sb_puts(&sb, "path,hash");

@@ -199,7 +199,8 @@ int pyenv_freeze(int pid, char **ret_text, size_t *ret_len,
 	sb_init(&text, 0);
 	sb_init(&repr, 0);
 	if (r == 0) {
-		qsort(p.v, p.n, sizeof(*p.v), by_name);
+		if (p.n)
+			qsort(p.v, p.n, sizeof(*p.v), by_name);
 		sb_putc(&repr, '[');
 		for (i = 0; i < p.n; i++) {
 			sb_appendf(&text, "%s\n", p.v[i]);
