@@ -407,7 +407,24 @@ static int op_getattr(const char *path, struct stat *st,
 	struct node n;
 	int r;
 
-	(void)fi;
+	if (!path) {
+		/* fstat of an open file whose name was removed */
+		struct handle *h = fi ? handle_of(fi) : NULL;
+		uint64_t size;
+		int64_t mtime;
+
+		if (!h || h->kind != H_OFILE)
+			return -ENOENT;
+		ofile_stat(h->of, &size, &mtime);
+		memset(st, 0, sizeof(*st));
+		st->st_mode = S_IFREG | 0644;
+		st->st_size = (off_t)size;
+		st->st_uid = fs->owner_uid;
+		st->st_gid = fs->owner_gid;
+		ns_to_ts(mtime, &st->st_mtim);
+		st->st_ctim = st->st_atim = st->st_mtim;
+		return 0;
+	}
 	r = fs_resolve(fs, path, &n);
 	if (r < 0)
 		return r;
@@ -554,6 +571,8 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 
 	(void)off;
 	(void)fi;
+	if (!path)
+		return -ENOENT;
 	r = fs_resolve(fs, path, &n);
 	if (r < 0)
 		return r;
@@ -1466,6 +1485,8 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 		h->written = true;
 		return 0;
 	}
+	if (!path)
+		return -ENOENT;
 	r = fs_resolve(fs, path, &n);
 	if (r < 0)
 		return r;
@@ -1677,6 +1698,8 @@ static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 	int r;
 
 	(void)fi;
+	if (!path)
+		return 0;	/* its name is gone: nothing to record */
 	r = fs_resolve(fs, path, &n);
 	if (r < 0)
 		return r;
@@ -1698,6 +1721,8 @@ static int op_chown(const char *path, uid_t uid, gid_t gid,
 	int r;
 
 	(void)fi;
+	if (!path)
+		return 0;	/* its name is gone: nothing to record */
 	r = fs_resolve(fs, path, &n);
 	if (r < 0)
 		return r;
@@ -1724,6 +1749,8 @@ static int op_utimens(const char *path, const struct timespec tv[2],
 	int r;
 
 	(void)fi;
+	if (!path)
+		return 0;	/* its name is gone: nothing to record */
 	r = fs_resolve(fs, path, &n);
 	if (r < 0)
 		return r;
@@ -1940,7 +1967,14 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->entry_timeout = 1.0;
 	cfg->attr_timeout = 1.0;
 	cfg->negative_timeout = 0;
-	cfg->nullpath_ok = 0;
+	/*
+	 * unlink/rename must reach us even while the file is open: without
+	 * hard_remove libfuse would rename an open file to .fuse_hidden*,
+	 * which here would re-log it under that name.  Open handles keep
+	 * working (they never use the path); calls on them may get no path.
+	 */
+	cfg->hard_remove = 1;
+	cfg->nullpath_ok = 0;	/* paths for readdir; NULL only once unlinked */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	if (conn->capable & FUSE_CAP_READDIRPLUS)

@@ -670,3 +670,28 @@ def test_dataslice(mounted, execution):
     subprocess.run(["touch", os.path.join(s1, ".commit")], check=True)
     assert len(mounted.sql("SELECT a.id FROM Artifact a JOIN Type t ON t.id=a.type_id"
                            " WHERE t.name='Dataslice'")) == 2
+
+
+def test_unlink_of_open_files(mounted, execution):
+    out = os.path.join(execution, "outputs")
+    # a logged file that is still open is refused like any other
+    f = open(os.path.join(out, "kept.txt"), "wb")
+    f.write(b"kept")
+    f.flush()
+    os.fsync(f.fileno())
+    g = open(os.path.join(out, "kept.txt"), "rb")
+    f.close()
+    with pytest.raises(PermissionError):
+        os.unlink(os.path.join(out, "kept.txt"))
+    assert g.read() == b"kept"
+    g.close()
+    # an unlogged file being written can go; its writer keeps working
+    h = open(os.path.join(out, "scratch.tmp"), "wb")
+    h.write(b"x")
+    h.flush()
+    os.unlink(os.path.join(out, "scratch.tmp"))
+    h.write(b"y")
+    h.close()
+    assert sorted(os.listdir(out)) == ["kept.txt"]
+    assert [n for n, _, _ in artifacts(mounted)] == [f"kept.txt:{md5(b'kept')}"]
+    assert ".fuse_hidden" not in mounted.journal()
