@@ -100,6 +100,7 @@ static int cmd_init(int argc, char **argv)
 	if (!cfg)
 		return fail("out of memory");
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
@@ -169,7 +170,8 @@ static int cmd_init(int argc, char **argv)
 			status = 0;
 			goto out;
 		default:
-			fail("try 'cmffs init --help'");
+			fail("init: unknown or incomplete option '%s' (try 'cmffs init --help')",
+			     argv[optind - 1]);
 			goto out;
 		}
 		if (r < 0) {
@@ -216,7 +218,10 @@ static int cmd_mount(int argc, char **argv)
 
 	if (!fuse_argv)
 		return fail("out of memory");
+	if (argc >= 2 && !strcmp(argv[1], "--help"))
+		argv[1] = (char *)"-h";
 	optind = 1;
+	opterr = 0;	/* one line of our own instead of getopt's */
 	while ((c = getopt(argc, argv, "fdso:h")) != -1) {
 		switch (c) {
 		case 'f':
@@ -242,7 +247,8 @@ static int cmd_mount(int argc, char **argv)
 			status = 0;
 			goto out;
 		default:
-			fail("try 'cmffs mount --help'");
+			fail("mount: unknown option '%s' (try 'cmffs mount --help')",
+			     argv[optind - 1]);
 			goto out;
 		}
 	}
@@ -360,7 +366,10 @@ static int cmd_export(int argc, char **argv)
 	FILE *f = stdout;
 	int c, r, status = 1;
 
+	if (argc >= 2 && !strcmp(argv[1], "--help"))
+		argv[1] = (char *)"-h";
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt(argc, argv, "o:h")) != -1) {
 		switch (c) {
 		case 'o':
@@ -373,7 +382,8 @@ static int cmd_export(int argc, char **argv)
 			      stdout);
 			return 0;
 		default:
-			return fail("try 'cmffs export --help'");
+			return fail("export: unknown option '%s' (try 'cmffs export --help')",
+				    argv[optind - 1]);
 		}
 	}
 	if (optind != argc - 2)
@@ -640,7 +650,7 @@ int main(int argc, char **argv)
 static int dispatch(int argc, char **argv)
 {
 	if (argc < 2)
-		return fail("a command is needed\n%s", usage_text);
+		return fail("a command is needed (try 'cmffs --help')");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
 		fputs(usage_text, stdout);

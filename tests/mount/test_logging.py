@@ -695,3 +695,14 @@ def test_unlink_of_open_files(mounted, execution):
     assert sorted(os.listdir(out)) == ["kept.txt"]
     assert [n for n, _, _ in artifacts(mounted)] == [f"kept.txt:{md5(b'kept')}"]
     assert ".fuse_hidden" not in mounted.journal()
+
+
+def test_every_command_has_help_and_one_line_errors(tmp_path):
+    for c in ("init", "mount", "umount", "status", "push", "pull", "export", "import"):
+        r = cmffs(c, "--help", check=False)
+        assert r.returncode == 0 and r.stdout.startswith(f"usage: cmffs {c}"), c
+    for args in ([], ["mount", "-x", "a", "b"], ["init", str(tmp_path / "w"), "--bogus"],
+                 ["export", "--nope"], ["status"], ["pull", str(tmp_path)]):
+        r = cmffs(*args, check=False)
+        assert r.returncode != 0, args
+        assert r.stderr.startswith("cmffs: ") and r.stderr.count("\n") == 1, (args, r.stderr)
