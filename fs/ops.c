@@ -240,6 +240,21 @@ static int dir_nlink(struct fs *fs, const struct node *n)
 	}
 }
 
+static bool generated_document(const struct node *n)
+{
+	switch (n->kind) {
+	case NODE_CMF_LOG:
+	case NODE_EXEC_JSON:
+	case NODE_EXEC_LINEAGE:
+	case NODE_PIPELINE_DOT:
+	case NODE_PIPELINE_SVG:
+	case NODE_PIPELINE_CYPHER:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static int node_stat(struct fs *fs, const struct node *n, struct stat *st)
 {
 	struct node_times t = { 0 };
@@ -384,8 +399,14 @@ static int node_stat(struct fs *fs, const struct node *n, struct stat *st)
 		if (n->kind == NODE_CTX_PROP || n->kind == NODE_EXEC_PROP ||
 		    n->kind == NODE_EXEC_STATE || n->kind == NODE_METRICS_FILE)
 			st->st_mode = S_IFREG | 0644;
-		/* sizes of generated files are real so ls -l and cp agree */
-		if (n->kind != NODE_CMF_LOG) {
+		/*
+		 * Small generated files show their real size.  Documents
+		 * rendered from the whole store (execution.json, lineage,
+		 * the pipeline graphs, the journal) show 0, as /proc files
+		 * do: rendering them for every ls -l would cost more than
+		 * reading them; they are opened direct_io and read to EOF.
+		 */
+		if (!generated_document(n)) {
 			r = node_text(fs, n, &text, &len);
 			if (r < 0)
 				return r;
