@@ -99,6 +99,8 @@ int fs_mount(const struct fs_mount_opts *o)
 		if (fuse_opt_add_arg(&args, o->fuse_argv[i]) < 0)
 			goto out;
 
+	if (o->debug)
+		log_set_level(LOG_DEBUG);	/* -d: libfuse's request trace */
 	fuse_set_log_func(fuse_log_to_ours);
 	fuse = fuse_new(&args, &fs_operations, sizeof(fs_operations), &fs);
 	if (!fuse) {

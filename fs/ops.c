@@ -1987,7 +1987,9 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	 * right except for generated files, which are opened direct_io */
 	cfg->entry_timeout = 1.0;
 	cfg->attr_timeout = 1.0;
-	cfg->negative_timeout = 0;
+	/* names appear only through this daemon (or a pull: visible after
+	 * at most a second) */
+	cfg->negative_timeout = 1.0;
 	/*
 	 * unlink/rename must reach us even while the file is open: without
 	 * hard_remove libfuse would rename an open file to .fuse_hidden*,
