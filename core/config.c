@@ -153,6 +153,14 @@ static const char *string_value(const struct config *c,
 	return *(char *const *)((const char *)c + d->offset);
 }
 
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 && *s != '\t')
+			return true;
+	return false;
+}
+
 static bool has_value(const char *s)
 {
 	return s && *s;
@@ -430,6 +438,13 @@ static int on_pair(void *user, const char *section, const char *name,
 	 */
 	cont = st->prev_name && isspace((unsigned char)st->line[0]) &&
 	       !strcmp(st->prev_name, name);
+	/* what could not be written back the same is refused on reading */
+	if (!*name || has_control(name) || (value && has_control(value))) {
+		st->err = fail(&st->msg, !*name ? "a key has no name"
+						: "control character in a key or value");
+		st->err_line = st->lineno;
+		return 0;
+	}
 	r = handle_pair(st, section, name, value, cont);
 	if (!cont) {
 		free(st->prev_name);
@@ -679,6 +694,15 @@ static int format_config(const struct config *c, char **ret_buf,
 	failed = ferror(ms) != 0;
 	if (fclose(ms) || failed)
 		goto out;
+	/* a line inih cannot read back whole would not load again */
+	for (i = 0, v = buf; i < len; i++)
+		if (buf[i] == '\n') {
+			if ((size_t)(buf + i - v) >= INI_MAX_LINE - 1) {
+				r = -EINVAL;
+				goto out;
+			}
+			v = buf + i + 1;
+		}
 	*ret_buf = buf;
 	*ret_len = len;
 	buf = NULL;
