@@ -455,6 +455,21 @@ static void test_read_thread_id_is_tgid(void **state)
 }
 
 /* Wait until the executable of @pid has basename @name. */
+static bool has_cmdline(pid_t pid)
+{
+	char path[64], buf[16];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	return n > 0;
+}
+
 static bool wait_exe(pid_t pid, const char *name)
 {
 	char link[64], target[PATH_MAX], *base;
@@ -467,7 +482,8 @@ static bool wait_exe(pid_t pid, const char *name)
 		if (n > 0) {
 			target[n] = '\0';
 			base = strrchr(target, '/');
-			if (base && !strcmp(base + 1, name))
+			/* exe changes before the new argv is in place */
+			if (base && !strcmp(base + 1, name) && has_cmdline(pid))
 				return true;
 		}
 		tick();
