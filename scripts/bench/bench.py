@@ -140,6 +140,49 @@ def p3(tmp, runs, small):
     return f"P3 ls -lR of {nexec} executions, {nexec * per} artifacts", ours, native, "<= 5"
 
 
+def p4(tmp, runs, small):
+    """Swift's s3api on loopback (tests/servers/swift.sh), our push vs
+    Debian's aws s3 cp --recursive of the same files."""
+    if not shutil.which("aws"):
+        sys.exit("cmffs: P4 needs awscli (apt-get install awscli)")
+    swift = os.path.join(ROOT, "tests", "servers", "swift.sh")
+    port = 18000 + os.getpid() % 1000
+    sdir = os.path.join(tmp, "swift")
+    sh(f"{swift} start {sdir} {port} >/dev/null")
+    endpoint = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="test:tester",
+               AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+    try:
+        sh(f"aws --endpoint-url {endpoint} s3 mb s3://bench >/dev/null", env=env)
+        big_mib = 128 if small else 1024
+        src = os.path.join(tmp, "src")
+        make_small_files(src, 100 if small else 1000)
+        sh(f"head -c {big_mib}M /dev/urandom > {src}/big.bin")
+        native, ours = [], []
+        for i in range(runs):
+            t = time.monotonic()
+            subprocess.run(f"aws --endpoint-url {endpoint} s3 cp --recursive --quiet "
+                           f"{src} s3://bench/native{i}/", shell=True, check=True, env=env)
+            native.append(time.monotonic() - t)
+            # log the files with no storage configured, then push them
+            w = Workspace(os.path.join(tmp, f"w{i}"))
+            e = w.execution(e=f"e{i}")
+            sh(f"cp -r {src} {e}/outputs/src")
+            w.close()
+            with open(os.path.join(w.ws, ".cmfconfig"), "a") as f:
+                f.write(f"[storage]\ntype = s3\nurl = s3://bench/ours{i}\n"
+                        f"endpoint-url = {endpoint}\naccess-key-id = test:tester\n"
+                        f"secret-key = testing\n")
+            t = time.monotonic()
+            subprocess.run([CMFFS, "push", w.ws], check=True, stdout=subprocess.DEVNULL)
+            ours.append(time.monotonic() - t)
+        # throughput ratio: native time / our time (higher is better)
+        return (f"P4 push {big_mib} MiB + small files to S3 (throughput ratio)",
+                [statistics.median(native) / statistics.median(ours)], [1.0], ">= 1.0")
+    finally:
+        subprocess.run([swift, "stop", sdir], capture_output=True)
+
+
 def p5(tmp, runs, small):
     n = 10000 if small else 100000
     w = Workspace(os.path.join(tmp, "w"))
@@ -162,13 +205,15 @@ def main():
     args = ap.parse_args()
     if not os.path.exists(CMFFS):
         sys.exit(f"cmffs: build first ({CMFFS} is missing)")
-    table = {"P1": p1, "P2": p2, "P3": p3, "P5": p5}
+    table = {"P1": p1, "P2": p2, "P3": p3, "P4": p4, "P5": p5}
     for name in args.which:
         with tempfile.TemporaryDirectory(dir="/var/tmp") as tmp:
             title, ours, native, target = table[name](tmp, args.runs, args.small)
         mo, mn = statistics.median(ours), statistics.median(native)
         if name == "P5":
             print(f"{title}: {mo:.1f} MiB (target {target})")
+        elif name == "P4":
+            print(f"{title}: {mo:.2f} (target {target})")
         else:
             print(f"{title}: cmffs {mo:.3f} s, native {mn:.3f} s, "
                   f"ratio {mo / mn:.2f} (target {target}; runs {len(ours)})")
