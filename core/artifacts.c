@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "array.h"
 #include "model_i.h"
 
 #define WITH_BYTES "length(a.`uri`) IN (32, 36)"
@@ -54,7 +55,7 @@ static int rows_then_call(struct model *m, const char *sql, const char *a1,
 			  int (*each)(void *, const char *, int64_t, void *),
 			  void *state, model_name_cb cb, void *ud)
 {
-	struct row *rows = NULL, *grown;
+	struct row *rows = NULL;
 	size_t n = 0, cap = 0, i;
 	sqlite3_stmt *s;
 	int rc, r;
@@ -72,14 +73,10 @@ static int rows_then_call(struct model *m, const char *sql, const char *a1,
 
 		if (!t)
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			grown = reallocarray(rows, cap, sizeof(*rows));
-			if (!grown) {
-				r = -ENOMEM;
-				break;
-			}
-			rows = grown;
+		if (array_reserve(&rows, &cap, n + 1,
+				  sizeof(*rows)) < 0) {
+			r = -ENOMEM;
+			break;
 		}
 		rows[n].name = strdup(t);
 		rows[n].id = sqlite3_column_int64(s, 1);

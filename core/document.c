@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "array.h"
 #include "model_i.h"
 
 static const char sql_pipeline[] =
@@ -54,7 +55,7 @@ static const char *const sql_props[_MLMD_NODE_MAX] = {
 static int id_list(struct store *st, const char *sql, int64_t id,
 		   int64_t **ret, size_t *ret_n)
 {
-	int64_t *ids = NULL, *grown;
+	int64_t *ids = NULL;
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *s;
 	int rc, r = store_stmt(st, sql, &s);
@@ -63,14 +64,10 @@ static int id_list(struct store *st, const char *sql, int64_t id,
 		return r;
 	sqlite3_bind_int64(s, 1, id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			grown = reallocarray(ids, cap, sizeof(*ids));
-			if (!grown) {
-				r = -ENOMEM;
-				break;
-			}
-			ids = grown;
+		if (array_reserve(&ids, &cap, n + 1,
+				  sizeof(*ids)) < 0) {
+			r = -ENOMEM;
+			break;
 		}
 		ids[n++] = sqlite3_column_int64(s, 0);
 	}

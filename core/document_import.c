@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "array.h"
 #include "dirmanifest.h"
 #include "hash.h"
 #include "model_i.h"
@@ -646,7 +647,7 @@ int model_adopt_foreign(struct model *m, char **ret_err)
 		int64_t exec, artifact;
 		int type;
 		char *name, *uri;
-	} *rows = NULL, *grown;
+	} *rows = NULL;
 	size_t n = 0, cap = 0, i;
 	sqlite3_stmt *s;
 	int rc, r;
@@ -660,14 +661,10 @@ int model_adopt_foreign(struct model *m, char **ret_err)
 	if (r < 0)
 		goto out;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			grown = reallocarray(rows, cap, sizeof(*rows));
-			if (!grown) {
-				r = -ENOMEM;
-				break;
-			}
-			rows = grown;
+		if (array_reserve(&rows, &cap, n + 1,
+				  sizeof(*rows)) < 0) {
+			r = -ENOMEM;
+			break;
 		}
 		rows[n].exec = sqlite3_column_int64(s, 0);
 		rows[n].type = sqlite3_column_int(s, 1);
@@ -727,7 +724,7 @@ int model_unexpanded_dirs(struct model *m, model_name_cb cb, void *ud)
 	struct row {
 		int64_t id;
 		char oid[DIR_OID_LEN + 1];
-	} *rows = NULL, *grown;
+	} *rows = NULL;
 	size_t n = 0, cap = 0, i;
 	sqlite3_stmt *s;
 	int rc, r;
@@ -741,14 +738,10 @@ int model_unexpanded_dirs(struct model *m, model_name_cb cb, void *ud)
 
 		if (!oid || !manifest_is_oid(oid))
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			grown = reallocarray(rows, cap, sizeof(*rows));
-			if (!grown) {
-				r = -ENOMEM;
-				break;
-			}
-			rows = grown;
+		if (array_reserve(&rows, &cap, n + 1,
+				  sizeof(*rows)) < 0) {
+			r = -ENOMEM;
+			break;
 		}
 		rows[n].id = sqlite3_column_int64(s, 0);
 		memcpy(rows[n].oid, oid, DIR_OID_LEN + 1);

@@ -13,6 +13,7 @@
 
 #include <uuid/uuid.h>
 
+#include "array.h"
 #include "model_i.h"
 
 static const struct mlmd_type_prop pipeline_props[] = {
@@ -227,7 +228,7 @@ struct name_row {
 static int list_names(struct store *st, const char *sql, int64_t id,
 		      bool bind, size_t strip, model_name_cb cb, void *ud)
 {
-	struct name_row *rows = NULL, *grown;
+	struct name_row *rows = NULL;
 	size_t n = 0, cap = 0, i;
 	sqlite3_stmt *s;
 	int rc, r;
@@ -247,14 +248,10 @@ static int list_names(struct store *st, const char *sql, int64_t id,
 
 			shown = slash ? slash + 1 : shown;
 		}
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			grown = reallocarray(rows, cap, sizeof(*rows));
-			if (!grown) {
-				r = -ENOMEM;
-				break;
-			}
-			rows = grown;
+		if (array_reserve(&rows, &cap, n + 1,
+				  sizeof(*rows)) < 0) {
+			r = -ENOMEM;
+			break;
 		}
 		rows[n].name = strdup(shown);
 		rows[n].id = sqlite3_column_int64(s, 1);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "array.h"
 #include "model_i.h"
 #include "dirmanifest.h"
 #include "sb.h"
@@ -224,7 +225,7 @@ int model_entry_lookup(struct model *m, int64_t execution_id, int side,
 int model_entry_list(struct model *m, int64_t execution_id, int side,
 		     int64_t parent_id, model_entry_cb cb, void *ud)
 {
-	struct entry *rows = NULL, *grown;
+	struct entry *rows = NULL;
 	size_t n = 0, cap = 0, i;
 	sqlite3_stmt *s;
 	int rc, r;
@@ -238,14 +239,10 @@ int model_entry_list(struct model *m, int64_t execution_id, int side,
 	sqlite3_bind_int(s, 2, side);
 	sqlite3_bind_int64(s, 3, parent_id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			grown = reallocarray(rows, cap, sizeof(*rows));
-			if (!grown) {
-				r = -ENOMEM;
-				break;
-			}
-			rows = grown;
+		if (array_reserve(&rows, &cap, n + 1,
+				  sizeof(*rows)) < 0) {
+			r = -ENOMEM;
+			break;
 		}
 		entry_from_row(s, &rows[n++]);
 	}
@@ -1364,7 +1361,7 @@ out:
 int model_entry_tree(struct model *m, int64_t dir_id,
 		     struct manifest_entry **ret_entries, size_t *ret_n)
 {
-	struct manifest_entry *v = NULL, *grown;
+	struct manifest_entry *v = NULL;
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *s;
 	int rc, r;
@@ -1381,14 +1378,10 @@ int model_entry_tree(struct model *m, int64_t dir_id,
 			r = -EBUSY;	/* written right now, or not a file */
 			break;
 		}
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			grown = reallocarray(v, cap, sizeof(*v));
-			if (!grown) {
-				r = -ENOMEM;
-				break;
-			}
-			v = grown;
+		if (array_reserve(&v, &cap, n + 1,
+				  sizeof(*v)) < 0) {
+			r = -ENOMEM;
+			break;
 		}
 		v[n].relpath = strdup((const char *)sqlite3_column_text(s, 0));
 		if (!v[n].relpath) {

@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <uuid/uuid.h>
 
+#include "array.h"
 #include "model_i.h"
 
 static const char *const state_names[] = {
@@ -179,7 +180,7 @@ out_unlock:
 int model_metrics_list(struct model *m, int64_t id, model_name_cb cb,
 		       void *ud)
 {
-	char **names = NULL, **grown;
+	char **names = NULL;
 	size_t n = 0, cap = 0, i;
 	sqlite3_stmt *s;
 	int rc, r;
@@ -190,14 +191,10 @@ int model_metrics_list(struct model *m, int64_t id, model_name_cb cb,
 		goto out_unlock;
 	sqlite3_bind_int64(s, 1, id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 8;
-			grown = reallocarray(names, cap, sizeof(*names));
-			if (!grown) {
-				r = -ENOMEM;
-				break;
-			}
-			names = grown;
+		if (array_reserve(&names, &cap, n + 1,
+				  sizeof(*names)) < 0) {
+			r = -ENOMEM;
+			break;
 		}
 		names[n] = strdup((const char *)sqlite3_column_text(s, 0));
 		if (!names[n]) {

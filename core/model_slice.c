@@ -14,6 +14,7 @@
 
 #include <uuid/uuid.h>
 
+#include "array.h"
 #include "model_i.h"
 #include "sb.h"
 
@@ -186,7 +187,7 @@ static void csv_field(struct sb *sb, const char *v)
 int model_dataslice_manifest(struct model *m, int64_t dir_id, char **ret_csv,
 			     size_t *ret_len)
 {
-	struct member *v = NULL, *grown;
+	struct member *v = NULL;
 	char **cols = NULL;
 	size_t n = 0, cap = 0, ncols = 0, i, j;
 	sqlite3_stmt *s;
@@ -207,14 +208,10 @@ int model_dataslice_manifest(struct model *m, int64_t dir_id, char **ret_csv,
 			r = -EBUSY;
 			break;
 		}
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			grown = reallocarray(v, cap, sizeof(*v));
-			if (!grown) {
-				r = -ENOMEM;
-				break;
-			}
-			v = grown;
+		if (array_reserve(&v, &cap, n + 1,
+				  sizeof(*v)) < 0) {
+			r = -ENOMEM;
+			break;
 		}
 		v[n].id = sqlite3_column_int64(s, 0);
 		v[n].path = strdup(apath ? apath

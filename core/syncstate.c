@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "model_i.h"
 
 static const char sql_pending_objects[] =
@@ -90,7 +91,7 @@ struct object_row {
 int syncstate_pending_objects(struct model *m, const char *remote,
 			      sync_object_cb cb, void *ud)
 {
-	struct object_row *rows = NULL, *grown;
+	struct object_row *rows = NULL;
 	size_t n = 0, cap = 0, i;
 	sqlite3_stmt *s;
 	int rc, r;
@@ -105,14 +106,10 @@ int syncstate_pending_objects(struct model *m, const char *remote,
 
 		if (!oid || strlen(oid) >= sizeof(rows->oid))
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			grown = reallocarray(rows, cap, sizeof(*rows));
-			if (!grown) {
-				r = -ENOMEM;
-				break;
-			}
-			rows = grown;
+		if (array_reserve(&rows, &cap, n + 1,
+				  sizeof(*rows)) < 0) {
+			r = -ENOMEM;
+			break;
 		}
 		memcpy(rows[n].oid, oid, strlen(oid) + 1);
 		rows[n].size = (uint64_t)sqlite3_column_int64(s, 1);
@@ -151,7 +148,7 @@ int syncstate_pending_executions(struct model *m, const char *server,
 				 const char *remote, const char *pipeline,
 				 sync_execution_cb cb, void *ud)
 {
-	struct pending_execution *rows = NULL, *grown;
+	struct pending_execution *rows = NULL;
 	size_t n = 0, cap = 0, i;
 	sqlite3_stmt *s;
 	int rc, r;
@@ -168,14 +165,10 @@ int syncstate_pending_executions(struct model *m, const char *server,
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *p = (const char *)sqlite3_column_text(s, 2);
 
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			grown = reallocarray(rows, cap, sizeof(*rows));
-			if (!grown) {
-				r = -ENOMEM;
-				break;
-			}
-			rows = grown;
+		if (array_reserve(&rows, &cap, n + 1,
+				  sizeof(*rows)) < 0) {
+			r = -ENOMEM;
+			break;
 		}
 		memset(&rows[n], 0, sizeof(rows[n]));
 		rows[n].id = sqlite3_column_int64(s, 0);
@@ -306,7 +299,7 @@ out:
 int syncstate_pending_tensorboard(struct model *m, const char *server,
 				  sync_upload_cb cb, void *ud)
 {
-	struct pending_upload *rows = NULL, *grown;
+	struct pending_upload *rows = NULL;
 	size_t n = 0, cap = 0, i;
 	sqlite3_stmt *s;
 	int rc, r;
@@ -320,14 +313,10 @@ int syncstate_pending_tensorboard(struct model *m, const char *server,
 		const char *stage = (const char *)sqlite3_column_text(s, 3);
 		const char *slash = strchr(stage, '/');
 
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			grown = reallocarray(rows, cap, sizeof(*rows));
-			if (!grown) {
-				r = -ENOMEM;
-				break;
-			}
-			rows = grown;
+		if (array_reserve(&rows, &cap, n + 1,
+				  sizeof(*rows)) < 0) {
+			r = -ENOMEM;
+			break;
 		}
 		memset(&rows[n], 0, sizeof(rows[n]));
 		rows[n].entry_id = sqlite3_column_int64(s, 0);
@@ -392,7 +381,7 @@ int syncstate_tensorboard_done(struct model *m, const char *server,
 int syncstate_pending_side(struct model *m, const char *server,
 			   const char *type, sync_side_cb cb, void *ud)
 {
-	char **rows = NULL, **grown;
+	char **rows = NULL;
 	size_t n = 0, cap = 0, i;
 	sqlite3_stmt *s;
 	int rc, r;
@@ -404,14 +393,9 @@ int syncstate_pending_side(struct model *m, const char *server,
 	sqlite3_bind_text(s, 1, server, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, type, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n + 2 > cap) {
-			cap = cap ? cap * 2 : 32;
-			grown = reallocarray(rows, cap, sizeof(*rows));
-			if (!grown) {
-				r = -ENOMEM;
-				break;
-			}
-			rows = grown;
+		if (array_reserve(&rows, &cap, n + 2, sizeof(*rows)) < 0) {
+			r = -ENOMEM;
+			break;
 		}
 		rows[n] = strdup((const char *)sqlite3_column_text(s, 0));
 		rows[n + 1] = strdup(sqlite3_column_text(s, 1)
