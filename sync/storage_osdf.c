@@ -64,11 +64,9 @@ struct osdf_priv {
 /* One request's transfer state, shared with the callbacks. */
 struct osdf_xfer {
 	CURL *curl;
-	int in_fd;		/* PUT: the body's file, else -1 */
+	struct file_body file;	/* PUT: the body (fd -1 otherwise); GET:
+				 * off is where the next byte lands */
 	int out_fd;		/* GET: where a 200 body goes, else -1 */
-	uint64_t off;		/* next byte of the file */
-	uint64_t size;		/* upload: bytes to send */
-	int err;		/* -errno recorded by a callback */
 	int status;		/* 0 unknown, 1 success body, -1 error body */
 	char body[OSDF_BODY_KEEP + 1];	/* start of an error body */
 	size_t body_len;
@@ -318,50 +316,17 @@ static size_t osdf_write_cb(char *ptr, size_t size, size_t nmemb, void *data)
 	}
 	while (done < len) {
 		n = pwrite(x->out_fd, ptr + done, len - done,
-			   (off_t)(x->off + done));
+			   (off_t)(x->file.off + done));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			x->err = n < 0 ? -errno : -EIO;
+			x->file.err = n < 0 ? -errno : -EIO;
 			return 0;	/* CURLE_WRITE_ERROR */
 		}
 		done += (size_t)n;
 	}
-	x->off += len;
+	x->file.off += len;
 	return len;
-}
-
-static size_t osdf_read_cb(char *buf, size_t size, size_t nitems, void *data)
-{
-	struct osdf_xfer *x = data;
-	size_t want = size * nitems;
-	ssize_t n;
-
-	if (x->off >= x->size)
-		return 0;
-	if (want > x->size - x->off)
-		want = (size_t)(x->size - x->off);
-	do
-		n = pread(x->in_fd, buf, want, (off_t)x->off);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0) {
-		/* the file shrank or failed: abort rather than send less */
-		x->err = n < 0 ? -errno : -EIO;
-		return CURL_READFUNC_ABORT;
-	}
-	x->off += (uint64_t)n;
-	return (size_t)n;
-}
-
-/* libcurl rewinds the body when it resends on a fresh connection. */
-static int osdf_seek_cb(void *data, curl_off_t offset, int origin)
-{
-	struct osdf_xfer *x = data;
-
-	if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > x->size)
-		return CURL_SEEKFUNC_CANTSEEK;
-	x->off = (uint64_t)offset;
-	return CURL_SEEKFUNC_OK;
 }
 
 /*
@@ -548,16 +513,17 @@ static int osdf_perform(struct storage *s, const char *method,
 	char buf[128];
 
 	cc = curl_easy_perform(p->curl);
-	if (x->err == -EIO && x->in_fd >= 0 && x->off < x->size)
+	if (x->file.err == -EIO && x->file.fd >= 0 &&
+	    x->file.off < x->file.size)
 		return storage_fail(s, -EIO,
 				    "%s %s/%s: the data ended after %llu of %llu bytes",
 				    method, p->base, key,
-				    (unsigned long long)x->off,
-				    (unsigned long long)x->size);
-	if (x->err)
-		return storage_fail(s, x->err, "%s %s/%s: local file: %s",
+				    (unsigned long long)x->file.off,
+				    (unsigned long long)x->file.size);
+	if (x->file.err)
+		return storage_fail(s, x->file.err, "%s %s/%s: local file: %s",
 				    method, p->base, key,
-				    strerror_r(-x->err, buf, sizeof(buf)));
+				    strerror_r(-x->file.err, buf, sizeof(buf)));
 	if (cc != CURLE_OK)
 		return osdf_curl_fail(s, cc, method, key);
 	(void)curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &code);
@@ -569,7 +535,7 @@ static int osdf_perform(struct storage *s, const char *method,
 static int osdf_exists(struct storage *s, const char *key)
 {
 	struct osdf_priv *p = s->priv;
-	struct osdf_xfer x = { .in_fd = -1, .out_fd = -1 };
+	struct osdf_xfer x = { .file = { .fd = -1 }, .out_fd = -1 };
 	struct curl_slist *hdrs = NULL;
 	CURLcode cc = CURLE_OK;
 	int r;
@@ -591,7 +557,9 @@ out:
 static int osdf_put(struct storage *s, const char *key, int fd, uint64_t size)
 {
 	struct osdf_priv *p = s->priv;
-	struct osdf_xfer x = { .in_fd = fd, .out_fd = -1, .size = size };
+	struct osdf_xfer x = {
+		.file = { .fd = fd, .size = size }, .out_fd = -1
+	};
 	struct curl_slist *hdrs = NULL;
 	CURLcode cc = CURLE_OK;
 	int r;
@@ -607,10 +575,10 @@ static int osdf_put(struct storage *s, const char *key, int fd, uint64_t size)
 		goto out;
 	SETOPT(cc, p->curl, CURLOPT_UPLOAD, 1L);
 	SETOPT(cc, p->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)size);
-	SETOPT(cc, p->curl, CURLOPT_READFUNCTION, osdf_read_cb);
-	SETOPT(cc, p->curl, CURLOPT_READDATA, &x);
-	SETOPT(cc, p->curl, CURLOPT_SEEKFUNCTION, osdf_seek_cb);
-	SETOPT(cc, p->curl, CURLOPT_SEEKDATA, &x);
+	SETOPT(cc, p->curl, CURLOPT_READFUNCTION, file_body_read);
+	SETOPT(cc, p->curl, CURLOPT_READDATA, &x.file);
+	SETOPT(cc, p->curl, CURLOPT_SEEKFUNCTION, file_body_seek);
+	SETOPT(cc, p->curl, CURLOPT_SEEKDATA, &x.file);
 	if (cc != CURLE_OK) {
 		r = cc == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
 		goto out;
@@ -623,7 +591,7 @@ out:
 
 static int osdf_get(struct storage *s, const char *key, int fd)
 {
-	struct osdf_xfer x = { .in_fd = -1, .out_fd = fd };
+	struct osdf_xfer x = { .file = { .fd = -1 }, .out_fd = fd };
 	struct curl_slist *hdrs = NULL;
 	int r;
 

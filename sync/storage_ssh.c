@@ -70,13 +70,6 @@ struct ssh_priv {
 };
 
 /* One upload or download between a local fd and libcurl. */
-struct ssh_xfer {
-	int fd;
-	uint64_t off;		/* next byte of the file */
-	uint64_t size;		/* upload: bytes to send */
-	int err;		/* -errno recorded by a callback */
-};
-
 /* Set a curl option unless an earlier one failed: the first error sticks. */
 #define SETOPT(cc, h, opt, val)                                         \
 	do {                                                            \
@@ -598,41 +591,9 @@ static int ssh_fail(struct storage *s, CURLcode cc, const char *what,
 	}
 }
 
-static size_t ssh_read_cb(char *buf, size_t size, size_t nitems, void *data)
-{
-	struct ssh_xfer *x = data;
-	size_t want = size * nitems;
-	ssize_t n;
-
-	if (x->off >= x->size)
-		return 0;
-	if (want > x->size - x->off)
-		want = (size_t)(x->size - x->off);
-	do
-		n = pread(x->fd, buf, want, (off_t)x->off);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0) {
-		/* never publish a short object: end the upload with an error */
-		x->err = n < 0 ? -errno : -EIO;
-		return CURL_READFUNC_ABORT;
-	}
-	x->off += (uint64_t)n;
-	return (size_t)n;
-}
-
-static int ssh_seek_cb(void *data, curl_off_t offset, int origin)
-{
-	struct ssh_xfer *x = data;
-
-	if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > x->size)
-		return CURL_SEEKFUNC_CANTSEEK;
-	x->off = (uint64_t)offset;
-	return CURL_SEEKFUNC_OK;
-}
-
 static size_t ssh_write_cb(char *ptr, size_t size, size_t nmemb, void *data)
 {
-	struct ssh_xfer *x = data;
+	struct file_body *x = data;
 	size_t len = size * nmemb, done = 0;
 	ssize_t n;
 
@@ -788,7 +749,7 @@ static bool tmp_may_exist(CURLcode cc)
 static int ssh_put(struct storage *s, const char *key, int fd, uint64_t size)
 {
 	struct ssh_priv *p = s->priv;
-	struct ssh_xfer x = { .fd = fd, .off = 0, .size = size, .err = 0 };
+	struct file_body x = { .fd = fd, .off = 0, .size = size, .err = 0 };
 	struct curl_slist *post = NULL, *l;
 	char *tmp = NULL, *url = NULL, *cmd = NULL;
 	CURLcode cc = CURLE_OK;
@@ -819,9 +780,9 @@ static int ssh_put(struct storage *s, const char *key, int fd, uint64_t size)
 	if (r < 0)
 		goto out;
 	SETOPT(cc, p->curl, CURLOPT_UPLOAD, 1L);
-	SETOPT(cc, p->curl, CURLOPT_READFUNCTION, ssh_read_cb);
+	SETOPT(cc, p->curl, CURLOPT_READFUNCTION, file_body_read);
 	SETOPT(cc, p->curl, CURLOPT_READDATA, &x);
-	SETOPT(cc, p->curl, CURLOPT_SEEKFUNCTION, ssh_seek_cb);
+	SETOPT(cc, p->curl, CURLOPT_SEEKFUNCTION, file_body_seek);
 	SETOPT(cc, p->curl, CURLOPT_SEEKDATA, &x);
 	SETOPT(cc, p->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)size);
 	SETOPT(cc, p->curl, CURLOPT_FTP_CREATE_MISSING_DIRS,
@@ -867,7 +828,7 @@ out:
 static int ssh_get(struct storage *s, const char *key, int fd)
 {
 	struct ssh_priv *p = s->priv;
-	struct ssh_xfer x = { .fd = fd, .off = 0, .size = 0, .err = 0 };
+	struct file_body x = { .fd = fd, .off = 0, .size = 0, .err = 0 };
 	char *url = NULL;
 	CURLcode cc = CURLE_OK;
 	int r;
