@@ -3,19 +3,25 @@
  * Open files: the bytes of a file being written, and their hash.
  *
  * All handles of one entry share one struct ofile.  Bytes go to a temporary
- * file of the content store; the MD5 is updated as long as writes arrive in
- * order (the common case: cp, shell redirection, any sequential writer), so
- * a logged file is read once, not twice.  Any write out of order, or a
- * truncate into the hashed part, marks the hash stale and the file is
- * re-hashed when it is logged: a file is never logged with a wrong hash.
+ * file of the content store; the MD5 follows the part written in order (the
+ * common case: cp, shell redirection, any sequential writer), so a logged
+ * file is read once, not twice.  Small files are hashed in the write call;
+ * once a file grows past ASYNC_HASH_FROM a hasher thread follows the writer
+ * through the page cache, so that copying and hashing overlap and a write
+ * returns as soon as its bytes are in the temporary file.  Any write out of
+ * order, or a truncate into the hashed part, marks the hash stale and the
+ * file is re-hashed when it is logged: a file is never logged with a wrong
+ * hash.
  *
  * When a writer closes the file (flush) its content is committed to the
- * content store and logged.  The ofile then reads from the committed bytes
- * ("clean") until the next write copies them into a new temporary file.
+ * content store and logged, after the hasher caught up.  The ofile then
+ * reads from the committed bytes ("clean") until the next write copies them
+ * into a new temporary file.
  */
 #include "fs_i.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,17 +30,34 @@
 #include "csvcheck.h"
 #include "log.h"
 
+/* Files hashed in the write call up to this size; a hasher thread beyond. */
+#define ASYNC_HASH_FROM ((uint64_t)1 << 20)
+/* What the hasher reads per step: small enough to stay in the CPU cache. */
+#define HASH_CHUNK ((size_t)256 << 10)
+
 struct ofile {
 	int64_t entry_id;	/* immutable */
 	int side;		/* immutable: the entry's side */
 	struct ofile *next;	/* protected by fs->ofiles_lock */
 	int refs;		/* protected by fs->ofiles_lock */
 	pthread_mutex_t lock;	/* protects everything below */
+	pthread_cond_t cond;	/* signalled when hasher state changes */
 	struct cas_tmp tmp;	/* fd >= 0 always; writable only if live */
 	bool live;		/* tmp is a private temporary file */
-	struct hash *hash;	/* MD5 of bytes [0, hashed) */
+	/*
+	 * Bytes [0, in_order) were written in order; of those, [0, hashed)
+	 * are in @hash.  While @hashing the hasher thread uses @hash and
+	 * reads tmp.fd without the lock: nobody else touches @hash or
+	 * replaces tmp.fd until it clears (wait_hasher_idle()).
+	 */
+	struct hash *hash;
+	uint64_t in_order;
 	uint64_t hashed;
 	bool stale;		/* hash must be recomputed from the file */
+	bool hashing;
+	bool hasher_started;	/* the hasher thread exists */
+	bool hasher_stop;
+	pthread_t hasher;
 	uint64_t size;
 	int64_t mtime_ns;
 	bool dirty;		/* content differs from the logged version */
@@ -51,15 +74,106 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/*
+ * The hasher thread: hash [hashed, in_order) from the temporary file, in
+ * the page cache right behind the writer, until told to stop.
+ */
+static void *hasher_main(void *arg)
+{
+	struct ofile *of = arg;
+	char *buf = malloc(HASH_CHUNK);
+
+	pthread_mutex_lock(&of->lock);
+	while (!of->hasher_stop) {
+		uint64_t from = of->hashed;
+		size_t len;
+		ssize_t n;
+		int fd, r;
+
+		if (of->stale || of->hashed >= of->in_order) {
+			pthread_cond_wait(&of->cond, &of->lock);
+			continue;
+		}
+		len = of->in_order - from < HASH_CHUNK
+			      ? (size_t)(of->in_order - from) : HASH_CHUNK;
+		fd = of->tmp.fd;
+		of->hashing = true;
+		pthread_mutex_unlock(&of->lock);
+		if (!buf) {
+			n = -1;
+			errno = ENOMEM;
+		} else {
+			do
+				n = pread(fd, buf, len, (off_t)from);
+			while (n < 0 && errno == EINTR);
+		}
+		r = n > 0 ? hash_update(of->hash, buf, (size_t)n) : -EIO;
+		pthread_mutex_lock(&of->lock);
+		of->hashing = false;
+		if (r < 0)
+			of->stale = true;	/* hashed again from the file */
+		else
+			of->hashed += (uint64_t)n;
+		pthread_cond_broadcast(&of->cond);
+	}
+	pthread_mutex_unlock(&of->lock);
+	free(buf);
+	return NULL;
+}
+
+/* Start the hasher of @of if there is none.  Caller holds of->lock. */
+static int start_hasher(struct ofile *of)
+{
+	sigset_t all, old;
+	pthread_attr_t attr;
+	int r;
+
+	if (of->hasher_started)
+		return 0;
+	/* the FUSE loop's threads take the signals, never this one */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 << 10);
+	r = -pthread_create(&of->hasher, &attr, hasher_main, of);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r == 0)
+		of->hasher_started = true;
+	return r;
+}
+
+/* Wait until the hasher is not using @hash or tmp.fd.  Holds of->lock. */
+static void wait_hasher_idle(struct ofile *of)
+{
+	while (of->hashing)
+		pthread_cond_wait(&of->cond, &of->lock);
+}
+
+/* Wait until the hash covers everything written in order.  Holds lock. */
+static void wait_hasher_done(struct ofile *of)
+{
+	while (of->hashing || (!of->stale && of->hashed < of->in_order))
+		pthread_cond_wait(&of->cond, &of->lock);
+}
+
 static void ofile_free(struct fs *fs, struct ofile *of)
 {
 	if (!of)
 		return;
+	if (of->hasher_started) {
+		pthread_mutex_lock(&of->lock);
+		of->hasher_stop = true;
+		pthread_cond_broadcast(&of->cond);
+		pthread_mutex_unlock(&of->lock);
+		pthread_join(of->hasher, NULL);
+	}
 	if (of->live)
 		cas_tmp_discard(fs->cas, &of->tmp);
 	else if (of->tmp.fd >= 0)
 		close(of->tmp.fd);
 	hash_free(of->hash);
+	pthread_cond_destroy(&of->cond);
 	pthread_mutex_destroy(&of->lock);
 	free(of);
 }
@@ -78,6 +192,7 @@ static int make_live(struct fs *fs, struct ofile *of, bool empty)
 	r = cas_tmp_create(fs->cas, &t);
 	if (r < 0)
 		return r;
+	wait_hasher_idle(of);
 	r = hash_reset(of->hash);
 	if (r < 0)
 		goto fail;
@@ -117,6 +232,7 @@ static int make_live(struct fs *fs, struct ofile *of, bool empty)
 	of->tmp = t;
 	of->live = true;
 	of->hashed = (uint64_t)off;
+	of->in_order = (uint64_t)off;
 	of->size = (uint64_t)off;
 	of->stale = false;
 	free(buf);
@@ -163,6 +279,7 @@ int ofile_open(struct fs *fs, const struct entry *e, bool trunc,
 	if (!of)
 		return -ENOMEM;
 	pthread_mutex_init(&of->lock, NULL);
+	pthread_cond_init(&of->cond, NULL);
 	of->entry_id = e->id;
 	of->side = e->side;
 	of->refs = 1;
@@ -246,11 +363,19 @@ int ofile_write(struct fs *fs, struct ofile *of, const char *buf, size_t size,
 		of->failed = r;
 		goto out;
 	}
-	if (!of->stale && (uint64_t)off == of->hashed) {
-		r = hash_update(of->hash, buf, (size_t)n);
-		if (r < 0)
-			goto out;
-		of->hashed += (uint64_t)n;
+	if (!of->stale && (uint64_t)off == of->in_order) {
+		of->in_order += (uint64_t)n;
+		if (!of->hasher_started && of->in_order <= ASYNC_HASH_FROM) {
+			/* small so far: hash here, it is in the CPU cache */
+			r = hash_update(of->hash, buf, (size_t)n);
+			if (r < 0)
+				goto out;
+			of->hashed += (uint64_t)n;
+		} else if (start_hasher(of) < 0) {
+			of->stale = true;	/* hashed at close instead */
+		} else {
+			pthread_cond_signal(&of->cond);
+		}
 	} else if (!of->stale) {
 		of->stale = true;
 	}
@@ -284,11 +409,13 @@ int ofile_truncate(struct fs *fs, struct ofile *of, off_t size)
 	}
 	if (size == 0) {
 		/* starting over also clears an earlier write failure */
+		wait_hasher_idle(of);
 		r = hash_reset(of->hash);
 		of->hashed = 0;
+		of->in_order = 0;
 		of->stale = false;
 		of->failed = 0;
-	} else if ((uint64_t)size != of->hashed) {
+	} else if ((uint64_t)size != of->in_order) {
 		of->stale = true;
 	}
 	of->size = (uint64_t)size;
@@ -332,6 +459,7 @@ static int commit_locked(struct fs *fs, struct ofile *of, char **ret_err)
 			return r;
 		}
 	}
+	wait_hasher_done(of);
 	if (of->stale)
 		r = hash_fd(of->tmp.fd, md5);
 	else

@@ -266,7 +266,7 @@ static int node_stat(struct fs *fs, const struct node *n, struct stat *st)
 	st->st_ino = fs_ino(n);
 	st->st_uid = fs->owner_uid;
 	st->st_gid = fs->owner_gid;
-	st->st_blksize = 65536;
+	st->st_blksize = 1 << 20;
 	if (n->kind == NODE_ENTRY && !n->entry.is_dir) {
 		struct ofile *of = ofile_find(fs, n->entry.id);
 
@@ -963,8 +963,13 @@ static int open_entry(struct fs *fs, const char *path, struct node *n,
 	}
 	h->of = of;
 	h->writer = acc != O_RDONLY;
-	/* the bytes can change under a reader while a writer is active */
-	fi->direct_io = 0;
+	/*
+	 * A write-only descriptor cannot be mmapped, so it may bypass the
+	 * page cache: the writer's pages then reach the daemon directly
+	 * instead of being copied into FUSE's cache first (one copy of
+	 * every byte fewer).  Readers use the page cache.
+	 */
+	fi->direct_io = acc == O_WRONLY;
 done:
 	fi->fh = (uint64_t)(uintptr_t)h;
 	return 0;
@@ -2005,6 +2010,12 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	/* fewer, larger writes: 1 MiB per request where the kernel allows */
 	conn->max_write = 1u << 20;
 	conn->max_readahead = 1u << 20;
+	/*
+	 * Writes are handled from memory (.write, not .write_buf): with
+	 * splice, libfuse would move the data into a pipe and then copy it
+	 * out again, one copy more than reading it from /dev/fuse directly.
+	 */
+	conn->want &= ~FUSE_CAP_SPLICE_READ;
 	/* threads start here, after fuse_daemonize() forked */
 	if (syncer_start(fs->workspace, fs->cfg, &fs->syncer) < 0)
 		log_user("mount: background sync could not start");

@@ -198,6 +198,54 @@ def test_out_of_order_writes_get_the_right_hash(mounted, execution):
     assert artifacts(mounted)[0][1] == md5(expect)
 
 
+@pytest.mark.parametrize("access", [os.O_WRONLY, os.O_RDWR])
+def test_large_files_hashed_behind_the_writer(mounted, execution, access):
+    """Past 1 MiB a hasher thread follows the writer; each pattern that
+    breaks the in-order prefix must still end with the right hash."""
+    out = os.path.join(execution, "outputs")
+    rnd = os.urandom(6 << 20)
+    cases = {}
+
+    def logged(name, expect):
+        with open(os.path.join(out, name), "rb") as f:
+            assert hashlib.md5(f.read()).hexdigest() == md5(expect)
+        assert os.getxattr(os.path.join(out, name),
+                           "user.cmf.hash").decode() == md5(expect)
+        cases[name] = expect
+
+    def pieces(fd, data, step, start=0):
+        for off in range(0, len(data), step):
+            os.pwrite(fd, data[off:off + step], start + off)
+
+    # in order, in small and large writes
+    for name, step in (("seq4k.bin", 4096), ("seq1m.bin", 1 << 20)):
+        fd = os.open(os.path.join(out, name), access | os.O_CREAT | os.O_TRUNC)
+        pieces(fd, rnd, step)
+        os.close(fd)
+        logged(name, rnd)
+    # rewrite inside the part already hashed
+    fd = os.open(os.path.join(out, "rewrite.bin"), access | os.O_CREAT)
+    pieces(fd, rnd[:4 << 20], 1 << 20)
+    os.pwrite(fd, b"X" * 100, 1 << 19)
+    pieces(fd, rnd[4 << 20:], 1 << 20, 4 << 20)
+    os.close(fd)
+    logged("rewrite.bin", rnd[:1 << 19] + b"X" * 100 + rnd[(1 << 19) + 100:])
+    # truncate to zero and write again, then truncate down
+    fd = os.open(os.path.join(out, "trunc.bin"), access | os.O_CREAT)
+    pieces(fd, rnd[:3 << 20], 1 << 20)
+    os.ftruncate(fd, 0)
+    pieces(fd, rnd[1 << 20:4 << 20], 65536)
+    os.ftruncate(fd, 2 << 20)
+    os.close(fd)
+    logged("trunc.bin", rnd[1 << 20:3 << 20])
+    # a second version of a large logged file, appended to
+    with open(os.path.join(out, "seq1m.bin"), "ab") as f:
+        f.write(rnd[:3 << 20])
+    logged("seq1m.bin", rnd + rnd[:3 << 20])
+    hashes = {r[1] for r in artifacts(mounted)}
+    assert {md5(v) for v in cases.values()} <= hashes
+
+
 def test_killed_writer_logs_nothing(mounted, execution):
     p = os.path.join(execution, "outputs", "half.bin")
     code = ("import os,sys,time\n"
