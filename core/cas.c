@@ -176,48 +176,52 @@ static void split_md5(const char *oid, char dir[3], char rest[35])
 	snprintf(rest, 35, "%s", oid + 2);
 }
 
-int cas_commit(struct cas *cas, struct cas_tmp *tmp, const char *md5)
+/*
+ * Make @name (relative to cas->objects_fd) for the bytes of @tmp.  0,
+ * -EEXIST when an object of that name exists, or -errno.
+ */
+static int link_object(struct cas *cas, struct cas_tmp *tmp, const char *name)
 {
-	char dir[3], rest[35], proc[64];
-	int dfd = -1, r = 0;
+	char proc[64];
+	int r;
 
-	if (!oid_valid(md5)) {
-		r = -EINVAL;
-		goto out;
-	}
-	split_md5(md5, dir, rest);
-	if (fchmod(tmp->fd, 0444) < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (mkdirat(cas->objects_fd, dir, 0755) < 0 && errno != EEXIST) {
-		r = -errno;
-		goto out;
-	}
-	dfd = openat(cas->objects_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0) {
-		r = -errno;
-		goto out;
-	}
 	if (!tmp->name[0]) {
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", tmp->fd);
-		if (linkat(AT_FDCWD, proc, dfd, rest, AT_SYMLINK_FOLLOW) < 0 &&
-		    errno != EEXIST)
-			r = -errno;
-	} else if (renameat2(cas->tmp_fd, tmp->name, dfd, rest,
-			     RENAME_NOREPLACE) < 0) {
-		if (errno != EEXIST)
-			r = -errno;
-		else
-			(void)unlinkat(cas->tmp_fd, tmp->name, 0);
-		if (r == 0)
-			tmp->name[0] = '\0';
+		r = linkat(AT_FDCWD, proc, cas->objects_fd, name,
+			   AT_SYMLINK_FOLLOW);
 	} else {
-		tmp->name[0] = '\0';	/* it has its final name now */
+		r = renameat2(cas->tmp_fd, tmp->name, cas->objects_fd, name,
+			      RENAME_NOREPLACE);
 	}
-out:
-	if (dfd >= 0)
-		close(dfd);
+	return r < 0 ? -errno : 0;
+}
+
+int cas_commit(struct cas *cas, struct cas_tmp *tmp, const char *md5)
+{
+	char dir[3], rest[35], name[40];
+	int r;
+
+	if (!oid_valid(md5))
+		return -EINVAL;
+	split_md5(md5, dir, rest);
+	snprintf(name, sizeof(name), "%s/%s", dir, rest);
+	if (fchmod(tmp->fd, 0444) < 0)
+		return -errno;
+	r = link_object(cas, tmp, name);
+	if (r == -ENOENT) {
+		/* the first object of its fan-out directory */
+		if (mkdirat(cas->objects_fd, dir, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		r = link_object(cas, tmp, name);
+	}
+	if (r == -EEXIST) {
+		/* identical content is stored once: drop this copy's name */
+		if (tmp->name[0])
+			(void)unlinkat(cas->tmp_fd, tmp->name, 0);
+		r = 0;
+	}
+	if (r == 0)
+		tmp->name[0] = '\0';	/* it has its final name now */
 	return r;
 }
 

@@ -143,6 +143,8 @@ int ofile_read(struct ofile *of, char *buf, size_t size, off_t off);
 int ofile_write(struct fs *fs, struct ofile *of, const char *buf, size_t size,
 		off_t off);
 int ofile_truncate(struct fs *fs, struct ofile *of, off_t size);
+/* Were bytes written since the last commit?  (A hint: unlocked after.) */
+bool ofile_written(struct ofile *of);
 /* Current size and mtime while open. */
 void ofile_stat(struct ofile *of, uint64_t *ret_size, int64_t *ret_mtime_ns);
 /* utimens on an open file: the time survives the logging at close. */

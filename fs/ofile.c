@@ -426,6 +426,16 @@ out:
 	return r;
 }
 
+bool ofile_written(struct ofile *of)
+{
+	bool written;
+
+	pthread_mutex_lock(&of->lock);
+	written = of->written;
+	pthread_mutex_unlock(&of->lock);
+	return written;
+}
+
 void ofile_stat(struct ofile *of, uint64_t *ret_size, int64_t *ret_mtime_ns)
 {
 	pthread_mutex_lock(&of->lock);

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "artifacts.h"
 #include "dirmanifest.h"
 #include "lineage.h"
@@ -579,9 +580,12 @@ static void pending_remove(struct fs *fs, int64_t exec_id, const char *name)
 	pthread_mutex_unlock(&fs->ofiles_lock);
 }
 
-static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
-		      off_t off, struct fuse_file_info *fi,
-		      enum fuse_readdir_flags flags)
+/*
+ * Call @filler for every name in directory @path, with attributes when
+ * @plus.  0 or -errno.
+ */
+static int list_dir(const char *path, void *buf, fuse_fill_dir_t filler,
+		    enum fuse_readdir_flags flags)
 {
 	struct fs *fs = get_fs();
 	struct fill_ctx c = { .fs = fs, .buf = buf, .filler = filler };
@@ -590,8 +594,6 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 	struct node n;
 	int r;
 
-	(void)off;
-	(void)fi;
 	if (!path)
 		return -ENOENT;
 	r = fs_resolve(fs, path, &n);
@@ -677,6 +679,113 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 	default:
 		return -ENOTDIR;
 	}
+}
+
+/*
+ * A listing is taken when a directory is read from its start and served
+ * from that snapshot with offsets.  Offsets are what make libfuse pass each
+ * entry's attributes to the kernel in READDIRPLUS (without them it sends
+ * names only and `ls -l` costs one LOOKUP per name), and the snapshot keeps
+ * them stable while the directory changes.
+ */
+struct dir_item {
+	char *name;
+	struct stat st;
+	bool has_st;
+};
+
+struct dir_snapshot {
+	struct dir_item *items;
+	size_t n, cap;
+	int err;	/* sticky -ENOMEM while collecting */
+};
+
+static void dir_snapshot_clear(struct dir_snapshot *ds)
+{
+	size_t i;
+
+	for (i = 0; i < ds->n; i++)
+		free(ds->items[i].name);
+	free(ds->items);
+	ds->items = NULL;
+	ds->n = ds->cap = 0;
+	ds->err = 0;
+}
+
+static int collect_item(void *buf, const char *name, const struct stat *st,
+			off_t off, enum fuse_fill_dir_flags flags)
+{
+	struct dir_snapshot *ds = buf;
+	struct dir_item *it;
+
+	(void)off;
+	if (array_reserve(&ds->items, &ds->cap, ds->n + 1,
+			  sizeof(*ds->items)) < 0) {
+		ds->err = -ENOMEM;
+		return 1;
+	}
+	it = &ds->items[ds->n];
+	it->name = strdup(name);
+	if (!it->name) {
+		ds->err = -ENOMEM;
+		return 1;
+	}
+	it->has_st = st && (flags & FUSE_FILL_DIR_PLUS);
+	if (it->has_st)
+		it->st = *st;
+	ds->n++;
+	return 0;
+}
+
+static int op_opendir(const char *path, struct fuse_file_info *fi)
+{
+	struct dir_snapshot *ds;
+
+	(void)path;
+	ds = calloc(1, sizeof(*ds));
+	if (!ds)
+		return -ENOMEM;
+	fi->fh = (uint64_t)(uintptr_t)ds;
+	return 0;
+}
+
+static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
+		      off_t off, struct fuse_file_info *fi,
+		      enum fuse_readdir_flags flags)
+{
+	struct dir_snapshot *ds = (struct dir_snapshot *)(uintptr_t)fi->fh;
+	size_t i;
+	int r;
+
+	if (off == 0 || !ds->items) {
+		dir_snapshot_clear(ds);
+		r = list_dir(path, ds, collect_item, flags);
+		if (r == 0)
+			r = ds->err;
+		if (r < 0) {
+			dir_snapshot_clear(ds);
+			return r;
+		}
+	}
+	for (i = (size_t)off; i < ds->n; i++) {
+		const struct dir_item *it = &ds->items[i];
+		bool plus = it->has_st && (flags & FUSE_READDIR_PLUS);
+
+		if (filler(buf, it->name, plus ? &it->st : NULL, (off_t)i + 1,
+			   plus ? FUSE_FILL_DIR_PLUS : 0))
+			break;
+	}
+	return 0;
+}
+
+static int op_releasedir(const char *path, struct fuse_file_info *fi)
+{
+	struct dir_snapshot *ds = (struct dir_snapshot *)(uintptr_t)fi->fh;
+
+	(void)path;
+	dir_snapshot_clear(ds);
+	free(ds);
+	return 0;
 }
 
 static int origin_from_caller(struct exec_origin *o, struct provenance **ret)
@@ -1447,7 +1556,9 @@ static int op_flush(const char *path, struct fuse_file_info *fi)
 	if (h->kind != H_OFILE || !h->writer)
 		return 0;
 	r = ofile_flush(fs, h->of, caller_was_killed(),
-			caller_holds_other_fd(fs, h->path), &err);
+			!ofile_written(h->of) &&
+				caller_holds_other_fd(fs, h->path),
+			&err);
 	if (r == 0)
 		syncer_kick(fs->syncer);
 	if (r == -EINTR)
@@ -1827,6 +1938,12 @@ static int op_getxattr(const char *path, const char *name, char *value,
 	size_t len = 0;
 	int r;
 
+	/*
+	 * Only user.cmf.* exist.  ls -l asks every file for security.selinux
+	 * and system.posix_acl_access: answer those before any lookup.
+	 */
+	if (strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)))
+		return -ENODATA;
 	r = fs_resolve(fs, path, &n);
 	if (r < 0)
 		return r;
@@ -2005,8 +2122,14 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->nullpath_ok = 0;	/* paths for readdir; NULL only once unlinked */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	/*
+	 * Attributes with every listing, not only the first chunk of it
+	 * (READDIRPLUS_AUTO): ls -l of a large directory then needs no
+	 * LOOKUP per name.
+	 */
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
 	/* fewer, larger writes: 1 MiB per request where the kernel allows */
 	conn->max_write = 1u << 20;
 	conn->max_readahead = 1u << 20;
@@ -2034,7 +2157,9 @@ const struct fuse_operations fs_operations = {
 	.init = op_init,
 	.destroy = op_destroy,
 	.getattr = op_getattr,
+	.opendir = op_opendir,
 	.readdir = op_readdir,
+	.releasedir = op_releasedir,
 	.mkdir = op_mkdir,
 	.rmdir = op_rmdir,
 	.open = op_open,

@@ -23,6 +23,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CMFFS = os.environ.get("CMFFS_BIN", os.path.join(ROOT, "build", "fs", "cmffs"))
+NULLFS = os.environ.get("NULLFS_BIN", os.path.join(ROOT, "build", "scripts", "bench", "nullfs"))
 
 
 def sh(cmd, **kw):
@@ -43,6 +44,28 @@ def timed(cmd):
     t = time.monotonic()
     sh(cmd)
     return time.monotonic() - t
+
+
+class NullFs:
+    """nullfs (scripts/bench/nullfs.c): FUSE that keeps names and sizes,
+    drops bytes.  What a workload costs on it is FUSE's own floor here."""
+
+    def __init__(self, base):
+        self.mnt = os.path.join(base, "null")
+        os.makedirs(self.mnt)
+        self.proc = subprocess.Popen([NULLFS, self.mnt, "-f"],
+                                     stderr=subprocess.DEVNULL)
+        while not os.path.ismount(self.mnt):
+            time.sleep(0.02)
+
+    def execution(self, p="bench", s="s", e="e"):
+        path = os.path.join(self.mnt, "pipelines", p, s, e)
+        sh(f"mkdir -p '{path}/outputs'")
+        return path
+
+    def close(self):
+        subprocess.run(["umount", self.mnt], check=True)
+        self.proc.wait()
 
 
 class Workspace:
@@ -78,7 +101,7 @@ def p1(tmp, runs, small):
     size_mib = 128 if small else 1024
     src = os.path.join(tmp, "big.bin")
     sh(f"head -c {size_mib}M /dev/urandom > {src}")
-    native, ours = [], []
+    native, ours, floor = [], [], []
     for i in range(runs):
         d = os.path.join(tmp, f"disk{i}")
         os.makedirs(d)
@@ -89,7 +112,10 @@ def p1(tmp, runs, small):
         ours.append(timed(f"cp {src} {e}/outputs/big.bin"))
         w.close()
         shutil.rmtree(os.path.join(tmp, f"w{i}"))
-    return f"P1 log one {size_mib} MiB file", ours, native, "<= 0.8"
+        n = NullFs(os.path.join(tmp, f"n{i}"))
+        floor.append(timed(f"cp {src} {n.execution()}/outputs/big.bin"))
+        n.close()
+    return f"P1 log one {size_mib} MiB file", ours, native, "<= 0.8", floor
 
 
 def make_small_files(d, n):
@@ -103,7 +129,7 @@ def p2(tmp, runs, small):
     n = 1000 if small else 10000
     src = os.path.join(tmp, "small")
     make_small_files(src, n)
-    native, ours = [], []
+    native, ours, floor = [], [], []
     for i in range(runs):
         d = os.path.join(tmp, f"disk{i}")
         native.append(timed(f"cp -r {src} {d} && find {d} -type f -exec md5sum {{}} + >/dev/null"))
@@ -113,31 +139,40 @@ def p2(tmp, runs, small):
         ours.append(timed(f"cp -r {src} {e}/outputs/small"))
         w.close()
         shutil.rmtree(os.path.join(tmp, f"w{i}"))
-    return f"P2 log {n} files of 4 KiB", ours, native, "<= 3"
+        nf = NullFs(os.path.join(tmp, f"n{i}"))
+        floor.append(timed(f"cp -r {src} {nf.execution()}/outputs/small"))
+        nf.close()
+    return f"P2 log {n} files of 4 KiB", ours, native, "<= 3", floor
 
 
 def p3(tmp, runs, small):
+    """The disk and nullfs get the tree exactly as cmffs shows it
+    (execution.json, properties/, inputs/, ... included), copied out of
+    the mount: all three list the same names and sizes."""
     nexec = 100 if small else 1000
     per = 10
     w = Workspace(os.path.join(tmp, "w"))
-    disk = os.path.join(tmp, "disk", "pipelines", "bench")
+    nf = NullFs(tmp)
     for s in range(10):
         for e in range(nexec // 10):
             path = w.execution(s=f"stage{s}", e=f"run{e}")
-            dpath = os.path.join(disk, f"stage{s}", f"run{e}", "outputs")
-            os.makedirs(dpath)
             for a in range(per):
-                data = f"{s}-{e}-{a}\n".encode()
                 with open(os.path.join(path, "outputs", f"a{a}.txt"), "wb") as f:
-                    f.write(data)
-                with open(os.path.join(dpath, f"a{a}.txt"), "wb") as f:
-                    f.write(data)
-    native, ours = [], []
+                    f.write(f"{s}-{e}-{a}\n".encode())
+    disk = os.path.join(tmp, "disk")
+    os.makedirs(disk)
+    os.makedirs(os.path.join(nf.mnt, "pipelines"))
+    sh(f"cp -r {w.mnt}/pipelines/bench {disk}/ && "
+       f"cp -r {w.mnt}/pipelines/bench {nf.mnt}/pipelines/")
+    native, ours, floor = [], [], []
     for i in range(runs):
-        native.append(timed(f"ls -lR {disk} >/dev/null"))
+        native.append(timed(f"ls -lR {disk}/bench >/dev/null"))
         ours.append(timed(f"ls -lR {w.mnt}/pipelines/bench >/dev/null"))
+        floor.append(timed(f"ls -lR {nf.mnt}/pipelines/bench >/dev/null"))
     w.close()
-    return f"P3 ls -lR of {nexec} executions, {nexec * per} artifacts", ours, native, "<= 5"
+    nf.close()
+    return (f"P3 ls -lR of {nexec} executions, {nexec * per} artifacts",
+            ours, native, "<= 5", floor)
 
 
 def p4(tmp, runs, small):
@@ -208,7 +243,7 @@ def main():
     table = {"P1": p1, "P2": p2, "P3": p3, "P4": p4, "P5": p5}
     for name in args.which:
         with tempfile.TemporaryDirectory(dir="/var/tmp") as tmp:
-            title, ours, native, target = table[name](tmp, args.runs, args.small)
+            title, ours, native, target, *floor = table[name](tmp, args.runs, args.small)
         mo, mn = statistics.median(ours), statistics.median(native)
         if name == "P5":
             print(f"{title}: {mo:.1f} MiB (target {target})")
@@ -217,6 +252,10 @@ def main():
         else:
             print(f"{title}: cmffs {mo:.3f} s, native {mn:.3f} s, "
                   f"ratio {mo / mn:.2f} (target {target}; runs {len(ours)})")
+            if floor:
+                mf = statistics.median(floor[0])
+                print(f"    FUSE floor (nullfs: no work, bytes dropped): {mf:.3f} s, "
+                      f"ratio {mf / mn:.2f}; cmffs / nullfs {mo / mf:.2f}")
         sys.stdout.flush()
 
 

@@ -758,3 +758,25 @@ def test_every_command_has_help_and_one_line_errors(tmp_path):
         r = cmffs(*args, check=False)
         assert r.returncode != 0, args
         assert r.stderr.startswith("cmffs: ") and r.stderr.count("\n") == 1, (args, r.stderr)
+
+
+def test_large_directory_lists_every_name_once(mounted, execution):
+    """Listings are served in chunks with offsets from a snapshot taken
+    when the directory is read from its start: nothing is lost or repeated,
+    even when names are added while it is being read."""
+    out = os.path.join(execution, "outputs", "many")
+    os.mkdir(out)
+    names = [f"file-with-a-longish-name-{i:05d}.txt" for i in range(3000)]
+    for n in names:
+        write(os.path.join(out, n), b"x")
+    assert sorted(os.listdir(out)) == names
+    with os.scandir(out) as it:
+        seen = []
+        for i, e in enumerate(it):
+            if i == 10:   # a name added mid-listing
+                write(os.path.join(out, "late.txt"), b"y")
+            seen.append(e.name)
+            assert e.stat(follow_symlinks=False).st_size == 1
+    assert len(seen) == len(set(seen))
+    assert set(names) <= set(seen)
+    assert sorted(os.listdir(out)) == sorted(names + ["late.txt"])
