@@ -270,6 +270,10 @@ static const char cmffs_ddl[] =
 	" UNIQUE(execution_id, side, parent_id, name)) STRICT;"
 	"CREATE INDEX IF NOT EXISTS cmffs_entry_artifact"
 	" ON cmffs_entry(artifact_id);"
+	/* directories only: the nlink of a directory counts its subdirectories
+	 * without visiting its files (stat of a directory of 10,000 files) */
+	"CREATE INDEX IF NOT EXISTS cmffs_entry_subdir"
+	" ON cmffs_entry(execution_id, side, parent_id) WHERE is_dir = 1;"
 	"CREATE TABLE IF NOT EXISTS cmffs_remote_object ("
 	" oid TEXT NOT NULL,"
 	" remote TEXT NOT NULL,"
