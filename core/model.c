@@ -123,6 +123,7 @@ int model_open(const char *mlmd_path, unsigned flags, struct model **ret_model,
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
+	m->names_gen = 1;	/* empty slots (gen 0) never match */
 	if (flags & MODEL_CREATE)
 		sflags |= STORE_CREATE;
 	if (flags & MODEL_READONLY)
@@ -310,23 +311,68 @@ void exec_ctx_release(struct exec_ctx *c)
 
 /* --- pipelines and stages ------------------------------------------------- */
 
-static int context_find(struct model *m, const char *type, const char *name,
-			int64_t *ret_id)
+static struct name_cache_slot *name_slot(struct model *m, char kind,
+					 int64_t parent_id, const char *name)
 {
-	int64_t type_id;
-	int r;
+	uint32_t h = 2166136261u ^ (uint32_t)kind;
+	const char *c;
+
+	h = (h ^ (uint32_t)parent_id) * 16777619u;
+	for (c = name; *c; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	return &m->names[h % NAME_CACHE_SLOTS];
+}
+
+/* The cached id of @name, or 0.  Caller holds the store lock. */
+static int64_t name_cache_get(struct model *m, char kind, int64_t parent_id,
+			      const char *name)
+{
+	struct name_cache_slot *sl = name_slot(m, kind, parent_id, name);
+
+	if (sl->gen == m->names_gen && sl->kind == kind &&
+	    sl->parent_id == parent_id && !strcmp(sl->name, name))
+		return sl->id;
+	return 0;
+}
+
+static void name_cache_put(struct model *m, char kind, int64_t parent_id,
+			   const char *name, int64_t id)
+{
+	struct name_cache_slot *sl = name_slot(m, kind, parent_id, name);
+
+	if (strlen(name) >= sizeof(sl->name))
+		return;
+	sl->gen = m->names_gen;
+	sl->kind = kind;
+	sl->parent_id = parent_id;
+	sl->id = id;
+	strcpy(sl->name, name);
+}
+
+static int context_find(struct model *m, char kind, const char *type,
+			const char *name, int64_t *ret_id)
+{
+	int64_t type_id, id;
+	int r = 0;
 
 	store_lock(m->st);
-	r = mlmd_type_find(m->st, MLMD_CONTEXT_TYPE, type, &type_id);
-	if (r == 0)
-		r = mlmd_context_find(m->st, type_id, name, ret_id);
+	id = name_cache_get(m, kind, 0, name);
+	if (!id) {
+		r = mlmd_type_find(m->st, MLMD_CONTEXT_TYPE, type, &type_id);
+		if (r == 0)
+			r = mlmd_context_find(m->st, type_id, name, &id);
+		if (r == 0)
+			name_cache_put(m, kind, 0, name, id);
+	}
 	store_unlock(m->st);
+	if (r == 0)
+		*ret_id = id;
 	return r;
 }
 
 int model_pipeline_find(struct model *m, const char *name, int64_t *ret_id)
 {
-	return context_find(m, TYPE_PIPELINE, name, ret_id);
+	return context_find(m, 'p', TYPE_PIPELINE, name, ret_id);
 }
 
 /*
@@ -400,7 +446,7 @@ int model_stage_find(struct model *m, const char *pipeline, const char *stage,
 
 	if (!full)
 		return -ENOMEM;
-	r = context_find(m, TYPE_STAGE, full, ret_id);
+	r = context_find(m, 's', TYPE_STAGE, full, ret_id);
 	free(full);
 	return r;
 }
@@ -452,6 +498,7 @@ static int remove_unused(struct model *m, int64_t id,
 		r = store_commit(m->st);
 	else
 		store_rollback(m->st);
+	m->names_gen++;		/* a name may be gone, or its id reused */
 out_unlock:
 	store_unlock(m->st);
 	return r;
@@ -522,12 +569,19 @@ int model_execution_find(struct model *m, int64_t stage_id, const char *name,
 	int r;
 
 	store_lock(m->st);
+	*ret_id = name_cache_get(m, 'e', stage_id, name);
+	if (*ret_id) {
+		r = 0;
+		goto out;
+	}
 	r = store_stmt(m->st, sql_execution_find, &s);
 	if (r < 0)
 		goto out;
 	sqlite3_bind_int64(s, 1, stage_id);
 	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
 	r = mlmd_step_int(s, ret_id);
+	if (r == 0)
+		name_cache_put(m, 'e', stage_id, name, *ret_id);
 	if (r == -ENOENT && !strncmp(name, "execution-", 10)) {
 		char *end;
 		long long id = strtoll(name + 10, &end, 10);

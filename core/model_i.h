@@ -19,10 +19,29 @@ enum artifact_kind {
 	_ART_MAX,
 };
 
+/*
+ * Pipelines, stages and executions found by name, so that resolving a path
+ * does not query the store for every component.  Only hits are kept, and
+ * removing a context or execution empties the cache (a bump of @gen), so a
+ * cached id is always one the store would return.
+ */
+#define NAME_CACHE_SLOTS 256
+#define NAME_CACHE_NAME_MAX 96	/* longer names are not cached */
+
+struct name_cache_slot {
+	uint64_t gen;		/* valid while equal to model.names_gen */
+	int64_t parent_id;
+	int64_t id;
+	char kind;		/* 'p' pipeline, 's' stage, 'e' execution */
+	char name[NAME_CACHE_NAME_MAX];
+};
+
 struct model {
 	struct store *st;
 	char *remote;			/* protected by the store lock */
 	int64_t art_type[_ART_MAX];	/* cached type ids; 0 = not yet */
+	uint64_t names_gen;		/* protected by the store lock */
+	struct name_cache_slot names[NAME_CACHE_SLOTS];	/* likewise */
 };
 
 /* CMF's type names and the context type names */

@@ -119,6 +119,32 @@ static void test_contexts_and_execution(void **state)
 			      " execution_id=1 AND name='Execution_uuid'"), 36);
 }
 
+/* Names found once are cached; a removal must never leave a stale id. */
+static void test_found_names_follow_removals(void **state)
+{
+	struct fixture *f = *state;
+	int64_t id, again, st;
+
+	/* found (and cached) ... */
+	assert_int_equal(model_execution_find(f->m, f->prep, "r1", &id), 0);
+	assert_int_equal(model_stage_find(f->m, "p", "train", &st), 0);
+	/* ... removed: gone for find too */
+	assert_int_equal(model_execution_remove(f->m, f->e1), 0);
+	assert_int_equal(model_execution_find(f->m, f->prep, "r1", &id), -ENOENT);
+	assert_int_equal(model_execution_remove(f->m, f->e2), 0);
+	assert_int_equal(model_stage_remove(f->m, f->train), 0);
+	assert_int_equal(model_stage_find(f->m, "p", "train", &st), -ENOENT);
+	/* made again under the same names: the new ids are found */
+	assert_int_equal(model_stage_create(f->m, f->pipeline, "p", "train", &st), 0);
+	assert_int_equal(model_stage_find(f->m, "p", "train", &again), 0);
+	assert_int_equal(again, st);
+	assert_int_equal(model_execution_create(f->m, f->prep, "r1", NULL, &id), 0);
+	assert_int_equal(model_execution_find(f->m, f->prep, "r1", &again), 0);
+	assert_int_equal(again, id);
+	/* an execution of the same name in another stage is another one */
+	assert_int_equal(model_execution_find(f->m, st, "r1", &again), -ENOENT);
+}
+
 static void test_types_by_path_and_dedup(void **state)
 {
 	struct fixture *f = *state;
@@ -212,6 +238,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_contexts_and_execution, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_found_names_follow_removals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_types_by_path_and_dedup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_forms_lineage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_versions_and_append_only, setup, teardown),
