@@ -32,6 +32,7 @@ enum key_kind {
 	KEY_STRING,		/* a char * field of struct config */
 	KEY_TYPE,		/* storage */
 	KEY_INTERVAL,		/* sync_interval */
+	KEY_JOBS,		/* storage_jobs */
 };
 
 struct key_desc {
@@ -58,6 +59,7 @@ static const struct key_desc config_keys[] = {
 	STRING_KEY("storage", "host-key-sha256", ssh_host_key_sha256),
 	STRING_KEY("storage", "token", token_file),
 	STRING_KEY("storage", "ca-file", ca_file),
+	{ "storage", "jobs", KEY_JOBS, 0 },
 	{ "sync", "interval", KEY_INTERVAL, 0 },
 };
 
@@ -198,6 +200,14 @@ const char *storage_type_name(enum storage_type t)
 	return "unknown";
 }
 
+unsigned config_storage_jobs(const struct config *c)
+{
+	if (!c->storage_jobs)
+		return CONFIG_DEFAULT_JOBS;
+	return c->storage_jobs < CONFIG_MAX_JOBS ? c->storage_jobs
+						 : CONFIG_MAX_JOBS;
+}
+
 int storage_type_parse(const char *s, enum storage_type *ret)
 {
 	size_t i;
@@ -222,6 +232,7 @@ struct config *config_new(void)
 		return NULL;
 	c->storage = STORAGE_NONE;
 	c->sync_interval = CONFIG_DEFAULT_SYNC_INTERVAL;
+	c->storage_jobs = CONFIG_DEFAULT_JOBS;
 	return c;
 }
 
@@ -413,6 +424,13 @@ static int handle_pair(struct load_state *st, const char *section,
 			return fail(&st->msg,
 				    "invalid interval '%s' (0 to %u seconds)",
 				    value, CONFIG_MAX_SYNC_INTERVAL);
+		return 0;
+	case KEY_JOBS:
+		if (parse_uint(value, CONFIG_MAX_JOBS,
+			       &st->cfg->storage_jobs) < 0 ||
+		    !st->cfg->storage_jobs)
+			return fail(&st->msg, "invalid jobs '%s' (1 to %u)",
+				    value, CONFIG_MAX_JOBS);
 		return 0;
 	}
 	return -EINVAL;
@@ -614,6 +632,11 @@ static const char *key_output(const struct config *c,
 	case KEY_INTERVAL:
 		snprintf(num, size, "%u", c->sync_interval);
 		return num;
+	case KEY_JOBS:
+		if (!c->storage_jobs || c->storage_jobs == CONFIG_DEFAULT_JOBS)
+			return NULL;
+		snprintf(num, size, "%u", c->storage_jobs);
+		return num;
 	}
 	return NULL;
 }
@@ -660,7 +683,8 @@ static int format_config(const struct config *c, char **ret_buf,
 	int r = -EINVAL;
 
 	if ((unsigned)c->storage > STORAGE_OSDF ||
-	    c->sync_interval > CONFIG_MAX_SYNC_INTERVAL)
+	    c->sync_interval > CONFIG_MAX_SYNC_INTERVAL ||
+	    c->storage_jobs > CONFIG_MAX_JOBS)
 		goto out;
 	for (i = 0; i < N_CONFIG_KEYS; i++) {
 		d = &config_keys[i];
@@ -862,6 +886,9 @@ int config_validate(const struct config *c, char **ret_err)
 	if (c->sync_interval > CONFIG_MAX_SYNC_INTERVAL)
 		return fail(ret_err, "'interval' in [sync] is above %u",
 			    CONFIG_MAX_SYNC_INTERVAL);
+	if (c->storage_jobs > CONFIG_MAX_JOBS)
+		return fail(ret_err, "'jobs' in [storage] is above %u",
+			    CONFIG_MAX_JOBS);
 
 	switch (c->storage) {
 	case STORAGE_NONE:

@@ -20,6 +20,7 @@
  *	host-key-sha256 = base64		(ssh, pinned host key)
  *	token = /path/to/token/file		(osdf)
  *	ca-file = /path/to/ca.pem		(https: s3, osdf)
+ *	jobs = 4				(uploads in flight at once)
  *
  *	[sync]
  *	interval = 30
@@ -54,6 +55,8 @@
 #define CONFIG_DEFAULT_SYNC_INTERVAL 30U
 #define CONFIG_MAX_SYNC_INTERVAL 86400U
 #define CONFIG_DEFAULT_REGION "us-east-1"
+#define CONFIG_DEFAULT_JOBS 4U
+#define CONFIG_MAX_JOBS 16U
 
 enum storage_type {
 	STORAGE_NONE = 0,
@@ -101,6 +104,12 @@ struct config {
 	char *token_file;		/* osdf: token file */
 	char *ca_file;			/* https (s3, osdf): CA bundle to
 					 * trust instead of the system's */
+	unsigned storage_jobs;		/* 1..CONFIG_MAX_JOBS objects pushed
+					 * at once, and parts of one
+					 * multipart upload sent at once;
+					 * 0 (a zeroed struct) means
+					 * CONFIG_DEFAULT_JOBS; see
+					 * config_storage_jobs() */
 
 	/* [sync] */
 	unsigned sync_interval;		/* seconds between passes */
@@ -116,7 +125,8 @@ struct config {
 
 /*
  * Allocate a configuration with defaults: no server URL, STORAGE_NONE, all
- * strings NULL, sync_interval CONFIG_DEFAULT_SYNC_INTERVAL, no foreign
+ * strings NULL, sync_interval CONFIG_DEFAULT_SYNC_INTERVAL, storage_jobs
+ * CONFIG_DEFAULT_JOBS, no foreign
  * sections.  Returns the new object (owned by the caller, release with
  * config_free()) or NULL on ENOMEM.
  */
@@ -160,7 +170,7 @@ int config_load(const char *path, struct config **ret_cfg, char **ret_err);
  *
  * Layout, in configparser style ("key = value", a blank line after each
  * section): [cmf] (omitted if server_url is unset), [storage] (type first;
- * omitted if it would be empty), [sync] (always, with the interval), then
+ * jobs only when not CONFIG_DEFAULT_JOBS; omitted if it would be empty), [sync] (always, with the interval), then
  * the foreign sections in their original order.  Our keys are written in
  * the order shown at the top of this file, under their canonical names;
  * NULL and empty ones are omitted.  Foreign keys are written as read, and
@@ -170,13 +180,19 @@ int config_load(const char *path, struct config **ret_cfg, char **ret_err);
  * Returns 0, or a negative errno: -EINVAL if a value cannot be written so
  * that it reads back identically (contains a control character other than
  * tab, starts or ends with whitespace, or has a ';' after whitespace), the
- * storage type is out of range, or sync_interval exceeds
- * CONFIG_MAX_SYNC_INTERVAL; other values from the failing system call.
+ * storage type is out of range, sync_interval exceeds
+ * CONFIG_MAX_SYNC_INTERVAL or storage_jobs CONFIG_MAX_JOBS; other values from the failing system call.
  * On failure @path is unchanged and the temporary file is removed, except
  * when only the final fsync() of the directory fails: the new file is then
  * in place but may not survive a crash, and the error is still returned.
  */
 int config_save(const struct config *c, const char *path);
+
+/*
+ * The number of uploads the sync may run at once for @c: storage_jobs,
+ * or CONFIG_DEFAULT_JOBS when it is 0, capped at CONFIG_MAX_JOBS.
+ */
+unsigned config_storage_jobs(const struct config *c);
 
 /*
  * Canonical name of @t as written to the file: "local", "s3", "ssh",
@@ -198,6 +214,7 @@ int storage_type_parse(const char *s, enum storage_type *ret);
  * Check that @c (borrowed) is usable:
  *	server_url, if set, starts with http:// or https://;
  *	sync_interval is at most CONFIG_MAX_SYNC_INTERVAL;
+ *	storage_jobs is at most CONFIG_MAX_JOBS;
  *	none:  nothing else is needed;
  *	local: path is set and absolute;
  *	s3:    url is s3://BUCKET[/prefix], endpoint-url is set and starts

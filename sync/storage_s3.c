@@ -13,20 +13,31 @@
  * See /work/shared/spec/test-servers.md section 0.
  *
  * Objects below S3_MULTIPART_THRESHOLD go up in one PUT streamed from the
- * fd; larger ones as a multipart upload of S3_PART_SIZE parts.  Bodies are
+ * fd; larger ones as a multipart upload of S3_PART_SIZE parts, up to
+ * `jobs` ([storage] in .cmfconfig) parts in flight at once.  Bodies are
  * never held in memory: each body is read twice from the fd with pread(),
  * once to hash it and once while curl sends it, so memory stays at one
- * S3_IO_CHUNK buffer whatever the object size.  S3 makes an object visible
- * only once its PUT or its CompleteMultipartUpload succeeded, which gives
- * storage_put() its all-or-nothing guarantee; a failed multipart upload is
- * aborted so that its parts do not linger.
+ * S3_IO_CHUNK buffer (plus curl's S3_UPLOAD_BUF) per part in flight,
+ * whatever the object size.  S3 makes an object visible only once its PUT
+ * or its CompleteMultipartUpload succeeded, which gives storage_put() its
+ * all-or-nothing guarantee; a failed multipart upload is aborted so that
+ * its parts do not linger.
+ *
+ * Parts in flight: a few threads, each with its own easy handle, rather
+ * than one curl multi handle.  Each part must be hashed (SHA-256 of 16
+ * MiB) before its request can be signed; with threads the hashing of one
+ * part runs on another core while the others send, where a multi loop
+ * would stall every transfer during each hash.  Threads also keep the one
+ * blocking request path (s3_perform) for everything.  See
+ * s3_put_multipart() for how they share the work and a failure.
  *
  * Objects are content-addressed (same key, same bytes), so put first asks
  * HEAD and uploads nothing when the object is already there.
  *
  * One CURL easy handle per struct storage, reset and reused for every
- * request so that the connection is kept alive; a struct storage is used by
- * one thread at a time (storage.h).  libcurl must have been initialized
+ * request so that the connection is kept alive, and jobs - 1 more for the
+ * part threads, kept likewise; a struct storage is used by one thread at a
+ * time (storage.h), the part threads only inside its s3_put().  libcurl must have been initialized
  * (curl_global_init()) before threads start, or curl_easy_init() does it.
  *
  * Secrets (secret-key) are copied at open, handed only to libcurl, wiped at
@@ -35,6 +46,8 @@
 #include "storage_i.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -73,6 +86,9 @@
 
 struct s3 {
 	CURL *curl;		/* reused for every request */
+	CURL **part_curl;	/* [jobs - 1] for the part threads; each NULL
+				 * until first used, then reused */
+	unsigned jobs;		/* parts of one upload in flight, >= 1 */
 	char *bucket;		/* bucket name, raw */
 	char *bucket_url;	/* "ENDPOINT/BUCKET", no trailing '/' */
 	char *prefix;		/* "" or "dir/sub/" (raw, ends in '/') */
@@ -109,6 +125,9 @@ struct s3_xfer {
 	uint64_t written;	/* bytes written to out_fd */
 	char etag[S3_ETAG_MAX + 1];	/* ETag header, "" when absent */
 	int cb_err;		/* -errno from a callback's local I/O */
+	/* in: when not NULL, polled during the transfer; true stops it */
+	bool (*cancelled)(void *ud);
+	void *cancel_ud;
 };
 
 /* ------------------------------------------------------------------ */
@@ -480,6 +499,19 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
 	return (size_t)n;
 }
 
+/* Stop the transfer (CURLE_ABORTED_BY_CALLBACK) once x->cancelled says so. */
+static int xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow,
+		       curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct s3_xfer *x = ud;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return x->cancelled(x->cancel_ud) ? 1 : 0;
+}
+
 /* curl rewinds the body when it resends on a connection that went stale. */
 static int seek_cb(void *ud, curl_off_t offset, int origin)
 {
@@ -541,6 +573,12 @@ static CURLcode s3_setopts(struct s3 *p, struct s3_xfer *x,
 	    (cc = curl_easy_setopt(c, CURLOPT_CAINFO, p->ca_file)))
 		return cc;
 	if (x->range && (cc = curl_easy_setopt(c, CURLOPT_RANGE, x->range)))
+		return cc;
+	if (x->cancelled &&
+	    ((cc = curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L)) ||
+	     (cc = curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION,
+				    xferinfo_cb)) ||
+	     (cc = curl_easy_setopt(c, CURLOPT_XFERINFODATA, x))))
 		return cc;
 
 	if (!strcmp(x->method, "HEAD"))
@@ -787,6 +825,14 @@ static void s3_free(struct s3 *p)
 		return;
 	if (p->curl)
 		curl_easy_cleanup(p->curl);
+	if (p->part_curl) {
+		unsigned i;
+
+		for (i = 0; i + 1 < p->jobs; i++)
+			if (p->part_curl[i])
+				curl_easy_cleanup(p->part_curl[i]);
+		free(p->part_curl);
+	}
 	free(p->bucket);
 	free(p->bucket_url);
 	free(p->prefix);
@@ -947,7 +993,11 @@ static int s3_open(struct storage *s, const struct config *cfg)
 	p->ca_file = cfg->ca_file && *cfg->ca_file ? strdup(cfg->ca_file) :
 						    NULL;
 	p->curl = curl_easy_init();
+	p->jobs = config_storage_jobs(cfg);
+	if (p->jobs > 1)
+		p->part_curl = calloc(p->jobs - 1, sizeof(*p->part_curl));
 	if (!p->sigv4 || !p->access_key || !p->secret_key || !p->curl ||
+	    (p->jobs > 1 && !p->part_curl) ||
 	    (cfg->ca_file && *cfg->ca_file && !p->ca_file)) {
 		r = storage_fail(s, -ENOMEM, "S3: out of memory");
 		goto out;
@@ -1100,24 +1150,28 @@ out:
 	return r;
 }
 
-/* PUT part @num (1-based) = [@off, @off + @len) of @fd; its ETag owned. */
+/*
+ * PUT part @num (1-based) = [@off, @off + @len) of @fd; its ETag owned.
+ * @cancelled (or NULL) is polled while the body is sent; see s3_xfer.
+ */
 static int s3_multipart_part(struct storage *s, const char *key,
 			     const char *upload_id, unsigned num, int fd,
-			     uint64_t off, uint64_t len, char **ret_etag)
+			     uint64_t off, uint64_t len,
+			     bool (*cancelled)(void *ud), void *cancel_ud,
+			     char **ret_etag)
 {
 	struct s3 *p = s->priv;
-	char sha[SHA256_HEX_LEN + 1], ebuf[128], what[64];
+	char sha[SHA256_HEX_LEN + 1], ebuf[128], what[128];
 	struct s3_src src = { .fd = fd, .off = off, .len = len };
 	struct s3_xfer x;
 	char *url = NULL;
 	struct sb q;
 	int r;
 
-	(void)snprintf(what, sizeof(what), "part %u", num);
+	(void)snprintf(what, sizeof(what), "%s (part %u)", key, num);
 	r = sha256_fd_range(fd, off, len, sha);
 	if (r < 0)
-		return storage_fail(s, r,
-				    "S3 PUT %s (%s): reading the file: %s", key,
+		return storage_fail(s, r, "S3 PUT %s: reading the file: %s",
 				    what, strerror_r(-r, ebuf, sizeof(ebuf)));
 	/* sorted by name: partNumber < uploadId */
 	sb_init(&q, 0);
@@ -1132,16 +1186,17 @@ static int s3_multipart_part(struct storage *s, const char *key,
 	xfer_init(&x, p, "PUT", url);
 	x.sha256 = sha;
 	x.src = &src;
-	r = s3_perform(s, &x, key);
+	x.cancelled = cancelled;
+	x.cancel_ud = cancel_ud;
+	r = s3_perform(s, &x, what);
 	if (r < 0)
 		goto out;
 	if (x.status != 200) {
-		r = s3_fail_status(s, "PUT", key, x.status, x.body.buf, NULL);
+		r = s3_fail_status(s, "PUT", what, x.status, x.body.buf, NULL);
 		goto out;
 	}
 	if (!x.etag[0]) {
-		r = storage_fail(s, -EPROTO, "S3 PUT %s (%s): no ETag", key,
-				 what);
+		r = storage_fail(s, -EPROTO, "S3 PUT %s: no ETag", what);
 		goto out;
 	}
 	*ret_etag = strdup(x.etag);
@@ -1235,50 +1290,202 @@ out_free:
 	return r;
 }
 
+/*
+ * The parts of one multipart upload, shared by the threads that send them.
+ * Parts are handed out in order, so when part k is taken every part below
+ * k has been taken too.  A failed part stops the handing out; the parts in
+ * flight above the lowest failed one are cancelled (they cannot change the
+ * outcome), those below it run to their end, and the failure reported is
+ * that of the lowest-numbered part that failed: the same one whatever the
+ * timing, and never a cancellation.
+ */
+struct s3_parts {
+	/* set before the threads start, read-only while they run */
+	const char *key;
+	const char *upload_id;
+	int fd;
+	uint64_t size;
+	uint64_t part;		/* part size; the last part may be shorter */
+	unsigned n_parts;
+	char **etags;		/* [n_parts]; slot i written only by the
+				 * thread that took part i + 1 */
+	pthread_mutex_t lock;
+	unsigned next;		/* protected by lock: next part, 1-based */
+	unsigned failed;	/* protected by lock: lowest failed part, 0 */
+	int r;			/* protected by lock: its -errno */
+	char error[sizeof(((struct storage *)0)->error)];	/* and its
+				 * message; protected by lock */
+};
+
+/*
+ * One sender.  Its struct storage and struct s3 are its own, so that
+ * messages (s->error, p->errbuf) and the handle are never shared: the s3
+ * is a shallow copy of the upload's, whose strings it borrows (they are
+ * not written while the upload runs) and whose handle it replaces.
+ */
+struct s3_part_worker {
+	struct s3_parts *parts;
+	struct storage st;
+	struct s3 s3;
+	unsigned num;		/* the part being sent; read by cancelled */
+	pthread_t thread;
+};
+
+static bool s3_part_cancelled(void *ud)
+{
+	struct s3_part_worker *w = ud;
+	bool stop;
+
+	pthread_mutex_lock(&w->parts->lock);
+	stop = w->parts->failed && w->parts->failed < w->num;
+	pthread_mutex_unlock(&w->parts->lock);
+	return stop;
+}
+
+/* Send parts until none is left or one failed. */
+static void *s3_part_worker_main(void *arg)
+{
+	struct s3_part_worker *w = arg;
+	struct s3_parts *ps = w->parts;
+	uint64_t off, len;
+	char *etag;
+	int r;
+
+	for (;;) {
+		pthread_mutex_lock(&ps->lock);
+		if (ps->failed || ps->next > ps->n_parts) {
+			pthread_mutex_unlock(&ps->lock);
+			break;
+		}
+		w->num = ps->next++;
+		pthread_mutex_unlock(&ps->lock);
+
+		off = (uint64_t)(w->num - 1) * ps->part;
+		len = ps->size - off < ps->part ? ps->size - off : ps->part;
+		etag = NULL;
+		r = s3_multipart_part(&w->st, ps->key, ps->upload_id, w->num,
+				      ps->fd, off, len, s3_part_cancelled, w,
+				      &etag);
+		if (r == 0) {
+			ps->etags[w->num - 1] = etag;
+			continue;
+		}
+		pthread_mutex_lock(&ps->lock);
+		if (!ps->failed || w->num < ps->failed) {
+			ps->failed = w->num;
+			ps->r = r;
+			memcpy(ps->error, w->st.error, sizeof(ps->error));
+		}
+		pthread_mutex_unlock(&ps->lock);
+	}
+	return NULL;
+}
+
+/*
+ * Send the parts with up to p->jobs senders: the calling thread and
+ * jobs - 1 threads, each on its own handle of p->part_curl.  A thread
+ * or a handle that cannot be had leaves fewer senders, not a failure.
+ * Returns 0 with every etags[] set, or the lowest failed part's -errno
+ * with its message in s->error.
+ */
+static int s3_send_parts(struct storage *s, struct s3_parts *ps)
+{
+	struct s3 *p = s->priv;
+	struct s3_part_worker *w;
+	sigset_t block, old;
+	unsigned n, i, started = 0;
+	int r;
+
+	n = p->jobs < ps->n_parts ? p->jobs : ps->n_parts;
+	w = calloc(n, sizeof(*w));
+	if (!w)
+		return storage_fail(s, -ENOMEM, "S3 PUT %s: out of memory",
+				    ps->key);
+	for (i = 0; i < n; i++) {
+		w[i].parts = ps;
+		w[i].s3 = *p;
+		w[i].st.ops = s->ops;
+		w[i].st.priv = &w[i].s3;
+	}
+	/* the threads leave signals to the thread that called us */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	for (i = 1; i < n; i++) {
+		CURL **c = &p->part_curl[i - 1];
+
+		if (!*c)
+			*c = curl_easy_init();
+		if (!*c)
+			break;
+		w[i].s3.curl = *c;
+		if (pthread_create(&w[i].thread, NULL, s3_part_worker_main,
+				   &w[i]))
+			break;
+		started++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	(void)s3_part_worker_main(&w[0]);
+	for (i = 1; i <= started; i++)
+		pthread_join(w[i].thread, NULL);
+	free(w);
+
+	r = ps->r;	/* the threads are joined: no lock needed */
+	if (r < 0)
+		memcpy(s->error, ps->error, sizeof(s->error));
+	return r;
+}
+
 static int s3_put_multipart(struct storage *s, const char *key, int fd,
 			    uint64_t size)
 {
 	const uint64_t mib = (uint64_t)1 << 20;
-	uint64_t part = S3_PART_SIZE, off;
+	struct s3_parts ps = { .key = key, .fd = fd, .size = size,
+			       .part = S3_PART_SIZE, .next = 1 };
 	char *upload_id = NULL;
-	char **etags = NULL;
-	unsigned n_parts, i;
+	unsigned i;
 	int r;
 
 	if (size > S3_MAX_OBJECT_SIZE)
 		return storage_fail(s, -EFBIG,
 				    "S3 PUT %s: %llu bytes is too large for S3",
 				    key, (unsigned long long)size);
-	if ((size + part - 1) / part > S3_MAX_PARTS) {
+	if ((size + ps.part - 1) / ps.part > S3_MAX_PARTS) {
 		/* whole MiB, enough for S3_MAX_PARTS parts */
-		part = (size + S3_MAX_PARTS - 1) / S3_MAX_PARTS;
-		part = (part + mib - 1) / mib * mib;
+		ps.part = (size + S3_MAX_PARTS - 1) / S3_MAX_PARTS;
+		ps.part = (ps.part + mib - 1) / mib * mib;
 	}
-	n_parts = (unsigned)((size + part - 1) / part);
-	etags = calloc(n_parts, sizeof(*etags));
-	if (!etags)
+	ps.n_parts = (unsigned)((size + ps.part - 1) / ps.part);
+	ps.etags = calloc(ps.n_parts, sizeof(*ps.etags));
+	if (!ps.etags)
 		return storage_fail(s, -ENOMEM, "S3 PUT %s: out of memory",
 				    key);
+	r = pthread_mutex_init(&ps.lock, NULL);
+	if (r) {
+		free(ps.etags);
+		return storage_fail(s, -r, "S3 PUT %s: cannot make a lock",
+				    key);
+	}
 
 	r = s3_multipart_initiate(s, key, &upload_id);
 	if (r < 0)
 		goto out;
-	for (i = 0, off = 0; i < n_parts; i++, off += part) {
-		uint64_t len = size - off < part ? size - off : part;
-
-		r = s3_multipart_part(s, key, upload_id, i + 1, fd, off, len,
-				      &etags[i]);
-		if (r < 0)
-			goto out;
-	}
-	r = s3_multipart_complete(s, key, upload_id, etags, n_parts);
+	ps.upload_id = upload_id;
+	r = s3_send_parts(s, &ps);
+	if (r < 0)
+		goto out;
+	r = s3_multipart_complete(s, key, upload_id, ps.etags, ps.n_parts);
 out:
 	if (r < 0 && upload_id)
 		s3_multipart_abort(s, key, upload_id);
-	for (i = 0; i < n_parts; i++)
-		free(etags[i]);
-	free(etags);
+	for (i = 0; i < ps.n_parts; i++)
+		free(ps.etags[i]);
+	free(ps.etags);
 	free(upload_id);
+	pthread_mutex_destroy(&ps.lock);
 	return r;
 }
 

@@ -17,6 +17,7 @@
 
 #include <curl/curl.h>
 
+#include "array.h"
 #include "cas.h"
 #include "dirmanifest.h"
 #include "document.h"
@@ -39,6 +40,13 @@ struct sync_env {
 	struct storage *storage;	/* opened on first use */
 	struct server *server;		/* opened on first use */
 	const char *remote;		/* config_remote_url(), or NULL */
+	/*
+	 * The object pass's other senders' storages ([i] is sender i + 1's,
+	 * opened on its first use by that sender, kept for later passes);
+	 * config_storage_jobs() - 1 of them.
+	 */
+	struct storage **senders;
+	unsigned n_senders;
 };
 
 int sync_global_init(void)
@@ -77,6 +85,14 @@ int sync_env_open(const char *ws, const struct config *cfg,
 		r = cas_open(ws, &env->cas);
 	if (r < 0)
 		goto fail;
+	env->n_senders = config_storage_jobs(cfg) - 1;
+	if (env->n_senders) {
+		env->senders = calloc(env->n_senders, sizeof(*env->senders));
+		if (!env->senders) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	}
 	free(mlmd);
 	*ret = env;
 	return 0;
@@ -91,6 +107,13 @@ void sync_env_close(struct sync_env *env)
 	if (!env)
 		return;
 	storage_close(env->storage);
+	if (env->senders) {
+		unsigned i;
+
+		for (i = 0; i < env->n_senders; i++)
+			storage_close(env->senders[i]);
+		free(env->senders);
+	}
 	server_close(env->server);
 	cas_close(env->cas);
 	model_close(env->model);
@@ -141,9 +164,10 @@ static int need_server(struct sync_env *env, struct sync_report *rep)
 
 struct pass {
 	struct sync_env *env;
-	struct sync_report *rep;
-	sync_progress_fn progress;
+	struct sync_report *rep;	/* protected by lock while senders run */
+	sync_progress_fn progress;	/* called with lock held */
 	void *ud;
+	pthread_mutex_t lock;
 };
 
 static void progress(struct pass *p, const char *fmt, ...)
@@ -159,45 +183,209 @@ static void progress(struct pass *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	/* one line at a time, whichever sender writes it */
+	pthread_mutex_lock(&p->lock);
 	p->progress(p->ud, line);
+	pthread_mutex_unlock(&p->lock);
 }
 
-static int push_object(void *ud, const char *oid, uint64_t size)
+/* report() for the senders of the object pass: under the pass's lock. */
+static int report_locked(struct pass *p, int r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int report_locked(struct pass *p, int r, const char *fmt, ...)
 {
-	struct pass *p = ud;
+	char msg[sizeof(p->rep->message)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&p->lock);
+	report(p->rep, r, "%s", msg);
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+/*
+ * Push one object with @storage (the calling sender's own).  Safe to run
+ * in several senders at once: the report and progress go through the
+ * pass's lock, the model takes its own.
+ */
+static int push_object(struct pass *p, struct storage *storage,
+		       const char *oid)
+{
 	struct sync_env *env = p->env;
 	struct stat st;
 	int fd = -1, r;
 
-	(void)size;
 	r = cas_open_object(env->cas, oid, &fd);
 	if (r == -ENOENT) {
 		/* pulled, never read here: it came from a remote already */
-		r = storage_exists(env->storage, oid);
+		r = storage_exists(storage, oid);
 		if (r == 0)
 			return syncstate_object_done(env->model, env->remote, oid);
 		if (r == -ENOENT) {
+			pthread_mutex_lock(&p->lock);
 			p->rep->objects_left++;
+			pthread_mutex_unlock(&p->lock);
 			return 0;
 		}
-		return report(p->rep, r, "storage: %s", storage_error(env->storage));
+		return report_locked(p, r, "storage: %s",
+				     storage_error(storage));
 	}
 	if (r < 0)
-		return report(p->rep, r, "cannot read object %s: %s", oid,
-			      strerrordesc_np(-r));
+		return report_locked(p, r, "cannot read object %s: %s", oid,
+				     strerrordesc_np(-r));
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
 		close(fd);
-		return report(p->rep, r, "cannot read object %s", oid);
+		return report_locked(p, r, "cannot read object %s", oid);
 	}
 	progress(p, "uploading %s (%lld bytes)", oid, (long long)st.st_size);
-	r = storage_put(env->storage, oid, fd, (uint64_t)st.st_size);
+	r = storage_put(storage, oid, fd, (uint64_t)st.st_size);
 	close(fd);
 	if (r < 0)
-		return report(p->rep, r, "storage: %s", storage_error(env->storage));
+		return report_locked(p, r, "storage: %s",
+				     storage_error(storage));
+	pthread_mutex_lock(&p->lock);
 	p->rep->objects++;
 	p->rep->bytes += (uint64_t)st.st_size;
+	pthread_mutex_unlock(&p->lock);
 	return syncstate_object_done(env->model, env->remote, oid);
+}
+
+struct object_list {
+	struct object_ref {
+		char oid[40];
+	} *v;
+	size_t n, cap;
+};
+
+static int collect_object(void *ud, const char *oid, uint64_t size)
+{
+	struct object_list *l = ud;
+	size_t len = strlen(oid);
+
+	(void)size;
+	if (len >= sizeof(l->v->oid))
+		return -EINVAL;
+	if (array_reserve(&l->v, &l->cap, l->n + 1, sizeof(*l->v)) < 0)
+		return -ENOMEM;
+	memcpy(l->v[l->n++].oid, oid, len + 1);
+	return 0;
+}
+
+/*
+ * The object pass: up to config_storage_jobs() senders take the pending
+ * objects in order from one list, each with a struct storage of its own
+ * (a struct storage serves one thread at a time).  Sender 0 is the calling
+ * thread with env->storage; the others are threads with env->senders[],
+ * opened by the thread itself so that slow opens (SSH) overlap.  A sender
+ * whose storage cannot be opened takes no object; the others do its share.
+ * After the first failure no sender takes a new object, those under way
+ * finish, and the first failure is the pass's result.  Every sender is
+ * joined before this returns: metadata never overtakes its objects.
+ */
+struct object_pass {
+	struct pass *p;
+	const struct object_list *list;
+	size_t next;		/* protected by p->lock */
+	int r;			/* protected by p->lock: first failure */
+};
+
+struct object_sender {
+	struct object_pass *op;
+	struct storage **storage;	/* this sender's slot */
+	pthread_t thread;
+};
+
+static void *object_sender_main(void *arg)
+{
+	struct object_sender *snd = arg;
+	struct object_pass *op = snd->op;
+	struct pass *p = op->p;
+	size_t i;
+	int r;
+
+	if (!*snd->storage &&
+	    storage_open(p->env->cfg, snd->storage, NULL) < 0)
+		return NULL;
+	for (;;) {
+		pthread_mutex_lock(&p->lock);
+		if (op->r < 0 || op->next >= op->list->n) {
+			pthread_mutex_unlock(&p->lock);
+			break;
+		}
+		i = op->next++;
+		pthread_mutex_unlock(&p->lock);
+		r = push_object(p, *snd->storage, op->list->v[i].oid);
+		if (r < 0) {
+			pthread_mutex_lock(&p->lock);
+			if (!op->r)
+				op->r = r;
+			pthread_mutex_unlock(&p->lock);
+		}
+	}
+	return NULL;
+}
+
+static int push_objects(struct pass *p)
+{
+	struct sync_env *env = p->env;
+	struct object_list l = { 0 };
+	struct object_pass op = { .p = p, .list = &l };
+	struct object_sender *snd = NULL;
+	size_t n, i, started = 0;
+	sigset_t block, old;
+	int r;
+
+	r = syncstate_pending_objects(env->model, env->remote, collect_object,
+				      &l);
+	if (r < 0) {
+		report(p->rep, r, "cannot list objects: %s",
+		       strerrordesc_np(-r));
+		goto out;
+	}
+	n = env->n_senders + 1 < l.n ? env->n_senders + 1 : l.n;
+	if (n > 1) {
+		snd = calloc(n, sizeof(*snd));
+		if (!snd)
+			n = 1;	/* one sender: no memory needed */
+	}
+	if (!snd) {
+		struct object_sender one = { &op, &env->storage, 0 };
+
+		(void)object_sender_main(&one);
+		r = op.r;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		snd[i].op = &op;
+		snd[i].storage = i ? &env->senders[i - 1] : &env->storage;
+	}
+	/* signals stay with the calling thread, as for the sync thread */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	for (i = 1; i < n; i++) {
+		if (pthread_create(&snd[i].thread, NULL, object_sender_main,
+				   &snd[i]))
+			break;	/* fewer senders */
+		started++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	(void)object_sender_main(&snd[0]);
+	for (i = 1; i <= started; i++)
+		pthread_join(snd[i].thread, NULL);
+	r = op.r;	/* all joined */
+out:
+	free(snd);
+	free(l.v);
+	return r;
 }
 
 struct exec_list {
@@ -386,7 +574,8 @@ static int upload_label(void *ud, const char *uri, const char *name)
 int sync_pass(struct sync_env *env, const char *pipeline,
 	      sync_progress_fn progress_fn, void *ud, struct sync_report *rep)
 {
-	struct pass p = { env, rep, progress_fn, ud };
+	struct pass p = { env, rep, progress_fn, ud,
+			  PTHREAD_MUTEX_INITIALIZER };
 	char line[640];
 	int r = 0;
 
@@ -394,8 +583,7 @@ int sync_pass(struct sync_env *env, const char *pipeline,
 	if (env->cfg->storage != STORAGE_NONE) {
 		r = need_storage(env, rep);
 		if (r == 0)
-			r = syncstate_pending_objects(env->model, env->remote,
-						      push_object, &p);
+			r = push_objects(&p);
 	}
 	if (r == 0 && env->cfg->server_url) {
 		r = need_server(env, rep);
@@ -427,6 +615,7 @@ int sync_pass(struct sync_env *env, const char *pipeline,
 		(void)syncstate_note_set(env->model, "last_success", line);
 		(void)syncstate_note_set(env->model, "last_error", NULL);
 	}
+	pthread_mutex_destroy(&p.lock);
 	return r;
 }
 

@@ -1,10 +1,15 @@
 # SPDX-License-Identifier: MIT
-"""Real servers on 127.0.0.1 for the tests: the reference cmf-server."""
+"""Real servers on 127.0.0.1 for the tests: the reference cmf-server, and
+a fault-injecting proxy in front of an S3 server."""
+import http.client
+import http.server
 import json
 import os
 import signal
 import subprocess
+import threading
 import time
+import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -73,3 +78,96 @@ def wait_for(predicate, timeout=30, what="condition"):
             return value
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+class S3FaultProxy:
+    """A reverse proxy in front of the S3 server at @upstream that passes
+    every request through unchanged (its signed Host header included), but
+    answers 500 InternalError to those for which @fail(method, path) is
+    true, after reading their whole body.  Bodies are streamed, answers
+    buffered (tests send large bodies and get small answers)."""
+
+    HOP = {"connection", "keep-alive", "proxy-connection", "expect",
+           "transfer-encoding", "te", "upgrade"}
+
+    def __init__(self, upstream, fail):
+        u = urllib.parse.urlparse(upstream)
+        self.host, self.port = u.hostname, u.port
+        self.fail = fail
+        self.failed = []        # (method, path) of the requests failed
+        self.server = None
+
+    def start(self):
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def body_chunks(self):
+                left = int(self.headers.get("Content-Length") or 0)
+                while left:
+                    chunk = self.rfile.read(min(left, 1 << 16))
+                    if not chunk:
+                        raise ConnectionError("client went away")
+                    left -= len(chunk)
+                    yield chunk
+
+            def any(self):
+                if proxy.fail(self.command, self.path):
+                    for _ in self.body_chunks():
+                        pass
+                    proxy.failed.append((self.command, self.path))
+                    body = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>"
+                            b"<Code>InternalError</Code><Message>injected by the test"
+                            b"</Message></Error>")
+                    self.send_response_only(500)
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                up = http.client.HTTPConnection(proxy.host, proxy.port, timeout=120)
+                try:
+                    up.putrequest(self.command, self.path, skip_host=True,
+                                  skip_accept_encoding=True)
+                    for k, v in self.headers.items():
+                        if k.lower() not in proxy.HOP:
+                            up.putheader(k, v)
+                    up.endheaders()
+                    for chunk in self.body_chunks():
+                        up.send(chunk)
+                    resp = up.getresponse()
+                    data = resp.read()
+                    self.send_response_only(resp.status, resp.reason)
+                    for k, v in resp.getheaders():
+                        if k.lower() in proxy.HOP or (
+                                k.lower() == "content-length" and self.command != "HEAD"):
+                            continue
+                        self.send_header(k, v)
+                    if self.command != "HEAD":
+                        self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(data)
+                finally:
+                    up.close()
+
+            do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = any
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self):
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server.server_address[1]}"

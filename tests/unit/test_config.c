@@ -160,6 +160,7 @@ static void assert_same_config(const struct config *a, const struct config *b)
 	assert_str_or_null(a->ssh_host_key_sha256, b->ssh_host_key_sha256);
 	assert_str_or_null(a->token_file, b->token_file);
 	assert_int_equal(a->sync_interval, b->sync_interval);
+	assert_int_equal(a->storage_jobs, b->storage_jobs);
 }
 
 static void set(char **field, const char *value)
@@ -256,6 +257,8 @@ static void test_defaults(void **state)
 	assert_null(c->storage_path);
 	assert_null(c->region);
 	assert_int_equal(c->sync_interval, 30);
+	assert_int_equal(c->storage_jobs, CONFIG_DEFAULT_JOBS);
+	assert_int_equal(config_storage_jobs(c), CONFIG_DEFAULT_JOBS);
 	assert_int_equal(c->n_foreign, 0);
 	assert_int_equal(config_validate(c, &err), 0);
 	assert_null(err);
@@ -644,6 +647,53 @@ static void test_bad_interval(void **state)
 	}
 }
 
+/* [storage] jobs: 1 to CONFIG_MAX_JOBS, written only when not the default. */
+static void test_jobs(void **state)
+{
+	static const char *const bad[] = { "0", "17", "-1", "4x", "" };
+	struct fixture *fx = *state;
+	struct config *c = config_new();
+	char *text, *msg;
+	size_t i;
+
+	assert_non_null(c);
+	c->storage = STORAGE_LOCAL;
+	set(&c->storage_path, "/srv/dvc");
+	c->storage_jobs = 8;
+	round_trip(fx, c);
+	text = read_text(fx->path);
+	assert_non_null(strstr(text, "path = /srv/dvc\njobs = 8\n\n[sync]"));
+	free(text);
+	assert_int_equal(config_storage_jobs(c), 8);
+
+	c->storage_jobs = CONFIG_DEFAULT_JOBS;
+	round_trip(fx, c);
+	text = read_text(fx->path);
+	assert_null(strstr(text, "jobs"));
+	free(text);
+
+	c->storage_jobs = 0;	/* a zeroed struct: the default */
+	assert_int_equal(config_storage_jobs(c), CONFIG_DEFAULT_JOBS);
+	c->storage_jobs = CONFIG_MAX_JOBS + 1;
+	expect_validate_error(c, "'jobs' in [storage] is above 16");
+	assert_int_equal(config_save(c, fx->path), -EINVAL);
+	config_free(c);
+
+	write_text(fx->path, "[storage]\ntype = local\npath = /a\nJobs = 1\n");
+	c = load_ok(fx->path);
+	assert_int_equal(c->storage_jobs, 1);
+	config_free(c);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(asprintf(&text, "[storage]\njobs = %s\n",
+					  bad[i]) > 0, 1);
+		assert_int_equal(asprintf(&msg, "invalid jobs '%s' (1 to 16)",
+					  bad[i]) > 0, 1);
+		expect_load_error(fx, text, 2, msg);
+		free(text);
+		free(msg);
+	}
+}
+
 static void test_other_load_errors(void **state)
 {
 	struct fixture *fx = *state;
@@ -807,6 +857,7 @@ int main(void)
 		FX_TEST(test_bad_storage_type),
 		FX_TEST(test_unknown_key),
 		FX_TEST(test_bad_interval),
+		FX_TEST(test_jobs),
 		FX_TEST(test_other_load_errors),
 		FX_TEST(test_save_errors),
 #undef FX_TEST

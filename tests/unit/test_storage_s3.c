@@ -363,6 +363,95 @@ static void test_multipart_abort(void **state)
 	free(rep);
 }
 
+/* Multipart uploads of @jobs handles in flight (config [storage] jobs). */
+static void open_jobs(struct storage *st, unsigned jobs)
+{
+	struct config c;
+
+	make_config(&c, run_url(), endpoint, secret);
+	c.storage_jobs = jobs;
+	assert_int_equal(open_s3(st, &c), 0);
+}
+
+/* The ETag of @key in this run's prefix must be a multipart one of @n. */
+static void assert_parts(const char *key, unsigned n)
+{
+	struct raw_reply *rep = malloc(sizeof(*rep));
+	char path[512], want[16];
+	size_t len;
+
+	assert_non_null(rep);
+	(void)snprintf(path, sizeof(path), "/%s/%s/%s", bucket, prefix_enc,
+		       key);
+	assert_int_equal(raw_request("HEAD", path, rep), 200);
+	(void)snprintf(want, sizeof(want), "-%u\"", n);
+	len = strlen(rep->etag);
+	assert_true(len > strlen(want));
+	assert_string_equal(rep->etag + len - strlen(want), want);
+	free(rep);
+}
+
+/*
+ * Seven parts (the last one short) sent one at a time and eight at a time
+ * (more senders than parts left): byte-exact objects under the right keys.
+ */
+static void test_multipart_jobs(void **state)
+{
+	static const struct {
+		unsigned jobs;
+		const char *key;
+	} runs[] = {
+		{ 1, "files/md5/35/e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0" },
+		{ 8, "files/md5/36/e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1" },
+	};
+	const uint64_t size = ((uint64_t)96 << 20) + 4097;
+	struct storage st;
+	size_t i;
+	int fd;
+
+	(void)state;
+	for (i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		fd = make_file(size, 23 + (uint32_t)i);
+		open_jobs(&st, runs[i].jobs);
+		roundtrip(&st, runs[i].key, fd);
+		st.ops->close(&st);
+		assert_parts(runs[i].key, 7);
+		close(fd);
+	}
+}
+
+/*
+ * With parts in flight together, the file ends inside part 5 of 7: the
+ * failure reported is part 5's (parts 6 and 7 fail too, parts 1 to 4 may
+ * still be sending), the upload is aborted and the key stays absent.
+ */
+static void test_multipart_parallel_failure(void **state)
+{
+	const char *key = "files/md5/67/f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0";
+	struct raw_reply *rep;
+	struct storage st;
+	char path[256], needle[256];
+	int fd = make_file(((uint64_t)64 << 20) + 100, 29);
+
+	(void)state;
+	open_jobs(&st, 4);
+	assert_int_equal(st.ops->put(&st, key, fd,
+				     ((uint64_t)96 << 20) + 4097), -EIO);
+	print_message("%s\n", st.error);
+	assert_non_null(strstr(st.error, "(part 5)"));
+	assert_int_equal(st.ops->exists(&st, key), -ENOENT);
+	st.ops->close(&st);
+	close(fd);
+
+	rep = malloc(sizeof(*rep));
+	assert_non_null(rep);
+	(void)snprintf(path, sizeof(path), "/%s?uploads=", bucket);
+	assert_int_equal(raw_request("GET", path, rep), 200);
+	(void)snprintf(needle, sizeof(needle), "%s/%s", prefix, key);
+	assert_null(strstr(rep->body, needle));
+	free(rep);
+}
+
 /* A file shorter than announced: -EIO before anything is sent. */
 static void test_short_file(void **state)
 {
@@ -516,6 +605,8 @@ static const char *const created[] = {
 	"files/md5/22/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
 	"files/md5/33/cccccccccccccccccccccccccccccc",
 	"files/md5/34/dddddddddddddddddddddddddddddd",
+	"files/md5/35/e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0",
+	"files/md5/36/e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1",
 	"files/md5/44/odd%20name%2B%2541~%C3%A9%26x%3Dy%3B%281%29%2A%21%27",
 };
 
@@ -546,6 +637,8 @@ int main(void)
 		cmocka_unit_test(test_put_existing_skipped),
 		cmocka_unit_test(test_multipart),
 		cmocka_unit_test(test_multipart_abort),
+		cmocka_unit_test(test_multipart_jobs),
+		cmocka_unit_test(test_multipart_parallel_failure),
 		cmocka_unit_test(test_short_file),
 		cmocka_unit_test(test_key_encoding),
 		cmocka_unit_test(test_wrong_secret),
