@@ -47,14 +47,16 @@ struct ofile {
 	/*
 	 * Bytes [0, in_order) were written in order; of those, [0, hashed)
 	 * are in @hash.  While @hashing the hasher thread uses @hash and
-	 * reads tmp.fd without the lock: nobody else touches @hash or
-	 * replaces tmp.fd until it clears (wait_hasher_idle()).
+	 * reads tmp.fd without the lock, and while @writing writers copy
+	 * into tmp.fd without it: nobody else touches @hash, truncates or
+	 * replaces tmp.fd until both clear (wait_unshared()).
 	 */
 	struct hash *hash;
 	uint64_t in_order;
 	uint64_t hashed;
 	bool stale;		/* hash must be recomputed from the file */
 	bool hashing;
+	int writing;		/* writes in flight without the lock */
 	bool hasher_started;	/* the hasher thread exists */
 	bool hasher_stop;
 	pthread_t hasher;
@@ -142,17 +144,18 @@ static int start_hasher(struct ofile *of)
 	return r;
 }
 
-/* Wait until the hasher is not using @hash or tmp.fd.  Holds of->lock. */
-static void wait_hasher_idle(struct ofile *of)
+/* Wait until no hasher or writer uses @hash or tmp.fd.  Holds of->lock. */
+static void wait_unshared(struct ofile *of)
 {
-	while (of->hashing)
+	while (of->hashing || of->writing)
 		pthread_cond_wait(&of->cond, &of->lock);
 }
 
 /* Wait until the hash covers everything written in order.  Holds lock. */
 static void wait_hasher_done(struct ofile *of)
 {
-	while (of->hashing || (!of->stale && of->hashed < of->in_order))
+	while (of->hashing || of->writing ||
+	       (!of->stale && of->hashed < of->in_order))
 		pthread_cond_wait(&of->cond, &of->lock);
 }
 
@@ -191,7 +194,7 @@ static int make_live(struct fs *fs, struct ofile *of, bool empty)
 	r = cas_tmp_create(fs->cas, &t);
 	if (r < 0)
 		return r;
-	wait_hasher_idle(of);
+	wait_unshared(of);
 	r = hash_reset(of->hash);
 	if (r < 0)
 		goto fail;
@@ -355,9 +358,20 @@ int ofile_write(struct fs *fs, struct ofile *of, const char *buf, size_t size,
 		if (r < 0)
 			goto out;
 	}
+	/*
+	 * The copy into the temporary file runs without the lock, so that
+	 * the hasher is never kept waiting behind it; whoever replaces or
+	 * truncates tmp.fd waits for writes in flight first.
+	 */
+	of->writing++;
+	pthread_mutex_unlock(&of->lock);
 	n = pwrite(of->tmp.fd, buf, size, off);
-	if (n < 0) {
+	if (n < 0)
 		r = -errno;
+	pthread_mutex_lock(&of->lock);
+	if (--of->writing == 0)
+		pthread_cond_broadcast(&of->cond);
+	if (n < 0) {
 		/* the file is now incomplete: it must not be logged */
 		of->failed = r;
 		goto out;
@@ -402,7 +416,7 @@ int ofile_truncate(struct fs *fs, struct ofile *of, off_t size)
 		if (r < 0)
 			goto out;
 	}
-	wait_hasher_idle(of);	/* it may be reading the bytes */
+	wait_unshared(of);	/* the hasher or a writer may be using the fd */
 	if (ftruncate(of->tmp.fd, size) < 0) {
 		r = -errno;
 		goto out;

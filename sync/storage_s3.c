@@ -31,8 +31,10 @@
  * blocking request path (s3_perform) for everything.  See
  * s3_put_multipart() for how they share the work and a failure.
  *
- * Objects are content-addressed (same key, same bytes), so put first asks
- * HEAD and uploads nothing when the object is already there.
+ * Objects are content-addressed (same key, same bytes): a large object is
+ * first asked for with HEAD and not uploaded again when it is there; a
+ * small one (below S3_HEAD_FROM) is simply PUT, one request instead of two,
+ * since rewriting identical bytes under their own key changes nothing.
  *
  * One CURL easy handle per struct storage, reset and reused for every
  * request so that the connection is kept alive, and jobs - 1 more for the
@@ -61,6 +63,8 @@
 
 #include "sb.h"
 
+/* Objects of this size and more are looked for (HEAD) before an upload. */
+#define S3_HEAD_FROM ((uint64_t)1 << 20)
 /* Objects of this size and more go up as multipart uploads. */
 #define S3_MULTIPART_THRESHOLD ((uint64_t)64 << 20)
 /* Part size; raised (in whole MiB) when 10000 parts would not suffice. */
@@ -1500,6 +1504,8 @@ static int s3_put(struct storage *s, const char *key, int fd, uint64_t size)
 	char *code = NULL;
 	int r;
 
+	if (size < S3_HEAD_FROM)
+		return s3_put_single(s, key, fd, size);
 	r = s3_head(s, key, key, &code);
 	if (r == -EACCES && code && !strcmp(code, "AccessDenied"))
 		r = -ENOENT;
