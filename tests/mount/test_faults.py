@@ -26,7 +26,11 @@ run, log = sys.argv[1], sys.argv[2]
 i = 0
 with open(log, "a") as out:
     while True:
-        data = os.urandom(1000 + (i * 7919) % 300000)
+        # every fourth file is large enough to be hashed by a hasher thread
+        size = 1000 + (i * 7919) % 300000
+        if i % 4 == 3:
+            size = (1 << 20) + (i * 104729) % (3 << 20)
+        data = os.urandom(size)
         path = os.path.join(run, "outputs", f"f{i}.bin")
         f = open(path, "wb")
         f.write(data)
@@ -108,6 +112,37 @@ def test_eight_concurrent_writers_into_one_stage(mounted):
     assert mounted.sql("SELECT count(*) FROM Event") == [(320,)]
     assert mounted.sql("SELECT count(*) FROM Artifact") == [(320,)]
     assert mounted.sql("SELECT count(*) FROM cmffs_entry WHERE is_dir = 0") == [(320,)]
+
+
+def test_concurrent_large_writers(mounted):
+    """Large files (hashed behind their writers by hasher threads) written
+    by four threads at once, in chunks, each logged with its own hash."""
+    run = mounted.path("pipelines", "conc", "big", "r")
+    mkexec(run)
+    blobs = {f"b{i}.bin": os.urandom((2 << 20) + i * 77777) for i in range(8)}
+    errors = []
+
+    def work(names):
+        try:
+            for n in names:
+                with open(os.path.join(run, "outputs", n), "wb") as f:
+                    data = blobs[n]
+                    for off in range(0, len(data), 131072):
+                        f.write(data[off:off + 131072])
+        except OSError as e:
+            errors.append(e)
+
+    names = sorted(blobs)
+    threads = [threading.Thread(target=work, args=(names[i::4],)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    logged = dict((n.split(":")[0], u) for n, u in
+                  mounted.sql("SELECT name, uri FROM Artifact"))
+    for n, data in blobs.items():
+        assert logged[n] == hashlib.md5(data).hexdigest()
 
 
 def test_full_disk_reaches_the_writer(tmp_path):
