@@ -21,7 +21,6 @@
 #include "fs_i.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,6 +28,7 @@
 
 #include "csvcheck.h"
 #include "log.h"
+#include "threads.h"
 
 /* Files hashed in the write call up to this size; a hasher thread beyond. */
 #define ASYNC_HASH_FROM ((uint64_t)1 << 20)
@@ -125,20 +125,11 @@ static void *hasher_main(void *arg)
 /* Start the hasher of @of if there is none.  Caller holds of->lock. */
 static int start_hasher(struct ofile *of)
 {
-	sigset_t all, old;
-	pthread_attr_t attr;
 	int r;
 
 	if (of->hasher_started)
 		return 0;
-	/* the FUSE loop's threads take the signals, never this one */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 256 << 10);
-	r = -pthread_create(&of->hasher, &attr, hasher_main, of);
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	r = thread_start(&of->hasher, 256 << 10, hasher_main, of);
 	if (r == 0)
 		of->hasher_started = true;
 	return r;

@@ -49,7 +49,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -62,6 +61,7 @@
 #include <openssl/evp.h>
 
 #include "sb.h"
+#include "threads.h"
 
 /* Objects of this size and more are looked for (HEAD) before an upload. */
 #define S3_HEAD_FROM ((uint64_t)1 << 20)
@@ -1396,7 +1396,6 @@ static int s3_send_parts(struct storage *s, struct s3_parts *ps)
 {
 	struct s3 *p = s->priv;
 	struct s3_part_worker *w;
-	sigset_t block, old;
 	unsigned n, i, started = 0;
 	int r;
 
@@ -1411,13 +1410,6 @@ static int s3_send_parts(struct storage *s, struct s3_parts *ps)
 		w[i].st.ops = s->ops;
 		w[i].st.priv = &w[i].s3;
 	}
-	/* the threads leave signals to the thread that called us */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGQUIT);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
 	for (i = 1; i < n; i++) {
 		CURL **c = &p->part_curl[i - 1];
 
@@ -1426,12 +1418,11 @@ static int s3_send_parts(struct storage *s, struct s3_parts *ps)
 		if (!*c)
 			break;
 		w[i].s3.curl = *c;
-		if (pthread_create(&w[i].thread, NULL, s3_part_worker_main,
-				   &w[i]))
+		if (thread_start(&w[i].thread, 0, s3_part_worker_main,
+				 &w[i]) < 0)
 			break;
 		started++;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	(void)s3_part_worker_main(&w[0]);
 	for (i = 1; i <= started; i++)
 		pthread_join(w[i].thread, NULL);

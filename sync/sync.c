@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +26,7 @@
 #include "server.h"
 #include "storage.h"
 #include "syncstate.h"
+#include "threads.h"
 #include "workspace.h"
 
 #define BATCH_EXECUTIONS 50
@@ -337,7 +337,6 @@ static int push_objects(struct pass *p)
 	struct object_pass op = { .p = p, .list = &l };
 	struct object_sender *snd = NULL;
 	size_t n, i, started = 0;
-	sigset_t block, old;
 	int r;
 
 	r = syncstate_pending_objects(env->model, env->remote, collect_object,
@@ -364,20 +363,12 @@ static int push_objects(struct pass *p)
 		snd[i].op = &op;
 		snd[i].storage = i ? &env->senders[i - 1] : &env->storage;
 	}
-	/* signals stay with the calling thread, as for the sync thread */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGQUIT);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
 	for (i = 1; i < n; i++) {
-		if (pthread_create(&snd[i].thread, NULL, object_sender_main,
-				   &snd[i]))
+		if (thread_start(&snd[i].thread, 0, object_sender_main,
+				 &snd[i]) < 0)
 			break;	/* fewer senders */
 		started++;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	(void)object_sender_main(&snd[0]);
 	for (i = 1; i <= started; i++)
 		pthread_join(snd[i].thread, NULL);
@@ -890,7 +881,6 @@ int syncer_start(const char *ws, const struct config *cfg,
 {
 	struct syncer *s = calloc(1, sizeof(*s));
 	pthread_condattr_t ca;
-	sigset_t block, old;
 	char *err = NULL;
 	int r;
 
@@ -912,15 +902,8 @@ int syncer_start(const char *ws, const struct config *cfg,
 		free(err);
 		return 0;
 	}
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGQUIT);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	r = pthread_create(&s->thread, NULL, syncer_main, s);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r) {
+	r = thread_start(&s->thread, 0, syncer_main, s);
+	if (r < 0) {
 		log_user("sync disabled: cannot start a thread");
 		sync_env_close(s->env);
 		s->env = NULL;
