@@ -24,6 +24,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CMFFS = os.environ.get("CMFFS_BIN", os.path.join(ROOT, "build", "fs", "cmffs"))
 NULLFS = os.environ.get("NULLFS_BIN", os.path.join(ROOT, "build", "scripts", "bench", "nullfs"))
+STOREBENCH = os.path.join(ROOT, "build", "scripts", "bench", "storebench")
 
 
 def sh(cmd, **kw):
@@ -129,7 +130,7 @@ def p2(tmp, runs, small):
     n = 1000 if small else 10000
     src = os.path.join(tmp, "small")
     make_small_files(src, n)
-    native, ours, floor = [], [], []
+    native, ours, floor, store = [], [], [], []
     for i in range(runs):
         d = os.path.join(tmp, f"disk{i}")
         native.append(timed(f"cp -r {src} {d} && find {d} -type f -exec md5sum {{}} + >/dev/null"))
@@ -142,7 +143,13 @@ def p2(tmp, runs, small):
         nf = NullFs(os.path.join(tmp, f"n{i}"))
         floor.append(timed(f"cp -r {src} {nf.execution()}/outputs/small"))
         nf.close()
-    return f"P2 log {n} files of 4 KiB", ours, native, "<= 3", floor
+        # the metadata store alone: the two model calls per file, no FUSE
+        sdir = os.path.join(tmp, f"store{i}")
+        os.makedirs(sdir)
+        out = subprocess.run([STOREBENCH, sdir, str(n)], check=True,
+                             capture_output=True, text=True).stdout
+        store.append(float(out))
+    return f"P2 log {n} files of 4 KiB", ours, native, "<= 3", floor, store
 
 
 def p3(tmp, runs, small):
@@ -258,6 +265,10 @@ def main():
                 mf = statistics.median(floor[0])
                 print(f"    FUSE floor (nullfs: no work, bytes dropped): {mf:.3f} s, "
                       f"ratio {mf / mn:.2f}; cmffs / nullfs {mo / mf:.2f}")
+            if len(floor) > 1:
+                ms = statistics.median(floor[1])
+                print(f"    metadata store alone (storebench: the same create + "
+                      f"log calls, no FUSE): {ms:.3f} s, ratio {ms / mn:.2f}")
         sys.stdout.flush()
 
 
