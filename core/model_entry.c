@@ -470,7 +470,10 @@ static char *remote_url_for(struct model *m, const char *pipeline,
 	return s;
 }
 
-/* Add "<pipeline>:<object url>" to the artifact's url unless present. */
+/*
+ * Add "<pipeline>:<object url>" to the artifact's url unless present.
+ * 0, or 1 when the url changed, or -errno.
+ */
 static int url_append_locked(struct model *m, int64_t artifact_id,
 			     const char *pipeline, const char *md5)
 {
@@ -487,6 +490,7 @@ static int url_append_locked(struct model *m, int64_t artifact_id,
 	if (r == -ENOENT) {
 		r = mlmd_prop_set_str(m->st, MLMD_ARTIFACT, artifact_id, "url",
 				      false, mine);
+		r = r < 0 ? r : 1;
 		goto out;
 	}
 	if (r < 0 || strstr(cur, mine))
@@ -498,11 +502,99 @@ static int url_append_locked(struct model *m, int64_t artifact_id,
 	}
 	r = mlmd_prop_set_str(m->st, MLMD_ARTIFACT, artifact_id, "url", false,
 			      joined);
+	r = r < 0 ? r : 1;
 out:
 	free(mine);
 	free(cur);
 	free(joined);
 	return r;
+}
+
+static const char sql_artifacts_of_object[] =
+	"SELECT DISTINCT a.`id`, p.`name` FROM `Artifact` a"
+	" JOIN `Type` t ON t.`id` = a.`type_id`"
+	" JOIN `Attribution` at ON at.`artifact_id` = a.`id`"
+	" JOIN `ParentContext` pc ON pc.`context_id` = at.`context_id`"
+	" JOIN `Context` p ON p.`id` = pc.`parent_context_id`"
+	" WHERE a.`uri` = ?1 AND t.`name` <> 'Label'";
+static const char sql_executions_of_artifact[] =
+	"SELECT DISTINCT `execution_id` FROM `Event` WHERE `artifact_id` = ?1";
+
+struct art_pipeline {
+	int64_t artifact_id;
+	char *pipeline;
+};
+
+/* Mark every execution with an event on @artifact_id updated at @now. */
+static int touch_executions_locked(struct model *m, int64_t artifact_id,
+				   int64_t now)
+{
+	int64_t *ids = NULL;
+	size_t n = 0, cap = 0, i;
+	sqlite3_stmt *s;
+	int rc, r;
+
+	r = store_stmt(m->st, sql_executions_of_artifact, &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, artifact_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (array_reserve(&ids, &cap, n + 1, sizeof(*ids)) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		ids[n++] = sqlite3_column_int64(s, 0);
+	}
+	if (!r && rc != SQLITE_DONE)
+		r = store_errno(rc);
+	store_stmt_done(s);
+	for (i = 0; r == 0 && i < n; i++)
+		r = mlmd_touch(m->st, MLMD_EXECUTION, ids[i], now);
+	free(ids);
+	return r;
+}
+
+int entry_object_pushed_locked(struct model *m, const char *oid)
+{
+	struct art_pipeline *rows = NULL;
+	size_t n = 0, cap = 0, i;
+	int64_t now = store_now_ms();
+	sqlite3_stmt *s;
+	int rc, r;
+
+	if (!m->remote)
+		return 0;
+	r = store_stmt(m->st, sql_artifacts_of_object, &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(s, 1, oid, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *p = (const char *)sqlite3_column_text(s, 1);
+
+		if (array_reserve(&rows, &cap, n + 1, sizeof(*rows)) < 0 ||
+		    !(rows[n].pipeline = strdup(p ? p : ""))) {
+			r = -ENOMEM;
+			break;
+		}
+		rows[n++].artifact_id = sqlite3_column_int64(s, 0);
+	}
+	if (!r && rc != SQLITE_DONE)
+		r = store_errno(rc);
+	store_stmt_done(s);
+	for (i = 0; r >= 0 && i < n; i++) {
+		r = url_append_locked(m, rows[i].artifact_id, rows[i].pipeline,
+				      oid);
+		if (r <= 0)
+			continue;	/* had it already, or an error */
+		r = mlmd_touch(m->st, MLMD_ARTIFACT, rows[i].artifact_id, now);
+		if (r == 0)
+			r = touch_executions_locked(m, rows[i].artifact_id,
+						    now);
+	}
+	for (i = 0; i < n; i++)
+		free(rows[i].pipeline);
+	free(rows);
+	return r < 0 ? r : 0;
 }
 
 static int artifact_create_locked(struct model *m, enum artifact_kind kind,
@@ -728,7 +820,7 @@ static int log_bytes_locked(struct model *m, int64_t execution_id, int side,
 		if (r == 0 && kind != ART_LABEL)
 			r = url_append_locked(m, artifact_id, ctx.pipeline,
 					      md5);
-		if (r == 0)
+		if (r >= 0)
 			r = mlmd_touch(m->st, MLMD_ARTIFACT, artifact_id, now);
 	}
 	if (r == 0)
@@ -1000,7 +1092,7 @@ int model_entry_link(struct model *m, int64_t src_id, int64_t execution_id,
 	if (r == 0 && strcmp(type, "Label"))
 		r = url_append_locked(m, src.artifact_id, ctx.pipeline,
 				      src.md5);
-	if (r == 0)
+	if (r >= 0)
 		r = entry_get_locked(m, id, ret);
 	if (r == 0)
 		r = store_commit(m->st);

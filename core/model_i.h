@@ -58,6 +58,15 @@ int exec_ctx_load_locked(struct model *m, int64_t execution_id,
 			 struct exec_ctx *ret);
 void exec_ctx_release(struct exec_ctx *c);
 
+/*
+ * Object @oid reached the remote: each artifact with those bytes gets
+ * "<pipeline>:<object url>" in its url if it lacks it (artifacts logged
+ * before a remote was configured), and then it and the executions with
+ * events on it count as updated, so that a CMF server learns the url.
+ * Caller holds the store lock, in a write transaction.  0 or -errno.
+ */
+int entry_object_pushed_locked(struct model *m, const char *oid);
+
 /* Entry rows (model_entry.c). */
 int entry_get_locked_public(struct model *m, int64_t id, struct entry *ret);
 int entry_lookup_locked(struct model *m, int64_t execution_id, int side,

@@ -133,6 +133,9 @@ int syncstate_object_done(struct model *m, const char *remote,
 	int r;
 
 	store_lock(m->st);
+	r = store_begin(m->st);
+	if (r < 0)
+		goto out;
 	r = store_stmt(m->st, sql_object_done, &s);
 	if (r == 0) {
 		sqlite3_bind_text(s, 1, oid, -1, SQLITE_STATIC);
@@ -140,6 +143,13 @@ int syncstate_object_done(struct model *m, const char *remote,
 		sqlite3_bind_int64(s, 3, store_now_ms());
 		r = mlmd_step_done(s);
 	}
+	if (r == 0)
+		r = entry_object_pushed_locked(m, oid);
+	if (r == 0)
+		r = store_commit(m->st);
+	else
+		store_rollback(m->st);
+out:
 	store_unlock(m->st);
 	return r;
 }

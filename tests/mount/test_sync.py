@@ -274,3 +274,46 @@ def test_pulled_directory_artifact_shows_its_files(tmp_path, server):
     r = cmffs("pull", c.ws, "d", check=False)
     assert r.returncode != 0
     assert "refused" in r.stderr or "cannot be stored" in r.stderr or "md5" in r.stderr
+
+
+def test_storage_configured_later_gives_artifacts_their_url(tmp_path, server):
+    """Files logged while no storage was configured have no url; once
+    their bytes reach a remote the url is filled in, and the executions are
+    pushed again so that the server (and `cmf artifact pull`) learn it."""
+    if not fuse_usable():
+        pytest.skip("/dev/fuse cannot be opened here")
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    a = Mount(tmp_path)
+    cmffs("init", a.ws, "--server-url", server.url, "--sync-interval", "1")
+    a.mount()
+    try:
+        run = a.path("pipelines", "late", "prep", "r1")
+        mkexec(run)
+        data = os.urandom(5000)
+        with open(os.path.join(run, "outputs", "data.bin"), "wb") as f:
+            f.write(data)
+        wait_for(lambda: executions_on_server(server, "late") == [("late/prep", "r1", 1)],
+                 what="the metadata on the server")
+    finally:
+        a.umount()
+    h = md5(data)
+
+    def urls():
+        doc = server.pull("late")
+        return [ev["artifact"]["properties"].get("url", "")
+                for p in doc["Pipeline"] for s in p["stages"]
+                for e in s["executions"] for ev in e["events"]]
+
+    assert urls() == [""]
+    with open(os.path.join(a.ws, ".cmfconfig"), "a") as f:
+        f.write(f"\n[storage]\ntype = local\npath = {remote}\n")
+    cmffs("push", a.ws)
+    assert os.path.exists(remote_object(str(remote), h))
+    want = f"late:{remote}/files/md5/{h[:2]}/{h[2:]}"
+    assert a.sql("SELECT p.string_value FROM ArtifactProperty p"
+                 " WHERE p.name = 'url'") == [(want,)]
+    assert urls() == [want]
+    # nothing changes on a second push
+    r = cmffs("push", a.ws)
+    assert urls() == [want]
