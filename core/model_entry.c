@@ -452,7 +452,10 @@ static int art_type_locked(struct model *m, enum artifact_kind k,
 	else
 		r = mlmd_type_ensure(m->st, MLMD_ARTIFACT_TYPE, art_type_name[k],
 				     dataset_props, N(dataset_props), ret_id);
-	/* cache only what is committed: the caller's transaction may fail */
+	/* cached once committed (the transaction may yet fail): see
+	 * model_entry_log() */
+	if (r == 0)
+		m->art_type_seen[k] = *ret_id;
 	return r;
 }
 
@@ -982,19 +985,14 @@ static int entry_log_locked(struct model *m, const struct entry *e,
 	return r;
 }
 
-/* Remember type ids once their transaction committed. */
+/* Remember the type ids the transaction that just committed found. */
 static void cache_types_locked(struct model *m)
 {
 	size_t k;
 
-	for (k = 0; k < _ART_MAX; k++) {
-		int64_t id;
-
-		if (!m->art_type[k] &&
-		    mlmd_type_find(m->st, MLMD_ARTIFACT_TYPE, art_type_name[k],
-				   &id) == 0)
-			m->art_type[k] = id;
-	}
+	for (k = 0; k < _ART_MAX; k++)
+		if (!m->art_type[k])
+			m->art_type[k] = m->art_type_seen[k];
 }
 
 int model_entry_log(struct model *m, int64_t id, const char *md5,
@@ -1006,6 +1004,8 @@ int model_entry_log(struct model *m, int64_t id, const char *md5,
 	if (!hash_is_md5(md5))
 		return -EINVAL;
 	store_lock(m->st);
+	/* ids found by an earlier transaction that may have rolled back */
+	memset(m->art_type_seen, 0, sizeof(m->art_type_seen));
 	r = store_begin(m->st);
 	if (r < 0)
 		goto out;

@@ -40,6 +40,7 @@ struct model {
 	struct store *st;
 	char *remote;			/* protected by the store lock */
 	int64_t art_type[_ART_MAX];	/* cached type ids; 0 = not yet */
+	int64_t art_type_seen[_ART_MAX];	/* found in the open transaction */
 	uint64_t names_gen;		/* protected by the store lock */
 	struct name_cache_slot names[NAME_CACHE_SLOTS];	/* likewise */
 };
