@@ -33,6 +33,7 @@ enum key_kind {
 	KEY_TYPE,		/* storage */
 	KEY_INTERVAL,		/* sync_interval */
 	KEY_JOBS,		/* storage_jobs */
+	KEY_STALL,		/* stall_timeout */
 };
 
 struct key_desc {
@@ -61,6 +62,7 @@ static const struct key_desc config_keys[] = {
 	STRING_KEY("storage", "ca-file", ca_file),
 	{ "storage", "jobs", KEY_JOBS, 0 },
 	{ "sync", "interval", KEY_INTERVAL, 0 },
+	{ "sync", "stall-timeout", KEY_STALL, 0 },
 };
 
 #define N_CONFIG_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -200,6 +202,14 @@ const char *storage_type_name(enum storage_type t)
 	return "unknown";
 }
 
+unsigned config_stall_timeout(const struct config *c)
+{
+	if (!c->stall_timeout)
+		return CONFIG_DEFAULT_STALL_TIMEOUT;
+	return c->stall_timeout < CONFIG_MAX_STALL_TIMEOUT
+		       ? c->stall_timeout : CONFIG_MAX_STALL_TIMEOUT;
+}
+
 unsigned config_storage_jobs(const struct config *c)
 {
 	if (!c->storage_jobs)
@@ -233,6 +243,7 @@ struct config *config_new(void)
 	c->storage = STORAGE_NONE;
 	c->sync_interval = CONFIG_DEFAULT_SYNC_INTERVAL;
 	c->storage_jobs = CONFIG_DEFAULT_JOBS;
+	c->stall_timeout = CONFIG_DEFAULT_STALL_TIMEOUT;
 	return c;
 }
 
@@ -431,6 +442,14 @@ static int handle_pair(struct load_state *st, const char *section,
 		    !st->cfg->storage_jobs)
 			return fail(&st->msg, "invalid jobs '%s' (1 to %u)",
 				    value, CONFIG_MAX_JOBS);
+		return 0;
+	case KEY_STALL:
+		if (parse_uint(value, CONFIG_MAX_STALL_TIMEOUT,
+			       &st->cfg->stall_timeout) < 0 ||
+		    !st->cfg->stall_timeout)
+			return fail(&st->msg,
+				    "invalid stall-timeout '%s' (1 to %u seconds)",
+				    value, CONFIG_MAX_STALL_TIMEOUT);
 		return 0;
 	}
 	return -EINVAL;
@@ -637,6 +656,12 @@ static const char *key_output(const struct config *c,
 			return NULL;
 		snprintf(num, size, "%u", c->storage_jobs);
 		return num;
+	case KEY_STALL:
+		if (!c->stall_timeout ||
+		    c->stall_timeout == CONFIG_DEFAULT_STALL_TIMEOUT)
+			return NULL;
+		snprintf(num, size, "%u", c->stall_timeout);
+		return num;
 	}
 	return NULL;
 }
@@ -684,7 +709,8 @@ static int format_config(const struct config *c, char **ret_buf,
 
 	if ((unsigned)c->storage > STORAGE_OSDF ||
 	    c->sync_interval > CONFIG_MAX_SYNC_INTERVAL ||
-	    c->storage_jobs > CONFIG_MAX_JOBS)
+	    c->storage_jobs > CONFIG_MAX_JOBS ||
+	    c->stall_timeout > CONFIG_MAX_STALL_TIMEOUT)
 		goto out;
 	for (i = 0; i < N_CONFIG_KEYS; i++) {
 		d = &config_keys[i];
@@ -889,6 +915,9 @@ int config_validate(const struct config *c, char **ret_err)
 	if (c->storage_jobs > CONFIG_MAX_JOBS)
 		return fail(ret_err, "'jobs' in [storage] is above %u",
 			    CONFIG_MAX_JOBS);
+	if (c->stall_timeout > CONFIG_MAX_STALL_TIMEOUT)
+		return fail(ret_err, "'stall-timeout' in [sync] is above %u",
+			    CONFIG_MAX_STALL_TIMEOUT);
 
 	switch (c->storage) {
 	case STORAGE_NONE:

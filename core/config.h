@@ -24,6 +24,7 @@
  *
  *	[sync]
  *	interval = 30
+ *	stall-timeout = 120			(seconds without progress)
  *
  * Any other section (upstream's [neo4j] and [osdf], or anything else) is
  * "foreign": it is kept verbatim, key order included, and written back after
@@ -57,6 +58,8 @@
 #define CONFIG_DEFAULT_REGION "us-east-1"
 #define CONFIG_DEFAULT_JOBS 4U
 #define CONFIG_MAX_JOBS 16U
+#define CONFIG_DEFAULT_STALL_TIMEOUT 120U
+#define CONFIG_MAX_STALL_TIMEOUT 3600U
 
 enum storage_type {
 	STORAGE_NONE = 0,
@@ -113,6 +116,13 @@ struct config {
 
 	/* [sync] */
 	unsigned sync_interval;		/* seconds between passes */
+	unsigned stall_timeout;		/* 1..CONFIG_MAX_STALL_TIMEOUT: a
+					 * transfer to a server or storage
+					 * that moves no byte for this long
+					 * is abandoned (retried next pass);
+					 * 0 (a zeroed struct) means
+					 * CONFIG_DEFAULT_STALL_TIMEOUT; see
+					 * config_stall_timeout() */
 
 	/*
 	 * Foreign sections in file order (owned).  Managed by this module;
@@ -170,8 +180,10 @@ int config_load(const char *path, struct config **ret_cfg, char **ret_err);
  *
  * Layout, in configparser style ("key = value", a blank line after each
  * section): [cmf] (omitted if server_url is unset), [storage] (type first;
- * jobs only when not CONFIG_DEFAULT_JOBS; omitted if it would be empty), [sync] (always, with the interval), then
- * the foreign sections in their original order.  Our keys are written in
+ * jobs only when not CONFIG_DEFAULT_JOBS; omitted if it would be empty),
+ * [sync] (always, with the interval; stall-timeout only when not
+ * CONFIG_DEFAULT_STALL_TIMEOUT), then the foreign sections in their
+ * original order.  Our keys are written in
  * the order shown at the top of this file, under their canonical names;
  * NULL and empty ones are omitted.  Foreign keys are written as read, and
  * multi-line foreign values with configparser's tab-indented continuation
@@ -193,6 +205,8 @@ int config_save(const struct config *c, const char *path);
  * or CONFIG_DEFAULT_JOBS when it is 0, capped at CONFIG_MAX_JOBS.
  */
 unsigned config_storage_jobs(const struct config *c);
+/* [sync] stall-timeout in seconds, the default for 0. */
+unsigned config_stall_timeout(const struct config *c);
 
 /*
  * Canonical name of @t as written to the file: "local", "s3", "ssh",

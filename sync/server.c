@@ -20,6 +20,7 @@ struct server {
 	CURL *curl;
 	char *base;		/* "http://host:8080" */
 	char *ca_file;
+	long stall_s;		/* a request moving no byte this long fails */
 	char error[512];
 };
 
@@ -36,13 +37,15 @@ static int fail(struct server *srv, int r, const char *fmt, ...)
 	return r;
 }
 
-int server_open(const char *url, const char *ca_file, struct server **ret)
+int server_open(const char *url, const char *ca_file, unsigned stall_s,
+		struct server **ret)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
 	size_t n;
 
 	if (!srv)
 		return -ENOMEM;
+	srv->stall_s = stall_s ? (long)stall_s : 120L;
 	srv->base = strdup(url);
 	srv->ca_file = ca_file ? strdup(ca_file) : NULL;
 	srv->curl = curl_easy_init();
@@ -107,6 +110,17 @@ static int curl_errno(CURLcode c)
 	}
 }
 
+/* A failed transfer to @url: one line saying what happened. */
+static int transfer_failed(struct server *srv, CURLcode c, const char *url)
+{
+	if (c == CURLE_OPERATION_TIMEDOUT)
+		return fail(srv, -ETIMEDOUT,
+			    "cmf-server %s: the server stopped answering ([sync] stall-timeout = %ld s); retried later",
+			    url, srv->stall_s);
+	return fail(srv, curl_errno(c), "cmf-server %s: %s", url,
+		    curl_easy_strerror(c));
+}
+
 /* "detail" of a FastAPI error body, or the body itself, shortened */
 static void detail_of(const char *body, char *out, size_t len)
 {
@@ -148,7 +162,7 @@ static long post_json(struct server *srv, const char *route, const char *body,
 	curl_easy_setopt(srv->curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	/* a merge of a big document takes time; a dead server does not */
 	curl_easy_setopt(srv->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(srv->curl, CURLOPT_LOW_SPEED_TIME, 120L);
+	curl_easy_setopt(srv->curl, CURLOPT_LOW_SPEED_TIME, srv->stall_s);
 	curl_easy_setopt(srv->curl, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(srv->curl, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(srv->curl, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -159,12 +173,8 @@ static long post_json(struct server *srv, const char *route, const char *body,
 		curl_easy_setopt(srv->curl, CURLOPT_CAINFO, srv->ca_file);
 	c = curl_easy_perform(srv->curl);
 	curl_slist_free_all(hdr);
-	if (c != CURLE_OK) {
-		int r = curl_errno(c);
-
-		return fail(srv, r, "cmf-server %s: %s", url,
-			    curl_easy_strerror(c));
-	}
+	if (c != CURLE_OK)
+		return transfer_failed(srv, c, url);
 	curl_easy_getinfo(srv->curl, CURLINFO_RESPONSE_CODE, &status);
 	return status;
 }
@@ -316,7 +326,7 @@ int server_upload(struct server *srv, const char *route, const char *filename,
 	curl_easy_setopt(srv->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(srv->curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	curl_easy_setopt(srv->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(srv->curl, CURLOPT_LOW_SPEED_TIME, 120L);
+	curl_easy_setopt(srv->curl, CURLOPT_LOW_SPEED_TIME, srv->stall_s);
 	curl_easy_setopt(srv->curl, CURLOPT_MIMEPOST, mime);
 	curl_easy_setopt(srv->curl, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(srv->curl, CURLOPT_WRITEDATA, &answer);
@@ -324,8 +334,7 @@ int server_upload(struct server *srv, const char *route, const char *filename,
 		curl_easy_setopt(srv->curl, CURLOPT_CAINFO, srv->ca_file);
 	c = curl_easy_perform(srv->curl);
 	if (c != CURLE_OK) {
-		r = fail(srv, curl_errno(c), "cmf-server %s: %s", url,
-			 curl_easy_strerror(c));
+		r = transfer_failed(srv, c, url);
 		goto out;
 	}
 	curl_easy_getinfo(srv->curl, CURLINFO_RESPONSE_CODE, &status);

@@ -24,8 +24,13 @@ enum push_status {
 	PUSH_EXISTS,
 };
 
-/* @url like "http://host:8080" (a trailing "/api" or "/" is tolerated). */
-int server_open(const char *url, const char *ca_file, struct server **ret);
+/*
+ * @url like "http://host:8080" (a trailing "/api" or "/" is tolerated).
+ * A request that moves no byte for @stall_s seconds (0: 120) fails with
+ * -ETIMEDOUT, to be retried later.
+ */
+int server_open(const char *url, const char *ca_file, unsigned stall_s,
+		struct server **ret);
 void server_close(struct server *srv);	/* NULL-safe */
 
 int server_push(struct server *srv, const char *pipeline, const char *doc,

@@ -41,13 +41,13 @@
 #include <curl/curl.h>
 
 #define OSDF_CONNECT_TIMEOUT	10L	/* seconds */
-#define OSDF_STALL_TIME		60L	/* seconds without progress */
 #define OSDF_BUFFER_SIZE	(256L * 1024)
 #define OSDF_TOKEN_MAX		(64 * 1024)	/* bytes in a token file */
 #define OSDF_BODY_KEEP		160	/* bytes of an error body kept */
 #define AUTH_PREFIX		"Authorization: Bearer "
 
 struct osdf_priv {
+	long stall_s;		/* [sync] stall-timeout */
 	CURL *curl;
 	char *base;		/* storage_url without trailing '/' */
 	char *token_file;
@@ -257,6 +257,7 @@ static int osdf_open(struct storage *s, const struct config *cfg)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
+	p->stall_s = (long)config_stall_timeout(cfg);
 	len = strlen(url);
 	while (len > 8 && url[len - 1] == '/')
 		len--;
@@ -366,7 +367,7 @@ static int osdf_prepare(struct storage *s, const char *key,
 	SETOPT(cc, h, CURLOPT_NOSIGNAL, 1L);
 	SETOPT(cc, h, CURLOPT_CONNECTTIMEOUT, OSDF_CONNECT_TIMEOUT);
 	SETOPT(cc, h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	SETOPT(cc, h, CURLOPT_LOW_SPEED_TIME, OSDF_STALL_TIME);
+	SETOPT(cc, h, CURLOPT_LOW_SPEED_TIME, p->stall_s);
 	SETOPT(cc, h, CURLOPT_TCP_KEEPALIVE, 1L);
 	SETOPT(cc, h, CURLOPT_BUFFERSIZE, OSDF_BUFFER_SIZE);
 	SETOPT(cc, h, CURLOPT_UPLOAD_BUFFERSIZE, OSDF_BUFFER_SIZE);

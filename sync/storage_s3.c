@@ -81,14 +81,15 @@
 #define S3_TEXT_MAX 200
 
 #define S3_CONNECT_TIMEOUT 10L		/* seconds */
-#define S3_LOW_SPEED_LIMIT 1024L	/* bytes/s, ... */
-#define S3_LOW_SPEED_TIME 60L		/* ... for this many seconds */
+#define S3_LOW_SPEED_LIMIT 1024L	/* bytes/s, for [sync] stall-timeout */
 
 #define SHA256_HEX_LEN 64
 #define S3_EMPTY_SHA256 \
 	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 struct s3 {
+	long stall_s;		/* [sync] stall-timeout: slower than
+				 * S3_LOW_SPEED_LIMIT this long = abandoned */
 	CURL *curl;		/* reused for every request */
 	CURL **part_curl;	/* [jobs - 1] for the part threads; each NULL
 				 * until first used, then reused */
@@ -561,8 +562,7 @@ static CURLcode s3_setopts(struct s3 *p, struct s3_xfer *x,
 				   S3_CONNECT_TIMEOUT)) ||
 	    (cc = curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT,
 				   S3_LOW_SPEED_LIMIT)) ||
-	    (cc = curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
-				   S3_LOW_SPEED_TIME)) ||
+	    (cc = curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, p->stall_s)) ||
 	    (cc = curl_easy_setopt(c, CURLOPT_ERRORBUFFER, p->errbuf)) ||
 	    (cc = curl_easy_setopt(c, CURLOPT_AWS_SIGV4, p->sigv4)) ||
 	    (cc = curl_easy_setopt(c, CURLOPT_USERNAME, p->access_key)) ||
@@ -971,6 +971,7 @@ static int s3_open(struct storage *s, const struct config *cfg)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return storage_fail(s, -ENOMEM, "S3: out of memory");
+	p->stall_s = (long)config_stall_timeout(cfg);
 
 	r = parse_storage_url(s, p, cfg->storage_url);
 	if (r < 0)

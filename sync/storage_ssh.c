@@ -49,13 +49,13 @@
 #include "sb.h"
 
 #define SSH_CONNECT_TIMEOUT	10L	/* seconds, TCP + SSH handshake */
-#define SSH_STALL_TIME		60L	/* seconds without progress */
 #define SSH_RESPONSE_TIMEOUT	60L	/* seconds for one SFTP reply */
 #define SSH_BUFFER_SIZE		(256L * 1024)
 #define SSH_DEFAULT_PORT	22L
 #define SHA256_B64_LEN		43	/* base64 of 32 bytes, no padding */
 
 struct ssh_priv {
+	long stall_s;		/* [sync] stall-timeout */
 	CURL *curl;
 	CURLU *url;		/* sftp://host[:port]/: no user, no path */
 	char *user;		/* login name */
@@ -387,6 +387,7 @@ static int ssh_open(struct storage *s, const struct config *cfg)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
+	p->stall_s = (long)config_stall_timeout(cfg);
 
 	r = ssh_parse_url(s, p, cfg->storage_url);
 	if (r < 0)
@@ -485,7 +486,7 @@ static int ssh_prepare(struct storage *s, const char *url)
 	SETOPT(cc, h, CURLOPT_NOSIGNAL, 1L);
 	SETOPT(cc, h, CURLOPT_CONNECTTIMEOUT, SSH_CONNECT_TIMEOUT);
 	SETOPT(cc, h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	SETOPT(cc, h, CURLOPT_LOW_SPEED_TIME, SSH_STALL_TIME);
+	SETOPT(cc, h, CURLOPT_LOW_SPEED_TIME, p->stall_s);
 	SETOPT(cc, h, CURLOPT_SERVER_RESPONSE_TIMEOUT, SSH_RESPONSE_TIMEOUT);
 	SETOPT(cc, h, CURLOPT_TCP_KEEPALIVE, 1L);
 	SETOPT(cc, h, CURLOPT_BUFFERSIZE, SSH_BUFFER_SIZE);

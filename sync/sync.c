@@ -156,7 +156,8 @@ static int need_server(struct sync_env *env, struct sync_report *rep)
 
 	if (env->server)
 		return 0;
-	r = server_open(env->cfg->server_url, env->cfg->ca_file, &env->server);
+	r = server_open(env->cfg->server_url, env->cfg->ca_file,
+			config_stall_timeout(env->cfg), &env->server);
 	if (r < 0)
 		report(rep, r, "cmf-server: %s", strerrordesc_np(-r));
 	return r;

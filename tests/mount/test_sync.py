@@ -5,6 +5,7 @@ import hashlib
 import os
 import signal
 import subprocess
+import time
 
 import pytest
 
@@ -317,3 +318,83 @@ def test_storage_configured_later_gives_artifacts_their_url(tmp_path, server):
     # nothing changes on a second push
     r = cmffs("push", a.ws)
     assert urls() == [want]
+
+
+class BlackHole:
+    """A TCP server on 127.0.0.1 that accepts, reads and never answers:
+    a hung cmf-server or storage endpoint."""
+
+    def __init__(self):
+        import socket
+        import threading
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self.stop = False
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while not self.stop:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(c)        # kept open, never answered
+
+    def close(self):
+        self.stop = True
+        for c in self.conns:
+            c.close()
+        self.sock.close()
+
+
+@pytest.mark.parametrize("what", ["server", "storage"])
+def test_hung_endpoint_is_abandoned_after_the_stall_timeout(tmp_path, what):
+    """A server or storage endpoint that accepts and never answers holds a
+    push for [sync] stall-timeout seconds, then the push fails with one
+    clear line, nothing is lost, and the next push with a working remote
+    completes."""
+    if not fuse_usable():
+        pytest.skip("/dev/fuse cannot be opened here")
+    hole = BlackHole()
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    m = Mount(tmp_path)
+    try:
+        if what == "server":
+            cmffs("init", m.ws, "--storage", "local", "--path", str(remote),
+                  "--server-url", f"http://127.0.0.1:{hole.port}")
+        else:
+            cmffs("init", m.ws)
+            with open(os.path.join(m.ws, ".cmfconfig"), "a") as f:
+                f.write(f"\n[storage]\ntype = s3\nurl = s3://bucket/x\n"
+                        f"endpoint-url = http://127.0.0.1:{hole.port}\n"
+                        f"access-key-id = k\nsecret-key = s\n")
+        with open(os.path.join(m.ws, ".cmfconfig")) as f:
+            text = f.read()
+        with open(os.path.join(m.ws, ".cmfconfig"), "w") as f:
+            f.write(text.replace("[sync]\n", "[sync]\nstall-timeout = 2\n")
+                    if "[sync]" in text else text + "\n[sync]\nstall-timeout = 2\n")
+        m.mount()
+        run = m.path("pipelines", "hung", "s", "r1")
+        mkexec(run)
+        data = os.urandom(3000)
+        with open(os.path.join(run, "outputs", "d.bin"), "wb") as f:
+            f.write(data)
+        m.umount()
+        t = time.monotonic()
+        r = cmffs("push", m.ws, check=False, timeout=60)
+        took = time.monotonic() - t
+        assert r.returncode != 0
+        lines = [l for l in r.stderr.splitlines() if l.strip()]
+        assert len(lines) == 1 and lines[0].startswith("cmffs: "), r.stderr
+        assert "stopped answering" in lines[0] or "too slow" in lines[0], lines[0]
+        assert took < 30, took
+        # nothing lost: the artifact is logged and its bytes are cached
+        h = md5(data)
+        assert m.sql("SELECT uri FROM Artifact") == [(h,)]
+        assert os.path.exists(os.path.join(m.ws, ".cmf/cache/files/md5", h[:2], h[2:]))
+    finally:
+        hole.close()

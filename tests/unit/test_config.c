@@ -161,6 +161,7 @@ static void assert_same_config(const struct config *a, const struct config *b)
 	assert_str_or_null(a->token_file, b->token_file);
 	assert_int_equal(a->sync_interval, b->sync_interval);
 	assert_int_equal(a->storage_jobs, b->storage_jobs);
+	assert_int_equal(a->stall_timeout, b->stall_timeout);
 }
 
 static void set(char **field, const char *value)
@@ -694,6 +695,53 @@ static void test_jobs(void **state)
 	}
 }
 
+/* [sync] stall-timeout: 1 to 3600 s, written only when not the default. */
+static void test_stall_timeout(void **state)
+{
+	static const char *const bad[] = { "0", "3601", "-1", "2s", "" };
+	struct fixture *fx = *state;
+	struct config *c = config_new();
+	char *text, *msg;
+	size_t i;
+
+	assert_non_null(c);
+	assert_int_equal(config_stall_timeout(c), CONFIG_DEFAULT_STALL_TIMEOUT);
+	c->stall_timeout = 5;
+	round_trip(fx, c);
+	text = read_text(fx->path);
+	assert_non_null(strstr(text, "[sync]\ninterval = 30\nstall-timeout = 5\n"));
+	free(text);
+	assert_int_equal(config_stall_timeout(c), 5);
+
+	c->stall_timeout = CONFIG_DEFAULT_STALL_TIMEOUT;
+	round_trip(fx, c);
+	text = read_text(fx->path);
+	assert_null(strstr(text, "stall-timeout"));
+	free(text);
+
+	c->stall_timeout = 0;	/* a zeroed struct: the default */
+	assert_int_equal(config_stall_timeout(c), CONFIG_DEFAULT_STALL_TIMEOUT);
+	c->stall_timeout = CONFIG_MAX_STALL_TIMEOUT + 1;
+	expect_validate_error(c, "'stall-timeout' in [sync] is above 3600");
+	assert_int_equal(config_save(c, fx->path), -EINVAL);
+	config_free(c);
+
+	write_text(fx->path, "[sync]\nStall-Timeout = 1\n");
+	c = load_ok(fx->path);
+	assert_int_equal(c->stall_timeout, 1);
+	config_free(c);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(asprintf(&text, "[sync]\nstall-timeout = %s\n",
+					  bad[i]) > 0, 1);
+		assert_int_equal(asprintf(&msg,
+					  "invalid stall-timeout '%s' (1 to 3600 seconds)",
+					  bad[i]) > 0, 1);
+		expect_load_error(fx, text, 2, msg);
+		free(text);
+		free(msg);
+	}
+}
+
 static void test_other_load_errors(void **state)
 {
 	struct fixture *fx = *state;
@@ -858,6 +906,7 @@ int main(void)
 		FX_TEST(test_unknown_key),
 		FX_TEST(test_bad_interval),
 		FX_TEST(test_jobs),
+		FX_TEST(test_stall_timeout),
 		FX_TEST(test_other_load_errors),
 		FX_TEST(test_save_errors),
 #undef FX_TEST
