@@ -378,7 +378,7 @@ int ofile_write(struct fs *fs, struct ofile *of, const char *buf, size_t size,
 		} else if (start_hasher(of) < 0) {
 			of->stale = true;	/* hashed at close instead */
 		} else {
-			pthread_cond_signal(&of->cond);
+			pthread_cond_broadcast(&of->cond);
 		}
 	} else if (!of->stale) {
 		of->stale = true;
