@@ -278,20 +278,44 @@ static void test_small_roundtrip(void **state)
 }
 
 /*
- * Same key, same bytes: a second put must not upload.  It gets a bad fd
- * and a wrong size, so any attempt to read or send would fail; the
- * object must still hold the first bytes.
+ * Same key, same bytes: a second put of an object of 1 MiB or more must
+ * not upload (it is looked for first).  It gets a bad fd, so any attempt
+ * to read or send would fail; the object must still hold the first bytes.
+ * (Smaller objects are simply PUT again: test_put_small_again.)
  */
 static void test_put_existing_skipped(void **state)
 {
 	const char *key = "files/md5/22/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+	const uint64_t size = (uint64_t)2 << 20;
 	struct storage *st = *state;
-	int fd = make_file(SMALL_SIZE, 9);
+	int fd = make_file(size, 9);
+	char want[33], got[33];
+	int out;
+
+	assert_int_equal(st->ops->put(st, key, fd, size), 0);
+	assert_int_equal(st->ops->put(st, key, -1, size), 0);
+	out = empty_file();
+	assert_int_equal(st->ops->get(st, key, out), 0);
+	md5_fd(fd, want);
+	md5_fd(out, got);
+	assert_string_equal(got, want);
+	close(out);
+	close(fd);
+}
+
+/* A small object is PUT again without a HEAD: same bytes, same result. */
+static void test_put_small_again(void **state)
+{
+	const char *key = "files/md5/44/dddddddddddddddddddddddddddddd";
+	struct storage *st = *state;
+	int fd = make_file(SMALL_SIZE, 11);
 	char want[33], got[33];
 	int out;
 
 	assert_int_equal(st->ops->put(st, key, fd, SMALL_SIZE), 0);
-	assert_int_equal(st->ops->put(st, key, -1, 12345), 0);
+	/* a bad fd now fails: the second put really sends */
+	assert_int_not_equal(st->ops->put(st, key, -1, SMALL_SIZE), 0);
+	assert_int_equal(st->ops->put(st, key, fd, SMALL_SIZE), 0);
 	out = empty_file();
 	assert_int_equal(st->ops->get(st, key, out), 0);
 	md5_fd(fd, want);
@@ -635,6 +659,7 @@ int main(void)
 		cmocka_unit_test(test_missing_key),
 		cmocka_unit_test(test_small_roundtrip),
 		cmocka_unit_test(test_put_existing_skipped),
+		cmocka_unit_test(test_put_small_again),
 		cmocka_unit_test(test_multipart),
 		cmocka_unit_test(test_multipart_abort),
 		cmocka_unit_test(test_multipart_jobs),
