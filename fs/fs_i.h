@@ -34,6 +34,7 @@ struct fs {
 	int64_t mount_time_ns;
 	pthread_mutex_t ofiles_lock;
 	struct ofile *ofiles;	/* protected by ofiles_lock */
+	int hashers;		/* hasher threads running; ofiles_lock */
 	struct pending_metrics *pending;	/* protected by ofiles_lock */
 	const struct config *cfg;
 	struct syncer *syncer;	/* background sync; started in init */

@@ -32,6 +32,12 @@
 
 /* Files hashed in the write call up to this size; a hasher thread beyond. */
 #define ASYNC_HASH_FROM ((uint64_t)1 << 20)
+/*
+ * At most this many hasher threads at once (each a thread and a buffer):
+ * more large files written at the same time are hashed in the write call,
+ * which is as fast in total when the CPUs are all busy anyway.
+ */
+#define MAX_HASHERS 8
 /* What the hasher reads per step: small enough to stay in the CPU cache. */
 #define HASH_CHUNK ((size_t)256 << 10)
 
@@ -122,16 +128,31 @@ static void *hasher_main(void *arg)
 	return NULL;
 }
 
-/* Start the hasher of @of if there is none.  Caller holds of->lock. */
-static int start_hasher(struct ofile *of)
+/*
+ * Start the hasher of @of if there is none.  -EAGAIN when MAX_HASHERS run
+ * already.  Caller holds of->lock.
+ */
+static int start_hasher(struct fs *fs, struct ofile *of)
 {
-	int r;
+	int r = 0;
 
 	if (of->hasher_started)
 		return 0;
-	r = thread_start(&of->hasher, 256 << 10, hasher_main, of);
+	pthread_mutex_lock(&fs->ofiles_lock);
+	if (fs->hashers >= MAX_HASHERS)
+		r = -EAGAIN;
+	else
+		fs->hashers++;
+	pthread_mutex_unlock(&fs->ofiles_lock);
 	if (r == 0)
+		r = thread_start(&of->hasher, 256 << 10, hasher_main, of);
+	if (r == 0) {
 		of->hasher_started = true;
+	} else if (r != -EAGAIN) {
+		pthread_mutex_lock(&fs->ofiles_lock);
+		fs->hashers--;
+		pthread_mutex_unlock(&fs->ofiles_lock);
+	}
 	return r;
 }
 
@@ -160,6 +181,9 @@ static void ofile_free(struct fs *fs, struct ofile *of)
 		pthread_cond_broadcast(&of->cond);
 		pthread_mutex_unlock(&of->lock);
 		pthread_join(of->hasher, NULL);
+		pthread_mutex_lock(&fs->ofiles_lock);
+		fs->hashers--;
+		pthread_mutex_unlock(&fs->ofiles_lock);
 	}
 	if (of->live)
 		cas_tmp_discard(fs->cas, &of->tmp);
@@ -369,13 +393,16 @@ int ofile_write(struct fs *fs, struct ofile *of, const char *buf, size_t size,
 	}
 	if (!of->stale && (uint64_t)off == of->in_order) {
 		of->in_order += (uint64_t)n;
-		if (!of->hasher_started && of->in_order <= ASYNC_HASH_FROM) {
-			/* small so far: hash here, it is in the CPU cache */
+		if (!of->hasher_started &&
+		    (of->in_order <= ASYNC_HASH_FROM ||
+		     (r = start_hasher(fs, of)) == -EAGAIN)) {
+			/* small so far (or hashers all busy): hash here, the
+			 * bytes are in the CPU cache */
 			r = hash_update(of->hash, buf, (size_t)n);
 			if (r < 0)
 				goto out;
 			of->hashed += (uint64_t)n;
-		} else if (start_hasher(of) < 0) {
+		} else if (!of->hasher_started) {
 			of->stale = true;	/* hashed at close instead */
 		} else {
 			pthread_cond_broadcast(&of->cond);

@@ -115,11 +115,13 @@ def test_eight_concurrent_writers_into_one_stage(mounted):
 
 
 def test_concurrent_large_writers(mounted):
-    """Large files (hashed behind their writers by hasher threads) written
-    by four threads at once, in chunks, each logged with its own hash."""
+    """Large files written by twelve threads at once, in chunks: more than
+    the eight hasher threads cmffs runs at most, so some are hashed behind
+    their writers and the rest in the write calls; each is logged with its
+    own hash."""
     run = mounted.path("pipelines", "conc", "big", "r")
     mkexec(run)
-    blobs = {f"b{i}.bin": os.urandom((2 << 20) + i * 77777) for i in range(8)}
+    blobs = {f"b{i}.bin": os.urandom((2 << 20) + i * 77777) for i in range(24)}
     errors = []
 
     def work(names):
@@ -133,7 +135,7 @@ def test_concurrent_large_writers(mounted):
             errors.append(e)
 
     names = sorted(blobs)
-    threads = [threading.Thread(target=work, args=(names[i::4],)) for i in range(4)]
+    threads = [threading.Thread(target=work, args=(names[i::12],)) for i in range(12)]
     for t in threads:
         t.start()
     for t in threads:
