@@ -520,41 +520,28 @@ static const char sql_artifacts_of_object[] =
 	" JOIN `ParentContext` pc ON pc.`context_id` = at.`context_id`"
 	" JOIN `Context` p ON p.`id` = pc.`parent_context_id`"
 	" WHERE a.`uri` = ?1 AND t.`name` <> 'Label'";
-static const char sql_executions_of_artifact[] =
-	"SELECT DISTINCT `execution_id` FROM `Event` WHERE `artifact_id` = ?1";
+/* every execution with an event on artifact ?1 counts as updated at ?2 */
+static const char sql_touch_executions_of_artifact[] =
+	"UPDATE `Execution` SET `last_update_time_since_epoch` = ?2"
+	" WHERE `id` IN (SELECT `execution_id` FROM `Event`"
+	" WHERE `artifact_id` = ?1)";
 
 struct art_pipeline {
 	int64_t artifact_id;
 	char *pipeline;
 };
 
-/* Mark every execution with an event on @artifact_id updated at @now. */
 static int touch_executions_locked(struct model *m, int64_t artifact_id,
 				   int64_t now)
 {
-	int64_t *ids = NULL;
-	size_t n = 0, cap = 0, i;
 	sqlite3_stmt *s;
-	int rc, r;
+	int r = store_stmt(m->st, sql_touch_executions_of_artifact, &s);
 
-	r = store_stmt(m->st, sql_executions_of_artifact, &s);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(s, 1, artifact_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (array_reserve(&ids, &cap, n + 1, sizeof(*ids)) < 0) {
-			r = -ENOMEM;
-			break;
-		}
-		ids[n++] = sqlite3_column_int64(s, 0);
-	}
-	if (!r && rc != SQLITE_DONE)
-		r = store_errno(rc);
-	store_stmt_done(s);
-	for (i = 0; r == 0 && i < n; i++)
-		r = mlmd_touch(m->st, MLMD_EXECUTION, ids[i], now);
-	free(ids);
-	return r;
+	sqlite3_bind_int64(s, 2, now);
+	return mlmd_step_done(s);
 }
 
 int entry_object_pushed_locked(struct model *m, const char *oid)

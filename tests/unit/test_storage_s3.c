@@ -233,19 +233,25 @@ static long raw_request(const char *method, const char *path,
 }
 
 /* Upload @fd as @key, read it back and compare the MD5s. */
-static void roundtrip(struct storage *st, const char *key, int fd)
+/* Object @key holds exactly the bytes of @fd. */
+static void assert_object_holds(struct storage *st, const char *key, int fd)
 {
 	char want[33], got[33];
 	int out = empty_file();
 
-	assert_int_equal(st->ops->put(st, key, fd, (uint64_t)fd_size(fd)), 0);
-	assert_int_equal(st->ops->exists(st, key), 0);
 	assert_int_equal(st->ops->get(st, key, out), 0);
 	assert_int_equal(fd_size(out), fd_size(fd));
 	md5_fd(fd, want);
 	md5_fd(out, got);
 	assert_string_equal(got, want);
 	close(out);
+}
+
+static void roundtrip(struct storage *st, const char *key, int fd)
+{
+	assert_int_equal(st->ops->put(st, key, fd, (uint64_t)fd_size(fd)), 0);
+	assert_int_equal(st->ops->exists(st, key), 0);
+	assert_object_holds(st, key, fd);
 }
 
 /* ---- tests ------------------------------------------------------- */
@@ -289,17 +295,10 @@ static void test_put_existing_skipped(void **state)
 	const uint64_t size = (uint64_t)2 << 20;
 	struct storage *st = *state;
 	int fd = make_file(size, 9);
-	char want[33], got[33];
-	int out;
 
 	assert_int_equal(st->ops->put(st, key, fd, size), 0);
 	assert_int_equal(st->ops->put(st, key, -1, size), 0);
-	out = empty_file();
-	assert_int_equal(st->ops->get(st, key, out), 0);
-	md5_fd(fd, want);
-	md5_fd(out, got);
-	assert_string_equal(got, want);
-	close(out);
+	assert_object_holds(st, key, fd);
 	close(fd);
 }
 
@@ -309,19 +308,12 @@ static void test_put_small_again(void **state)
 	const char *key = "files/md5/44/dddddddddddddddddddddddddddddd";
 	struct storage *st = *state;
 	int fd = make_file(SMALL_SIZE, 11);
-	char want[33], got[33];
-	int out;
 
 	assert_int_equal(st->ops->put(st, key, fd, SMALL_SIZE), 0);
 	/* a bad fd now fails: the second put really sends */
 	assert_int_not_equal(st->ops->put(st, key, -1, SMALL_SIZE), 0);
 	assert_int_equal(st->ops->put(st, key, fd, SMALL_SIZE), 0);
-	out = empty_file();
-	assert_int_equal(st->ops->get(st, key, out), 0);
-	md5_fd(fd, want);
-	md5_fd(out, got);
-	assert_string_equal(got, want);
-	close(out);
+	assert_object_holds(st, key, fd);
 	close(fd);
 }
 
