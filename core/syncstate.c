@@ -10,11 +10,27 @@
 #include "array.h"
 #include "model_i.h"
 
+/*
+ * Every object this store names: the uri of every artifact whose uri is an
+ * object id (32 hex digits, or those and ".dir" for a DVC manifest), which
+ * covers every version ever logged (an overwritten file keeps its earlier
+ * artifacts), and the bytes of every file in the tree.  Columns: oid, size
+ * (0 where only an artifact names it), ord (log order).
+ */
+#define OBJECT_URI(col)                                                   \
+	"(length(" col ") = 32 OR (length(" col ") = 36 AND substr(" col \
+	", 33) = '.dir')) AND substr(" col ", 1, 32) NOT GLOB '*[^0-9a-f]*'"
+#define SQL_OBJECTS                                                       \
+	"WITH obj(oid, size, ord) AS ("                                   \
+	" SELECT a.`uri`, 0, a.`id` FROM `Artifact` a"                    \
+	" WHERE " OBJECT_URI("a.`uri`")                                   \
+	" UNION ALL SELECT md5, size, artifact_id FROM cmffs_entry"       \
+	" WHERE artifact_id IS NOT NULL AND md5 IS NOT NULL) "
 static const char sql_pending_objects[] =
-	"SELECT md5, max(size) FROM cmffs_entry WHERE artifact_id IS NOT NULL"
-	" AND md5 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM cmffs_remote_object o"
-	" WHERE o.oid = cmffs_entry.md5 AND o.remote = ?1)"
-	" GROUP BY md5 ORDER BY min(id)";
+	SQL_OBJECTS
+	"SELECT oid, max(size) FROM obj WHERE NOT EXISTS (SELECT 1 FROM"
+	" cmffs_remote_object o WHERE o.oid = obj.oid AND o.remote = ?1)"
+	" GROUP BY oid ORDER BY min(ord)";
 static const char sql_object_done[] =
 	"INSERT OR REPLACE INTO cmffs_remote_object(oid, remote, pushed_ms)"
 	" VALUES (?1, ?2, ?3)";
@@ -24,8 +40,7 @@ static const char sql_pending_executions[] =
 	" ifnull(p.`string_value`, ''),"
 	" (SELECT count(DISTINCT a.`uri`) FROM `Event` ev JOIN `Artifact` a"
 	"  ON a.`id` = ev.`artifact_id` WHERE ev.`execution_id` = e.`id`"
-	"  AND ?2 IS NOT NULL AND length(a.`uri`) = 32"
-	"  AND EXISTS (SELECT 1 FROM cmffs_entry x WHERE x.md5 = a.`uri`)"
+	"  AND ?2 IS NOT NULL AND " OBJECT_URI("a.`uri`")
 	"  AND NOT EXISTS (SELECT 1 FROM cmffs_remote_object o"
 	"   WHERE o.oid = a.`uri` AND o.remote = ?2))"
 	" FROM `Execution` e LEFT JOIN `ExecutionProperty` p"
@@ -41,9 +56,10 @@ static const char sql_execution_done[] =
 	"INSERT OR REPLACE INTO cmffs_pushed_execution(execution_id, server,"
 	" pushed_update_ms) VALUES (?1, ?2, ?3)";
 static const char sql_counts[] =
-	"SELECT (SELECT count(DISTINCT md5) FROM cmffs_entry WHERE md5 IS NOT"
-	"  NULL AND artifact_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
-	"  cmffs_remote_object o WHERE o.oid = md5 AND o.remote = ?1)),"
+	SQL_OBJECTS
+	"SELECT (SELECT count(DISTINCT oid) FROM obj WHERE NOT EXISTS"
+	"  (SELECT 1 FROM cmffs_remote_object o WHERE o.oid = obj.oid"
+	"  AND o.remote = ?1)),"
 	" (SELECT count(*) FROM cmffs_remote_object WHERE remote = ?1),"
 	" (SELECT count(*) FROM `Execution` e LEFT JOIN cmffs_pushed_execution d"
 	"  ON d.execution_id = e.`id` AND d.server = ?2 WHERE"

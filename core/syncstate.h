@@ -19,7 +19,13 @@
 
 typedef int (*sync_object_cb)(void *ud, const char *oid, uint64_t size);
 
-/* Logged objects with local bytes not yet confirmed at @remote. */
+/*
+ * Objects not yet confirmed at @remote, in log order: every object an
+ * artifact names (every version ever logged, not only the current file
+ * tree) and the bytes of every file.  @size is 0 where unknown.  An object
+ * that is not local (pulled, never read) is the caller's to check at the
+ * remote.
+ */
 int syncstate_pending_objects(struct model *m, const char *remote,
 			      sync_object_cb cb, void *ud);
 int syncstate_object_done(struct model *m, const char *remote,
