@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sb.h"
+
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static int log_level = LOG_INFO;
 static char *journal[LOG_JOURNAL_LINES];	/* protected by log_lock */
@@ -45,12 +47,28 @@ static bool level_enabled(int level)
 	return on;
 }
 
+/*
+ * Format and escape: messages quote untrusted text (names from documents,
+ * server answers), which must never become several lines or terminal
+ * escapes, in the journal or on stderr.  NULL on ENOMEM.
+ */
+static char *format_line(size_t max, const char *fmt, va_list ap)
+{
+	char *raw = NULL, *text;
+
+	if (vasprintf(&raw, fmt, ap) < 0)
+		return NULL;
+	text = text_escape(raw, max);
+	free(raw);
+	return text;
+}
+
 static void log_vmsg(int level, const char *suffix, const char *fmt,
 		     va_list ap)
 {
-	char *text = NULL;
+	char *text = format_line(LOG_LINE_MAX, fmt, ap);
 
-	if (vasprintf(&text, fmt, ap) < 0)
+	if (!text)
 		return;
 	if (level < LOG_EMERG || level > LOG_DEBUG)
 		level = LOG_ERR;
@@ -110,16 +128,15 @@ void log_user(const char *fmt, ...)
 {
 	char stamp[32];
 	struct tm tm;
-	char *text = NULL;
+	char *text;
 	char *line = NULL;
 	time_t now = time(NULL);
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vasprintf(&text, fmt, ap);
+	text = format_line(LOG_JOURNAL_LINE_MAX, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (!text)
 		return;
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);

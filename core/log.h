@@ -12,6 +12,11 @@
  * and every line is also appended to a file (WS/.cmf/log) so that it survives
  * the mount.
  *
+ * Every message is escaped before it is written (sb_put_escaped: control
+ * characters as \n, \xNN) and capped, so that untrusted text quoted in a
+ * message (a name from a document, a server's answer) can never make two
+ * lines or a terminal escape.
+ *
  * All functions are thread-safe.  None of them fails: a line that cannot be
  * allocated is dropped.
  */
@@ -22,6 +27,9 @@
 #include <syslog.h>
 
 #define LOG_JOURNAL_LINES 1000
+/* Bytes of a message kept; the rest is cut and marked "..." */
+#define LOG_JOURNAL_LINE_MAX 1000
+#define LOG_LINE_MAX 4000
 
 /* Messages above @level (e.g. LOG_DEBUG when level is LOG_INFO) are dropped. */
 void log_set_level(int level);

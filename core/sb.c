@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,81 @@ void sb_appendf(struct sb *sb, const char *fmt, ...)
 	vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	sb->len += (size_t)n;
+}
+
+/* Length of the valid UTF-8 sequence at @s (1..4), or 0 if invalid. */
+static size_t utf8_seq_len(const unsigned char *s, size_t avail)
+{
+	size_t n, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n > avail)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;	/* overlong, out of range, surrogate */
+	if (cp >= 0x80 && cp <= 0x9f)
+		return 0;	/* C1 controls: escaped like invalid bytes */
+	return n;
+}
+
+void sb_put_escaped(struct sb *sb, const char *s, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), i = 0, n;
+
+	while (i < len) {
+		if (i >= max) {
+			sb_puts(sb, "...");
+			return;
+		}
+		n = utf8_seq_len(p + i, len - i);
+		if (n == 1 && p[i] >= 0x20 && p[i] != 0x7f) {
+			sb_putc(sb, (char)p[i]);
+		} else if (p[i] == '\n') {
+			sb_puts(sb, "\\n");
+		} else if (p[i] == '\t') {
+			sb_puts(sb, "\\t");
+		} else if (n <= 1) {
+			sb_appendf(sb, "\\x%02x", p[i]);
+			n = 1;
+		} else {
+			if (i + n > max) {
+				sb_puts(sb, "...");
+				return;
+			}
+			sb_append(sb, p + i, n);
+		}
+		i += n;
+	}
+}
+
+char *text_escape(const char *s, size_t max)
+{
+	struct sb sb;
+
+	sb_init(&sb, SB_MAX_DEFAULT);
+	sb_put_escaped(&sb, s, max);
+	return sb_detach(&sb, NULL);
 }
 
 void sb_reset(struct sb *sb)

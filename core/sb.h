@@ -28,6 +28,21 @@ void sb_puts(struct sb *sb, const char *s);
 void sb_putc(struct sb *sb, char c);
 void sb_appendf(struct sb *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/*
+ * Append untrusted text @s so that it prints as one line on a terminal:
+ * newline and tab become "\n" and "\t", every other C0 control, DEL, a
+ * C1 control (U+0080..U+009F) and every byte that is not part of valid
+ * UTF-8 become "\xNN".  At most @max bytes of @s are taken, cut at a
+ * character boundary; "..." marks a cut.  Everything else is kept as is.
+ */
+void sb_put_escaped(struct sb *sb, const char *s, size_t max);
+
+/*
+ * sb_put_escaped() into a new string (owned), capped at @max input bytes;
+ * NULL on ENOMEM.
+ */
+char *text_escape(const char *s, size_t max);
+
 /* Forget the contents, keep the allocation and the error. */
 void sb_reset(struct sb *sb);
 static inline int sb_err(const struct sb *sb)

@@ -22,6 +22,7 @@
 #include "document.h"
 #include "fs.h"
 #include "log.h"
+#include "sb.h"
 #include "sync.h"
 #include "workspace.h"
 
@@ -51,15 +52,19 @@ static const char usage_text[] =
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* One "cmffs: ..." line on stderr, escaped (it may quote untrusted text). */
 static int fail(const char *fmt, ...)
 {
+	char *raw = NULL, *line = NULL;
 	va_list ap;
 
-	fputs("cmffs: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	if (vasprintf(&raw, fmt, ap) >= 0)
+		line = text_escape(raw, LOG_LINE_MAX);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "cmffs: %s\n", line ? line : "out of memory");
+	free(raw);
+	free(line);
 	return 1;
 }
 
@@ -496,8 +501,11 @@ out:
 
 static void print_progress(void *ud, const char *line)
 {
+	char *text = text_escape(line, LOG_LINE_MAX);
+
 	(void)ud;
-	fprintf(stderr, "%s\n", line);
+	fprintf(stderr, "%s\n", text ? text : line);
+	free(text);
 }
 
 static int open_sync(const char *path, struct workspace **ret_ws,

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "document.h"
 #include "log.h"
+#include "sb.h"
 #include "workspace.h"
 
 extern const struct fuse_operations fs_operations;
@@ -60,7 +61,10 @@ int fs_mount(const struct fs_mount_opts *o)
 	pthread_mutex_init(&fs.fetch_lock, NULL);
 	r = workspace_open(o->workspace, WORKSPACE_LOCK, &ws, &err);
 	if (r < 0) {
-		fprintf(stderr, "cmffs: %s\n", err ? err : "cannot open the workspace");
+		char *line = err ? text_escape(err, LOG_LINE_MAX) : NULL;
+
+		fprintf(stderr, "cmffs: %s\n", line ? line : "cannot open the workspace");
+		free(line);
 		goto out;
 	}
 	fs.workspace = (char *)workspace_path(ws);

@@ -781,9 +781,14 @@ int sync_status_text(struct sync_env *env, char **ret_text)
 
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		sb_appendf(&sb, "last success: %s: %s\n", when, last_ok);
+		sb_appendf(&sb, "last success: %s: ", when);
+		sb_put_escaped(&sb, last_ok, LOG_LINE_MAX);
+		sb_putc(&sb, '\n');
 	}
-	sb_appendf(&sb, "last error: %s\n", last_error ? last_error : "none");
+	/* the error may quote a server's answer: one escaped line */
+	sb_puts(&sb, "last error: ");
+	sb_put_escaped(&sb, last_error ? last_error : "none", LOG_LINE_MAX);
+	sb_putc(&sb, '\n');
 	free(last_error);
 	free(last_ok);
 	*ret_text = sb_detach(&sb, NULL);

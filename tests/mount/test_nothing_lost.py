@@ -50,3 +50,21 @@ def test_every_overwritten_version_reaches_the_storage(mounted, execution):
     # every artifact with bytes names an object that is at the remote
     for (uri,) in mounted.sql("SELECT uri FROM Artifact WHERE length(uri) = 32"):
         assert os.path.exists(remote_object(mounted.remote, uri)), uri
+
+
+def test_hostile_name_is_one_escaped_journal_line(mounted, execution):
+    before = mounted.journal().splitlines()
+    name = "x\n2026-01-01T00:00:00Z forged entry\x1b[2J"
+    try:
+        open(os.path.join(execution, "outputs", name), "wb").close()
+        raise AssertionError("a name with control characters was accepted")
+    except OSError as e:
+        assert e.errno == 22
+    after = mounted.journal().splitlines()
+    assert len(after) == len(before) + 1, after[len(before):]
+    line = after[-1]
+    assert "forged entry" in line
+    assert not any(ord(c) < 0x20 or ord(c) == 0x7f for c in line), line
+    with open(os.path.join(mounted.ws, ".cmf", "log")) as f:
+        on_disk = f.read().splitlines()
+    assert on_disk[-1] == line

@@ -39,11 +39,9 @@ def scripted():
     srv.shutdown()
 
 
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory, scripted):
+def make_workspace(tmp, scripted):
     if not fuse_usable():
         pytest.skip("/dev/fuse cannot be opened here")
-    tmp = tmp_path_factory.mktemp("answers")
     # the mount's own sync thread must not get the execution acknowledged
     Scripted.answer = (503, b"")
     m = Mount(tmp)
@@ -56,6 +54,11 @@ def workspace(tmp_path_factory, scripted):
     finally:
         m.umount()
     return m.ws
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory, scripted):
+    return make_workspace(tmp_path_factory.mktemp("answers"), scripted)
 
 
 ANSWERS = [
@@ -112,3 +115,27 @@ def test_server_down(tmp_path):
         m.umount()
     r = cmffs("push", m.ws, check=False)
     assert r.returncode != 0 and "Couldn't connect" in r.stderr, r.stderr
+
+
+HOSTILE = ('line one\n2026-01-01T00:00:00Z forged journal entry\r\x1b[2J\x1b]0;title\x07'
+           '\u009b31m' + "<b>html</b>" * 2000)
+
+
+@pytest.mark.parametrize("status", [400, 500])
+def test_hostile_detail_stays_one_line(tmp_path, scripted, status):
+    """A server's detail is quoted escaped and capped: one stderr line, one
+    status line, no terminal escape, whatever the server sends."""
+    workspace = make_workspace(tmp_path, scripted)
+    Scripted.answer = (status, json.dumps({"detail": HOSTILE}).encode())
+    r = cmffs("push", workspace, check=False)
+    assert r.returncode != 0
+    assert r.stderr.startswith("cmffs: ") and r.stderr.count("\n") == 1, r.stderr
+    for bad in ("\x1b", "\r", "\x07", "\u009b"):
+        assert bad not in r.stderr
+    assert len(r.stderr) < 5000
+    status_text = cmffs("status", workspace).stdout
+    errors = [l for l in status_text.splitlines() if l.startswith("last error: ")]
+    assert len(errors) == 1
+    assert "forged journal entry" not in status_text.replace(errors[0], "")
+    assert "\x1b" not in status_text
+    Scripted.answer = (503, b"")
