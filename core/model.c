@@ -15,6 +15,7 @@
 
 #include "array.h"
 #include "model_i.h"
+#include "urltext.h"
 
 static const struct mlmd_type_prop pipeline_props[] = {
 	{ "Pipeline", MLMD_PT_STRING },
@@ -152,7 +153,7 @@ int model_set_remote(struct model *m, const char *remote_url)
 	size_t n;
 
 	if (remote_url) {
-		copy = strdup(remote_url);
+		copy = url_redact(remote_url);	/* it goes into url properties */
 		if (!copy)
 			return -ENOMEM;
 		/* "dir/" and "dir" name the same remote */

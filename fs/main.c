@@ -79,6 +79,54 @@ static int set_str(char **field, const char *value)
 	return 0;
 }
 
+/*
+ * The first line of @path (a secret: never on the command line, where ps
+ * shows it), without its newline, into *field.  Only a regular file of at
+ * most 4 KiB is read; a FIFO or device is refused without blocking.
+ * 0 or -errno, with one line printed on failure.
+ */
+static int read_secret_file(const char *path, char **field)
+{
+	char buf[4097];
+	struct stat st;
+	ssize_t n;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		r = -errno;
+		fail("cannot read the secret file '%s': %s", path,
+		     strerrordesc_np(-r));
+		return r;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size >= (off_t)sizeof(buf)) {
+		close(fd);
+		fail("the secret file '%s' is not a regular file of at most 4 KiB",
+		     path);
+		return -EINVAL;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	r = n < 0 ? -errno : 0;
+	close(fd);
+	if (r < 0) {
+		fail("cannot read the secret file '%s': %s", path,
+		     strerrordesc_np(-r));
+		return r;
+	}
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (!buf[0]) {
+		fail("the secret file '%s' is empty", path);
+		return -EINVAL;
+	}
+	r = set_str(field, buf);
+	explicit_bzero(buf, sizeof(buf));
+	if (r < 0)
+		fail("out of memory");
+	return r;
+}
+
 static int cmd_init(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -88,6 +136,7 @@ static int cmd_init(int argc, char **argv)
 		{ "endpoint-url", required_argument, NULL, 'e' },
 		{ "access-key-id", required_argument, NULL, 'a' },
 		{ "secret-key", required_argument, NULL, 'k' },
+		{ "secret-key-file", required_argument, NULL, 'F' },
 		{ "region", required_argument, NULL, 'r' },
 		{ "key", required_argument, NULL, 'K' },
 		{ "token", required_argument, NULL, 'T' },
@@ -130,6 +179,10 @@ static int cmd_init(int argc, char **argv)
 		case 'k':
 			r = set_str(&cfg->secret_key, optarg);
 			break;
+		case 'F':
+			if (read_secret_file(optarg, &cfg->secret_key) < 0)
+				goto out;
+			break;
 		case 'r':
 			r = set_str(&cfg->region, optarg);
 			break;
@@ -165,7 +218,9 @@ static int cmd_init(int argc, char **argv)
 			      "STORAGE is one of:\n"
 			      "  --storage local --path DIR\n"
 			      "  --storage s3 --url s3://BUCKET[/PREFIX] --endpoint-url URL\n"
-			      "       --access-key-id KEY --secret-key SECRET [--region R] [--ca-file PEM]\n"
+			      "       --access-key-id KEY --secret-key-file FILE [--region R] [--ca-file PEM]\n"
+			      "       (or --secret-key SECRET, visible in ps; or $CMFFS_SECRET_KEY or\n"
+			      "       $AWS_SECRET_ACCESS_KEY, and $AWS_ACCESS_KEY_ID for the key id)\n"
 			      "  --storage ssh --url ssh://USER@HOST:PORT/PATH --key FILE\n"
 			      "       --host-key-sha256 FINGERPRINT   (ssh-keyscan -p PORT HOST | ssh-keygen -lf -)\n"
 			      "  --storage osdf --url https://ORIGIN/PATH --token FILE [--ca-file PEM]\n"
@@ -187,6 +242,22 @@ static int cmd_init(int argc, char **argv)
 	if (optind != argc - 1) {
 		fail("init needs exactly one workspace directory (try 'cmffs init --help')");
 		goto out;
+	}
+	if (cfg->storage == STORAGE_S3) {
+		const char *env_secret = getenv("CMFFS_SECRET_KEY");
+		const char *env_id = getenv("AWS_ACCESS_KEY_ID");
+
+		if (!env_secret || !*env_secret)
+			env_secret = getenv("AWS_SECRET_ACCESS_KEY");
+		r = 0;
+		if (!cfg->secret_key && env_secret && *env_secret)
+			r = set_str(&cfg->secret_key, env_secret);
+		if (r == 0 && !cfg->access_key_id && env_id && *env_id)
+			r = set_str(&cfg->access_key_id, env_id);
+		if (r < 0) {
+			fail("out of memory");
+			goto out;
+		}
 	}
 	if (cfg->storage == STORAGE_LOCAL && cfg->storage_path &&
 	    cfg->storage_path[0] != '/') {

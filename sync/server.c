@@ -13,12 +13,14 @@
 #include <jansson.h>
 
 #include "sb.h"
+#include "urltext.h"
 
 #define MAX_ANSWER ((size_t)1 << 30)	/* a pulled document: up to 1 GiB */
 
 struct server {
 	CURL *curl;
-	char *base;		/* "http://host:8080" */
+	char *base;		/* "http://host:8080", what requests go to */
+	char *shown;		/* base redacted (url_redact): for messages */
 	char *ca_file;
 	long stall_s;		/* a request moving no byte this long fails */
 	char error[512];
@@ -58,6 +60,11 @@ int server_open(const char *url, const char *ca_file, unsigned stall_s,
 		srv->base[--n] = '\0';
 	if (n >= 4 && !strcmp(srv->base + n - 4, "/api"))
 		srv->base[n - 4] = '\0';
+	srv->shown = url_redact(srv->base);
+	if (!srv->shown) {
+		server_close(srv);
+		return -ENOMEM;
+	}
 	*ret = srv;
 	return 0;
 }
@@ -69,6 +76,7 @@ void server_close(struct server *srv)
 	if (srv->curl)
 		curl_easy_cleanup(srv->curl);
 	free(srv->base);
+	free(srv->shown);
 	free(srv->ca_file);
 	free(srv);
 }
@@ -80,7 +88,7 @@ const char *server_error(const struct server *srv)
 
 const char *server_url(const struct server *srv)
 {
-	return srv->base;
+	return srv->shown;
 }
 
 static size_t collect(char *p, size_t size, size_t n, void *ud)
@@ -110,15 +118,15 @@ static int curl_errno(CURLcode c)
 	}
 }
 
-/* A failed transfer to @url: one line saying what happened. */
-static int transfer_failed(struct server *srv, CURLcode c, const char *url)
+/* A failed transfer to @route: one line saying what happened. */
+static int transfer_failed(struct server *srv, CURLcode c, const char *route)
 {
 	if (c == CURLE_OPERATION_TIMEDOUT)
 		return fail(srv, -ETIMEDOUT,
-			    "cmf-server %s: the server stopped answering ([sync] stall-timeout = %ld s); retried later",
-			    url, srv->stall_s);
-	return fail(srv, curl_errno(c), "cmf-server %s: %s", url,
-		    curl_easy_strerror(c));
+			    "cmf-server %s/api/%s: the server stopped answering ([sync] stall-timeout = %ld s); retried later",
+			    srv->shown, route, srv->stall_s);
+	return fail(srv, curl_errno(c), "cmf-server %s/api/%s: %s",
+		    srv->shown, route, curl_easy_strerror(c));
 }
 
 /* "detail" of a FastAPI error body, or the body itself, shortened */
@@ -174,7 +182,7 @@ static long post_json(struct server *srv, const char *route, const char *body,
 	c = curl_easy_perform(srv->curl);
 	curl_slist_free_all(hdr);
 	if (c != CURLE_OK)
-		return transfer_failed(srv, c, url);
+		return transfer_failed(srv, c, route);
 	curl_easy_getinfo(srv->curl, CURLINFO_RESPONSE_CODE, &status);
 	return status;
 }
@@ -334,7 +342,7 @@ int server_upload(struct server *srv, const char *route, const char *filename,
 		curl_easy_setopt(srv->curl, CURLOPT_CAINFO, srv->ca_file);
 	c = curl_easy_perform(srv->curl);
 	if (c != CURLE_OK) {
-		r = transfer_failed(srv, c, url);
+		r = transfer_failed(srv, c, route);
 		goto out;
 	}
 	curl_easy_getinfo(srv->curl, CURLINFO_RESPONSE_CODE, &status);

@@ -53,6 +53,7 @@ int server_upload(struct server *srv, const char *route, const char *filename,
 char *server_escape(struct server *srv, const char *s);
 
 const char *server_error(const struct server *srv);
+/* The server URL as shown and recorded: its password redacted. */
 const char *server_url(const struct server *srv);
 
 #endif

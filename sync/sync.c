@@ -27,6 +27,7 @@
 #include "storage.h"
 #include "syncstate.h"
 #include "threads.h"
+#include "urltext.h"
 #include "workspace.h"
 
 #define BATCH_EXECUTIONS 50
@@ -39,7 +40,7 @@ struct sync_env {
 	struct cas *cas;
 	struct storage *storage;	/* opened on first use */
 	struct server *server;		/* opened on first use */
-	const char *remote;		/* config_remote_url(), or NULL */
+	char *remote;		/* config_remote_url(), redacted; or NULL */
 	/*
 	 * The object pass's other senders' storages ([i] is sender i + 1's,
 	 * opened on its first use by that sender, kept for later passes);
@@ -70,9 +71,10 @@ int sync_env_open(const char *ws, const struct config *cfg,
 	if (!env)
 		return -ENOMEM;
 	env->cfg = cfg;
-	env->remote = config_remote_url(cfg);
+	env->remote = url_redact(config_remote_url(cfg));
 	env->ws = strdup(ws);
-	if (!env->ws || asprintf(&mlmd, "%s/mlmd", ws) < 0) {
+	if (!env->ws || (config_remote_url(cfg) && !env->remote) ||
+	    asprintf(&mlmd, "%s/mlmd", ws) < 0) {
 		mlmd = NULL;
 		r = -ENOMEM;
 		goto fail;
@@ -117,6 +119,7 @@ void sync_env_close(struct sync_env *env)
 	server_close(env->server);
 	cas_close(env->cas);
 	model_close(env->model);
+	free(env->remote);
 	free(env->ws);
 	free(env);
 }
@@ -753,6 +756,7 @@ int sync_status_text(struct sync_env *env, char **ret_text)
 {
 	const char *server = env->cfg->server_url;
 	struct sync_counts c;
+	char *shown_server = NULL;
 	char *last_error = NULL, *last_ok = NULL;
 	int64_t t_err = 0, t_ok = 0;
 	struct sb sb;
@@ -768,7 +772,9 @@ int sync_status_text(struct sync_env *env, char **ret_text)
 	(void)syncstate_note_get(env->model, "last_success", &last_ok, &t_ok);
 	sb_init(&sb, 1 << 16);
 	sb_appendf(&sb, "storage: %s\n", env->remote ? env->remote : "(none)");
-	sb_appendf(&sb, "server: %s\n", server ? server : "(none)");
+	shown_server = server ? url_redact(server) : NULL;
+	sb_appendf(&sb, "server: %s\n", shown_server ? shown_server : "(none)");
+	free(shown_server);
 	sb_appendf(&sb, "objects pending: %lld\nobjects pushed: %lld\n",
 		   (long long)c.objects_pending, (long long)c.objects_pushed);
 	sb_appendf(&sb, "executions pending: %lld\nexecutions pushed: %lld\n",

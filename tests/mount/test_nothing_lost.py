@@ -2,10 +2,17 @@
 """Nothing logged is lost: every version ever logged reaches the storage,
 whatever happened to the file tree since; untrusted text stays one line;
 secrets stay out of what is printed."""
+import base64
 import hashlib
+import http.server
 import os
+import subprocess
+import threading
+import time
 
-from conftest import cmffs
+import pytest
+
+from conftest import CMFFS, Mount, cmffs, fuse_usable, mkexec
 
 
 def md5(data):
@@ -68,3 +75,94 @@ def test_hostile_name_is_one_escaped_journal_line(mounted, execution):
     with open(os.path.join(mounted.ws, ".cmf", "log")) as f:
         on_disk = f.read().splitlines()
     assert on_disk[-1] == line
+
+
+class Recording(http.server.BaseHTTPRequestHandler):
+    auth = []
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        type(self).auth.append(self.headers.get("Authorization"))
+        body = b'{"detail": "nope"}'
+        self.send_response(500)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_server_password_is_never_shown_or_stored(tmp_path):
+    if not fuse_usable():
+        pytest.skip("/dev/fuse cannot be opened here")
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recording)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    secret = "Sup3rS3cretPw"
+    m = Mount(tmp_path)
+    try:
+        cmffs("init", m.ws, "--storage", "local", "--path", m.remote,
+              "--server-url", f"http://alice:{secret}@127.0.0.1:{srv.server_port}/",
+              "--sync-interval", "1")
+        m.mount()
+        try:
+            mkexec(m.path("pipelines", "p", "s", "e"))
+            with open(m.path("pipelines", "p", "s", "e", "outputs", "f"), "wb") as f:
+                f.write(b"f")
+            deadline = time.time() + 30
+            while not Recording.auth and time.time() < deadline:
+                time.sleep(0.1)
+            with open(m.path(".cmf", "status")) as f:
+                mounted_status = f.read()
+            journal = m.journal()
+        finally:
+            m.umount()
+        refused = cmffs("push", m.ws, check=False)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    push = cmffs("push", m.ws, check=False)        # now: connection refused
+    status = cmffs("status", m.ws).stdout
+    # the password is used: HTTP basic authentication
+    assert Recording.auth and Recording.auth[0] == "Basic " + base64.b64encode(
+        f"alice:{secret}".encode()).decode()
+    assert push.returncode != 0 and "alice:***@127.0.0.1" in push.stderr, push.stderr
+    assert "alice:***@" in status and "alice:***@" in mounted_status
+    for text in (mounted_status, journal, push.stderr, push.stdout, status,
+                 refused.stderr, m.daemon_log()):
+        assert secret not in text
+    for name in os.listdir(m.ws):
+        path = os.path.join(m.ws, name)
+        if name.startswith("mlmd"):
+            with open(path, "rb") as f:
+                assert secret.encode() not in f.read(), name
+
+
+def test_secret_key_from_a_file_or_the_environment(tmp_path):
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("from-file-secret\n")
+    ws = str(tmp_path / "ws1")
+    cmffs("init", ws, "--storage", "s3", "--url", "s3://b/p", "--endpoint-url",
+          "http://127.0.0.1:9", "--access-key-id", "AK", "--secret-key-file",
+          str(secret_file))
+    with open(os.path.join(ws, ".cmfconfig")) as f:
+        text = f.read()
+    assert "secret-key = from-file-secret\n" in text
+    ws2 = str(tmp_path / "ws2")
+    env = dict(os.environ, AWS_SECRET_ACCESS_KEY="from-env-secret",
+               AWS_ACCESS_KEY_ID="AKENV")
+    r = subprocess.run([CMFFS, "init", ws2, "--storage", "s3", "--url", "s3://b/p",
+                        "--endpoint-url", "http://127.0.0.1:9"], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    with open(os.path.join(ws2, ".cmfconfig")) as f:
+        text = f.read()
+    assert "from-env-secret" in text and "AKENV" in text
+    # a FIFO is refused at once, not read forever
+    fifo = str(tmp_path / "fifo")
+    os.mkfifo(fifo)
+    r = cmffs("init", str(tmp_path / "ws3"), "--storage", "s3", "--url", "s3://b/p",
+              "--endpoint-url", "http://127.0.0.1:9", "--access-key-id", "AK",
+              "--secret-key-file", fifo, check=False, timeout=10)
+    assert r.returncode != 0 and r.stderr.count("\n") == 1
+    assert r.stderr.startswith("cmffs: ") and "regular file" in r.stderr
