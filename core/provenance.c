@@ -28,6 +28,8 @@
 
 #include <openssl/evp.h>
 
+#include "safefile.h"
+
 /* Largest /proc/PID/cmdline we keep; longer ones are truncated. */
 #define CMDLINE_MAX		(4u << 20)
 /* Largest small text file (HEAD, refs, .git, commondir, /proc/PID/stat). */
@@ -212,94 +214,6 @@ static bool starts_with(const char *s, const char *prefix)
 /* ------------------------------------------------------------------ */
 /* File reading                                                         */
 /* ------------------------------------------------------------------ */
-
-/*
- * Read regular file @name (relative to @dirfd, which may be AT_FDCWD) into
- * a new NUL-terminated buffer.  At most @max bytes are read: with
- * @truncate the rest is ignored, otherwise a longer file gives -EFBIG.
- * *@ret_st (optional) gets the fstat() of the file.
- * Returns 0 or -errno (-EISDIR / -EINVAL for non-regular files).
- */
-static int read_file_at(int dirfd, const char *name, size_t max,
-			bool truncate, char **ret_buf, size_t *ret_len,
-			struct stat *ret_st)
-{
-	struct stat st;
-	char *buf = NULL, *n;
-	size_t len = 0, cap;
-	ssize_t k;
-	int fd, r;
-
-	fd = openat(dirfd, name,
-		    O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-		goto out;
-	}
-	/* /proc files report size 0: start small and grow. */
-	cap = 4096;
-	if (st.st_size > 0 && (uint64_t)st.st_size < max)
-		cap = (size_t)st.st_size + 1;
-	buf = malloc(cap + 1);
-	if (!buf) {
-		r = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		if (len == cap) {
-			if (cap > max) {
-				if (!truncate) {
-					r = -EFBIG;
-					goto out;
-				}
-				len = max;
-				break;
-			}
-			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-			n = realloc(buf, cap + 1);
-			if (!n) {
-				r = -ENOMEM;
-				goto out;
-			}
-			buf = n;
-		}
-		k = read(fd, buf + len, cap - len);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			goto out;
-		}
-		if (k == 0)
-			break;
-		len += (size_t)k;
-	}
-	if (len > max) {
-		if (!truncate) {
-			r = -EFBIG;
-			goto out;
-		}
-		len = max;
-	}
-	buf[len] = '\0';
-	*ret_buf = buf;
-	buf = NULL;
-	if (ret_len)
-		*ret_len = len;
-	if (ret_st)
-		*ret_st = st;
-	r = 0;
-out:
-	free(buf);
-	close(fd);
-	return r;
-}
 
 /*
  * readlinkat() into a new NUL-terminated string.
@@ -616,7 +530,7 @@ static int resolve_dotgit(const char *dir, const char *dotgit, char **ret)
 	}
 	if (!S_ISREG(st.st_mode))
 		return DOTGIT_NONE;
-	r = read_file_at(AT_FDCWD, dotgit, SMALL_FILE_MAX, false, &buf, NULL,
+	r = file_read_at(AT_FDCWD, dotgit, SMALL_FILE_MAX, false, &buf, NULL,
 			 NULL);
 	if (r < 0) {
 		if (r != -ENOMEM)
@@ -662,7 +576,7 @@ static int find_commondir(struct repo *rp)
 		r = -ENOMEM;
 		goto out;
 	}
-	r = read_file_at(AT_FDCWD, name, SMALL_FILE_MAX, false, &buf, NULL,
+	r = file_read_at(AT_FDCWD, name, SMALL_FILE_MAX, false, &buf, NULL,
 			 NULL);
 	if (r == -ENOMEM)
 		goto out;
@@ -1108,7 +1022,7 @@ static int cfg_load(const struct repo *rp, struct gitcfg *cfg)
 		r = -ENOMEM;
 		goto out;
 	}
-	r = read_file_at(AT_FDCWD, name, TEXT_FILE_MAX, false, &buf, &len,
+	r = file_read_at(AT_FDCWD, name, TEXT_FILE_MAX, false, &buf, &len,
 			 NULL);
 	if (r < 0) {
 		if (r != -ENOMEM)
@@ -1199,7 +1113,7 @@ static int read_loose_ref(const struct repo *rp, const char *name,
 		path = path_join(dirs[i], name);
 		if (!path)
 			return -ENOMEM;
-		r = read_file_at(AT_FDCWD, path, SMALL_FILE_MAX, false, ret,
+		r = file_read_at(AT_FDCWD, path, SMALL_FILE_MAX, false, ret,
 				 NULL, NULL);
 		free(path);
 		if (r == -ENOMEM)
@@ -1228,7 +1142,7 @@ static int read_packed_ref(const struct repo *rp, const char *name,
 		r = -ENOMEM;
 		goto out;
 	}
-	r = read_file_at(AT_FDCWD, path, TEXT_FILE_MAX, false, &buf, &len,
+	r = file_read_at(AT_FDCWD, path, TEXT_FILE_MAX, false, &buf, &len,
 			 NULL);
 	if (r < 0) {
 		if (r != -ENOMEM)
@@ -1274,7 +1188,7 @@ static int resolve_head(const struct repo *rp, char **ret)
 		r = -ENOMEM;
 		goto out;
 	}
-	r = read_file_at(AT_FDCWD, path, SMALL_FILE_MAX, false, &buf, NULL,
+	r = file_read_at(AT_FDCWD, path, SMALL_FILE_MAX, false, &buf, NULL,
 			 NULL);
 	/* buf holds the content of HEAD or of the loose ref being resolved */
 	for (depth = 0; r == 0 && buf && depth <= SYMREF_MAX_DEPTH; depth++) {
@@ -1677,7 +1591,7 @@ static int index_dirty(const struct repo *rp, const struct gitcfg *cfg,
 		r = -ENOMEM;
 		goto out;
 	}
-	r = read_file_at(AT_FDCWD, path, INDEX_FILE_MAX, false, &raw, &len,
+	r = file_read_at(AT_FDCWD, path, INDEX_FILE_MAX, false, &raw, &len,
 			 &st);
 	if (r == -ENOENT && !have_commit)
 		state = WT_CLEAN;
@@ -1877,7 +1791,7 @@ static int is_file_utility(int fd)
 		if (n > 10 && !strcmp(name + n - 10, " (deleted)"))
 			name[n - 10] = '\0';
 	} else {
-		r = read_file_at(fd, "comm", SMALL_FILE_MAX, true, &name,
+		r = file_read_at(fd, "comm", SMALL_FILE_MAX, true, &name,
 				 NULL, NULL);
 		if (r < 0) {
 			if (r != -ENOMEM)
@@ -1909,7 +1823,7 @@ static int read_ppid(int fd)
 	char *buf = NULL;
 	int r = -1;
 
-	if (read_file_at(fd, "stat", SMALL_FILE_MAX, true, &buf, NULL,
+	if (file_read_at(fd, "stat", SMALL_FILE_MAX, true, &buf, NULL,
 			 NULL) < 0)
 		goto out;
 	/* "pid (comm) S ppid ...": comm may contain anything, even ')' */
@@ -1936,7 +1850,7 @@ static int read_status(int fd, int *tgid, uid_t *uid, bool *have_uid)
 	char *buf = NULL, *line;
 	int r;
 
-	r = read_file_at(fd, "status", SMALL_FILE_MAX, true, &buf, NULL,
+	r = file_read_at(fd, "status", SMALL_FILE_MAX, true, &buf, NULL,
 			 NULL);
 	if (r < 0)
 		return r == -ENOMEM ? r : 0;
@@ -2079,7 +1993,7 @@ int provenance_read(int pid, struct provenance **ret_prov)
 	r = read_status(fd, &p->pid, &uid, &have_uid);
 	if (r < 0)
 		goto out;
-	r = read_file_at(fd, "cmdline", CMDLINE_MAX, true, &cmd, &cmdlen,
+	r = file_read_at(fd, "cmdline", CMDLINE_MAX, true, &cmd, &cmdlen,
 			 NULL);
 	if (r == -ENOMEM)
 		goto out;

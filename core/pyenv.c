@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "safefile.h"
 #include "sb.h"
 
 #define MAX_PACKAGES 20000
@@ -22,34 +23,20 @@ struct pkgs {
 	size_t n, cap;
 };
 
+#define ENVIRON_MAX (4u << 20)	/* longer environments are cut here */
+#define METADATA_MAX (1u << 20)	/* the header block is at its start */
+
 /* The value of @var in /proc/PID/environ, or NULL (owned). */
 static char *environ_var(int pid, const char *var)
 {
 	char path[64], *buf = NULL, *found = NULL;
-	size_t cap = 0, len = 0, vlen = strlen(var), off;
-	ssize_t n;
-	int fd;
+	size_t len = 0, vlen = strlen(var), off;
 
 	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (file_read_at(AT_FDCWD, path, ENVIRON_MAX, true, &buf, &len,
+			 NULL) < 0)
 		return NULL;
-	for (;;) {
-		if (cap - len < 4096) {
-			char *p = realloc(buf, cap + 65536);
-
-			if (!p || cap > (1 << 22))
-				break;
-			buf = p;
-			cap += 65536;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	for (off = 0; buf && off < len; off += strnlen(buf + off, len - off) + 1)
+	for (off = 0; off < len; off += strnlen(buf + off, len - off) + 1)
 		if (!strncmp(buf + off, var, vlen) && buf[off + vlen] == '=') {
 			found = strndup(buf + off + vlen + 1,
 					len - off - vlen - 1);
@@ -71,25 +58,34 @@ static bool skipped_package(const char *name)
 	return false;
 }
 
-/* Name and Version from a METADATA / PKG-INFO header. */
+/*
+ * Name and Version from a METADATA / PKG-INFO header.  The file is in a
+ * directory the user controls: read without blocking (a FIFO there must not
+ * hang a FUSE worker) and without following a link out of site-packages'
+ * entry; what cannot be read is skipped.
+ */
 static int read_metadata(const char *path, struct pkgs *p)
 {
-	char line[512], name[256] = "", version[128] = "";
-	FILE *f = fopen(path, "re");
+	char name[256] = "", version[128] = "";
+	char *buf = NULL, *line, *next;
 	int r = 0;
 
-	if (!f)
+	if (file_read_at(AT_FDCWD, path, METADATA_MAX, true, &buf, NULL,
+			 NULL) < 0)
 		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (line[0] == '\n' || line[0] == '\r')
+	for (line = buf; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		line[strcspn(line, "\r")] = '\0';
+		if (!line[0])
 			break;	/* end of the header block */
-		line[strcspn(line, "\r\n")] = '\0';
 		if (!strncmp(line, "Name: ", 6))
 			snprintf(name, sizeof(name), "%.255s", line + 6);
 		else if (!strncmp(line, "Version: ", 9))
 			snprintf(version, sizeof(version), "%.127s", line + 9);
 	}
-	fclose(f);
+	free(buf);
 	if (!name[0] || !version[0] || skipped_package(name) ||
 	    p->n >= MAX_PACKAGES)
 		return 0;

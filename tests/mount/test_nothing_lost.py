@@ -6,6 +6,7 @@ import base64
 import hashlib
 import http.server
 import os
+import resource
 import subprocess
 import threading
 import time
@@ -166,3 +167,50 @@ def test_secret_key_from_a_file_or_the_environment(tmp_path):
               "--secret-key-file", fifo, check=False, timeout=10)
     assert r.returncode != 0 and r.stderr.count("\n") == 1
     assert r.stderr.startswith("cmffs: ") and "regular file" in r.stderr
+
+
+def python_mkdir(run, env, timeout=30):
+    """mkdir of an execution by a Python process (its environment is read)."""
+    def big_stack():    # ARG_MAX is a quarter of the stack limit at execve
+        resource.setrlimit(resource.RLIMIT_STACK, (64 << 20, 64 << 20))
+    return subprocess.run(
+        ["/usr/bin/python3", "-c", "import os, sys; os.mkdir(sys.argv[1])", run],
+        env=env, capture_output=True, text=True, timeout=timeout,
+        preexec_fn=big_stack)
+
+
+def test_fifo_in_site_packages_does_not_hang_mkdir(mounted, tmp_path):
+    venv = tmp_path / "venv"
+    site = venv / "lib" / "python3.11" / "site-packages"
+    (site / "good-1.0.dist-info").mkdir(parents=True)
+    (site / "good-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: good\nVersion: 1.0\n\nbody\n")
+    (site / "evil-1.0.dist-info").mkdir()
+    os.mkfifo(site / "evil-1.0.dist-info" / "METADATA")
+    run = mounted.path("pipelines", "py", "s", "r1")
+    mkexec(os.path.dirname(run))
+    r = python_mkdir(run, dict(os.environ, VIRTUAL_ENV=str(venv)))
+    assert r.returncode == 0, r.stderr
+    env_dir = os.path.join(run, "inputs", "cmf_artifacts")
+    (name,) = os.listdir(env_dir)
+    with open(os.path.join(env_dir, name)) as f:
+        assert f.read() == "good==1.0\n"
+
+
+def test_environment_over_four_mib_is_read_safely(mounted, tmp_path):
+    """/proc/PID/environ past the reader's 4 MiB cap (was a use after free)."""
+    venv = tmp_path / "venv"
+    site = venv / "lib" / "python3.11" / "site-packages"
+    (site / "pkg-2.0.dist-info").mkdir(parents=True)
+    (site / "pkg-2.0.dist-info" / "METADATA").write_text("Name: pkg\nVersion: 2.0\n")
+    env = dict(os.environ)
+    for i in range(40):                      # 40 x 127 KiB = ~5 MiB
+        env[f"CMFFS_BIG_{i}"] = "x" * (127 * 1024)
+    env["VIRTUAL_ENV"] = str(venv)           # after the big ones
+    run = mounted.path("pipelines", "py", "s", "big")
+    mkexec(os.path.dirname(run))
+    r = python_mkdir(run, env)
+    assert r.returncode == 0, r.stderr
+    with open(f"/proc/{mounted.proc.pid}/status") as f:
+        assert "State:" in f.read()          # the daemon is alive
+    assert os.path.isdir(run)
