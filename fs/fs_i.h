@@ -146,7 +146,8 @@ int ofile_write(struct fs *fs, struct ofile *of, const char *buf, size_t size,
 int ofile_truncate(struct fs *fs, struct ofile *of, off_t size);
 /* Were bytes written since the last commit?  (A hint: unlocked after.) */
 bool ofile_written(struct ofile *of);
-/* Current size and mtime while open. */
+/* Current size and mtime while open; never waits, not even while the file
+ * is re-hashed or committed at close. */
 void ofile_stat(struct ofile *of, uint64_t *ret_size, int64_t *ret_mtime_ns);
 /* utimens on an open file: the time survives the logging at close. */
 void ofile_set_mtime(struct ofile *of, int64_t mtime_ns);

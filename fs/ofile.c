@@ -66,8 +66,12 @@ struct ofile {
 	bool hasher_started;	/* the hasher thread exists */
 	bool hasher_stop;
 	pthread_t hasher;
-	uint64_t size;
-	int64_t mtime_ns;
+	/*
+	 * Written under @lock, read by ofile_stat() without it: stat of a
+	 * file being closed (re-hashed, committed under @lock) never waits.
+	 */
+	_Atomic uint64_t size;
+	_Atomic int64_t mtime_ns;
 	bool dirty;		/* content differs from the logged version */
 	bool written;		/* bytes were written since the last commit */
 	bool abandoned;		/* a writer died of a signal: never log */
@@ -469,10 +473,8 @@ bool ofile_written(struct ofile *of)
 
 void ofile_stat(struct ofile *of, uint64_t *ret_size, int64_t *ret_mtime_ns)
 {
-	pthread_mutex_lock(&of->lock);
 	*ret_size = of->size;
 	*ret_mtime_ns = of->mtime_ns;
-	pthread_mutex_unlock(&of->lock);
 }
 
 void ofile_set_mtime(struct ofile *of, int64_t mtime_ns)

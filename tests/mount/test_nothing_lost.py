@@ -214,3 +214,27 @@ def test_environment_over_four_mib_is_read_safely(mounted, tmp_path):
     with open(f"/proc/{mounted.proc.pid}/status") as f:
         assert "State:" in f.read()          # the daemon is alive
     assert os.path.isdir(run)
+
+
+def test_stat_does_not_wait_for_a_closing_file(mounted, execution):
+    """A file written out of order is re-hashed at close; stat of it
+    meanwhile answers at once instead of waiting for the hash.  Checked by
+    state, not by time: when stat returns, the file is not logged yet."""
+    path = os.path.join(execution, "outputs", "big.bin")
+    size = 768 << 20
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+    os.pwrite(fd, b"z", size - 1)                # out of order: stale hash
+    block = os.urandom(1 << 20)
+    for off in range(0, size - (1 << 20), 1 << 20):
+        os.pwrite(fd, block, off)
+    logged = ("SELECT count(*) FROM cmffs_entry WHERE name = 'big.bin'"
+              " AND artifact_id IS NOT NULL")
+    t = threading.Thread(target=os.close, args=(fd,))
+    t.start()
+    time.sleep(0.1)
+    st = os.stat(path)
+    during = mounted.sql(logged)
+    t.join()
+    assert st.st_size == size
+    assert during == [(0,)], "stat waited for the re-hash and commit"
+    assert mounted.sql(logged) == [(1,)]
