@@ -55,6 +55,14 @@ static const char *const sql_prop_delete[_MLMD_NODE_MAX] = {
 	"DELETE FROM `ContextProperty` WHERE `context_id` = ?1"
 	" AND `name` = ?2 AND `is_custom_property` = ?3",
 };
+static const char *const sql_prop_rename[_MLMD_NODE_MAX] = {
+	"UPDATE `ArtifactProperty` SET `name` = ?4 WHERE `artifact_id` = ?1"
+	" AND `name` = ?2 AND `is_custom_property` = ?3",
+	"UPDATE `ExecutionProperty` SET `name` = ?4 WHERE `execution_id` = ?1"
+	" AND `name` = ?2 AND `is_custom_property` = ?3",
+	"UPDATE `ContextProperty` SET `name` = ?4 WHERE `context_id` = ?1"
+	" AND `name` = ?2 AND `is_custom_property` = ?3",
+};
 static const char *const sql_touch[_MLMD_NODE_MAX] = {
 	"UPDATE `Artifact` SET `last_update_time_since_epoch` = ?2"
 	" WHERE `id` = ?1",
@@ -314,6 +322,30 @@ int mlmd_prop_delete(struct store *st, enum mlmd_node node, int64_t id,
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 3, custom ? 1 : 0);
+	r = mlmd_step_done(s);
+	if (r == 0 && sqlite3_changes(store_db(st)) == 0)
+		r = -ENOENT;
+	return r;
+}
+
+int mlmd_prop_rename(struct store *st, enum mlmd_node node, int64_t id,
+		     const char *from, const char *to, bool custom)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if (!strcmp(from, to))
+		return 0;	/* deleting "to" would delete "from" */
+	r = mlmd_prop_delete(st, node, id, to, custom);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	r = store_stmt(st, sql_prop_rename[node], &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_text(s, 2, from, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, custom ? 1 : 0);
+	sqlite3_bind_text(s, 4, to, -1, SQLITE_STATIC);
 	r = mlmd_step_done(s);
 	if (r == 0 && sqlite3_changes(store_db(st)) == 0)
 		r = -ENOENT;

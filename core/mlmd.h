@@ -83,6 +83,13 @@ int mlmd_prop_get_text(struct store *st, enum mlmd_node node, int64_t id,
 int mlmd_prop_delete(struct store *st, enum mlmd_node node, int64_t id,
 		     const char *name, bool custom);
 
+/*
+ * Rename property @from to @to, keeping its typed value; an existing @to is
+ * replaced.  -ENOENT if there is no @from.  Caller holds a transaction.
+ */
+int mlmd_prop_rename(struct store *st, enum mlmd_node node, int64_t id,
+		     const char *from, const char *to, bool custom);
+
 /* Update last_update_time_since_epoch of a node to @now_ms. */
 int mlmd_touch(struct store *st, enum mlmd_node node, int64_t id,
 	       int64_t now_ms);

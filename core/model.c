@@ -796,6 +796,28 @@ out:
 	return r;
 }
 
+int model_prop_rename(struct model *m, enum model_owner owner, int64_t id,
+		      const char *from, const char *to)
+{
+	enum mlmd_node node = owner_node(owner);
+	int r;
+
+	store_lock(m->st);
+	r = store_begin(m->st);
+	if (r < 0)
+		goto out;
+	r = mlmd_prop_rename(m->st, node, id, from, to, true);
+	if (r == 0)
+		r = mlmd_touch(m->st, node, id, store_now_ms());
+	if (r == 0)
+		r = store_commit(m->st);
+	else
+		store_rollback(m->st);
+out:
+	store_unlock(m->st);
+	return r;
+}
+
 /* --- directory attributes ------------------------------------------------- */
 
 int model_dirattr_get(struct model *m, uint64_t ino, struct dir_attr *ret)

@@ -180,6 +180,10 @@ int model_prop_set(struct model *m, enum model_owner owner, int64_t id,
 		   const char *name, const struct value *v);
 int model_prop_delete(struct model *m, enum model_owner owner, int64_t id,
 		      const char *name);
+/* Rename, keeping the typed value, in one transaction (mv of a property
+ * file); an existing @to is replaced.  -ENOENT without @from. */
+int model_prop_rename(struct model *m, enum model_owner owner, int64_t id,
+		      const char *from, const char *to);
 
 /* --- the file tree of an execution ------------------------------------- */
 

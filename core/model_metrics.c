@@ -196,7 +196,9 @@ int model_metrics_list(struct model *m, int64_t id, model_name_cb cb,
 			r = -ENOMEM;
 			break;
 		}
-		names[n] = strdup((const char *)sqlite3_column_text(s, 0));
+		names[n] = sqlite3_column_text(s, 0)
+				   ? strdup((const char *)sqlite3_column_text(s, 0))
+				   : NULL;	/* NULL: SQLite ran out of memory */
 		if (!names[n]) {
 			r = -ENOMEM;
 			break;
@@ -248,8 +250,10 @@ int model_metrics_json(struct model *m, int64_t id, const char *name,
 			v = json_integer(sqlite3_column_int64(s, 1));
 		else if (sqlite3_column_type(s, 2) != SQLITE_NULL)
 			v = json_real(sqlite3_column_double(s, 2));
-		else
+		else if (sqlite3_column_type(s, 3) != SQLITE_NULL)
 			v = json_string((const char *)sqlite3_column_text(s, 3));
+		else
+			v = json_null();	/* a bool or proto value (imported) */
 		if (json_object_set_new(obj, k, v) < 0) {
 			rc = SQLITE_NOMEM;
 			break;

@@ -47,6 +47,7 @@ struct handle {
 	size_t len;
 	size_t cap;
 	bool written;		/* H_PROP, H_CONTROL: content to apply */
+	bool emptied;		/* H_CONTROL: truncated, or never logged */
 	enum node_kind node;	/* H_CONTROL: which file */
 	int64_t exec_id;	/* H_CONTROL */
 	enum model_owner owner;	/* H_PROP */
@@ -1124,6 +1125,14 @@ static int open_control(struct fs *fs, const char *path, struct node *n,
 	h->exec_id = n->exec_id;
 	snprintf(h->name, sizeof(h->name), "%s", n->name);
 	h->writer = (fi->flags & O_ACCMODE) != O_RDONLY;
+	if (h->writer && n->kind == NODE_METRICS_FILE) {
+		char base[256];
+
+		snprintf(base, sizeof(base), "%.*s",
+			 (int)(strlen(n->name) - 5), n->name);
+		h->emptied = (fi->flags & O_TRUNC) ||
+			     fs_metrics_pending(fs, n->exec_id, base);
+	}
 	if (!(fi->flags & O_TRUNC)) {
 		r = node_text(fs, n, &h->buf, &h->len);
 		if (r < 0) {
@@ -1489,6 +1498,18 @@ static int control_apply(struct fs *fs, struct handle *h)
 	size_t len = h->len;
 	int r;
 
+	/*
+	 * An empty metrics/NAME.json is not a JSON object: refused like any
+	 * other non-JSON, unless the closing process holds another
+	 * descriptor of the file (a shell's dup2 before it writes).
+	 */
+	if (h->node == NODE_METRICS_FILE && h->emptied &&
+	    (h->written ? !h->len : !caller_holds_other_fd(fs, h->path))) {
+		h->written = false;
+		h->emptied = false;
+		return fs_refuse(-EINVAL, "write", h->path,
+				 "metrics/NAME.json takes one JSON object; the file is empty");
+	}
 	if (!h->written)
 		return 0;
 	r = prop_buffer(h, len + 1);
@@ -1513,6 +1534,7 @@ static int control_apply(struct fs *fs, struct handle *h)
 			free(err);
 			return r;
 		}
+		h->emptied = false;
 		pending_remove(fs, h->exec_id, base);
 		syncer_kick(fs->syncer);
 		return 0;
@@ -1725,22 +1747,12 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 	    (dst.kind == NODE_CTX_PROPS || dst.kind == NODE_EXEC_PROPS)) {
 		enum model_owner so, dso;
 		int64_t sid, did;
-		struct value v;
-		char *text = NULL;
 
 		prop_owner(&src, &so, &sid);
 		prop_owner(&dst, &dso, &did);
 		if (so != dso || sid != did)
 			return -EXDEV;
-		r = model_prop_get(fs->model, so, sid, src.name, &text);
-		if (r < 0)
-			return r;
-		value_parse(text, &v);
-		r = model_prop_set(fs->model, so, sid, name, &v);
-		if (r == 0)
-			r = model_prop_delete(fs->model, so, sid, src.name);
-		free(text);
-		return r;
+		return model_prop_rename(fs->model, so, sid, src.name, name);
 	}
 	return fs_refuse(-EPERM, "rename", from,
 			 "only files and folders inside inputs/ or outputs/, and properties, can be renamed");
@@ -2035,6 +2047,7 @@ static int op_setxattr(const char *path, const char *name, const char *value,
 	const char *prop = XATTR_PREFIX "prop.";
 	struct node n;
 	struct value v;
+	const char *why;
 	char *text;
 	int r;
 
@@ -2044,6 +2057,9 @@ static int op_setxattr(const char *path, const char *name, const char *value,
 		return r;
 	if (strncmp(name, prop, strlen(prop)) || !name[strlen(prop)])
 		return -ENOTSUP;
+	/* the same keys as properties/KEY files take */
+	if (name_check(name + strlen(prop), &why) < 0)
+		return fs_refuse(-EINVAL, "setxattr", path, why);
 	if (n.kind == NODE_ENTRY && n.side == SIDE_DATASLICE) {
 		/* a member's (or the slice's) property, kept with the slice */
 		if (!utf8_valid(value, size) || memchr(value, '\0', size))

@@ -5,8 +5,10 @@ secrets stay out of what is printed."""
 import base64
 import hashlib
 import http.server
+import json
 import os
 import resource
+import sqlite3
 import subprocess
 import threading
 import time
@@ -238,3 +240,109 @@ def test_stat_does_not_wait_for_a_closing_file(mounted, execution):
     assert st.st_size == size
     assert during == [(0,)], "stat waited for the re-hash and commit"
     assert mounted.sql(logged) == [(1,)]
+
+
+def test_property_rename_keeps_its_typed_value(tmp_path):
+    if not fuse_usable():
+        pytest.skip("/dev/fuse cannot be opened here")
+    m = Mount(tmp_path)
+    m.init()
+    m.mount()
+    try:
+        run = m.path("pipelines", "p", "s", "e")
+        mkexec(run)
+        with open(os.path.join(run, "properties", "lr"), "w") as f:
+            f.write("0.5\n")
+    finally:
+        m.umount()
+    # a string that looks like a number, as an imported document brings it
+    db = sqlite3.connect(os.path.join(m.ws, "mlmd"))
+    db.execute("UPDATE ExecutionProperty SET double_value = NULL,"
+               " string_value = '007' WHERE name = 'lr'")
+    db.commit()
+    db.close()
+    m.mount()
+    try:
+        props = m.path("pipelines", "p", "s", "e", "properties")
+        os.rename(os.path.join(props, "lr"), os.path.join(props, "rate"))
+        assert "rate" in os.listdir(props) and "lr" not in os.listdir(props)
+        with open(os.path.join(props, "rate")) as f:
+            assert f.read().strip() == "007"
+        assert m.sql("SELECT int_value, double_value, string_value FROM"
+                     " ExecutionProperty WHERE name = 'rate' AND"
+                     " is_custom_property = 1") == [(None, None, "007")]
+        assert m.sql("SELECT count(*) FROM ExecutionProperty WHERE name = 'lr'") == [(0,)]
+    finally:
+        m.umount()
+
+
+def test_xattr_property_key_follows_the_name_rules(mounted, execution):
+    f = os.path.join(execution, "outputs", "f")
+    with open(f, "wb") as fh:
+        fh.write(b"f")
+    os.setxattr(f, "user.cmf.prop.ok", b"1")
+    before = len(mounted.journal().splitlines())
+    for key in ("user.cmf.prop.bad\nkey", "user.cmf.prop.a:b"):
+        with pytest.raises(OSError) as e:
+            os.setxattr(f, key, b"1")
+        assert e.value.errno == 22
+    assert len(mounted.journal().splitlines()) == before + 2
+    assert [k for k in os.listxattr(f) if k.startswith("user.cmf.prop.")] == \
+        ["user.cmf.prop.ok"]
+
+
+def test_empty_metrics_json_is_refused(mounted, execution):
+    metrics = os.path.join(execution, "metrics")
+    # each on a name of its own: a refused name vanishes from the store at
+    # once, from the kernel's name cache only after its 1 s entry timeout
+    for name, make_empty in (
+            ("a", lambda p: open(p, "w").close()),
+            ("b", lambda p: subprocess.run(["sh", "-c", ': > "$1"', "sh", p])),
+            ("c", lambda p: subprocess.run(["touch", p]))):
+        before = len(mounted.journal().splitlines())
+        path = os.path.join(metrics, name + ".json")
+        try:
+            make_empty(path)
+        except OSError as e:
+            assert e.errno == 22
+        journal = mounted.journal().splitlines()
+        assert len(journal) == before + 1 and "empty" in journal[-1], journal[before:]
+    assert mounted.sql("SELECT count(*) FROM Artifact") == [(0,)]
+    # the shell's open, dup2, close, write, close still logs once
+    path = os.path.join(metrics, "m.json")
+    subprocess.run(["sh", "-c", 'echo \'{"acc": 0.5}\' > "$1"', "sh", path], check=True)
+    with open(path) as f:
+        assert json.load(f) == {"acc": 0.5}
+    assert mounted.sql("SELECT count(*) FROM Artifact") == [(1,)]
+    # truncating the logged metrics to nothing is refused too
+    with pytest.raises(OSError):
+        open(path, "w").close()
+    assert mounted.sql("SELECT count(*) FROM Artifact") == [(1,)]
+
+
+def test_metrics_with_a_value_of_another_type_still_render(tmp_path):
+    """A Metrics artifact whose property holds a bool (as a document from
+    elsewhere may bring) reads back as null instead of failing."""
+    if not fuse_usable():
+        pytest.skip("/dev/fuse cannot be opened here")
+    m = Mount(tmp_path)
+    m.init()
+    m.mount()
+    run = m.path("pipelines", "p", "s", "e")
+    try:
+        mkexec(run)
+        with open(os.path.join(run, "metrics", "m.json"), "w") as f:
+            f.write('{"acc": 1, "flag": "x"}')
+    finally:
+        m.umount()
+    db = sqlite3.connect(os.path.join(m.ws, "mlmd"))
+    db.execute("UPDATE ArtifactProperty SET string_value = NULL, bool_value = 1"
+               " WHERE name = 'flag'")
+    db.commit()
+    db.close()
+    m.mount()
+    try:
+        with open(os.path.join(run, "metrics", "m.json")) as f:
+            assert json.load(f) == {"acc": 1, "flag": None}
+    finally:
+        m.umount()
