@@ -280,8 +280,17 @@ int model_entry_link(struct model *m, int64_t src_id, int64_t execution_id,
 int model_entry_rename(struct model *m, int64_t id, int64_t new_parent,
 		       const char *new_name, bool noreplace);
 
-/* Remove a directory entry (-ENOTEMPTY) or an unlogged file (-EPERM if it
- * is logged: logged history is append-only; tensorboard files may go). */
+/*
+ * Remove a file or an empty directory (-ENOTEMPTY) of the tree, as rm and
+ * rmdir do on a disk.  What was logged stays in the history (artifacts,
+ * events, what a server has), except a scratch file's: a file of inputs/
+ * or outputs/ whose current version was logged by this execution alone (no
+ * event of another execution, no other file showing it, no push to a
+ * server since) leaves no artifact, and neither do its earlier versions
+ * that never left the execution either.  -EPERM for a committed (.dir)
+ * directory and its members, and for step-metrics files: every commit of
+ * those is history.
+ */
 int model_entry_remove(struct model *m, int64_t id);
 
 enum entry_set {

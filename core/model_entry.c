@@ -119,6 +119,23 @@ static const char sql_artifact_attributions_delete[] =
 	"DELETE FROM `Attribution` WHERE `artifact_id` = ?1";
 static const char sql_artifact_delete[] =
 	"DELETE FROM `Artifact` WHERE `id` = ?1";
+/*
+ * The versions of the file at path ?2 (below side ?4's event type) of
+ * execution ?1 that never left that execution: no event of another one, no
+ * file but entry ?3 shows them, no push to a server since they were logged.
+ */
+static const char sql_scratch_versions[] =
+	"SELECT a.`id` FROM `Artifact` a JOIN `Event` ev"
+	" ON ev.`artifact_id` = a.`id` WHERE ev.`execution_id` = ?1"
+	" AND ev.`type` = ?4"
+	" AND substr(a.`name`, 1, length(?2) + 1) = ?2 || ':'"
+	" AND (SELECT count(*) FROM `Event` e2 WHERE e2.`artifact_id` = a.`id`) = 1"
+	" AND NOT EXISTS (SELECT 1 FROM cmffs_entry x"
+	"  WHERE x.artifact_id = a.`id` AND x.id <> ?3)"
+	" AND NOT EXISTS (SELECT 1 FROM cmffs_pushed_execution d"
+	"  WHERE d.execution_id = ?1"
+	"  AND d.pushed_update_ms >= a.`create_time_since_epoch`)"
+	" ORDER BY a.`id`";
 static const char sql_artifact_custom_keys[] =
 	"SELECT `name` FROM `ArtifactProperty` WHERE `artifact_id` = ?1"
 	" AND `is_custom_property` = 1 ORDER BY `name`";
@@ -1279,9 +1296,77 @@ out_unlock:
 	return r;
 }
 
+/* Is @e below a committed (.dir) directory?  Its members are history. */
+static int in_committed_dir_locked(struct model *m, const struct entry *e,
+				   bool *ret)
+{
+	struct entry p;
+	int64_t walk;
+	int r;
+
+	for (walk = e->parent_id; walk != 0; walk = p.parent_id) {
+		r = entry_get_locked(m, walk, &p);
+		if (r < 0)
+			return r;
+		if (p.artifact_id) {
+			*ret = true;
+			return 0;
+		}
+	}
+	*ret = false;
+	return 0;
+}
+
+/*
+ * @e is being removed.  If its current version is a scratch file's (see
+ * model_entry_remove()), delete that artifact and every earlier version of
+ * the same path that never left the execution either.  Otherwise leave
+ * everything: history.  Caller holds a write transaction.
+ */
+static int drop_scratch_locked(struct model *m, const struct entry *e)
+{
+	int ev = e->side == SIDE_INPUTS ? MLMD_EVENT_INPUT : MLMD_EVENT_OUTPUT;
+	int64_t *ids = NULL;
+	size_t n = 0, cap = 0, i;
+	bool current = false;
+	char *path = NULL;
+	sqlite3_stmt *s;
+	int rc, r;
+
+	r = entry_path_locked(m, e->id, &path);
+	if (r < 0)
+		return r;
+	r = store_stmt(m->st, sql_scratch_versions, &s);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_int64(s, 1, e->execution_id);
+	sqlite3_bind_text(s, 2, path, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, e->id);
+	sqlite3_bind_int(s, 4, ev);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (array_reserve(&ids, &cap, n + 1, sizeof(*ids)) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		ids[n] = sqlite3_column_int64(s, 0);
+		current |= ids[n] == e->artifact_id;
+		n++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_errno(rc);
+	store_stmt_done(s);
+	for (i = 0; r == 0 && current && i < n; i++)
+		r = artifact_delete_locked(m, ids[i]);
+out:
+	free(ids);
+	free(path);
+	return r;
+}
+
 int model_entry_remove(struct model *m, int64_t id)
 {
 	struct entry e;
+	bool committed;
 	int64_t n;
 	int r;
 
@@ -1298,9 +1383,16 @@ int model_entry_remove(struct model *m, int64_t id)
 		r = count_children_locked(m, id, &n);
 		if (r == 0 && n)
 			r = -ENOTEMPTY;
+	} else if (e.artifact_id && (e.side == SIDE_INPUTS ||
+				     e.side == SIDE_OUTPUTS)) {
+		r = in_committed_dir_locked(m, &e, &committed);
+		if (r == 0 && committed)
+			r = -EPERM;
+		if (r == 0)
+			r = drop_scratch_locked(m, &e);
 	} else if (e.artifact_id && e.side != SIDE_TENSORBOARD &&
 		   e.side != SIDE_DATASLICE) {
-		r = -EPERM;
+		r = -EPERM;	/* step metrics: every commit is history */
 	}
 	if (r == 0)
 		r = entry_delete_locked(m, id);

@@ -154,12 +154,15 @@ void ofile_set_mtime(struct ofile *of, int64_t mtime_ns);
 /*
  * Log the current content if it changed (a close by a writer).  @killed: the
  * closing process was killed by a signal: the content is abandoned instead.
- * @more_fds: the closing process still has the file open on another
- * descriptor: a close without writes then waits for that one.  A refusal
- * may come with an owned explanation in *ret_err (if not NULL).
+ * @shared: the closing process is not the one that opened the file, so the
+ * description may still be held elsewhere: nothing is logged now, the last
+ * close (ofile_release) logs the final bytes.  @more_fds: the closing
+ * process still has the file open on another descriptor: a close without
+ * writes then waits for that one.  A refusal may come with an owned
+ * explanation in *ret_err (if not NULL).
  */
-int ofile_flush(struct fs *fs, struct ofile *of, bool killed, bool more_fds,
-		char **ret_err);
+int ofile_flush(struct fs *fs, struct ofile *of, bool killed, bool shared,
+		bool more_fds, char **ret_err);
 /* Drop a reference; the last one logs or discards what is left. */
 void ofile_release(struct fs *fs, struct ofile *of);
 

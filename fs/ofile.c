@@ -523,8 +523,8 @@ static int commit_locked(struct fs *fs, struct ofile *of, char **ret_err)
 	return r;
 }
 
-int ofile_flush(struct fs *fs, struct ofile *of, bool killed, bool more_fds,
-		char **ret_err)
+int ofile_flush(struct fs *fs, struct ofile *of, bool killed, bool shared,
+		bool more_fds, char **ret_err)
 {
 	int r = 0;
 
@@ -534,6 +534,8 @@ int ofile_flush(struct fs *fs, struct ofile *of, bool killed, bool more_fds,
 		r = -EINTR;
 		goto out;
 	}
+	if (shared)
+		goto out;	/* ofile_release() logs at the last close */
 	/*
 	 * Shells open a file, dup2() it and close the original before
 	 * writing: that first close must not log an empty version.  So a

@@ -24,6 +24,7 @@
 #include "lineage.h"
 #include "log.h"
 #include "names.h"
+#include "proc.h"
 #include "provenance.h"
 #include "value.h"
 
@@ -48,6 +49,7 @@ struct handle {
 	size_t cap;
 	bool written;		/* H_PROP, H_CONTROL: content to apply */
 	bool emptied;		/* H_CONTROL: truncated, or never logged */
+	pid_t opener;		/* H_OFILE: the thread that opened it */
 	enum node_kind node;	/* H_CONTROL: which file */
 	int64_t exec_id;	/* H_CONTROL */
 	enum model_owner owner;	/* H_PROP */
@@ -906,45 +908,10 @@ static int op_rmdir(const char *path)
 
 /* --- files ------------------------------------------------------------------ */
 
+/* A close because the caller dies of a signal must not log what it wrote. */
 static bool caller_was_killed(void)
 {
-	/*
-	 * A close that happens because the process is dying of a signal
-	 * (kill -9 of a cp halfway) must not log what it wrote.  The kernel
-	 * shows the dying task's PF_EXITING flag (field 9 of /proc/PID/stat)
-	 * and its wait status (field 52, exit_code) while it closes files.
-	 */
-	char path[64], buf[1024];
-	unsigned long flags = 0;
-	long exit_code = 0;
-	char *p, *end;
-	ssize_t n;
-	int fd, field;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat",
-		 (int)fuse_get_context()->pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');	/* comm may contain spaces */
-	if (!p)
-		return false;
-	p++;
-	for (field = 3; *p; field++) {
-		while (*p == ' ')
-			p++;
-		if (field == 9)
-			flags = strtoul(p, &end, 10);
-		else if (field == 52)
-			exit_code = strtol(p, &end, 10);
-		p += strcspn(p, " ");
-	}
-	return (flags & 0x4) && (exit_code & 0x7f);
+	return proc_killed_by_signal(fuse_get_context()->pid);
 }
 
 /*
@@ -1073,6 +1040,7 @@ static int open_entry(struct fs *fs, const char *path, struct node *n,
 	}
 	h->of = of;
 	h->writer = acc != O_RDONLY;
+	h->opener = fuse_get_context()->pid;
 	/*
 	 * A write-only descriptor cannot be mmapped, so it may bypass the
 	 * page cache: the writer's pages then reach the daemon directly
@@ -1568,6 +1536,7 @@ static int op_flush(const char *path, struct fuse_file_info *fi)
 	struct fs *fs = get_fs();
 	struct handle *h = handle_of(fi);
 	char *err = NULL;
+	bool shared;
 	int r;
 
 	(void)path;
@@ -1577,7 +1546,14 @@ static int op_flush(const char *path, struct fuse_file_info *fi)
 		return control_apply(fs, h);
 	if (h->kind != H_OFILE || !h->writer)
 		return 0;
-	r = ofile_flush(fs, h->of, caller_was_killed(),
+	/*
+	 * A close by another process than the one that opened the file (a
+	 * child that inherited the descriptor: `( a; b ) > f`, `exec > log`,
+	 * forked workers) is not the end of the write: the last close of
+	 * the shared description (release) logs the final bytes.
+	 */
+	shared = !proc_same_process(fuse_get_context()->pid, h->opener);
+	r = ofile_flush(fs, h->of, caller_was_killed(), shared,
 			!ofile_written(h->of) &&
 				caller_holds_other_fd(fs, h->path),
 			&err);
@@ -1670,7 +1646,7 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 		return r;
 	r = ofile_truncate(fs, of, size);
 	if (r == 0)
-		r = ofile_flush(fs, of, false, false, NULL);
+		r = ofile_flush(fs, of, false, false, false, NULL);
 	ofile_release(fs, of);
 	return r;
 }
@@ -1698,14 +1674,11 @@ static int op_unlink(const char *path)
 	r = model_entry_remove(fs->model, n.entry.id);
 	if (r == 0 && n.side == SIDE_TENSORBOARD)
 		syncer_kick(fs->syncer);
-	if (r == -EPERM) {
-		char why[160];
-
-		snprintf(why, sizeof(why),
-			 "logged artifacts are append-only (md5 %s); overwrite the file to log a new version",
-			 n.entry.md5);
-		return fs_refuse(r, "unlink", path, why);
-	}
+	if (r == -EPERM)
+		return fs_refuse(r, "unlink", path,
+				 n.side == SIDE_STEP_METRICS
+					 ? "every commit of step metrics is history; append rows instead"
+					 : "it belongs to a committed directory, which is history");
 	return r;
 }
 

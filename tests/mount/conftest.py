@@ -100,6 +100,14 @@ class Mount:
         finally:
             db.close()
 
+    def sql_exec(self, statement, args=()):
+        db = sqlite3.connect(os.path.join(self.ws, "mlmd"))
+        try:
+            db.execute(statement, args)
+            db.commit()
+        finally:
+            db.close()
+
     def journal(self):
         with open(self.path(".cmf", "log")) as f:
             return f.read()

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import cmffs, mkexec
+from conftest import Mount, cmffs, fuse_usable, mkexec
 
 
 def md5(data):
@@ -128,7 +128,7 @@ def test_hard_link_forms_lineage_without_copying(mounted, execution):
         assert e.value.errno == errno.EPERM
 
 
-def test_overwrite_logs_new_version_and_rm_is_refused(mounted, execution):
+def test_overwrite_logs_new_version_and_rm_removes_the_name(mounted, execution):
     p = os.path.join(execution, "outputs", "metrics.txt")
     write(p, b"v1\n")
     write(p, b"v1\n")          # same bytes: no new version
@@ -137,15 +137,55 @@ def test_overwrite_logs_new_version_and_rm_is_refused(mounted, execution):
     assert mounted.sql("SELECT count(*) FROM Event") == [(2,)]
     with open(p, "rb") as f:
         assert f.read() == b"v2 longer\n"
-    with pytest.raises(PermissionError):
-        os.unlink(p)
-    assert os.path.exists(p)
-    assert "append-only" in mounted.journal()
     # appending is a new version too
     write(p, b"more\n", "ab")
     with open(p, "rb") as f:
         assert f.read() == b"v2 longer\nmore\n"
     assert artifacts(mounted)[-1][1] == md5(b"v2 longer\nmore\n")
+    # used by another execution: rm removes the name, the history stays
+    other = os.path.join(os.path.dirname(execution), "run2")
+    mkexec(other)
+    os.link(p, os.path.join(other, "inputs", "metrics.txt"))
+    os.unlink(p)
+    assert not os.path.exists(p)
+    assert len(artifacts(mounted)) == 3
+    assert mounted.sql("SELECT count(*) FROM Event") == [(4,)]
+    # used by nothing else, never pushed: a scratch file leaves no trace,
+    # none of its versions
+    s = os.path.join(execution, "outputs", "scratch.txt")
+    write(s, b"a")
+    write(s, b"b")
+    assert len(artifacts(mounted)) == 5
+    os.unlink(s)
+    assert len(artifacts(mounted)) == 3
+    assert mounted.sql("SELECT count(*) FROM Event") == [(4,)]
+    # rmdir of an empty directory works
+    d = os.path.join(execution, "outputs", "d")
+    os.mkdir(d)
+    os.rmdir(d)
+    assert not os.path.exists(d)
+
+
+def test_rm_after_a_push_keeps_the_history(tmp_path):
+    if not fuse_usable():
+        pytest.skip("/dev/fuse cannot be opened here")
+    m = Mount(tmp_path)
+    m.init()
+    m.mount()
+    try:
+        run = m.path("pipelines", "p", "s", "e")
+        mkexec(run)
+        write(os.path.join(run, "outputs", "a.txt"), b"a")
+    finally:
+        m.umount()
+    m.sql_exec("INSERT INTO cmffs_pushed_execution VALUES"
+               " ((SELECT id FROM Execution), 'http://server', 1e15)")
+    m.mount()
+    try:
+        os.unlink(os.path.join(run, "outputs", "a.txt"))
+        assert [n for n, _, _ in artifacts(m)] == [f"a.txt:{md5(b'a')}"]
+    finally:
+        m.umount()
 
 
 def test_rename_into_place(mounted, execution):
@@ -726,16 +766,15 @@ def test_dataslice(mounted, execution):
 
 def test_unlink_of_open_files(mounted, execution):
     out = os.path.join(execution, "outputs")
-    # a logged file that is still open is refused like any other
-    f = open(os.path.join(out, "kept.txt"), "wb")
-    f.write(b"kept")
+    # a logged scratch file that is still open goes; its reader keeps reading
+    f = open(os.path.join(out, "gone.txt"), "wb")
+    f.write(b"gone")
     f.flush()
     os.fsync(f.fileno())
-    g = open(os.path.join(out, "kept.txt"), "rb")
+    g = open(os.path.join(out, "gone.txt"), "rb")
     f.close()
-    with pytest.raises(PermissionError):
-        os.unlink(os.path.join(out, "kept.txt"))
-    assert g.read() == b"kept"
+    os.unlink(os.path.join(out, "gone.txt"))
+    assert g.read() == b"gone"
     g.close()
     # an unlogged file being written can go; its writer keeps working
     h = open(os.path.join(out, "scratch.tmp"), "wb")
@@ -744,6 +783,7 @@ def test_unlink_of_open_files(mounted, execution):
     os.unlink(os.path.join(out, "scratch.tmp"))
     h.write(b"y")
     h.close()
+    write(os.path.join(out, "kept.txt"), b"kept")
     assert sorted(os.listdir(out)) == ["kept.txt"]
     assert [n for n, _, _ in artifacts(mounted)] == [f"kept.txt:{md5(b'kept')}"]
     assert ".fuse_hidden" not in mounted.journal()

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/* /proc facts; see proc.h. */
+#include "proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "safefile.h"
+
+#define PF_EXITING 0x4	/* include/linux/sched.h */
+
+/* /proc/@tid/@name into a new string (owned). */
+static int read_proc(pid_t tid, const char *name, char **ret)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)tid, name);
+	return file_read_at(AT_FDCWD, path, 64u << 10, true, ret, NULL, NULL);
+}
+
+int proc_tgid(pid_t tid, pid_t *ret_tgid)
+{
+	char *buf = NULL, *p;
+	long v;
+	int r;
+
+	r = read_proc(tid, "status", &buf);
+	if (r < 0)
+		return r;
+	p = strstr(buf, "\nTgid:");
+	if (!p) {
+		free(buf);
+		return -EPROTO;
+	}
+	v = strtol(p + 6, NULL, 10);
+	free(buf);
+	if (v <= 0)
+		return -EPROTO;
+	*ret_tgid = (pid_t)v;
+	return 0;
+}
+
+bool proc_same_process(pid_t a, pid_t b)
+{
+	pid_t ta, tb;
+
+	if (a == b)
+		return true;
+	return proc_tgid(a, &ta) == 0 && proc_tgid(b, &tb) == 0 && ta == tb;
+}
+
+bool proc_killed_by_signal(pid_t tid)
+{
+	unsigned long flags = 0;
+	long exit_code = 0;
+	char *buf = NULL, *p, *end;
+	int field;
+
+	if (read_proc(tid, "stat", &buf) < 0)
+		return false;
+	p = strrchr(buf, ')');	/* comm may contain spaces and ')' */
+	if (!p) {
+		free(buf);
+		return false;
+	}
+	p++;
+	for (field = 3; *p; field++) {
+		while (*p == ' ')
+			p++;
+		if (field == 9)
+			flags = strtoul(p, &end, 10);
+		else if (field == 52)
+			exit_code = strtol(p, &end, 10);
+		p += strcspn(p, " ");
+	}
+	free(buf);
+	return (flags & PF_EXITING) && (exit_code & 0x7f);
+}

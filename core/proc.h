@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Facts about a process read from /proc, for the FUSE operations that must
+ * know who is calling (FUSE gives the calling thread's id).  Non-blocking,
+ * no subprocess; a process that is gone gives -ENOENT or false.
+ */
+#ifndef CMFFS_PROC_H
+#define CMFFS_PROC_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* The thread group (process) id of thread @tid.  0 or -errno. */
+int proc_tgid(pid_t tid, pid_t *ret_tgid);
+
+/* Do threads @a and @b belong to one process?  False if either is gone. */
+bool proc_same_process(pid_t a, pid_t b);
+
+/*
+ * Is @tid exiting because a signal killed it (kill -9 of a cp halfway)?
+ * The kernel shows the dying task's PF_EXITING flag (field 9 of
+ * /proc/PID/stat) and its wait status (field 52, exit_code) while it
+ * closes its files.
+ */
+bool proc_killed_by_signal(pid_t tid);
+
+#endif
