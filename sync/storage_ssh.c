@@ -483,6 +483,7 @@ static int ssh_prepare(struct storage *s, const char *url)
 	SETOPT(cc, h, CURLOPT_ERRORBUFFER, p->errbuf);
 	SETOPT(cc, h, CURLOPT_URL, url);
 	SETOPT(cc, h, CURLOPT_PROTOCOLS_STR, "sftp");
+	SETOPT(cc, h, CURLOPT_REDIR_PROTOCOLS_STR, "sftp");
 	SETOPT(cc, h, CURLOPT_NOSIGNAL, 1L);
 	SETOPT(cc, h, CURLOPT_CONNECTTIMEOUT, SSH_CONNECT_TIMEOUT);
 	SETOPT(cc, h, CURLOPT_LOW_SPEED_LIMIT, 1L);
