@@ -410,3 +410,40 @@ def test_full_local_storage_says_enospc(tmp_path):
         assert tmps(m.remote) == []
     finally:
         subprocess.run(["umount", "-l", m.remote])
+
+
+def test_killed_ssh_push_leaves_no_temporary(tmp_path):
+    """The same over SFTP (the sshd that scripts/test starts): a push killed
+    while its temporary is on the server, then the next push stores the
+    object and removes the leftover."""
+    need_fuse()
+    url = os.environ.get("CMFFS_SSH_URL")
+    if not url:
+        pytest.skip("no sshd (scripts/test starts one)")
+    tag = f"hostile-{os.getpid()}-{time.monotonic_ns()}"
+    root = url.split("/", 3)[3]
+    root = os.path.join("/", root, tag)
+    m = Mount(tmp_path)
+    init_unpushed(m)
+    big = os.urandom(256 << 20)
+    logged(m, "big.bin", big)
+    with open(os.path.join(m.ws, ".cmfconfig"), "a") as f:
+        f.write(f"\n[storage]\ntype = ssh\nurl = {url}/{tag}\n"
+                f"key = {os.environ['CMFFS_SSH_KEY']}\n"
+                f"host-key-sha256 = {os.environ['CMFFS_SSH_HOSTKEY']}\n")
+    p = subprocess.Popen([CMFFS, "push", m.ws], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while not tmps(root):
+        assert p.poll() is None, "push ended before its temporary appeared"
+        assert time.time() < deadline
+        time.sleep(0.001)
+    p.kill()
+    p.wait()
+    assert tmps(root), "the kill left no temporary: nothing to test"
+    h = md5(big)
+    assert not os.path.exists(os.path.join(root, "files/md5", h[:2], h[2:]))
+    cmffs("push", m.ws)
+    with open(os.path.join(root, "files/md5", h[:2], h[2:]), "rb") as f:
+        assert md5(f.read()) == h
+    assert tmps(root) == [], tmps(root)
