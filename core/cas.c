@@ -14,39 +14,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "safefs.h"
+
 struct cas {
 	char *objects_path;	/* WS/.cmf/cache/files/md5 */
 	int objects_fd;		/* that directory */
 	int tmp_fd;		/* WS/.cmf/tmp */
+	struct safefs_owner own;	/* of what is created; see safefs.h */
 };
 
-static int mkdir_p(const char *path)
-{
-	char *p = strdup(path), *s;
-	int r = 0;
-
-	if (!p)
-		return -ENOMEM;
-	for (s = p + 1;; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		{
-			char c = *s;
-
-			*s = '\0';
-			if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-				r = -errno;
-				break;
-			}
-			*s = c;
-			if (c == '\0')
-				break;
-		}
-	}
-	free(p);
-	return r;
-}
-
+/* Remove every file of the temporary directory: leftovers of a crash. */
 static void clean_tmp_dir(int dirfd)
 {
 	int fd = dup(dirfd);
@@ -60,6 +37,7 @@ static void clean_tmp_dir(int dirfd)
 		close(fd);
 		return;
 	}
+	/* dirfd was opened without following links: only its entries go */
 	while ((de = readdir(d)))
 		if (de->d_name[0] != '.')
 			(void)unlinkat(dirfd, de->d_name, 0);
@@ -68,37 +46,42 @@ static void clean_tmp_dir(int dirfd)
 
 int cas_open(const char *ws, struct cas **ret_cas)
 {
+	const unsigned mk = SAFEFS_CREATE | SAFEFS_EXACT_MODE;
 	struct cas *cas;
-	char *tmp_path = NULL;
-	int r;
+	int wsfd, r;
 
 	cas = calloc(1, sizeof(*cas));
 	if (!cas)
 		return -ENOMEM;
 	cas->objects_fd = cas->tmp_fd = -1;
-	if (asprintf(&cas->objects_path, "%s/.cmf/cache/files/md5", ws) < 0 ||
-	    asprintf(&tmp_path, "%s/.cmf/tmp", ws) < 0) {
+	wsfd = open(ws, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (wsfd < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (asprintf(&cas->objects_path, "%s/" CAS_OBJECTS_DIR, ws) < 0) {
 		cas->objects_path = NULL;
 		r = -ENOMEM;
 		goto out;
 	}
-	r = mkdir_p(cas->objects_path);
-	if (r == 0)
-		r = mkdir_p(tmp_path);
+	r = safefs_owner_of(wsfd, &cas->own);
 	if (r < 0)
 		goto out;
-	cas->objects_fd = open(cas->objects_path,
-			       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	cas->tmp_fd = open(tmp_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cas->objects_fd < 0 || cas->tmp_fd < 0) {
-		r = -errno;
+	r = cas->objects_fd = safefs_open_dir(wsfd, CAS_OBJECTS_DIR, mk,
+					      CAS_DIR_MODE, &cas->own);
+	if (r < 0)
 		goto out;
-	}
+	r = cas->tmp_fd = safefs_open_dir(wsfd, CAS_TMP_DIR, mk, CAS_DIR_MODE,
+					  &cas->own);
+	if (r < 0)
+		goto out;
 	clean_tmp_dir(cas->tmp_fd);
 	*ret_cas = cas;
 	cas = NULL;
+	r = 0;
 out:
-	free(tmp_path);
+	if (wsfd >= 0)
+		close(wsfd);
 	cas_close(cas);
 	return r;
 }
@@ -123,6 +106,12 @@ int cas_tmp_create(struct cas *cas, struct cas_tmp *ret_tmp)
 
 	t.fd = openat(cas->tmp_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (t.fd >= 0) {
+		if (cas->own.set && fchown(t.fd, cas->own.uid, cas->own.gid) < 0) {
+			int r = -errno;
+
+			close(t.fd);
+			return r;
+		}
 		*ret_tmp = t;
 		return 0;
 	}
@@ -132,14 +121,14 @@ int cas_tmp_create(struct cas *cas, struct cas_tmp *ret_tmp)
 		unsigned n = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
 
 		snprintf(t.name, sizeof(t.name), "w%d-%u", (int)getpid(), n);
-		t.fd = openat(cas->tmp_fd, t.name,
-			      O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		t.fd = safefs_open_file(cas->tmp_fd, t.name, O_RDWR | O_CREAT | O_EXCL,
+					SAFEFS_EXACT_MODE, 0600, &cas->own);
 		if (t.fd >= 0) {
 			*ret_tmp = t;
 			return 0;
 		}
-		if (errno != EEXIST)
-			return -errno;
+		if (t.fd != -EEXIST)
+			return t.fd;
 	}
 	return -EEXIST;
 }
@@ -177,43 +166,50 @@ static void split_md5(const char *oid, char dir[3], char rest[35])
 }
 
 /*
- * Make @name (relative to cas->objects_fd) for the bytes of @tmp.  0,
- * -EEXIST when an object of that name exists, or -errno.
+ * Make @name (relative to @dirfd, a fan-out directory) for the bytes of
+ * @tmp.  0, -EEXIST when an object of that name exists, or -errno.
  */
-static int link_object(struct cas *cas, struct cas_tmp *tmp, const char *name)
+static int link_object(struct cas *cas, struct cas_tmp *tmp, int dirfd,
+		       const char *name)
 {
 	char proc[64];
 	int r;
 
 	if (!tmp->name[0]) {
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", tmp->fd);
-		r = linkat(AT_FDCWD, proc, cas->objects_fd, name,
-			   AT_SYMLINK_FOLLOW);
+		r = linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW);
 	} else {
-		r = renameat2(cas->tmp_fd, tmp->name, cas->objects_fd, name,
+		r = renameat2(cas->tmp_fd, tmp->name, dirfd, name,
 			      RENAME_NOREPLACE);
 	}
 	return r < 0 ? -errno : 0;
 }
 
+/* The fan-out directory "ab" of object @oid, opened (and made) safely. */
+static int fanout_open(struct cas *cas, const char *oid, bool create)
+{
+	char dir[3] = { oid[0], oid[1], '\0' };
+
+	return safefs_open_dir(cas->objects_fd, dir,
+			       create ? SAFEFS_CREATE | SAFEFS_EXACT_MODE : 0,
+			       CAS_DIR_MODE, &cas->own);
+}
+
 int cas_commit(struct cas *cas, struct cas_tmp *tmp, const char *md5)
 {
-	char dir[3], rest[35], name[40];
-	int r;
+	char dir[3], rest[35];
+	int dfd, r;
 
 	if (!oid_valid(md5))
 		return -EINVAL;
 	split_md5(md5, dir, rest);
-	snprintf(name, sizeof(name), "%s/%s", dir, rest);
 	if (fchmod(tmp->fd, 0444) < 0)
 		return -errno;
-	r = link_object(cas, tmp, name);
-	if (r == -ENOENT) {
-		/* the first object of its fan-out directory */
-		if (mkdirat(cas->objects_fd, dir, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		r = link_object(cas, tmp, name);
-	}
+	dfd = fanout_open(cas, md5, true);
+	if (dfd < 0)
+		return dfd;
+	r = link_object(cas, tmp, dfd, rest);
+	close(dfd);
 	if (r == -EEXIST) {
 		/* identical content is stored once: drop this copy's name */
 		if (tmp->name[0])
@@ -227,15 +223,17 @@ int cas_commit(struct cas *cas, struct cas_tmp *tmp, const char *md5)
 
 int cas_open_object(struct cas *cas, const char *md5, int *ret_fd)
 {
-	char path[MD5_HEX_LEN + 6];
-	int fd;
+	int dfd, fd;
 
 	if (!oid_valid(md5))
 		return -EINVAL;
-	snprintf(path, sizeof(path), "%.2s/%s", md5, md5 + 2);
-	fd = openat(cas->objects_fd, path, O_RDONLY | O_CLOEXEC);
+	dfd = fanout_open(cas, md5, false);
+	if (dfd < 0)
+		return dfd;
+	fd = safefs_open_file(dfd, md5 + 2, O_RDONLY, 0, 0, NULL);
+	close(dfd);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	*ret_fd = fd;
 	return 0;
 }
@@ -247,7 +245,7 @@ bool cas_has(struct cas *cas, const char *md5)
 	if (!oid_valid(md5))
 		return false;
 	snprintf(path, sizeof(path), "%.2s/%s", md5, md5 + 2);
-	return faccessat(cas->objects_fd, path, F_OK, 0) == 0;
+	return safefs_check_file(cas->objects_fd, path) == 0;
 }
 
 int cas_object_path(struct cas *cas, const char *md5, char **ret_path)

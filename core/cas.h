@@ -23,14 +23,22 @@
 
 struct cas;
 
+/* Below the workspace; directories are made 0700 (the workspace is private) */
+#define CAS_OBJECTS_DIR ".cmf/cache/files/md5"
+#define CAS_TMP_DIR ".cmf/tmp"
+#define CAS_DIR_MODE 0700
+
 struct cas_tmp {
 	int fd;		/* read-write; owned */
 	char name[32];	/* "" for an O_TMPFILE, else the name in tmp/ */
 };
 
 /*
- * Open the store below workspace @ws, creating its directories if needed.
- * Temporary files left by a crash are removed.  0 or -errno.
+ * Open the store below workspace @ws, creating its directories if needed
+ * (mode 0700; owned by the owner of @ws when running as root).  No link
+ * below @ws is followed: a link, or a file where a directory belongs, is
+ * -ELOOP or -ENOTDIR (safefs.h).  Temporary files left by a crash are
+ * removed.  0 or -errno.
  */
 int cas_open(const char *ws, struct cas **ret_cas);
 void cas_close(struct cas *cas);	/* NULL-safe */
@@ -49,7 +57,10 @@ int cas_commit(struct cas *cas, struct cas_tmp *tmp, const char *md5);
 /* Close and remove @tmp. */
 void cas_tmp_discard(struct cas *cas, struct cas_tmp *tmp);
 
-/* Open object @md5 read-only.  -ENOENT when it is not in the cache. */
+/*
+ * Open object @md5 read-only.  -ENOENT when it is not in the cache; a link
+ * or a non-regular file in its place is refused (safefs.h), never followed.
+ */
 int cas_open_object(struct cas *cas, const char *md5, int *ret_fd);
 bool cas_has(struct cas *cas, const char *md5);
 

@@ -28,6 +28,8 @@
 
 #include <ini.h>
 
+#include "safefs.h"
+
 enum key_kind {
 	KEY_STRING,		/* a char * field of struct config */
 	KEY_TYPE,		/* storage */
@@ -537,9 +539,33 @@ static char *read_line(char *str, int num, void *stream)
 
 int config_load(const char *path, struct config **ret_cfg, char **ret_err)
 {
+	const char *name;
+	int dfd, fd, r;
+
+	*ret_cfg = NULL;
+	if (ret_err)
+		*ret_err = NULL;
+	dfd = safefs_open_parent(path, &name);
+	fd = dfd < 0 ? dfd : safefs_open_file(dfd, name, O_RDONLY, 0, 0, NULL);
+	if (dfd >= 0)
+		close(dfd);
+	if (fd < 0) {
+		if (fd != -ENOENT && ret_err)
+			*ret_err = msg_format("cannot open '%s': %s", path,
+					      safefs_strerror(fd));
+		return fd;
+	}
+	r = config_load_fd(fd, path, ret_cfg, ret_err);
+	close(fd);
+	return r;
+}
+
+int config_load_fd(int fd, const char *path, struct config **ret_cfg,
+		   char **ret_err)
+{
 	struct load_state st = { 0 };
 	char *err_msg = NULL;
-	int r;
+	int dfd = -1, r;
 
 	*ret_cfg = NULL;
 	if (ret_err)
@@ -550,11 +576,14 @@ int config_load(const char *path, struct config **ret_cfg, char **ret_err)
 		r = -ENOMEM;
 		goto out;
 	}
-	st.f = fopen(path, "re");
+	dfd = dup(fd);
+	st.f = dfd < 0 ? NULL : fdopen(dfd, "r");
 	if (!st.f) {
 		r = -errno;
-		if (r != -ENOENT)
-			err_msg = msg_format("cannot open '%s'", path);
+		if (dfd >= 0)
+			close(dfd);
+		err_msg = msg_format("cannot read '%s': %s", path,
+				     strerrordesc_np(-r));
 		goto out;
 	}
 
@@ -590,6 +619,13 @@ int config_load(const char *path, struct config **ret_cfg, char **ret_err)
 			r = -ENOMEM;
 			goto out;
 		}
+	}
+	/* what cmffs init refuses is refused wherever a config is read */
+	r = config_validate(st.cfg, &st.msg);
+	if (r < 0) {
+		if (st.msg)
+			err_msg = msg_format("'%s': %s", path, st.msg);
+		goto out;
 	}
 	*ret_cfg = st.cfg;
 	st.cfg = NULL;

@@ -150,7 +150,9 @@ struct config *config_new(void);
 void config_free(struct config *c);
 
 /*
- * Parse the file at @path (borrowed).
+ * Parse the file at @path (borrowed), opened without following a link at
+ * its end and without blocking: a link, a FIFO or anything but a regular
+ * file is refused (safefs.h: -ELOOP, -EFTYPE_SAFEFS) with a message.
  *
  * On success returns 0 and stores a new configuration in *@ret_cfg (owned
  * by the caller).  On failure *@ret_cfg is set to NULL and a negative errno
@@ -159,7 +161,10 @@ void config_free(struct config *c);
  *	-EINVAL	a syntax error, an unknown or duplicate key in one of our
  *		sections, a key outside any section, an over-long line or an
  *		invalid value (storage type, interval);
- *	other	errors from opening or reading the file (-EACCES, -EIO,
+ *	-EINVAL	also: the configuration fails config_validate() (so every
+		command refuses what `cmffs init` refuses, e.g. a gopher://
+		server-url in a hand-edited file);
+	other	errors from opening or reading the file (-EACCES, -EIO,
  *		-ENOMEM, ...); *@ret_err describes them where it can.
  * When @ret_err is not NULL it receives NULL on success and an owned
  * message on failure, e.g.
@@ -167,10 +172,16 @@ void config_free(struct config *c);
  * which may itself be NULL if there was no memory to build it.  Messages
  * never contain secret values.
  *
- * Only values are checked here; call config_validate() to check that the
- * selected storage type has what it needs.
+ * The configuration returned has passed config_validate().
  */
 int config_load(const char *path, struct config **ret_cfg, char **ret_err);
+
+/*
+ * config_load() of the file open at @fd (borrowed; read from its current
+ * offset), which the caller opened safely; @path names it in messages.
+ */
+int config_load_fd(int fd, const char *path, struct config **ret_cfg,
+		   char **ret_err);
 
 /*
  * Write @c (borrowed) to @path (borrowed) atomically: a temporary file is

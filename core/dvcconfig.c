@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -87,21 +88,27 @@ static int set(char **field, const char *v)
 	return *field ? 0 : -ENOMEM;
 }
 
-int dvcconfig_apply(struct config *cfg, const char *path, char **ret_err)
+int dvcconfig_apply(struct config *cfg, int fd, const char *path,
+		    char **ret_err)
 {
 	struct dvc d = { 0 };
 	char section[300];
 	const char *remote, *url;
 	FILE *f;
 	size_t i;
-	int r = 0;
+	int dfd, r = 0;
 
 	*ret_err = NULL;
 	if (cfg->storage != STORAGE_NONE)
 		return 0;
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? 0 : -errno;
+	dfd = dup(fd);
+	f = dfd < 0 ? NULL : fdopen(dfd, "r");
+	if (!f) {
+		r = -errno;
+		if (dfd >= 0)
+			close(dfd);
+		return r;
+	}
 	r = ini_parse_file(f, on_kv, &d);
 	fclose(f);
 	if (d.err) {

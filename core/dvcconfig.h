@@ -11,11 +11,14 @@
 #include "config.h"
 
 /*
- * If @cfg has no [storage], fill it from the DVC config file @path.
- * 0 when filled or when there is nothing to read (-ENOENT is not an error:
- * 0 with the storage left unset); -EINVAL with an owned message in
- * *ret_err for a DVC config cmffs cannot use.
+ * If @cfg has no [storage], fill it from the DVC config file open at @fd
+ * (borrowed; the caller opened it without following links, see safefs.h),
+ * named @path in messages.  0 when filled or when there is nothing to use
+ * (no default remote: the storage is left unset); -EINVAL with an owned
+ * message in *ret_err for a DVC config cmffs cannot use; -errno when it
+ * cannot be read.
  */
-int dvcconfig_apply(struct config *cfg, const char *path, char **ret_err);
+int dvcconfig_apply(struct config *cfg, int fd, const char *path,
+		    char **ret_err);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -106,15 +107,14 @@ int log_errno(int level, int r, const char *fmt, ...)
 	return r;
 }
 
-int log_journal_open(const char *path)
+int log_journal_open(int fd)
 {
-	int fd = -1;
+	struct stat st;
 
-	if (path) {
-		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-			  0644);
-		if (fd < 0)
-			return -errno;
+	/* a FIFO or a device would block or leak the journal elsewhere */
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		return -EINVAL;
 	}
 	pthread_mutex_lock(&log_lock);
 	if (journal_fd >= 0)

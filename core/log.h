@@ -42,10 +42,12 @@ int log_errno(int level, int r, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /*
- * Append journal lines to @path as well (opened O_APPEND, created 0644).
- * Returns 0 or -errno.  Calling it again switches files; NULL stops.
+ * Append journal lines to @fd as well: a regular file the caller opened
+ * O_APPEND without following links (safefs.h; WS/.cmf/log is 0600).  @fd
+ * is owned from now on.  Returns 0, or -EINVAL (and @fd is closed) if it is
+ * not a regular file.  Calling it again switches files; -1 stops.
  */
-int log_journal_open(const char *path);
+int log_journal_open(int fd);
 
 /* One line for the user journal; also logged at LOG_NOTICE.  No newline. */
 void log_user(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

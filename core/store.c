@@ -9,14 +9,17 @@
 #include "store.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
+#include "safefs.h"
 
 #define STMT_CACHE_SIZE 512	/* power of two */
 
@@ -610,6 +613,37 @@ out:
 	return r;
 }
 
+/*
+ * SQLite opens @path, @path-wal and @path-shm by name, following links:
+ * each must be a regular file or absent.  A plain path only (not
+ * ":memory:" or a "file:" URI).  0, or -errno with a message.
+ */
+static int check_db_files(const char *path, char **ret_err)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	char name[PATH_MAX];
+	const char *base;
+	size_t i;
+	int dfd, r = 0;
+
+	if (!strcmp(path, ":memory:") || !strncmp(path, "file:", 5))
+		return 0;
+	dfd = safefs_open_parent(path, &base);
+	if (dfd < 0)
+		return 0;	/* sqlite3_open_v2() says what is wrong */
+	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]) && !r; i++) {
+		snprintf(name, sizeof(name), "%s%s", base, suffix[i]);
+		r = safefs_check_file(dfd, name);
+		if (r == -ENOENT)
+			r = 0;
+		else if (r < 0)
+			set_err(ret_err, "cannot open '%s%s': %s", path,
+				suffix[i], safefs_strerror(r));
+	}
+	close(dfd);
+	return r;
+}
+
 int store_open(const char *path, unsigned flags, struct store **ret_store,
 	       char **ret_err)
 {
@@ -618,11 +652,14 @@ int store_open(const char *path, unsigned flags, struct store **ret_store,
 
 	if (ret_err)
 		*ret_err = NULL;
+	r = check_db_files(path, ret_err);
+	if (r < 0)
+		return r;
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
 	pthread_mutex_init(&st->lock, NULL);
-	oflags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
+	oflags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI | SQLITE_OPEN_NOFOLLOW;
 	if (flags & STORE_READONLY)
 		oflags |= SQLITE_OPEN_READONLY;
 	else

@@ -33,7 +33,9 @@ enum store_flags {
  * Open the store at @path.  A new or empty file gets the full MLMD schema
  * (15 tables, 24 indexes, MLMDEnv = 10, the 9 simple types) and cmffs'
  * tables in one transaction.  An existing file must be an MLMD schema-10
- * store; anything else is refused (-EPROTO), never rewritten.
+ * store; anything else is refused (-EPROTO), never rewritten.  The file
+ * and its -wal and -shm must be regular files or absent, never links
+ * (-ELOOP) or FIFOs (safefs.h); the file is opened SQLITE_OPEN_NOFOLLOW.
  *
  * On failure *ret_err, if @ret_err is not NULL, receives an owned one-line
  * explanation (or NULL on ENOMEM).  Returns 0 or -errno.

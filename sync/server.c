@@ -166,6 +166,9 @@ static long post_json(struct server *srv, const char *route, const char *body,
 		return -ENOMEM;
 	curl_easy_reset(srv->curl);
 	curl_easy_setopt(srv->curl, CURLOPT_URL, url);
+	/* the server speaks http(s) only, whatever a config or a redirect says */
+	curl_easy_setopt(srv->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(srv->curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(srv->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(srv->curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	/* a merge of a big document takes time; a dead server does not */
@@ -331,6 +334,9 @@ int server_upload(struct server *srv, const char *route, const char *filename,
 	curl_mime_data_cb(part, (curl_off_t)size, read_part, seek_part, NULL,
 			  &src);
 	curl_easy_setopt(srv->curl, CURLOPT_URL, url);
+	/* the server speaks http(s) only, whatever a config or a redirect says */
+	curl_easy_setopt(srv->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(srv->curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(srv->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(srv->curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	curl_easy_setopt(srv->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);

@@ -364,6 +364,7 @@ static int osdf_prepare(struct storage *s, const char *key,
 	SETOPT(cc, h, CURLOPT_ERRORBUFFER, p->errbuf);
 	SETOPT(cc, h, CURLOPT_URL, url);
 	SETOPT(cc, h, CURLOPT_PROTOCOLS_STR, "https");
+	SETOPT(cc, h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
 	SETOPT(cc, h, CURLOPT_NOSIGNAL, 1L);
 	SETOPT(cc, h, CURLOPT_CONNECTTIMEOUT, OSDF_CONNECT_TIMEOUT);
 	SETOPT(cc, h, CURLOPT_LOW_SPEED_LIMIT, 1L);

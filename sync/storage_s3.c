@@ -557,6 +557,8 @@ static CURLcode s3_setopts(struct s3 *p, struct s3_xfer *x,
 
 	if ((cc = curl_easy_setopt(c, CURLOPT_URL, x->url)) ||
 	    (cc = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https")) ||
+	    (cc = curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR,
+				   "http,https")) ||
 	    (cc = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L)) ||
 	    (cc = curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
 				   S3_CONNECT_TIMEOUT)) ||

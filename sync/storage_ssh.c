@@ -22,7 +22,9 @@
  * replacing it; objects are content-addressed, so that means a concurrent
  * writer published the same bytes first, and the temporary file is
  * removed.  A temporary file can be left behind only when the connection
- * fails in the middle of an upload.
+ * fails in the middle of an upload (or the process is killed); the next
+ * upload of the same key removes such leftovers once the object is in
+ * place, and the object, never confirmed, is still pending until then.
  *
  * One CURL handle per storage.  It is reset before every request, which
  * keeps the SSH connection open for the next one.  Transfers are not bound
@@ -483,6 +485,7 @@ static int ssh_prepare(struct storage *s, const char *url)
 	SETOPT(cc, h, CURLOPT_ERRORBUFFER, p->errbuf);
 	SETOPT(cc, h, CURLOPT_URL, url);
 	SETOPT(cc, h, CURLOPT_PROTOCOLS_STR, "sftp");
+	SETOPT(cc, h, CURLOPT_REDIR_PROTOCOLS_STR, "sftp");
 	SETOPT(cc, h, CURLOPT_NOSIGNAL, 1L);
 	SETOPT(cc, h, CURLOPT_CONNECTTIMEOUT, SSH_CONNECT_TIMEOUT);
 	SETOPT(cc, h, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -706,6 +709,102 @@ out:
 	return r;
 }
 
+static size_t ssh_list_cb(char *ptr, size_t size, size_t nmemb, void *data)
+{
+	sb_append(data, ptr, size * nmemb);
+	return size * nmemb;
+}
+
+/*
+ * Append '*rm "<root><dir><name>"' to @quote for each "<base>.tmp-..." in
+ * @names (a directory listing, one name a line).  0 or -ENOMEM.
+ */
+static int rm_stale(const struct ssh_priv *p, const char *dir,
+		    const char *base, const char *names,
+		    struct curl_slist **quote)
+{
+	size_t nb = strlen(base), n;
+	const char *line, *end;
+	struct curl_slist *l;
+	char *name, *cmd;
+	int r;
+
+	for (line = names; *line; line = *end ? end + 1 : end) {
+		end = strchr(line, '\n');
+		if (!end)
+			end = line + strlen(line);
+		n = (size_t)(end - line);
+		if (n && line[n - 1] == '\r')
+			n--;
+		if (n <= nb + 5 || strncmp(line, base, nb) ||
+		    strncmp(line + nb, ".tmp-", 5) ||
+		    memchr(line, '"', n) || memchr(line, '\\', n))
+			continue;
+		name = malloc(strlen(dir) + n + 1);
+		if (!name)
+			return -ENOMEM;
+		memcpy(name, dir, strlen(dir));
+		memcpy(name + strlen(dir), line, n);
+		name[strlen(dir) + n] = '\0';
+		r = quote_cmd(p, "*rm", name, NULL, &cmd);
+		free(name);
+		if (r < 0)
+			return r;
+		l = curl_slist_append(*quote, cmd);
+		free(cmd);
+		if (!l)
+			return -ENOMEM;
+		*quote = l;
+	}
+	return 0;
+}
+
+/*
+ * Remove the temporaries "<key>.tmp-..." that interrupted uploads left
+ * next to @key, now that it is complete: one listing of its directory and,
+ * if one is there, one request of "rm" commands.  A concurrent writer
+ * whose temporary goes finds the object in place when its rename fails
+ * (ssh_put()).  Best effort: leaves no message.
+ */
+static void ssh_drop_stale_tmps(struct storage *s, const char *key)
+{
+	struct ssh_priv *p = s->priv;
+	const char *slash = strrchr(key, '/');
+	struct curl_slist *quote = NULL;
+	char *dir = NULL, *lurl = NULL, *kurl = NULL, *names = NULL;
+	CURLcode cc = CURLE_OK;
+	struct sb list;
+
+	sb_init(&list, 1 << 20);
+	if (!slash)
+		goto out;
+	dir = strndup(key, (size_t)(slash - key) + 1);	/* "files/md5/ab/" */
+	if (!dir || ssh_url(p, dir, &lurl) < 0 || ssh_prepare(s, lurl) < 0)
+		goto out;
+	SETOPT(cc, p->curl, CURLOPT_DIRLISTONLY, 1L);
+	SETOPT(cc, p->curl, CURLOPT_WRITEFUNCTION, ssh_list_cb);
+	SETOPT(cc, p->curl, CURLOPT_WRITEDATA, &list);
+	if (cc != CURLE_OK || curl_easy_perform(p->curl) != CURLE_OK)
+		goto out;
+	names = sb_detach(&list, NULL);
+	if (!names || rm_stale(p, dir, slash + 1, names, &quote) < 0 || !quote)
+		goto out;
+	if (ssh_url(p, key, &kurl) < 0 || ssh_prepare(s, kurl) < 0)
+		goto out;
+	SETOPT(cc, p->curl, CURLOPT_NOBODY, 1L);
+	SETOPT(cc, p->curl, CURLOPT_QUOTE, quote);
+	if (cc == CURLE_OK)
+		(void)curl_easy_perform(p->curl);
+out:
+	s->error[0] = '\0';
+	sb_release(&list);
+	curl_slist_free_all(quote);
+	free(names);
+	curl_free(lurl);
+	curl_free(kurl);
+	free(dir);
+}
+
 static int tmp_name(const char *key, char **ret)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -794,6 +893,7 @@ static int ssh_put(struct storage *s, const char *key, int fd, uint64_t size)
 	if (cc == CURLE_OK)
 		cc = curl_easy_perform(p->curl);
 	if (cc == CURLE_OK) {
+		ssh_drop_stale_tmps(s, key);
 		r = 0;
 		goto out;
 	}

@@ -85,6 +85,103 @@ static void test_store_layout(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static void make_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+/*
+ * Links in the store are refused, never followed: .cmf/tmp linking to a
+ * directory whose files the crash cleanup would delete, a fan-out
+ * directory linking out of the workspace, an object that is a link or a
+ * FIFO.  Directories are made 0700 whatever the umask.
+ */
+static void test_store_follows_no_link(void **state)
+{
+	char dir[] = "/tmp/cmffs-test-cas-XXXXXX";
+	char p[256], q[256], cmd[256], hex[MD5_HEX_LEN + 1];
+	struct cas *cas = NULL;
+	struct cas_tmp t;
+	struct stat st;
+	mode_t old;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	old = umask(022);
+	/* .cmf/tmp -> victim/: cas_open must not empty victim/ */
+	snprintf(p, sizeof(p), "%s/victim", dir);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/victim/precious", dir);
+	make_file(p, "keep me\n");
+	snprintf(p, sizeof(p), "%s/ws", dir);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/ws/.cmf", dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/ws/.cmf/tmp", dir);
+	snprintf(q, sizeof(q), "%s/victim", dir);
+	assert_int_equal(symlink(q, p), 0);
+	snprintf(p, sizeof(p), "%s/ws", dir);
+	assert_int_equal(cas_open(p, &cas), -ELOOP);
+	snprintf(p, sizeof(p), "%s/victim/precious", dir);
+	assert_int_equal(stat(p, &st), 0);
+
+	/* a real tmp/: opens, and the directories it made are 0700 */
+	snprintf(p, sizeof(p), "%s/ws/.cmf/tmp", dir);
+	assert_int_equal(unlink(p), 0);
+	snprintf(p, sizeof(p), "%s/ws", dir);
+	assert_int_equal(cas_open(p, &cas), 0);
+	snprintf(p, sizeof(p), "%s/ws/.cmf/cache", dir);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	snprintf(p, sizeof(p), "%s/ws/.cmf/tmp", dir);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+
+	/* fan-out directory b1 -> victim/: the commit is refused */
+	snprintf(p, sizeof(p), "%s/ws/.cmf/cache/files/md5/b1", dir);
+	snprintf(q, sizeof(q), "%s/victim", dir);
+	assert_int_equal(symlink(q, p), 0);
+	assert_int_equal(cas_tmp_create(cas, &t), 0);
+	assert_int_equal(write(t.fd, "hello\n", 6), 6);
+	assert_int_equal(hash_fd(t.fd, hex), 0);
+	assert_int_equal(cas_commit(cas, &t, hex), -ELOOP);
+	snprintf(p, sizeof(p), "%s/victim/946ac92492d2347c6235b4d2611184", dir);
+	assert_int_equal(lstat(p, &st), -1);
+	/* nor is an object read through it */
+	make_file(p, "hello\n");
+	assert_int_equal(cas_open_object(cas, hex, &fd), -ELOOP);
+	assert_false(cas_has(cas, hex));
+	snprintf(p, sizeof(p), "%s/ws/.cmf/cache/files/md5/b1", dir);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(cas_commit(cas, &t, hex), 0);
+	cas_tmp_discard(cas, &t);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+
+	/* an object that is a link or a FIFO is not opened */
+	snprintf(p, sizeof(p), "%s/ws/.cmf/cache/files/md5/0c", dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/ws/.cmf/cache/files/md5/0c/c175b9c0f1b6a831c399e269772661", dir);
+	snprintf(q, sizeof(q), "%s/victim/precious", dir);
+	assert_int_equal(symlink(q, p), 0);
+	assert_int_equal(cas_open_object(cas, "0cc175b9c0f1b6a831c399e269772661", &fd), -ELOOP);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(mkfifo(p, 0600), 0);
+	alarm(10);
+	assert_int_equal(cas_open_object(cas, "0cc175b9c0f1b6a831c399e269772661", &fd), -EMEDIUMTYPE);
+	alarm(0);
+	assert_false(cas_has(cas, "0cc175b9c0f1b6a831c399e269772661"));
+	cas_close(cas);
+	umask(old);
+	snprintf(cmd, sizeof(cmd), "chmod -R u+w '%s'; rm -rf '%s'", dir, dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void test_names(void **state)
 {
 	const char *why;
@@ -199,6 +296,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_md5_vectors),
 		cmocka_unit_test(test_store_layout),
+		cmocka_unit_test(test_store_follows_no_link),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_dir_manifest),

@@ -561,6 +561,9 @@ static void test_lenient_values(void **state)
 		   "[storage]\n"
 		   "TYPE = minioS3\n"
 		   "Endpoint-URL = http://minio:9000\n"
+		   "url = s3://bucket\n"
+		   "Access-Key-ID = k\n"
+		   "secret-key = s\n"
 		   "key =\n"
 		   "[sync]\n"
 		   "interval = 0086400\n");
@@ -578,6 +581,75 @@ static void test_lenient_values(void **state)
 	assert_null(c->server_url);
 	assert_int_equal(c->storage, STORAGE_NONE);
 	config_free(c);
+}
+
+/* What init refuses, load refuses: a hand-edited gopher:// server. */
+static void test_load_validates(void **state)
+{
+	struct fixture *fx = *state;
+	static const char *const bad[] = {
+		"[cmf]\nserver-url = gopher://127.0.0.1:6379/_FLUSHALL\n",
+		"[cmf]\nserver-url = dict://127.0.0.1:11211/\n",
+		"[cmf]\nserver-url = file:///etc/passwd\n",
+		"[storage]\ntype = s3\nurl = s3://b\nendpoint-url = ftp://h/\n"
+		"access-key-id = k\nsecret-key = s\n",
+		"[storage]\ntype = osdf\nurl = telnet://h/x\ntoken = /t\n",
+		"[storage]\ntype = local\npath = relative/dir\n",
+	};
+	struct config *c;
+	char *err;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		c = (struct config *)1;
+		err = NULL;
+		write_text(fx->path, bad[i]);
+		assert_int_equal(config_load(fx->path, &c, &err), -EINVAL);
+		assert_null(c);
+		assert_non_null(err);
+		assert_non_null(strstr(err, fx->path));
+		assert_null(strchr(err, '\n'));
+		free(err);
+	}
+	write_text(fx->path, "[cmf]\nserver-url = gopher://h/\n");
+	assert_int_equal(config_load(fx->path, &c, &err), -EINVAL);
+	assert_string_equal(err + strlen(err) - strlen("not an http(s):// URL"),
+			    "not an http(s):// URL");
+	free(err);
+}
+
+/* A link, a FIFO or a directory as .cmfconfig: refused at once. */
+static void test_load_hostile_file(void **state)
+{
+	struct fixture *fx = *state;
+	char *target;
+	struct config *c = NULL;
+	char *err = NULL;
+
+	assert_int_equal(asprintf(&target, "%s/target", fx->dir) > 0, 1);
+	write_text(target, "[cmf]\nserver-url = http://h/\n");
+	assert_int_equal(symlink(target, fx->path), 0);
+	assert_int_equal(config_load(fx->path, &c, &err), -ELOOP);
+	assert_null(c);
+	assert_non_null(strstr(err, "symbolic link"));
+	free(err);
+	assert_int_equal(unlink(fx->path), 0);
+	assert_int_equal(unlink(target), 0);
+	free(target);
+
+	/* a FIFO nobody writes to would block a plain open() forever */
+	assert_int_equal(mkfifo(fx->path, 0600), 0);
+	alarm(10);
+	assert_int_equal(config_load(fx->path, &c, &err), -EMEDIUMTYPE);
+	alarm(0);
+	assert_non_null(strstr(err, "not a regular file"));
+	free(err);
+	assert_int_equal(unlink(fx->path), 0);
+
+	assert_int_equal(mkdir(fx->path, 0700), 0);
+	assert_int_equal(config_load(fx->path, &c, &err), -EMEDIUMTYPE);
+	free(err);
+	assert_int_equal(rmdir(fx->path), 0);
 }
 
 static void test_missing_file(void **state)
@@ -901,6 +973,8 @@ int main(void)
 		FX_TEST(test_upstream_file),
 		FX_TEST(test_foreign_sections),
 		FX_TEST(test_lenient_values),
+		FX_TEST(test_load_validates),
+		FX_TEST(test_load_hostile_file),
 		FX_TEST(test_missing_file),
 		FX_TEST(test_bad_storage_type),
 		FX_TEST(test_unknown_key),

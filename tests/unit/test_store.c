@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <stdarg.h>
@@ -151,6 +152,42 @@ static void test_refuses_other_versions(void **state)
 	unlink(path);
 }
 
+/* mlmd, mlmd-wal or mlmd-shm as a link or a FIFO: refused, not followed */
+static void test_refuses_links(void **state)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	char victim[300], name[300];
+	struct store *st = NULL;
+	char *err = NULL;
+	struct stat sb;
+	size_t i;
+
+	(void)state;
+	snprintf(victim, sizeof(victim), "%s.victim", path);
+	for (i = 0; i < 3; i++) {
+		unlink(path);
+		unlink(victim);
+		snprintf(name, sizeof(name), "%s%s", path, suffix[i]);
+		assert_int_equal(symlink(victim, name), 0);
+		assert_int_equal(store_open(path, STORE_CREATE, &st, &err), -ELOOP);
+		assert_non_null(err);
+		assert_non_null(strstr(err, "symbolic link"));
+		free(err);
+		err = NULL;
+		assert_int_equal(lstat(victim, &sb), -1);	/* not created */
+		assert_int_equal(unlink(name), 0);
+
+		assert_int_equal(mkfifo(name, 0600), 0);
+		alarm(10);
+		assert_int_equal(store_open(path, STORE_CREATE, &st, &err), -EMEDIUMTYPE);
+		alarm(0);
+		free(err);
+		err = NULL;
+		assert_int_equal(unlink(name), 0);
+	}
+	unlink(path);
+}
+
 /* The lint of mlmd-schema.md §5: every query must return no rows. */
 static const char *const lint[] = {
 	"SELECT 'mlmdenv_rows!=1', count(*) FROM MLMDEnv HAVING count(*) != 1",
@@ -238,6 +275,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fresh_schema),
 		cmocka_unit_test(test_refuses_other_versions),
+		cmocka_unit_test(test_refuses_links),
 		cmocka_unit_test(test_lint_after_cmf_writes),
 	};
 
