@@ -59,15 +59,23 @@ static const char sql_set_times[] =
 static int fail(struct importer *im, int r, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * Remember the first error, as one line: a control character that a quoted
+ * name brought is shown as '?' (the names are refused for it anyway).
+ */
 static int fail(struct importer *im, int r, const char *fmt, ...)
 {
 	va_list ap;
+	char *p;
 
 	if (!im->err) {
 		va_start(ap, fmt);
 		if (vasprintf(&im->err, fmt, ap) < 0)
 			im->err = NULL;
 		va_end(ap);
+		for (p = im->err; p && *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
 	}
 	return r;
 }
@@ -125,7 +133,7 @@ static int set_props(struct importer *im, json_t *obj, const char *key,
 		     const char *type, bool custom, const char *const *skip)
 {
 	json_t *props = json_object_get(obj, key), *v;
-	const char *k;
+	const char *k, *why;
 	int r;
 
 	if (!props)
@@ -138,6 +146,8 @@ static int set_props(struct importer *im, json_t *obj, const char *key,
 		bool skipped = false;
 		int64_t type_id;
 
+		if (name_check_key(k, &why) < 0)
+			return fail(im, -EINVAL, "property key '%s' %s", k, why);
 		for (sk = skip; sk && *sk; sk++)
 			skipped |= !strcmp(*sk, k);
 		if (skipped || json_is_null(v))
@@ -242,34 +252,27 @@ static int find_by_uuid(struct importer *im, const char *uuids, int64_t *ret)
 	return r;
 }
 
-/* The path part of an artifact name; refuses paths that escape a tree. */
-static int artifact_path(struct importer *im, const char *name, char **ret)
+/*
+ * Refuse an artifact name that name_check_artifact() refuses: one that
+ * could escape a tree ("../x", "/etc/x"), or that no view could show.
+ */
+static int check_artifact_name(struct importer *im, const char *name)
 {
-	size_t n = strcspn(name, ":");
-	char *path = strndup(name, n), *save = NULL, *c, *copy;
 	const char *why;
+
+	if (name_check_artifact(name, &why) < 0)
+		return fail(im, -EINVAL, "artifact name '%s' cannot be stored: it %s",
+			    name, why);
+	return 0;
+}
+
+/* The path part of a checked artifact name (owned). */
+static int artifact_path(const char *name, char **ret)
+{
+	char *path = strndup(name, strcspn(name, ":"));
 
 	if (!path)
 		return -ENOMEM;
-	copy = strdup(path);
-	if (!copy) {
-		free(path);
-		return -ENOMEM;
-	}
-	if (!n || path[0] == '/') {
-		free(copy);
-		free(path);
-		return fail(im, -EINVAL, "artifact name '%s' has an absolute or empty path", name);
-	}
-	for (c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save))
-		if (name_check(c, &why) < 0) {
-			fail(im, -EINVAL, "artifact name '%s' cannot be stored: '%s' %s",
-			     name, c, why);
-			free(copy);
-			free(path);
-			return -EINVAL;
-		}
-	free(copy);
 	*ret = path;
 	return 0;
 }
@@ -340,13 +343,23 @@ static int place_entry(struct importer *im, int64_t exec, int side,
 static int import_artifact(struct importer *im, json_t *a, int64_t *ret_id)
 {
 	const char *type = jstr(a, "type"), *name = jstr(a, "name");
-	const char *uri = jstr(a, "uri");
+	const char *uri = jstr(a, "uri"), *why;
 	int64_t type_id, id;
 	sqlite3_stmt *s;
 	int r;
 
 	if (!type || !name)
 		return fail(im, -EINVAL, "an artifact lacks its type or name");
+	if (uri && !uri[0])
+		uri = NULL;
+	r = check_artifact_name(im, name);
+	if (r < 0)
+		return r;
+	if (name_check(type, &why) < 0)
+		return fail(im, -EINVAL, "artifact '%s' has a type name that %s", name,
+			    why);
+	if (uri && name_check_uri(uri, &why) < 0)
+		return fail(im, -EINVAL, "artifact '%s' has a uri that %s", name, why);
 	r = mlmd_type_ensure(im->m->st, MLMD_ARTIFACT_TYPE, type, NULL, 0,
 			     &type_id);
 	if (r < 0)
@@ -525,7 +538,7 @@ static int import_execution(struct importer *im, json_t *e, int64_t stage,
 		    jstr(a, "uri") && (hash_is_md5(jstr(a, "uri")) ||
 				       manifest_is_oid(jstr(a, "uri"))) &&
 		    strcmp(jstr(a, "type"), "Metrics")) {
-			r = artifact_path(im, jstr(a, "name"), &path);
+			r = artifact_path(jstr(a, "name"), &path);
 			if (r == 0)
 				r = place_entry(im, id,
 						type == MLMD_EVENT_INPUT ? SIDE_INPUTS
@@ -547,8 +560,10 @@ static int import_pipeline(struct importer *im, json_t *p)
 	size_t i, j;
 	int r;
 
-	if (!name || name_check(name, &why) < 0)
-		return fail(im, -EINVAL, "a pipeline has no usable name");
+	if (!name)
+		return fail(im, -EINVAL, "a pipeline has no name");
+	if (name_check(name, &why) < 0)
+		return fail(im, -EINVAL, "pipeline name '%s' %s", name, why);
 	if (!json_is_array(stages))
 		return fail(im, -EINVAL, "pipeline '%s' has no list of stages", name);
 	r = context_get(im, p, TYPE_PIPELINE, "Pipeline", name, 0,
@@ -686,11 +701,14 @@ int model_adopt_foreign(struct model *m, char **ret_err)
 		if (!hash_is_md5(rows[i].uri) && !manifest_is_oid(rows[i].uri))
 			continue;
 		/* a name that cannot be a path is left out of the tree */
-		if (artifact_path(&im, rows[i].name, &path) < 0) {
+		if (check_artifact_name(&im, rows[i].name) < 0) {
 			free(im.err);
 			im.err = NULL;
 			continue;
 		}
+		r = artifact_path(rows[i].name, &path);
+		if (r < 0)
+			break;
 		r = place_entry(&im, rows[i].exec,
 				rows[i].type == MLMD_EVENT_INPUT ? SIDE_INPUTS
 								 : SIDE_OUTPUTS,

@@ -1,0 +1,244 @@
+# SPDX-License-Identifier: MIT
+"""Documents from a server or a teammate (cmffs import, cmffs pull) that try
+to change another pipeline's records, bring names the mount would refuse,
+or are too big to hold: each is refused with one `cmffs: ...` line and the
+store is left as it was."""
+import hashlib
+import http.server
+import json
+import os
+import sqlite3
+import subprocess
+import threading
+import uuid
+
+import pytest
+
+from conftest import CMFFS, Mount, cmffs, fuse_usable, mkexec
+
+MIB = 1 << 20
+DOCUMENT_MAX = 128 * MIB        # core/document.h DOCUMENT_MAX_BYTES
+
+TABLES = ("Type", "TypeProperty", "Context", "ContextProperty", "ParentContext",
+          "Execution", "ExecutionProperty", "Association", "Artifact",
+          "ArtifactProperty", "Attribution", "Event", "EventPath", "cmffs_entry")
+
+
+def md5(data):
+    return hashlib.md5(data).hexdigest()
+
+
+def write(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def snapshot(ws):
+    db = sqlite3.connect(os.path.join(ws, "mlmd"))
+    try:
+        return {t: sorted(map(repr, db.execute(f"SELECT * FROM `{t}`").fetchall()))
+                for t in TABLES}
+    finally:
+        db.close()
+
+
+def sql(ws, query, args=()):
+    db = sqlite3.connect(os.path.join(ws, "mlmd"))
+    try:
+        return db.execute(query, args).fetchall()
+    finally:
+        db.close()
+
+
+def refused(r):
+    """A CLI error: non-zero, one `cmffs: ` line on stderr; returns it."""
+    assert r.returncode != 0, r.stdout
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cmffs: "), r.stderr
+    return lines[0]
+
+
+def import_doc(ws, doc, tmp_path, name="doc.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps(doc) if not isinstance(doc, str) else doc)
+    return cmffs("import", ws, str(path), check=False)
+
+
+@pytest.fixture
+def base(tmp_path):
+    """A workspace with pipeline base: base/s/r1 with outputs/a.txt, a
+    property lr = 0.1 and metrics m.json {"acc": 0.9}; unmounted."""
+    if not fuse_usable():
+        pytest.skip("/dev/fuse cannot be opened here")
+    (tmp_path / "b").mkdir()
+    m = Mount(tmp_path / "b")
+    m.init()
+    m.mount()
+    try:
+        run = m.path("pipelines", "base", "s", "r1")
+        mkexec(run)
+        write(os.path.join(run, "outputs", "a.txt"), b"base data\n")
+        write(os.path.join(run, "properties", "lr"), b"0.1\n")
+        write(os.path.join(run, "metrics", "m.json"), b'{"acc": 0.9}\n')
+    finally:
+        m.umount()
+    doc = tmp_path / "base.json"
+    cmffs("export", m.ws, "base", "-o", str(doc))
+    m.doc = json.loads(doc.read_text())
+    return m
+
+
+def the_execution(doc):
+    (p,) = doc["Pipeline"]
+    (s,) = p["stages"]
+    (e,) = s["executions"]
+    return p, s, e
+
+
+def dataset(name, data, ev_type=4):
+    h = md5(data)
+    return {"type": ev_type, "artifact": {
+        "type": "Dataset", "name": f"{name}:{h}", "uri": h,
+        "properties": {"Commit": h, "url": ""}, "custom_properties": {}}}
+
+
+def as_pipeline(doc, new):
+    """@doc's pipeline renamed @new (stages and execution types too)."""
+    doc = json.loads(json.dumps(doc))
+    (p,) = doc["Pipeline"]
+    old = p["name"]
+    p["name"] = new
+    p["properties"] = {"Pipeline": new}
+    for s in p["stages"]:
+        s["name"] = new + s["name"][len(old):]
+        for e in s["executions"]:
+            e["type"] = s["name"]
+            for k in ("Context_Type", "Execution_type_name"):
+                e["properties"][k] = s["name"]
+            e["properties"]["Pipeline_Type"] = new
+    return doc
+
+
+def custom(ws, table, key, owner):
+    return sql(ws, f"SELECT coalesce(string_value, int_value, double_value) FROM {table}"
+               f" WHERE name = ? AND is_custom_property = 1 AND {owner}", (key,))
+
+
+# -- item 5: names the mount would refuse ----------------------------------
+
+def minimal(name="p", stage="s", execution="e1", artifacts=(), exec_custom=None,
+            ptype="Metrics"):
+    events = []
+    for n in artifacts:
+        events.append({"type": 4, "artifact": {
+            "type": ptype, "name": n, "uri": str(uuid.uuid1()),
+            "properties": {}, "custom_properties": {"v": 1}}})
+    return {"Pipeline": [{
+        "name": name, "type": "Parent_Context", "properties": {"Pipeline": name},
+        "custom_properties": {}, "stages": [{
+            "name": f"{name}/{stage}", "type": "Pipeline_Stage",
+            "properties": {}, "custom_properties": {}, "executions": [{
+                "type": f"{name}/{stage}", "name": execution,
+                "properties": {"Execution_uuid": str(uuid.uuid1()),
+                               "Context_Type": f"{name}/{stage}"},
+                "custom_properties": exec_custom or {},
+                "events": events}]}]}]}
+
+
+HOSTILE_ARTIFACTS = ["../../etc/x:1", "/etc/passwd:1", "a//b:1", ":1", "",
+                     "a\nb:1", "x\x1b[2J:1", "a/./b:1", "..", "a:1/../../b",
+                     "ok:1\r"]
+
+
+@pytest.mark.parametrize("name", HOSTILE_ARTIFACTS)
+def test_hostile_artifact_names_are_refused(tmp_path, name):
+    ws = str(tmp_path / "ws")
+    cmffs("init", ws)
+    line = refused(import_doc(ws, minimal(artifacts=[name]), tmp_path))
+    assert "artifact name" in line
+    assert sql(ws, "SELECT count(*) FROM Execution") == [(0,)]
+    assert sql(ws, "SELECT count(*) FROM Artifact") == [(0,)]
+
+
+@pytest.mark.parametrize("where", [
+    dict(execution="a\nb"), dict(execution=".."), dict(stage="x\x1b[31m"),
+    dict(stage="a/b"), dict(name="p\n"), dict(exec_custom={"k\ney": 1}),
+    dict(exec_custom={"../k": 1}), dict(artifacts=["ok:1"], ptype=".."),
+    dict(artifacts=["ok:1"], ptype="Data\nset")])
+def test_hostile_names_everywhere_are_refused(tmp_path, where):
+    ws = str(tmp_path / "ws")
+    cmffs("init", ws)
+    refused(import_doc(ws, minimal(**where), tmp_path))
+    assert sql(ws, "SELECT count(*) FROM Execution") == [(0,)]
+
+
+def test_hostile_uris_are_refused(tmp_path):
+    ws = str(tmp_path / "ws")
+    cmffs("init", ws)
+    for uri in ("..aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "../../etc/passwd", "a\nb", "a b"):
+        doc = minimal(artifacts=["ok:1"])
+        doc["Pipeline"][0]["stages"][0]["executions"][0]["events"][0]["artifact"]["uri"] = uri
+        line = refused(import_doc(ws, doc, tmp_path))
+        assert "uri" in line
+    assert sql(ws, "SELECT count(*) FROM Artifact") == [(0,)]
+
+
+def test_upstream_names_still_import_and_show(tmp_path):
+    if not fuse_usable():
+        pytest.skip("/dev/fuse cannot be opened here")
+    h = md5(b"x")
+    u = str(uuid.uuid1())
+    doc = minimal(artifacts=[])
+    events = doc["Pipeline"][0]["stages"][0]["executions"][0]["events"]
+    for typ, name, uri in (("Dataset", f"data/x.csv:{h}", h),
+                           ("Model", f"models/m.pkl:{h}:3", h),
+                           ("Metrics", f"metrics:{u}:3", u),
+                           ("Step_Metrics", f"cmf_artifacts/{u}/metrics/loss:{h}:3:{u}", h),
+                           ("Validation_output", u, u)):
+        events.append({"type": 4, "artifact": {"type": typ, "name": name, "uri": uri,
+                                               "properties": {}, "custom_properties": {}}})
+    (tmp_path / "m").mkdir()
+    m = Mount(tmp_path / "m")
+    m.init()
+    r = import_doc(m.ws, doc, tmp_path)
+    assert r.returncode == 0, r.stderr
+    m.mount()
+    try:
+        assert sorted(os.listdir(m.path("artifacts", "by-name"))) == sorted(
+            ["data", "models", f"metrics:{u}:3", "cmf_artifacts", u])
+        assert os.listdir(m.path("artifacts", "by-name", "data")) == [f"x.csv:{h}"]
+    finally:
+        m.umount()
+
+
+def test_views_list_dot_and_dotdot_once(tmp_path):
+    """Names another program wrote into the store ("../x", a type "..")
+    are not listed as "." or ".." in the views."""
+    if not fuse_usable():
+        pytest.skip("/dev/fuse cannot be opened here")
+    (tmp_path / "m").mkdir()
+    m = Mount(tmp_path / "m")
+    m.init()
+    db = sqlite3.connect(os.path.join(m.ws, "mlmd"))
+    for tname in ("Dataset", "..", "."):
+        db.execute("INSERT OR IGNORE INTO Type(name, type_kind) VALUES (?, 1)",
+                   (tname,))
+    tid = dict(db.execute("SELECT name, id FROM Type WHERE type_kind = 1").fetchall())
+    for t, name, uri in (("Dataset", "../x:1", ".." + "a" * 30),
+                         ("Dataset", "./y:1", "." + "b" * 31),
+                         ("..", "z:1", "c" * 32), (".", "..", "d" * 32)):
+        db.execute("INSERT INTO Artifact(type_id, uri, name, create_time_since_epoch,"
+                   " last_update_time_since_epoch) VALUES (?, ?, ?, 0, 0)",
+                   (tid[t], uri, name))
+    db.commit()
+    db.close()
+    m.mount()
+    try:
+        for d in ("by-name", "by-type", "by-hash", "by-type/Dataset"):
+            out = subprocess.run(["ls", "-a", m.path("artifacts", d)],
+                                 capture_output=True, text=True).stdout.split("\n")
+            assert out.count(".") == 1 and out.count("..") == 1, (d, out)
+    finally:
+        m.umount()
+
+

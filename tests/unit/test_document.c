@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Merging CMF documents (document_import): what a merge may add, what it
+ * never changes, the names it refuses, and the shapes of JSON it reads.
+ */
+#include "document.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#define U1 "11111111-8b99-11ef-abea-ddaa7ef0aa99"
+#define U2 "22222222-8b99-11ef-abea-ddaa7ef0aa99"
+#define U3 "33333333-8b99-11ef-abea-ddaa7ef0aa99"
+#define MD5_A "0cc175b9c0f1b6a831c399e269772661"
+
+struct fixture {
+	char dir[64];
+	char path[128];
+	struct model *m;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char *err = NULL;
+
+	if (!f)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/cmffs-test-document-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/mlmd", f->dir);
+	if (model_open(f->path, MODEL_CREATE, &f->m, &err) < 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	model_close(f->m);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	free(f);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static int64_t q(struct fixture *f, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int64_t n = -1;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return n;
+}
+
+/* Import @text; the error (owned) in *ret_err if @ret_err. */
+static int import(struct fixture *f, const char *text, char **ret_err)
+{
+	struct import_stats st;
+	char *err = NULL;
+	int r = document_import(f->m, text, strlen(text), NULL, &st, &err);
+
+	if (r < 0) {
+		assert_non_null(err);
+		assert_null(strchr(err, '\n'));
+	}
+	if (ret_err)
+		*ret_err = err;
+	else
+		free(err);
+	return r;
+}
+
+/*
+ * A document of pipeline @p with one execution @e of stage @p/s, with
+ * Execution_uuid @uuid, custom properties @cp and events @events.
+ */
+static char *doc(const char *p, const char *e, const char *uuid,
+		 const char *cp, const char *events)
+{
+	char *t = NULL;
+
+	if (asprintf(&t,
+		     "{\"Pipeline\": [{\"name\": \"%s\", \"custom_properties\": {},"
+		     " \"stages\": [{\"name\": \"%s/s\", \"custom_properties\": {},"
+		     " \"executions\": [{\"name\": \"%s\", \"type\": \"%s/s\","
+		     " \"properties\": {\"Execution_uuid\": \"%s\","
+		     " \"Context_Type\": \"%s/s\"}, \"custom_properties\": %s,"
+		     " \"events\": [%s]}]}]}]}",
+		     p, p, e, p, uuid, p, cp, events) < 0)
+		fail();
+	return t;
+}
+
+#define METRICS(uri, values)                                                  \
+	"{\"type\": 4, \"artifact\": {\"type\": \"Metrics\", \"name\": \"m:" uri \
+	":1\", \"uri\": \"" uri "\", \"properties\": {}, \"custom_properties\": " \
+	values "}}"
+#define DATASET(name, md5)                                                    \
+	"{\"type\": 4, \"artifact\": {\"type\": \"Dataset\", \"name\": \"" name  \
+	":" md5 "\", \"uri\": \"" md5 "\", \"properties\": {},"                   \
+	" \"custom_properties\": {}}}"
+
+static void test_names_are_those_the_mount_takes(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const names[] = {
+		"../x:1", "/etc/x:1", "a//b:1", "\\n:1", "a\\u001b[2J:1", "",
+	};
+	char events[512], *t, *err = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(events, sizeof(events),
+			 "{\"type\": 4, \"artifact\": {\"type\": \"Metrics\","
+			 " \"name\": \"%s\", \"uri\": \"" U3 "\"}}", names[i]);
+		t = doc("p", "e", U1, "{}", events);
+		assert_int_equal(import(f, t, &err), -EINVAL);
+		assert_non_null(strstr(err, "artifact name"));
+		free(err);
+		free(t);
+	}
+	t = doc("p", "e", U1, "{\"a\\nb\": 1}", "");
+	assert_int_equal(import(f, t, &err), -EINVAL);
+	assert_non_null(strstr(err, "a?b"));	/* one line */
+	free(err);
+	free(t);
+	t = doc("p", "e\\u0007", U1, "{}", "");
+	assert_int_equal(import(f, t, NULL), -EINVAL);
+	free(t);
+	assert_int_equal(q(f, "SELECT count(*) FROM Execution"), 0);
+	assert_int_equal(q(f, "SELECT count(*) FROM Artifact"), 0);
+	/* upstream's forms */
+	t = doc("p", "e", U1, "{\"val:loss\": 1}",
+		METRICS(U3, "{}") ", " DATASET("data/x.csv", MD5_A)
+		", {\"type\": 4, \"artifact\": {\"type\": \"Step_Metrics\", \"name\":"
+		" \"cmf_artifacts/" U1 "/metrics/loss:" MD5_A ":1:" U2 "\", \"uri\": \""
+		MD5_A "\"}}");
+	assert_int_equal(import(f, t, NULL), 0);
+	free(t);
+	assert_int_equal(q(f, "SELECT count(*) FROM Artifact"), 3);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_names_are_those_the_mount_takes, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
