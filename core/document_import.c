@@ -30,6 +30,18 @@ static const char sql_uuid_candidates[] =
 	"SELECT `execution_id`, `string_value` FROM `ExecutionProperty`"
 	" WHERE `name` = 'Execution_uuid' AND `is_custom_property` = 0"
 	" AND instr(`string_value`, ?1) > 0";
+static const char sql_execution_row[] =
+	"SELECT `type_id`, ifnull(`name`, '') FROM `Execution` WHERE `id` = ?1";
+/* the stage of an execution: @stage ?2 first, if it is one of them */
+static const char sql_execution_stage[] =
+	"SELECT c.`id`, c.`name` FROM `Association` x JOIN `Context` c"
+	" ON c.`id` = x.`context_id` WHERE x.`execution_id` = ?1"
+	" ORDER BY c.`id` = ?2 DESC, c.`id` LIMIT 1";
+/* a parent of context ?1 other than ?2 */
+static const char sql_other_parent[] =
+	"SELECT c.`name` FROM `ParentContext` pc JOIN `Context` c"
+	" ON c.`id` = pc.`parent_context_id` WHERE pc.`context_id` = ?1"
+	" AND pc.`parent_context_id` <> ?2 LIMIT 1";
 static const char sql_execution_by_name[] =
 	"SELECT `id` FROM `Execution` WHERE `type_id` = ?1 AND `name` = ?2";
 static const char sql_artifact_by_uri[] =
@@ -125,12 +137,36 @@ static enum mlmd_ptype ptype_of(const struct value *v)
 }
 
 /*
+ * Is property @k of a node recorded already?  A value that is absent or
+ * the empty string is not: a merge may fill it (Git_End_Commit is "" until
+ * the execution is finalized).
+ */
+static int prop_recorded(struct importer *im, enum mlmd_node node, int64_t id,
+			 const char *k, bool custom, bool *ret)
+{
+	char *cur = NULL;
+	int r = mlmd_prop_get_text(im->m->st, node, id, k, custom, &cur);
+
+	if (r == -ENOENT) {
+		*ret = false;
+		return 0;
+	}
+	if (r == 0)
+		*ret = cur[0] != '\0';
+	free(cur);
+	return r;
+}
+
+/*
  * Set the properties of @obj[@key] on a node.  Declared ones are added to
- * the type if it lacks them; @skip lists keys recomputed locally.
+ * the type if it lacks them; @skip lists keys recomputed locally.  With
+ * @keep (a node that exists already), values recorded before are kept:
+ * only new properties are added.
  */
 static int set_props(struct importer *im, json_t *obj, const char *key,
 		     enum mlmd_node node, int64_t id, enum mlmd_kind kind,
-		     const char *type, bool custom, const char *const *skip)
+		     const char *type, bool custom, bool keep,
+		     const char *const *skip)
 {
 	json_t *props = json_object_get(obj, key), *v;
 	const char *k, *why;
@@ -154,6 +190,15 @@ static int set_props(struct importer *im, json_t *obj, const char *key,
 			continue;
 		if (jvalue(v, &val) < 0)
 			return fail(im, -EINVAL, "property '%s' is not a string or number", k);
+		if (keep) {
+			bool recorded = false;
+
+			r = prop_recorded(im, node, id, k, custom, &recorded);
+			if (r < 0)
+				return r;
+			if (recorded)
+				continue;
+		}
 		if (!custom) {
 			struct mlmd_type_prop tp = { k, ptype_of(&val) };
 
@@ -169,12 +214,34 @@ static int set_props(struct importer *im, json_t *obj, const char *key,
 	return 0;
 }
 
+/* Refuse a stage context @id that another pipeline than @parent holds. */
+static int check_parent(struct importer *im, int64_t id, const char *name,
+			int64_t parent)
+{
+	sqlite3_stmt *s;
+	int rc, r = store_stmt(im->m->st, sql_other_parent, &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, parent);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		r = fail(im, -EINVAL, "stage '%s' belongs to pipeline '%s': a document may not change another pipeline's records",
+			 name, (const char *)sqlite3_column_text(s, 0));
+	else if (rc != SQLITE_DONE)
+		r = store_errno(rc);
+	store_stmt_done(s);
+	return r;
+}
+
 static int context_get(struct importer *im, json_t *obj, const char *type,
 		       const char *prop, const char *name, int64_t parent,
 		       unsigned *counter, int64_t *ret_id)
 {
 	struct mlmd_type_prop tp = { prop, MLMD_PT_STRING };
 	int64_t type_id, id;
+	bool existed = true;
 	int r;
 
 	r = mlmd_type_ensure(im->m->st, MLMD_CONTEXT_TYPE, type, &tp, 1,
@@ -183,6 +250,7 @@ static int context_get(struct importer *im, json_t *obj, const char *type,
 		return r;
 	r = mlmd_context_find(im->m->st, type_id, name, &id);
 	if (r == -ENOENT) {
+		existed = false;
 		r = mlmd_context_insert(im->m->st, type_id, name,
 					jtime(obj, "create_time_since_epoch"),
 					&id);
@@ -192,11 +260,13 @@ static int context_get(struct importer *im, json_t *obj, const char *type,
 		if (r == 0)
 			(*counter)++;
 	}
+	if (r == 0 && parent && existed)
+		r = check_parent(im, id, name, parent);
 	if (r == 0 && parent)
 		r = mlmd_parent_context_ensure(im->m->st, id, parent);
 	if (r == 0)
 		r = set_props(im, obj, "custom_properties", MLMD_CONTEXT, id,
-			      MLMD_CONTEXT_TYPE, type, true, NULL);
+			      MLMD_CONTEXT_TYPE, type, true, existed, NULL);
 	if (r == 0)
 		*ret_id = id;
 	return r;
@@ -220,15 +290,19 @@ static bool list_has(const char *list, const char *item)
 	return false;
 }
 
-/* A local execution sharing one of the uuids of @uuids (comma list). */
+/*
+ * The local execution sharing the uuids of @uuids (comma list) that are
+ * known; -ENOENT if none is, -EINVAL if they name two executions.
+ */
 static int find_by_uuid(struct importer *im, const char *uuids, int64_t *ret)
 {
 	char *copy = strdup(uuids), *save = NULL, *u;
-	int r = -ENOENT;
+	int64_t found = 0;
+	int r = 0;
 
 	if (!copy)
 		return -ENOMEM;
-	for (u = strtok_r(copy, ",", &save); u && r == -ENOENT;
+	for (u = strtok_r(copy, ",", &save); u && r == 0;
 	     u = strtok_r(NULL, ",", &save)) {
 		sqlite3_stmt *s;
 		int rc;
@@ -238,17 +312,83 @@ static int find_by_uuid(struct importer *im, const char *uuids, int64_t *ret)
 		r = store_stmt(im->m->st, sql_uuid_candidates, &s);
 		if (r < 0)
 			break;
-		r = -ENOENT;
 		sqlite3_bind_text(s, 1, u, -1, SQLITE_STATIC);
-		while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-			if (list_has((const char *)sqlite3_column_text(s, 1), u)) {
-				*ret = sqlite3_column_int64(s, 0);
-				r = 0;
-				break;
-			}
+		while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+			int64_t id = sqlite3_column_int64(s, 0);
+
+			if (!list_has((const char *)sqlite3_column_text(s, 1), u))
+				continue;
+			if (found && found != id)
+				r = fail(im, -EINVAL, "Execution_uuid '%s' names two executions (%lld and %lld)",
+					 uuids, (long long)found, (long long)id);
+			found = id;
+		}
 		store_stmt_done(s);
 	}
 	free(copy);
+	if (r == 0 && !found)
+		r = -ENOENT;
+	if (r == 0)
+		*ret = found;
+	return r;
+}
+
+/*
+ * May the document's execution @name (@uuids) of stage @stage merge into
+ * local execution @id?  Only if @id is an execution of that stage and, when
+ * both are named, has that name: a document only adds to its own
+ * pipeline's executions.  *ret_same_type says whether @id is of type
+ * @type_id (then its declared properties can be merged).
+ */
+static int check_execution(struct importer *im, int64_t id, int64_t stage,
+			   const char *stage_name, const char *name,
+			   const char *uuids, int64_t type_id,
+			   bool *ret_same_type)
+{
+	const char *what = name ? name : uuids;
+	char *local = NULL;
+	sqlite3_stmt *s;
+	int64_t tid = 0;
+	int rc, r = store_stmt(im->m->st, sql_execution_row, &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		tid = sqlite3_column_int64(s, 0);
+		local = strdup((const char *)sqlite3_column_text(s, 1));
+		if (!local)
+			r = -ENOMEM;
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
+	}
+	store_stmt_done(s);
+	if (r < 0)
+		goto out;
+	r = store_stmt(im->m->st, sql_execution_stage, &s);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, stage);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && sqlite3_column_int64(s, 0) != stage)
+		r = fail(im, -EINVAL, "execution '%s' of '%s' would change execution '%s' (id %lld) of '%s': a document may not change another pipeline's records",
+			 what, stage_name, local[0] ? local : "(unnamed)",
+			 (long long)id, (const char *)sqlite3_column_text(s, 1));
+	else if (rc == SQLITE_DONE)
+		r = fail(im, -EINVAL, "execution '%s' of '%s' would change execution %lld, which belongs to no stage",
+			 what, stage_name, (long long)id);
+	else if (rc != SQLITE_ROW)
+		r = store_errno(rc);
+	store_stmt_done(s);
+	if (r == 0 && name && local[0] && strcmp(name, local))
+		r = fail(im, -EINVAL, "execution '%s' of '%s' has the Execution_uuid of execution '%s': executions are not renamed",
+			 name, stage_name, local);
+	if (r == 0)
+		*ret_same_type = tid == type_id;
+out:
+	free(local);
 	return r;
 }
 
@@ -383,8 +523,12 @@ static int import_artifact(struct importer *im, json_t *a, int64_t *ret_id)
 					 &id);
 		if (r == 0)
 			r = set_props(im, a, "properties", MLMD_ARTIFACT, id,
-				      MLMD_ARTIFACT_TYPE, type, false,
+				      MLMD_ARTIFACT_TYPE, type, false, false,
 				      skip_nothing);
+		if (r == 0)
+			r = set_props(im, a, "custom_properties", MLMD_ARTIFACT,
+				      id, MLMD_ARTIFACT_TYPE, type, true, false,
+				      NULL);
 		if (r == 0)
 			im->stats.artifacts++;
 	} else if (r == 0) {
@@ -412,10 +556,13 @@ static int import_artifact(struct importer *im, json_t *a, int64_t *ret_id)
 			free(cur);
 			free(joined);
 		}
+		/* new custom properties only; a Metrics artifact's values
+		 * were recorded at once and are never added to */
+		if (r == 0 && strcmp(type, "Metrics"))
+			r = set_props(im, a, "custom_properties", MLMD_ARTIFACT,
+				      id, MLMD_ARTIFACT_TYPE, type, true, true,
+				      NULL);
 	}
-	if (r == 0)
-		r = set_props(im, a, "custom_properties", MLMD_ARTIFACT, id,
-			      MLMD_ARTIFACT_TYPE, type, true, NULL);
 	if (r == 0)
 		*ret_id = id;
 	return r;
@@ -433,6 +580,7 @@ static int import_execution(struct importer *im, json_t *e, int64_t stage,
 	const char *uuids = jstr(props, "Execution_uuid");
 	const char *name = jstr(e, "name");
 	int64_t type_id, id = 0;
+	bool existed = false, same_type = false;
 	sqlite3_stmt *s;
 	size_t i;
 	int r;
@@ -474,7 +622,7 @@ static int import_execution(struct importer *im, json_t *e, int64_t stage,
 		r = mlmd_execution_insert(im->m->st, type_id, name, created, &id);
 		if (r == 0)
 			r = set_props(im, e, "properties", MLMD_EXECUTION, id,
-				      MLMD_EXECUTION_TYPE, ctype, false,
+				      MLMD_EXECUTION_TYPE, ctype, false, false,
 				      recomputed);
 		if (r == 0)
 			r = mlmd_prop_set_int(im->m->st, MLMD_EXECUTION, id,
@@ -495,11 +643,19 @@ static int import_execution(struct importer *im, json_t *e, int64_t stage,
 		}
 		if (r == 0)
 			im->stats.executions++;
+	} else if (r == 0) {
+		existed = true;
+		r = check_execution(im, id, stage, stage_name, name, uuids,
+				    type_id, &same_type);
+		if (r == 0 && same_type)
+			r = set_props(im, e, "properties", MLMD_EXECUTION, id,
+				      MLMD_EXECUTION_TYPE, ctype, false, true,
+				      recomputed);
 	}
 	if (r < 0)
 		return r;
 	r = set_props(im, e, "custom_properties", MLMD_EXECUTION, id,
-		      MLMD_EXECUTION_TYPE, ctype, true, NULL);
+		      MLMD_EXECUTION_TYPE, ctype, true, existed, NULL);
 	if (r == 0)
 		r = mlmd_association_ensure(im->m->st, stage, id);
 	json_array_foreach(events, i, ev) {

@@ -124,6 +124,86 @@ def custom(ws, table, key, owner):
                f" WHERE name = ? AND is_custom_property = 1 AND {owner}", (key,))
 
 
+# -- item 4: a merge adds, it never changes -----------------------------------
+
+def test_another_pipeline_cannot_take_over_an_execution(base, tmp_path):
+    doc = as_pipeline(base.doc, "intruder")
+    _, _, e = the_execution(doc)
+    e["name"] = "x"                     # the uuid stays base's r1's
+    e["custom_properties"]["lr"] = 99
+    e["events"].append(dataset("evil.txt", b"evil\n"))
+    before = snapshot(base.ws)
+    line = refused(import_doc(base.ws, doc, tmp_path))
+    assert "base/s" in line and "r1" in line, line
+    assert snapshot(base.ws) == before
+    # nor by a second uuid in the list
+    e["properties"]["Execution_uuid"] = str(uuid.uuid1()) + "," + \
+        e["properties"]["Execution_uuid"]
+    refused(import_doc(base.ws, doc, tmp_path))
+    assert snapshot(base.ws) == before
+
+
+def test_recorded_metrics_are_never_rewritten(base, tmp_path):
+    _, _, e = the_execution(base.doc)
+    (metrics,) = [ev["artifact"] for ev in e["events"]
+                  if ev["artifact"]["type"] == "Metrics"]
+    doc = as_pipeline(base.doc, "intruder")
+    _, _, x = the_execution(doc)
+    x["name"] = "x"
+    x["properties"]["Execution_uuid"] = str(uuid.uuid1())
+    forged = json.loads(json.dumps(metrics))
+    forged["custom_properties"] = {"acc": 0.0, "injected": 1}
+    x["events"] = [{"type": 4, "artifact": forged}]
+    r = import_doc(base.ws, doc, tmp_path)
+    assert r.returncode == 0, r.stderr
+    owner = "artifact_id = (SELECT id FROM Artifact WHERE uri = '%s')" % metrics["uri"]
+    assert custom(base.ws, "ArtifactProperty", "acc", owner) == [(0.9,)]
+    assert custom(base.ws, "ArtifactProperty", "injected", owner) == []
+
+
+def test_a_merge_of_the_same_pipeline_adds_and_keeps(base, tmp_path):
+    doc = json.loads(json.dumps(base.doc))
+    p, s, e = the_execution(doc)
+    e["custom_properties"]["lr"] = 99               # recorded: kept
+    e["custom_properties"]["epochs"] = 5            # new: added
+    e["properties"]["Execution"] = "rm -rf /"               # recorded: kept
+    e["events"].append(dataset("b.txt", b"later\n"))
+    p["custom_properties"]["team"] = "a"
+    r = import_doc(base.ws, doc, tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "1 artifact(s), 1 event(s)" in r.stdout
+    ex = "execution_id = (SELECT id FROM Execution WHERE name = 'r1')"
+    assert custom(base.ws, "ExecutionProperty", "lr", ex) == [(0.1,)]
+    assert custom(base.ws, "ExecutionProperty", "epochs", ex) == [(5,)]
+    (cmd,) = sql(base.ws, "SELECT string_value FROM ExecutionProperty WHERE name ="
+                 " 'Execution' AND " + ex)
+    assert cmd[0] and cmd[0] != "rm -rf /"
+    base.mount()
+    try:
+        out = base.path("pipelines", "base", "s", "r1", "outputs")
+        assert sorted(os.listdir(out)) == ["a.txt", "b.txt"]
+        with open(os.path.join(out, "a.txt"), "rb") as f:
+            assert f.read() == b"base data\n"
+    finally:
+        base.umount()
+    # the pipeline's own custom property: a second value is not taken
+    p["custom_properties"]["team"] = "b"
+    assert import_doc(base.ws, doc, tmp_path).returncode == 0
+    assert custom(base.ws, "ContextProperty", "team",
+                  "context_id = (SELECT id FROM Context WHERE name = 'base')") == [("a",)]
+
+
+def test_an_execution_cannot_change_its_name_through_its_uuid(base, tmp_path):
+    doc = json.loads(json.dumps(base.doc))
+    _, _, e = the_execution(doc)
+    e["name"] = "r2"
+    e["events"].append(dataset("c.txt", b"c\n"))
+    before = snapshot(base.ws)
+    line = refused(import_doc(base.ws, doc, tmp_path))
+    assert "r1" in line and "r2" in line
+    assert snapshot(base.ws) == before
+
+
 # -- item 5: names the mount would refuse ----------------------------------
 
 def minimal(name="p", stage="s", execution="e1", artifacts=(), exec_custom=None,
@@ -240,5 +320,3 @@ def test_views_list_dot_and_dotdot_once(tmp_path):
             assert out.count(".") == 1 and out.count("..") == 1, (d, out)
     finally:
         m.umount()
-
-

@@ -121,6 +121,71 @@ static char *doc(const char *p, const char *e, const char *uuid,
 	":" md5 "\", \"uri\": \"" md5 "\", \"properties\": {},"                   \
 	" \"custom_properties\": {}}}"
 
+static void test_another_pipeline_is_never_changed(void **state)
+{
+	struct fixture *f = *state;
+	char *t = doc("base", "r1", U1, "{\"lr\": 0.1}", METRICS(U3, "{\"acc\": 0.9}"));
+	char *err = NULL;
+	int64_t events;
+
+	assert_int_equal(import(f, t, NULL), 0);
+	free(t);
+	events = q(f, "SELECT count(*) FROM Event");
+	/* its execution, by uuid */
+	t = doc("intruder", "x", U1, "{\"lr\": 99}", DATASET("evil", MD5_A));
+	assert_int_equal(import(f, t, &err), -EINVAL);
+	assert_non_null(strstr(err, "base/s"));
+	free(err);
+	free(t);
+	/* by one uuid of a list */
+	t = doc("intruder", "x", U2 "," U1, "{}", "");
+	assert_int_equal(import(f, t, &err), -EINVAL);
+	free(err);
+	free(t);
+	assert_int_equal(q(f, "SELECT count(*) FROM Context"), 2);
+	assert_int_equal(q(f, "SELECT count(*) FROM Event"), events);
+	assert_int_equal(q(f, "SELECT count(*) FROM Execution"), 1);
+	assert_int_equal(q(f, "SELECT double_value = 0.1 FROM ExecutionProperty"
+			      " WHERE name = 'lr'"), 1);
+	/* its metrics, linked from an execution of its own */
+	t = doc("intruder", "x", U2, "{}", METRICS(U3, "{\"acc\": 0.0, \"new\": 1}"));
+	assert_int_equal(import(f, t, NULL), 0);
+	free(t);
+	assert_int_equal(q(f, "SELECT double_value = 0.9 FROM ArtifactProperty"
+			      " WHERE name = 'acc'"), 1);
+	assert_int_equal(q(f, "SELECT count(*) FROM ArtifactProperty WHERE name = 'new'"), 0);
+}
+
+static void test_same_pipeline_adds_and_keeps(void **state)
+{
+	struct fixture *f = *state;
+	char *t = doc("base", "r1", U1, "{\"lr\": 0.1}", "");
+	char *err = NULL;
+
+	assert_int_equal(import(f, t, NULL), 0);
+	free(t);
+	t = doc("base", "r1", U1, "{\"lr\": 99, \"epochs\": 5}", DATASET("d.csv", MD5_A));
+	assert_int_equal(import(f, t, NULL), 0);
+	free(t);
+	assert_int_equal(q(f, "SELECT double_value = 0.1 FROM ExecutionProperty"
+			      " WHERE name = 'lr'"), 1);
+	assert_int_equal(q(f, "SELECT int_value FROM ExecutionProperty"
+			      " WHERE name = 'epochs'"), 5);
+	assert_int_equal(q(f, "SELECT count(*) FROM Event"), 1);
+	/* a named execution found by name, whatever its uuid */
+	t = doc("base", "r1", U2, "{}", "");
+	assert_int_equal(import(f, t, NULL), 0);
+	free(t);
+	assert_int_equal(q(f, "SELECT count(*) FROM Execution"), 1);
+	/* another name with its uuid is another execution's claim */
+	t = doc("base", "r2", U1, "{}", "");
+	assert_int_equal(import(f, t, &err), -EINVAL);
+	assert_non_null(strstr(err, "r1"));
+	free(err);
+	free(t);
+	assert_int_equal(q(f, "SELECT count(*) FROM Execution"), 1);
+}
+
 static void test_names_are_those_the_mount_takes(void **state)
 {
 	struct fixture *f = *state;
@@ -164,6 +229,8 @@ static void test_names_are_those_the_mount_takes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_another_pipeline_is_never_changed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_same_pipeline_adds_and_keeps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names_are_those_the_mount_takes, setup, teardown),
 	};
 
