@@ -17,6 +17,7 @@
 #include "array.h"
 #include "dirmanifest.h"
 #include "hash.h"
+#include "jscan.h"
 #include "model_i.h"
 #include "names.h"
 
@@ -105,6 +106,120 @@ static int64_t jtime(json_t *o, const char *key)
 
 	return json_is_integer(v) ? (int64_t)json_integer_value(v)
 				  : store_now_ms();
+}
+
+/*
+ * The largest properties (or custom_properties) object of one node that is
+ * read: the tree jansson builds of it is some twenty times its text.
+ */
+#define PROPS_MAX_BYTES ((size_t)1 << 20)
+
+/* A member of an object that is walked, not read: its span. */
+struct walk_key {
+	const char *key;
+	struct jspan *span;	/* left { NULL } when absent */
+};
+
+static bool is_props_key(struct jspan key)
+{
+	return jscan_key_is(key, "properties") ||
+	       jscan_key_is(key, "custom_properties");
+}
+
+/*
+ * One member read into @hdr: a scalar as it is; a properties object, flat
+ * (no value is an object or array) and at most PROPS_MAX_BYTES; any other
+ * object or array as an empty one of its kind (it fails the type checks
+ * that follow, as it would have whole).
+ */
+static int read_leaf(struct importer *im, json_t *hdr, const char *key,
+		     struct jspan kspan, struct jspan v, const char *what)
+{
+	char kind = jspan_kind(v);
+	json_t *val = NULL;
+
+	if (kind == '{' && is_props_key(kspan)) {
+		struct jspan k, x;
+		size_t off = 0;
+		int more;
+
+		if (v.n > PROPS_MAX_BYTES)
+			return fail(im, -EFBIG, "the %s of %s are larger than 1 MiB",
+				    key, what);
+		while ((more = jscan_member(v, &off, &k, &x)) > 0)
+			if (jspan_kind(x) == '{' || jspan_kind(x) == '[')
+				return fail(im, -EINVAL, "a value in the %s of %s is not a string or number",
+					    key, what);
+		if (more < 0)
+			return fail(im, -EINVAL, "the %s of %s are malformed", key,
+				    what);
+	}
+	if (kind == '[' || (kind == '{' && !is_props_key(kspan))) {
+		val = kind == '[' ? json_array() : json_object();
+	} else {
+		json_error_t jerr;
+
+		val = json_loadb(v.p, v.n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
+				 &jerr);
+		if (!val)
+			return fail(im, -EINVAL, "the '%s' of %s cannot be read: %s",
+				    key, what, jerr.text);
+	}
+	if (!val || json_object_set_new(hdr, key, val) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * Read object @obj (@what names it in errors) as a new object *ret_hdr
+ * (owned) of its members named in @leaves (read_leaf()); the members named
+ * in @walks are not read, their spans are given.  Other members are
+ * skipped unread; a member named twice is refused.
+ */
+static int read_object(struct importer *im, struct jspan obj, const char *what,
+		       const char *const *leaves, const struct walk_key *walks,
+		       json_t **ret_hdr)
+{
+	json_t *hdr = json_object();
+	const struct walk_key *w;
+	struct jspan k, v;
+	size_t off = 0;
+	int more = 0, r = 0;
+
+	if (!hdr)
+		return -ENOMEM;
+	for (w = walks; w && w->key; w++)
+		*w->span = (struct jspan){ NULL, 0 };
+	while (r == 0 && (more = jscan_member(obj, &off, &k, &v)) > 0) {
+		const char *const *l;
+		bool known = false;
+
+		for (w = walks; w && w->key && !known; w++)
+			if (jscan_key_is(k, w->key)) {
+				known = true;
+				if (w->span->p)
+					r = fail(im, -EINVAL, "%s has two '%s'", what,
+						 w->key);
+				*w->span = v;
+			}
+		for (l = leaves; l && *l && !known; l++)
+			if (jscan_key_is(k, *l)) {
+				known = true;
+				if (json_object_get(hdr, *l))
+					r = fail(im, -EINVAL, "%s has two '%s'", what,
+						 *l);
+				else
+					r = read_leaf(im, hdr, *l, k, v, what);
+			}
+	}
+	if (r == 0 && more < 0)
+		r = fail(im, -EINVAL, "%s is not an object", what);
+	if (r < 0) {
+		json_decref(hdr);
+		return r;
+	}
+	*ret_hdr = hdr;
+	return 0;
 }
 
 /* A JSON property value as an MLMD value; -EINVAL for objects/arrays. */
@@ -568,21 +683,59 @@ static int import_artifact(struct importer *im, json_t *a, int64_t *ret_id)
 	return r;
 }
 
-static int import_execution(struct importer *im, json_t *e, int64_t stage,
+static const char *const artifact_leaves[] = {
+	"type", "name", "uri", "properties", "custom_properties",
+	"create_time_since_epoch", NULL,
+};
+
+/*
+ * Event @evspan of execution @id: its artifact (read into *ret_a, owned)
+ * and its type; -EINVAL if malformed.
+ */
+static int read_event(struct importer *im, struct jspan evspan,
+		      const char *exec, json_t **ret_a, int *ret_type)
+{
+	static const char *const leaves[] = { "type", NULL };
+	struct jspan aspan;
+	const struct walk_key walks[] = { { "artifact", &aspan }, { NULL, NULL } };
+	json_t *ev = NULL, *t;
+	int type, r;
+
+	if (jspan_kind(evspan) != '{')
+		return fail(im, -EINVAL, "an event of execution '%s' is malformed",
+			    exec);
+	r = read_object(im, evspan, "an event", leaves, walks, &ev);
+	if (r < 0)
+		return r;
+	t = json_object_get(ev, "type");
+	type = json_is_integer(t) ? (int)json_integer_value(t) : 0;
+	json_decref(ev);
+	if (jspan_kind(aspan) != '{' || type < 0 || type > 7)
+		return fail(im, -EINVAL, "an event of execution '%s' is malformed",
+			    exec);
+	r = read_object(im, aspan, "an artifact", artifact_leaves, NULL, ret_a);
+	if (r == 0)
+		*ret_type = type;
+	return r;
+}
+
+static int import_execution(struct importer *im, json_t *e,
+			    struct jspan events, int64_t stage,
 			    const char *stage_name, int64_t pipeline,
 			    const char *pipeline_name)
 {
 	static const char *const recomputed[] = { "Context_ID", "Pipeline_id",
 						  NULL };
 	json_t *props = json_object_get(e, "properties");
-	json_t *events = json_object_get(e, "events"), *ev;
+	struct jspan evspan;
+	size_t evoff = 0;
+	int more = 0;
 	const char *ctype = jstr(props, "Context_Type");
 	const char *uuids = jstr(props, "Execution_uuid");
 	const char *name = jstr(e, "name");
 	int64_t type_id, id = 0;
 	bool existed = false, same_type = false;
 	sqlite3_stmt *s;
-	size_t i;
 	int r;
 
 	if (!ctype)
@@ -601,7 +754,7 @@ static int import_execution(struct importer *im, json_t *e, int64_t stage,
 			return fail(im, -EINVAL, "an unnamed execution of '%s' has no Execution_uuid",
 				    stage_name);
 	}
-	if (events && !json_is_array(events))
+	if (events.p && jspan_kind(events) != '[')
 		return fail(im, -EINVAL, "'events' is not a list");
 	r = mlmd_type_ensure(im->m->st, MLMD_EXECUTION_TYPE, ctype, NULL, 0,
 			     &type_id);
@@ -658,20 +811,16 @@ static int import_execution(struct importer *im, json_t *e, int64_t stage,
 		      MLMD_EXECUTION_TYPE, ctype, true, existed, NULL);
 	if (r == 0)
 		r = mlmd_association_ensure(im->m->st, stage, id);
-	json_array_foreach(events, i, ev) {
-		json_t *a = json_object_get(ev, "artifact");
-		json_t *t = json_object_get(ev, "type");
-		int type = json_is_integer(t) ? (int)json_integer_value(t) : 0;
+	while (r == 0 && events.p &&
+	       (more = jscan_element(events, &evoff, &evspan)) > 0) {
+		json_t *a = NULL;
+		int type = 0;
 		char *path = NULL;
 		int64_t artifact = 0, n = 0;
 
+		r = read_event(im, evspan, name ? name : uuids, &a, &type);
 		if (r < 0)
 			break;
-		if (!json_is_object(a) || type < 0 || type > 7) {
-			r = fail(im, -EINVAL, "an event of execution '%s' is malformed",
-				 name ? name : uuids);
-			break;
-		}
 		r = import_artifact(im, a, &artifact);
 		if (r == 0)
 			r = store_stmt(im->m->st, sql_event_exists, &s);
@@ -704,53 +853,117 @@ static int import_execution(struct importer *im, json_t *e, int64_t stage,
 				r = 0;	/* a name clash keeps the local file */
 			free(path);
 		}
+		json_decref(a);
 	}
+	if (r == 0 && more < 0)
+		r = fail(im, -EINVAL, "'events' is not a list");
 	return r;
 }
 
-static int import_pipeline(struct importer *im, json_t *p)
+static const char *const context_leaves[] = {
+	"name", "custom_properties", "create_time_since_epoch", NULL,
+};
+
+static int import_stage(struct importer *im, struct jspan stspan,
+			const char *name, int64_t pid)
+{
+	static const char *const exec_leaves[] = {
+		"name", "type", "properties", "custom_properties",
+		"create_time_since_epoch", "last_update_time_since_epoch", NULL,
+	};
+	struct jspan execs, exspan, events;
+	const struct walk_key walks[] = { { "executions", &execs }, { NULL, NULL } };
+	const struct walk_key exwalks[] = { { "events", &events }, { NULL, NULL } };
+	size_t plen = strlen(name), off = 0;
+	json_t *st = NULL, *ex;
+	const char *sname, *why;
+	int64_t sid;
+	int more = 0, r;
+
+	if (jspan_kind(stspan) != '{')
+		return fail(im, -EINVAL, "a stage of '%s' is not an object", name);
+	r = read_object(im, stspan, "a stage", context_leaves, walks, &st);
+	if (r < 0)
+		return r;
+	sname = jstr(st, "name");
+	if (!sname || strncmp(sname, name, plen) || sname[plen] != '/' ||
+	    name_check(sname + plen + 1, &why) < 0) {
+		r = fail(im, -EINVAL, "stage '%s' is not named '%s/STAGE'",
+			 sname ? sname : "?", name);
+		goto out;
+	}
+	r = context_get(im, st, TYPE_STAGE, "Pipeline_Stage", sname, pid,
+			&im->stats.stages, &sid);
+	if (r == 0 && execs.p && jspan_kind(execs) != '[')
+		r = fail(im, -EINVAL, "stage '%s' has no list of executions", sname);
+	while (r == 0 && execs.p &&
+	       (more = jscan_element(execs, &off, &exspan)) > 0) {
+		if (jspan_kind(exspan) != '{') {
+			r = fail(im, -EINVAL, "an execution of '%s' is not an object", sname);
+			break;
+		}
+		r = read_object(im, exspan, "an execution", exec_leaves, exwalks,
+				&ex);
+		if (r < 0)
+			break;
+		r = import_execution(im, ex, events, sid, sname, pid, name);
+		json_decref(ex);
+	}
+	if (r == 0 && more < 0)
+		r = fail(im, -EINVAL, "stage '%s' has no list of executions", sname);
+out:
+	json_decref(st);
+	return r;
+}
+
+static int import_pipeline(struct importer *im, json_t *p, struct jspan stages)
 {
 	const char *name = jstr(p, "name"), *why;
-	json_t *stages = json_object_get(p, "stages"), *st, *ex;
-	int64_t pid, sid;
-	size_t i, j;
-	int r;
+	struct jspan st;
+	size_t off = 0;
+	int64_t pid;
+	int more = 0, r;
 
 	if (!name)
 		return fail(im, -EINVAL, "a pipeline has no name");
 	if (name_check(name, &why) < 0)
 		return fail(im, -EINVAL, "pipeline name '%s' %s", name, why);
-	if (!json_is_array(stages))
+	if (jspan_kind(stages) != '[')
 		return fail(im, -EINVAL, "pipeline '%s' has no list of stages", name);
 	r = context_get(im, p, TYPE_PIPELINE, "Pipeline", name, 0,
 			&im->stats.pipelines, &pid);
-	json_array_foreach(stages, i, st) {
-		const char *sname = jstr(st, "name");
-		size_t plen = strlen(name);
-		json_t *execs = json_object_get(st, "executions");
+	while (r == 0 && (more = jscan_element(stages, &off, &st)) > 0)
+		r = import_stage(im, st, name, pid);
+	if (r == 0 && more < 0)
+		r = fail(im, -EINVAL, "pipeline '%s' has no list of stages", name);
+	return r;
+}
 
+/* The document's pipelines, each read and merged in turn. */
+static int import_pipelines(struct importer *im, struct jspan pipelines,
+			    const char *only_pipeline)
+{
+	struct jspan pspan, stages;
+	const struct walk_key walks[] = { { "stages", &stages }, { NULL, NULL } };
+	size_t off = 0;
+	json_t *p;
+	int more = 0, r = 0;
+
+	while (r == 0 && (more = jscan_element(pipelines, &off, &pspan)) > 0) {
+		const char *name;
+
+		if (jspan_kind(pspan) != '{')
+			return fail(im, -EINVAL, "a pipeline is not an object");
+		r = read_object(im, pspan, "a pipeline", context_leaves, walks, &p);
 		if (r < 0)
 			break;
-		if (!sname || strncmp(sname, name, plen) || sname[plen] != '/' ||
-		    name_check(sname + plen + 1, &why) < 0) {
-			r = fail(im, -EINVAL, "stage '%s' is not named '%s/STAGE'",
-				 sname ? sname : "?", name);
-			break;
-		}
-		r = context_get(im, st, TYPE_STAGE, "Pipeline_Stage", sname, pid,
-				&im->stats.stages, &sid);
-		if (r == 0 && execs && !json_is_array(execs))
-			r = fail(im, -EINVAL, "stage '%s' has no list of executions", sname);
-		json_array_foreach(execs, j, ex) {
-			if (r < 0)
-				break;
-			if (!json_is_object(ex)) {
-				r = fail(im, -EINVAL, "an execution of '%s' is not an object", sname);
-				break;
-			}
-			r = import_execution(im, ex, sid, sname, pid, name);
-		}
+		name = jstr(p, "name");
+		if (!only_pipeline || (name && !strcmp(name, only_pipeline)))
+			r = import_pipeline(im, p, stages);
+		json_decref(p);
 	}
+	if (r == 0 && more < 0)
+		r = fail(im, -EINVAL, "the document has no \"Pipeline\" list");
 	return r;
 }
 
@@ -759,46 +972,56 @@ int document_import(struct model *m, const char *text, size_t len,
 		    char **ret_err)
 {
 	struct importer im = { .m = m };
-	json_error_t jerr;
-	json_t *doc, *pipelines, *p;
-	size_t i;
+	struct jspan doc = { text, len }, pipelines;
+	const struct walk_key walks[] = { { "Pipeline", &pipelines }, { NULL, NULL } };
+	json_t *top = NULL;
+	const char *why;
+	size_t off;
 	int r;
 
 	*ret_err = NULL;
-	doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!doc) {
-		if (asprintf(ret_err, "not a JSON document: %s (line %d)",
-			     jerr.text, jerr.line) < 0)
-			*ret_err = NULL;
-		return -EINVAL;
+	if (len > DOCUMENT_MAX_BYTES) {
+		fail(&im, -EFBIG, "the document is larger than %zu MiB, the limit of a CMF document",
+		     DOCUMENT_MAX_BYTES >> 20);
+		*ret_err = im.err;
+		return -EFBIG;
 	}
-	pipelines = json_object_get(doc, "Pipeline");
-	if (!json_is_array(pipelines)) {
-		json_decref(doc);
-		if (asprintf(ret_err, "the document has no \"Pipeline\" list") < 0)
-			*ret_err = NULL;
-		return -EINVAL;
+	r = jscan_check(text, len, &off, &why);
+	if (r < 0) {
+		fail(&im, r, "not a JSON document: %s at byte %zu", why, off);
+		*ret_err = im.err;
+		return r;
+	}
+	/* the value itself, without the whitespace around it */
+	while (doc.n && strchr(" \t\r\n", doc.p[0])) {
+		doc.p++;
+		doc.n--;
+	}
+	while (doc.n && strchr(" \t\r\n", doc.p[doc.n - 1]))
+		doc.n--;
+	if (jspan_kind(doc) == '{')
+		r = read_object(&im, doc, "the document", NULL, walks, &top);
+	else
+		pipelines.p = NULL;
+	json_decref(top);
+	if (r == 0 && jspan_kind(pipelines) != '[') {
+		free(im.err);
+		im.err = NULL;
+		r = fail(&im, -EINVAL, "the document has no \"Pipeline\" list");
+	}
+	if (r < 0) {
+		*ret_err = im.err;
+		return r;
 	}
 	store_lock(m->st);
 	r = store_begin(m->st);
-	json_array_foreach(pipelines, i, p) {
-		if (r < 0)
-			break;
-		if (!json_is_object(p)) {
-			r = fail(&im, -EINVAL, "a pipeline is not an object");
-			break;
-		}
-		if (only_pipeline && (!jstr(p, "name") ||
-				      strcmp(jstr(p, "name"), only_pipeline)))
-			continue;
-		r = import_pipeline(&im, p);
-	}
+	if (r == 0)
+		r = import_pipelines(&im, pipelines, only_pipeline);
 	if (r == 0)
 		r = store_commit(m->st);
 	else
 		store_rollback(m->st);
 	store_unlock(m->st);
-	json_decref(doc);
 	if (r < 0 && !im.err)
 		fail(&im, r, "the store refused the import: %s", strerrordesc_np(-r));
 	if (r == 0 && ret_stats)

@@ -320,3 +320,127 @@ def test_views_list_dot_and_dotdot_once(tmp_path):
             assert out.count(".") == 1 and out.count("..") == 1, (d, out)
     finally:
         m.umount()
+
+
+# -- item 7: bounded memory ------------------------------------------------
+
+# Forks and runs argv[2:], then writes the child's peak RSS (KiB) to argv[1]:
+# a small process of its own, so the peak is not that of a fork of pytest.
+LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, ru = os.wait4(pid, 0)
+open(sys.argv[1], "w").write(str(ru.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def run_measured(args, tmp_path, stdin=None, timeout=300):
+    """Run @args; (returncode, stdout, stderr, peak RSS in bytes)."""
+    rss = tmp_path / "peak-rss"
+    r = subprocess.run(["/usr/bin/python3", "-c", LAUNCHER, str(rss), *args],
+                       stdin=stdin, capture_output=True, text=True,
+                       timeout=timeout)
+    return r.returncode, r.stdout, r.stderr, int(rss.read_text()) * 1024
+
+
+class HugeAnswer:
+    """An HTTP server on 127.0.0.1 whose mlmd_pull answer is @size bytes of
+    JSON, streamed without a Content-Length; counts what it could send."""
+
+    def __init__(self, size):
+        outer = self
+        self.size = size
+        self.sent = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"
+
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.end_headers()
+                head = b'{"Pipeline": [{"name": "p", "stages": [], "junk": "'
+                chunk = b"a" * MIB
+                try:
+                    self.wfile.write(head)
+                    outer.sent += len(head)
+                    while outer.sent < outer.size:
+                        self.wfile.write(chunk)
+                        outer.sent += len(chunk)
+                    self.wfile.write(b'"}]}')
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_a_huge_pull_answer_is_refused_while_it_downloads(tmp_path):
+    srv = HugeAnswer(320 * MIB)
+    try:
+        ws = str(tmp_path / "ws")
+        cmffs("init", ws, "--server-url", srv.url)
+        rc, out, err, peak = run_measured([CMFFS, "pull", ws, "p"], tmp_path)
+    finally:
+        srv.close()
+    refused(subprocess.CompletedProcess([], rc, out, err))
+    assert "128 MiB" in err, err
+    assert srv.sent < 200 * MIB, srv.sent        # it stopped reading
+    assert peak < DOCUMENT_MAX + 64 * MIB, peak / MIB
+    assert sql(ws, "SELECT count(*) FROM Context") == [(0,)]
+
+
+def test_an_import_larger_than_the_cap_is_never_read_whole(tmp_path):
+    ws = str(tmp_path / "ws")
+    cmffs("init", ws)
+    big = tmp_path / "big.json"
+    with open(big, "wb") as f:
+        f.truncate(1 << 30)                     # sparse: 1 GiB of NULs
+    rc, out, err, peak = run_measured([CMFFS, "import", ws, str(big)], tmp_path)
+    line = refused(subprocess.CompletedProcess([], rc, out, err))
+    assert "128 MiB" in line
+    assert peak < 64 * MIB, peak / MIB
+    # the same through a pipe
+    feeder = subprocess.Popen(["head", "-c", str(DOCUMENT_MAX + MIB), "/dev/zero"],
+                              stdout=subprocess.PIPE)
+    rc, out, err, peak = run_measured([CMFFS, "import", ws, "-"], tmp_path,
+                                      stdin=feeder.stdout)
+    feeder.stdout.close()
+    feeder.wait()
+    line = refused(subprocess.CompletedProcess([], rc, out, err))
+    assert "128 MiB" in line
+    assert peak < DOCUMENT_MAX + 64 * MIB, peak / MIB
+
+
+def test_parsing_a_document_under_the_cap_stays_bounded(tmp_path):
+    """A document of 48 MiB, mostly tiny JSON values in a key nobody reads
+    (a tree of them would take tens of times the text), merges with a
+    peak RSS of a small multiple of its size."""
+    ws = str(tmp_path / "ws")
+    cmffs("init", ws)
+    doc = minimal(artifacts=["ok:1"])
+    text = json.dumps(doc)
+    filler = "[" + ",".join(["[]"] * (16 * MIB)) + "]"
+    text = text[:-3] + ', "junk": ' + filler + "}]}"
+    path = tmp_path / "doc.json"
+    path.write_text(text)
+    del text, filler
+    size = os.path.getsize(path)
+    assert 40 * MIB < size < DOCUMENT_MAX
+    rc, out, err, peak = run_measured([CMFFS, "import", ws, str(path)], tmp_path)
+    assert rc == 0, err
+    assert "1 execution(s)" in out
+    assert peak < 3 * size, peak / MIB

@@ -226,12 +226,86 @@ static void test_names_are_those_the_mount_takes(void **state)
 	assert_int_equal(q(f, "SELECT count(*) FROM Artifact"), 3);
 }
 
+/* The document is walked, not built: the shapes of JSON it must read. */
+static void test_documents_are_walked(void **state)
+{
+	static const char *const bad[] = {
+		"{\"Pipeline\": [], \"x\": [1,]}", "{\"Pipeline\": []} x",
+		"{\"Pipeline\": [], \"x\": \"\\q\"}", "{\"Pipeline\": [], \"x\": 01}",
+		"{\"Pipeline\": [], \"x\": \"\xff\"}", "{\"Pipeline\": [], \"x\": tru}",
+		"{\"Pipeline\": [", "", "[]", "{\"Pipeline\": {}}",
+	};
+	struct fixture *f = *state;
+	char *err = NULL, deep[2000];
+	size_t i;
+
+	/* any key order; unknown members of any shape skipped */
+	assert_int_equal(import(f,
+		" {\"x\": [[], {}, \"\\u00e9\", -1.5e3, true, null], \"Pipeline\": [{\"stages\":"
+		" [{\"executions\": [{\"events\": [{\"artifact\": {\"uri\": \"" U3 "\","
+		" \"zz\": {\"a\": [1]}, \"name\": \"m:" U3 ":1\", \"type\": \"Metrics\"},"
+		" \"type\": 4}], \"properties\": {\"Execution_uuid\": \"" U1 "\"},"
+		" \"name\": \"e\"}], \"name\": \"p/s\"}], \"n\\u0061me\": \"p\"}]}\n", NULL), 0);
+	assert_int_equal(q(f, "SELECT count(*) FROM Event"), 1);
+	assert_int_equal(q(f, "SELECT count(*) FROM Context WHERE name = 'p'"), 1);
+	/* a member twice, even spelt with an escape */
+	assert_int_equal(import(f, "{\"Pipeline\": [{\"name\": \"p\", \"n\\u0061me\": \"q\","
+				   " \"stages\": []}]}", &err), -EINVAL);
+	assert_non_null(strstr(err, "two 'name'"));
+	free(err);
+	/* malformed anywhere, even where nothing is read */
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (import(f, bad[i], &err) != -EINVAL)
+			fail_msg("'%s' accepted", bad[i]);
+		free(err);
+	}
+	memset(deep, '[', sizeof(deep));
+	memcpy(deep, "{\"Pipeline\": [], \"x\": ", 22);
+	deep[sizeof(deep) - 1] = '\0';
+	assert_int_equal(import(f, deep, &err), -EINVAL);
+	assert_non_null(strstr(err, "nested too deeply"));
+	free(err);
+	/* properties are flat */
+	assert_int_equal(import(f, "{\"Pipeline\": [{\"name\": \"p\", \"custom_properties\":"
+				   " {\"a\": [1]}, \"stages\": []}]}", &err), -EINVAL);
+	free(err);
+	assert_int_equal(q(f, "SELECT count(*) FROM Context"), 2);
+}
+
+static void test_size_limits(void **state)
+{
+	struct fixture *f = *state;
+	struct import_stats st;
+	char *big, *err = NULL;
+	size_t n = (size_t)2 << 20, i;
+
+	/* one node's properties over 1 MiB */
+	big = malloc(n + 200);
+	assert_non_null(big);
+	i = (size_t)sprintf(big, "{\"Pipeline\": [{\"name\": \"p\", \"stages\": [],"
+			    " \"custom_properties\": {\"a\": \"");
+	memset(big + i, 'x', n);
+	strcpy(big + i + n, "\"}}]}");
+	assert_int_equal(import(f, big, &err), -EFBIG);
+	assert_non_null(strstr(err, "larger than 1 MiB"));
+	free(err);
+	free(big);
+	/* a document over the limit is not looked at */
+	assert_int_equal(document_import(f->m, "{}", DOCUMENT_MAX_BYTES + 1, NULL,
+					 &st, &err), -EFBIG);
+	assert_non_null(strstr(err, "128 MiB"));
+	free(err);
+	assert_int_equal(q(f, "SELECT count(*) FROM Context"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_another_pipeline_is_never_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_same_pipeline_adds_and_keeps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names_are_those_the_mount_takes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_documents_are_walked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_size_limits, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
