@@ -49,7 +49,21 @@ struct row {
 	int64_t id;
 };
 
-/* Collect rows of (text, id) for @sql, then call @cb without the lock. */
+/*
+ * Can @name be one entry of a view directory?  Not "", ".", ".." (the
+ * directory itself and its parent, listed once by the adapter) nor with a
+ * '/'.  Names written by other programs into the store may be any of these.
+ */
+static bool view_name_ok(const char *name)
+{
+	return name[0] && strcmp(name, ".") && strcmp(name, "..") &&
+	       !strchr(name, '/');
+}
+
+/*
+ * Collect rows of (text, id) for @sql, then call @cb without the lock
+ * (for the names view_name_ok() accepts), or @each (for every name).
+ */
 static int rows_then_call(struct model *m, const char *sql, const char *a1,
 			  const char *a2, int nbind,
 			  int (*each)(void *, const char *, int64_t, void *),
@@ -92,7 +106,7 @@ static int rows_then_call(struct model *m, const char *sql, const char *a1,
 out:
 	store_unlock(m->st);
 	for (i = 0; i < n; i++) {
-		if (r == 0) {
+		if (r == 0 && (each || view_name_ok(rows[i].name))) {
 			int x = each ? each(state, rows[i].name, rows[i].id, NULL)
 				     : cb(ud, rows[i].name, rows[i].id);
 
@@ -169,6 +183,8 @@ static int child_of(void *state, const char *name, int64_t id, void *unused)
 			return 0;
 		memcpy(dir, rest, n);
 		dir[n] = '\0';
+		if (!view_name_ok(dir))
+			return 0;
 		if (c->want) {
 			if (!strcmp(c->want, dir)) {
 				c->found = c->found_dir = true;
@@ -181,7 +197,7 @@ static int child_of(void *state, const char *name, int64_t id, void *unused)
 		memcpy(c->last_dir, dir, n + 1);
 		return c->cb(c->ud, dir, 0);
 	}
-	if (strlen(rest) > 255)
+	if (strlen(rest) > 255 || !view_name_ok(rest))
 		return 0;	/* not representable as one file name */
 	if (c->want) {
 		if (!strcmp(c->want, rest)) {

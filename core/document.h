@@ -22,6 +22,15 @@
 
 #include "model.h"
 
+/*
+ * The largest CMF document read (cmffs import, the answer to a pull):
+ * beyond it a document is refused (-EFBIG) before it is read whole.  A
+ * merge needs the text plus a bounded amount: the document is walked, not
+ * built as a tree (jscan.h); only one node's properties (at most 1 MiB of
+ * text each) are held parsed at a time.
+ */
+#define DOCUMENT_MAX_BYTES ((size_t)128 << 20)
+
 enum document_flags {
 	DOCUMENT_INDENT = 1 << 0,	/* indent 2, as `cmf metadata export` */
 };
@@ -62,9 +71,18 @@ struct import_stats {
  * Importing the same document twice changes nothing.  @only_pipeline, if
  * not NULL, restricts the merge to that pipeline.
  *
- * A malformed document, or a name that would escape an execution's tree
- * ("../x", "/etc/x"), refuses the whole import: -EINVAL with an owned
- * one-line reason in *ret_err.  *ret_stats counts what was created.
+ * A merge only adds (README "What a merge may change"): an execution of
+ * another pipeline or stage, found by uuid or name, or a stage of another
+ * pipeline, refuses the document; recorded property values are kept (an
+ * absent or empty one may be filled), a Metrics artifact's values are
+ * never changed, an artifact keeps its uri and type.
+ *
+ * A malformed document, a name the mount would refuse (names.h: "../x",
+ * "/etc/x", control characters, in any artifact, execution, stage,
+ * pipeline, type, uri or property key), or one of these changes refuses
+ * the whole import: -EINVAL with an owned one-line reason in *ret_err, and
+ * the store unchanged.  More than DOCUMENT_MAX_BYTES (or one node's
+ * properties over 1 MiB): -EFBIG.  *ret_stats counts what was created.
  */
 int document_import(struct model *m, const char *text, size_t len,
 		    const char *only_pipeline, struct import_stats *ret_stats,

@@ -17,6 +17,7 @@
 #include "array.h"
 #include "dirmanifest.h"
 #include "hash.h"
+#include "jscan.h"
 #include "model_i.h"
 #include "names.h"
 
@@ -30,6 +31,18 @@ static const char sql_uuid_candidates[] =
 	"SELECT `execution_id`, `string_value` FROM `ExecutionProperty`"
 	" WHERE `name` = 'Execution_uuid' AND `is_custom_property` = 0"
 	" AND instr(`string_value`, ?1) > 0";
+static const char sql_execution_row[] =
+	"SELECT `type_id`, ifnull(`name`, '') FROM `Execution` WHERE `id` = ?1";
+/* the stage of an execution: @stage ?2 first, if it is one of them */
+static const char sql_execution_stage[] =
+	"SELECT c.`id`, c.`name` FROM `Association` x JOIN `Context` c"
+	" ON c.`id` = x.`context_id` WHERE x.`execution_id` = ?1"
+	" ORDER BY c.`id` = ?2 DESC, c.`id` LIMIT 1";
+/* a parent of context ?1 other than ?2 */
+static const char sql_other_parent[] =
+	"SELECT c.`name` FROM `ParentContext` pc JOIN `Context` c"
+	" ON c.`id` = pc.`parent_context_id` WHERE pc.`context_id` = ?1"
+	" AND pc.`parent_context_id` <> ?2 LIMIT 1";
 static const char sql_execution_by_name[] =
 	"SELECT `id` FROM `Execution` WHERE `type_id` = ?1 AND `name` = ?2";
 static const char sql_artifact_by_uri[] =
@@ -59,15 +72,23 @@ static const char sql_set_times[] =
 static int fail(struct importer *im, int r, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * Remember the first error, as one line: a control character that a quoted
+ * name brought is shown as '?' (the names are refused for it anyway).
+ */
 static int fail(struct importer *im, int r, const char *fmt, ...)
 {
 	va_list ap;
+	char *p;
 
 	if (!im->err) {
 		va_start(ap, fmt);
 		if (vasprintf(&im->err, fmt, ap) < 0)
 			im->err = NULL;
 		va_end(ap);
+		for (p = im->err; p && *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
 	}
 	return r;
 }
@@ -85,6 +106,120 @@ static int64_t jtime(json_t *o, const char *key)
 
 	return json_is_integer(v) ? (int64_t)json_integer_value(v)
 				  : store_now_ms();
+}
+
+/*
+ * The largest properties (or custom_properties) object of one node that is
+ * read: the tree jansson builds of it is some twenty times its text.
+ */
+#define PROPS_MAX_BYTES ((size_t)1 << 20)
+
+/* A member of an object that is walked, not read: its span. */
+struct walk_key {
+	const char *key;
+	struct jspan *span;	/* left { NULL } when absent */
+};
+
+static bool is_props_key(struct jspan key)
+{
+	return jscan_key_is(key, "properties") ||
+	       jscan_key_is(key, "custom_properties");
+}
+
+/*
+ * One member read into @hdr: a scalar as it is; a properties object, flat
+ * (no value is an object or array) and at most PROPS_MAX_BYTES; any other
+ * object or array as an empty one of its kind (it fails the type checks
+ * that follow, as it would have whole).
+ */
+static int read_leaf(struct importer *im, json_t *hdr, const char *key,
+		     struct jspan kspan, struct jspan v, const char *what)
+{
+	char kind = jspan_kind(v);
+	json_t *val = NULL;
+
+	if (kind == '{' && is_props_key(kspan)) {
+		struct jspan k, x;
+		size_t off = 0;
+		int more;
+
+		if (v.n > PROPS_MAX_BYTES)
+			return fail(im, -EFBIG, "the %s of %s are larger than 1 MiB",
+				    key, what);
+		while ((more = jscan_member(v, &off, &k, &x)) > 0)
+			if (jspan_kind(x) == '{' || jspan_kind(x) == '[')
+				return fail(im, -EINVAL, "a value in the %s of %s is not a string or number",
+					    key, what);
+		if (more < 0)
+			return fail(im, -EINVAL, "the %s of %s are malformed", key,
+				    what);
+	}
+	if (kind == '[' || (kind == '{' && !is_props_key(kspan))) {
+		val = kind == '[' ? json_array() : json_object();
+	} else {
+		json_error_t jerr;
+
+		val = json_loadb(v.p, v.n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
+				 &jerr);
+		if (!val)
+			return fail(im, -EINVAL, "the '%s' of %s cannot be read: %s",
+				    key, what, jerr.text);
+	}
+	if (!val || json_object_set_new(hdr, key, val) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * Read object @obj (@what names it in errors) as a new object *ret_hdr
+ * (owned) of its members named in @leaves (read_leaf()); the members named
+ * in @walks are not read, their spans are given.  Other members are
+ * skipped unread; a member named twice is refused.
+ */
+static int read_object(struct importer *im, struct jspan obj, const char *what,
+		       const char *const *leaves, const struct walk_key *walks,
+		       json_t **ret_hdr)
+{
+	json_t *hdr = json_object();
+	const struct walk_key *w;
+	struct jspan k, v;
+	size_t off = 0;
+	int more = 0, r = 0;
+
+	if (!hdr)
+		return -ENOMEM;
+	for (w = walks; w && w->key; w++)
+		*w->span = (struct jspan){ NULL, 0 };
+	while (r == 0 && (more = jscan_member(obj, &off, &k, &v)) > 0) {
+		const char *const *l;
+		bool known = false;
+
+		for (w = walks; w && w->key && !known; w++)
+			if (jscan_key_is(k, w->key)) {
+				known = true;
+				if (w->span->p)
+					r = fail(im, -EINVAL, "%s has two '%s'", what,
+						 w->key);
+				*w->span = v;
+			}
+		for (l = leaves; l && *l && !known; l++)
+			if (jscan_key_is(k, *l)) {
+				known = true;
+				if (json_object_get(hdr, *l))
+					r = fail(im, -EINVAL, "%s has two '%s'", what,
+						 *l);
+				else
+					r = read_leaf(im, hdr, *l, k, v, what);
+			}
+	}
+	if (r == 0 && more < 0)
+		r = fail(im, -EINVAL, "%s is not an object", what);
+	if (r < 0) {
+		json_decref(hdr);
+		return r;
+	}
+	*ret_hdr = hdr;
+	return 0;
 }
 
 /* A JSON property value as an MLMD value; -EINVAL for objects/arrays. */
@@ -117,15 +252,39 @@ static enum mlmd_ptype ptype_of(const struct value *v)
 }
 
 /*
+ * Is property @k of a node recorded already?  A value that is absent or
+ * the empty string is not: a merge may fill it (Git_End_Commit is "" until
+ * the execution is finalized).
+ */
+static int prop_recorded(struct importer *im, enum mlmd_node node, int64_t id,
+			 const char *k, bool custom, bool *ret)
+{
+	char *cur = NULL;
+	int r = mlmd_prop_get_text(im->m->st, node, id, k, custom, &cur);
+
+	if (r == -ENOENT) {
+		*ret = false;
+		return 0;
+	}
+	if (r == 0)
+		*ret = cur[0] != '\0';
+	free(cur);
+	return r;
+}
+
+/*
  * Set the properties of @obj[@key] on a node.  Declared ones are added to
- * the type if it lacks them; @skip lists keys recomputed locally.
+ * the type if it lacks them; @skip lists keys recomputed locally.  With
+ * @keep (a node that exists already), values recorded before are kept:
+ * only new properties are added.
  */
 static int set_props(struct importer *im, json_t *obj, const char *key,
 		     enum mlmd_node node, int64_t id, enum mlmd_kind kind,
-		     const char *type, bool custom, const char *const *skip)
+		     const char *type, bool custom, bool keep,
+		     const char *const *skip)
 {
 	json_t *props = json_object_get(obj, key), *v;
-	const char *k;
+	const char *k, *why;
 	int r;
 
 	if (!props)
@@ -138,12 +297,23 @@ static int set_props(struct importer *im, json_t *obj, const char *key,
 		bool skipped = false;
 		int64_t type_id;
 
+		if (name_check_key(k, &why) < 0)
+			return fail(im, -EINVAL, "property key '%s' %s", k, why);
 		for (sk = skip; sk && *sk; sk++)
 			skipped |= !strcmp(*sk, k);
 		if (skipped || json_is_null(v))
 			continue;
 		if (jvalue(v, &val) < 0)
 			return fail(im, -EINVAL, "property '%s' is not a string or number", k);
+		if (keep) {
+			bool recorded = false;
+
+			r = prop_recorded(im, node, id, k, custom, &recorded);
+			if (r < 0)
+				return r;
+			if (recorded)
+				continue;
+		}
 		if (!custom) {
 			struct mlmd_type_prop tp = { k, ptype_of(&val) };
 
@@ -159,12 +329,34 @@ static int set_props(struct importer *im, json_t *obj, const char *key,
 	return 0;
 }
 
+/* Refuse a stage context @id that another pipeline than @parent holds. */
+static int check_parent(struct importer *im, int64_t id, const char *name,
+			int64_t parent)
+{
+	sqlite3_stmt *s;
+	int rc, r = store_stmt(im->m->st, sql_other_parent, &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, parent);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		r = fail(im, -EINVAL, "stage '%s' belongs to pipeline '%s': a document may not change another pipeline's records",
+			 name, (const char *)sqlite3_column_text(s, 0));
+	else if (rc != SQLITE_DONE)
+		r = store_errno(rc);
+	store_stmt_done(s);
+	return r;
+}
+
 static int context_get(struct importer *im, json_t *obj, const char *type,
 		       const char *prop, const char *name, int64_t parent,
 		       unsigned *counter, int64_t *ret_id)
 {
 	struct mlmd_type_prop tp = { prop, MLMD_PT_STRING };
 	int64_t type_id, id;
+	bool existed = true;
 	int r;
 
 	r = mlmd_type_ensure(im->m->st, MLMD_CONTEXT_TYPE, type, &tp, 1,
@@ -173,6 +365,7 @@ static int context_get(struct importer *im, json_t *obj, const char *type,
 		return r;
 	r = mlmd_context_find(im->m->st, type_id, name, &id);
 	if (r == -ENOENT) {
+		existed = false;
 		r = mlmd_context_insert(im->m->st, type_id, name,
 					jtime(obj, "create_time_since_epoch"),
 					&id);
@@ -182,11 +375,13 @@ static int context_get(struct importer *im, json_t *obj, const char *type,
 		if (r == 0)
 			(*counter)++;
 	}
+	if (r == 0 && parent && existed)
+		r = check_parent(im, id, name, parent);
 	if (r == 0 && parent)
 		r = mlmd_parent_context_ensure(im->m->st, id, parent);
 	if (r == 0)
 		r = set_props(im, obj, "custom_properties", MLMD_CONTEXT, id,
-			      MLMD_CONTEXT_TYPE, type, true, NULL);
+			      MLMD_CONTEXT_TYPE, type, true, existed, NULL);
 	if (r == 0)
 		*ret_id = id;
 	return r;
@@ -210,15 +405,19 @@ static bool list_has(const char *list, const char *item)
 	return false;
 }
 
-/* A local execution sharing one of the uuids of @uuids (comma list). */
+/*
+ * The local execution sharing the uuids of @uuids (comma list) that are
+ * known; -ENOENT if none is, -EINVAL if they name two executions.
+ */
 static int find_by_uuid(struct importer *im, const char *uuids, int64_t *ret)
 {
 	char *copy = strdup(uuids), *save = NULL, *u;
-	int r = -ENOENT;
+	int64_t found = 0;
+	int r = 0;
 
 	if (!copy)
 		return -ENOMEM;
-	for (u = strtok_r(copy, ",", &save); u && r == -ENOENT;
+	for (u = strtok_r(copy, ",", &save); u && r == 0;
 	     u = strtok_r(NULL, ",", &save)) {
 		sqlite3_stmt *s;
 		int rc;
@@ -228,48 +427,107 @@ static int find_by_uuid(struct importer *im, const char *uuids, int64_t *ret)
 		r = store_stmt(im->m->st, sql_uuid_candidates, &s);
 		if (r < 0)
 			break;
-		r = -ENOENT;
 		sqlite3_bind_text(s, 1, u, -1, SQLITE_STATIC);
-		while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-			if (list_has((const char *)sqlite3_column_text(s, 1), u)) {
-				*ret = sqlite3_column_int64(s, 0);
-				r = 0;
-				break;
-			}
+		while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+			int64_t id = sqlite3_column_int64(s, 0);
+
+			if (!list_has((const char *)sqlite3_column_text(s, 1), u))
+				continue;
+			if (found && found != id)
+				r = fail(im, -EINVAL, "Execution_uuid '%s' names two executions (%lld and %lld)",
+					 uuids, (long long)found, (long long)id);
+			found = id;
+		}
 		store_stmt_done(s);
 	}
 	free(copy);
+	if (r == 0 && !found)
+		r = -ENOENT;
+	if (r == 0)
+		*ret = found;
 	return r;
 }
 
-/* The path part of an artifact name; refuses paths that escape a tree. */
-static int artifact_path(struct importer *im, const char *name, char **ret)
+/*
+ * May the document's execution @name (@uuids) of stage @stage merge into
+ * local execution @id?  Only if @id is an execution of that stage and, when
+ * both are named, has that name: a document only adds to its own
+ * pipeline's executions.  *ret_same_type says whether @id is of type
+ * @type_id (then its declared properties can be merged).
+ */
+static int check_execution(struct importer *im, int64_t id, int64_t stage,
+			   const char *stage_name, const char *name,
+			   const char *uuids, int64_t type_id,
+			   bool *ret_same_type)
 {
-	size_t n = strcspn(name, ":");
-	char *path = strndup(name, n), *save = NULL, *c, *copy;
+	const char *what = name ? name : uuids;
+	char *local = NULL;
+	sqlite3_stmt *s;
+	int64_t tid = 0;
+	int rc, r = store_stmt(im->m->st, sql_execution_row, &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		tid = sqlite3_column_int64(s, 0);
+		local = strdup((const char *)sqlite3_column_text(s, 1));
+		if (!local)
+			r = -ENOMEM;
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
+	}
+	store_stmt_done(s);
+	if (r < 0)
+		goto out;
+	r = store_stmt(im->m->st, sql_execution_stage, &s);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, stage);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && sqlite3_column_int64(s, 0) != stage)
+		r = fail(im, -EINVAL, "execution '%s' of '%s' would change execution '%s' (id %lld) of '%s': a document may not change another pipeline's records",
+			 what, stage_name, local[0] ? local : "(unnamed)",
+			 (long long)id, (const char *)sqlite3_column_text(s, 1));
+	else if (rc == SQLITE_DONE)
+		r = fail(im, -EINVAL, "execution '%s' of '%s' would change execution %lld, which belongs to no stage",
+			 what, stage_name, (long long)id);
+	else if (rc != SQLITE_ROW)
+		r = store_errno(rc);
+	store_stmt_done(s);
+	if (r == 0 && name && local[0] && strcmp(name, local))
+		r = fail(im, -EINVAL, "execution '%s' of '%s' has the Execution_uuid of execution '%s': executions are not renamed",
+			 name, stage_name, local);
+	if (r == 0)
+		*ret_same_type = tid == type_id;
+out:
+	free(local);
+	return r;
+}
+
+/*
+ * Refuse an artifact name that name_check_artifact() refuses: one that
+ * could escape a tree ("../x", "/etc/x"), or that no view could show.
+ */
+static int check_artifact_name(struct importer *im, const char *name)
+{
 	const char *why;
+
+	if (name_check_artifact(name, &why) < 0)
+		return fail(im, -EINVAL, "artifact name '%s' cannot be stored: it %s",
+			    name, why);
+	return 0;
+}
+
+/* The path part of a checked artifact name (owned). */
+static int artifact_path(const char *name, char **ret)
+{
+	char *path = strndup(name, strcspn(name, ":"));
 
 	if (!path)
 		return -ENOMEM;
-	copy = strdup(path);
-	if (!copy) {
-		free(path);
-		return -ENOMEM;
-	}
-	if (!n || path[0] == '/') {
-		free(copy);
-		free(path);
-		return fail(im, -EINVAL, "artifact name '%s' has an absolute or empty path", name);
-	}
-	for (c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save))
-		if (name_check(c, &why) < 0) {
-			fail(im, -EINVAL, "artifact name '%s' cannot be stored: '%s' %s",
-			     name, c, why);
-			free(copy);
-			free(path);
-			return -EINVAL;
-		}
-	free(copy);
 	*ret = path;
 	return 0;
 }
@@ -340,13 +598,23 @@ static int place_entry(struct importer *im, int64_t exec, int side,
 static int import_artifact(struct importer *im, json_t *a, int64_t *ret_id)
 {
 	const char *type = jstr(a, "type"), *name = jstr(a, "name");
-	const char *uri = jstr(a, "uri");
+	const char *uri = jstr(a, "uri"), *why;
 	int64_t type_id, id;
 	sqlite3_stmt *s;
 	int r;
 
 	if (!type || !name)
 		return fail(im, -EINVAL, "an artifact lacks its type or name");
+	if (uri && !uri[0])
+		uri = NULL;
+	r = check_artifact_name(im, name);
+	if (r < 0)
+		return r;
+	if (name_check(type, &why) < 0)
+		return fail(im, -EINVAL, "artifact '%s' has a type name that %s", name,
+			    why);
+	if (uri && name_check_uri(uri, &why) < 0)
+		return fail(im, -EINVAL, "artifact '%s' has a uri that %s", name, why);
 	r = mlmd_type_ensure(im->m->st, MLMD_ARTIFACT_TYPE, type, NULL, 0,
 			     &type_id);
 	if (r < 0)
@@ -370,8 +638,12 @@ static int import_artifact(struct importer *im, json_t *a, int64_t *ret_id)
 					 &id);
 		if (r == 0)
 			r = set_props(im, a, "properties", MLMD_ARTIFACT, id,
-				      MLMD_ARTIFACT_TYPE, type, false,
+				      MLMD_ARTIFACT_TYPE, type, false, false,
 				      skip_nothing);
+		if (r == 0)
+			r = set_props(im, a, "custom_properties", MLMD_ARTIFACT,
+				      id, MLMD_ARTIFACT_TYPE, type, true, false,
+				      NULL);
 		if (r == 0)
 			im->stats.artifacts++;
 	} else if (r == 0) {
@@ -399,29 +671,71 @@ static int import_artifact(struct importer *im, json_t *a, int64_t *ret_id)
 			free(cur);
 			free(joined);
 		}
+		/* new custom properties only; a Metrics artifact's values
+		 * were recorded at once and are never added to */
+		if (r == 0 && strcmp(type, "Metrics"))
+			r = set_props(im, a, "custom_properties", MLMD_ARTIFACT,
+				      id, MLMD_ARTIFACT_TYPE, type, true, true,
+				      NULL);
 	}
-	if (r == 0)
-		r = set_props(im, a, "custom_properties", MLMD_ARTIFACT, id,
-			      MLMD_ARTIFACT_TYPE, type, true, NULL);
 	if (r == 0)
 		*ret_id = id;
 	return r;
 }
 
-static int import_execution(struct importer *im, json_t *e, int64_t stage,
+static const char *const artifact_leaves[] = {
+	"type", "name", "uri", "properties", "custom_properties",
+	"create_time_since_epoch", NULL,
+};
+
+/*
+ * Event @evspan of execution @id: its artifact (read into *ret_a, owned)
+ * and its type; -EINVAL if malformed.
+ */
+static int read_event(struct importer *im, struct jspan evspan,
+		      const char *exec, json_t **ret_a, int *ret_type)
+{
+	static const char *const leaves[] = { "type", NULL };
+	struct jspan aspan;
+	const struct walk_key walks[] = { { "artifact", &aspan }, { NULL, NULL } };
+	json_t *ev = NULL, *t;
+	int type, r;
+
+	if (jspan_kind(evspan) != '{')
+		return fail(im, -EINVAL, "an event of execution '%s' is malformed",
+			    exec);
+	r = read_object(im, evspan, "an event", leaves, walks, &ev);
+	if (r < 0)
+		return r;
+	t = json_object_get(ev, "type");
+	type = json_is_integer(t) ? (int)json_integer_value(t) : 0;
+	json_decref(ev);
+	if (jspan_kind(aspan) != '{' || type < 0 || type > 7)
+		return fail(im, -EINVAL, "an event of execution '%s' is malformed",
+			    exec);
+	r = read_object(im, aspan, "an artifact", artifact_leaves, NULL, ret_a);
+	if (r == 0)
+		*ret_type = type;
+	return r;
+}
+
+static int import_execution(struct importer *im, json_t *e,
+			    struct jspan events, int64_t stage,
 			    const char *stage_name, int64_t pipeline,
 			    const char *pipeline_name)
 {
 	static const char *const recomputed[] = { "Context_ID", "Pipeline_id",
 						  NULL };
 	json_t *props = json_object_get(e, "properties");
-	json_t *events = json_object_get(e, "events"), *ev;
+	struct jspan evspan;
+	size_t evoff = 0;
+	int more = 0;
 	const char *ctype = jstr(props, "Context_Type");
 	const char *uuids = jstr(props, "Execution_uuid");
 	const char *name = jstr(e, "name");
 	int64_t type_id, id = 0;
+	bool existed = false, same_type = false;
 	sqlite3_stmt *s;
-	size_t i;
 	int r;
 
 	if (!ctype)
@@ -440,7 +754,7 @@ static int import_execution(struct importer *im, json_t *e, int64_t stage,
 			return fail(im, -EINVAL, "an unnamed execution of '%s' has no Execution_uuid",
 				    stage_name);
 	}
-	if (events && !json_is_array(events))
+	if (events.p && jspan_kind(events) != '[')
 		return fail(im, -EINVAL, "'events' is not a list");
 	r = mlmd_type_ensure(im->m->st, MLMD_EXECUTION_TYPE, ctype, NULL, 0,
 			     &type_id);
@@ -461,7 +775,7 @@ static int import_execution(struct importer *im, json_t *e, int64_t stage,
 		r = mlmd_execution_insert(im->m->st, type_id, name, created, &id);
 		if (r == 0)
 			r = set_props(im, e, "properties", MLMD_EXECUTION, id,
-				      MLMD_EXECUTION_TYPE, ctype, false,
+				      MLMD_EXECUTION_TYPE, ctype, false, false,
 				      recomputed);
 		if (r == 0)
 			r = mlmd_prop_set_int(im->m->st, MLMD_EXECUTION, id,
@@ -482,27 +796,31 @@ static int import_execution(struct importer *im, json_t *e, int64_t stage,
 		}
 		if (r == 0)
 			im->stats.executions++;
+	} else if (r == 0) {
+		existed = true;
+		r = check_execution(im, id, stage, stage_name, name, uuids,
+				    type_id, &same_type);
+		if (r == 0 && same_type)
+			r = set_props(im, e, "properties", MLMD_EXECUTION, id,
+				      MLMD_EXECUTION_TYPE, ctype, false, true,
+				      recomputed);
 	}
 	if (r < 0)
 		return r;
 	r = set_props(im, e, "custom_properties", MLMD_EXECUTION, id,
-		      MLMD_EXECUTION_TYPE, ctype, true, NULL);
+		      MLMD_EXECUTION_TYPE, ctype, true, existed, NULL);
 	if (r == 0)
 		r = mlmd_association_ensure(im->m->st, stage, id);
-	json_array_foreach(events, i, ev) {
-		json_t *a = json_object_get(ev, "artifact");
-		json_t *t = json_object_get(ev, "type");
-		int type = json_is_integer(t) ? (int)json_integer_value(t) : 0;
+	while (r == 0 && events.p &&
+	       (more = jscan_element(events, &evoff, &evspan)) > 0) {
+		json_t *a = NULL;
+		int type = 0;
 		char *path = NULL;
 		int64_t artifact = 0, n = 0;
 
+		r = read_event(im, evspan, name ? name : uuids, &a, &type);
 		if (r < 0)
 			break;
-		if (!json_is_object(a) || type < 0 || type > 7) {
-			r = fail(im, -EINVAL, "an event of execution '%s' is malformed",
-				 name ? name : uuids);
-			break;
-		}
 		r = import_artifact(im, a, &artifact);
 		if (r == 0)
 			r = store_stmt(im->m->st, sql_event_exists, &s);
@@ -525,7 +843,7 @@ static int import_execution(struct importer *im, json_t *e, int64_t stage,
 		    jstr(a, "uri") && (hash_is_md5(jstr(a, "uri")) ||
 				       manifest_is_oid(jstr(a, "uri"))) &&
 		    strcmp(jstr(a, "type"), "Metrics")) {
-			r = artifact_path(im, jstr(a, "name"), &path);
+			r = artifact_path(jstr(a, "name"), &path);
 			if (r == 0)
 				r = place_entry(im, id,
 						type == MLMD_EVENT_INPUT ? SIDE_INPUTS
@@ -535,51 +853,117 @@ static int import_execution(struct importer *im, json_t *e, int64_t stage,
 				r = 0;	/* a name clash keeps the local file */
 			free(path);
 		}
+		json_decref(a);
 	}
+	if (r == 0 && more < 0)
+		r = fail(im, -EINVAL, "'events' is not a list");
 	return r;
 }
 
-static int import_pipeline(struct importer *im, json_t *p)
+static const char *const context_leaves[] = {
+	"name", "custom_properties", "create_time_since_epoch", NULL,
+};
+
+static int import_stage(struct importer *im, struct jspan stspan,
+			const char *name, int64_t pid)
+{
+	static const char *const exec_leaves[] = {
+		"name", "type", "properties", "custom_properties",
+		"create_time_since_epoch", "last_update_time_since_epoch", NULL,
+	};
+	struct jspan execs, exspan, events;
+	const struct walk_key walks[] = { { "executions", &execs }, { NULL, NULL } };
+	const struct walk_key exwalks[] = { { "events", &events }, { NULL, NULL } };
+	size_t plen = strlen(name), off = 0;
+	json_t *st = NULL, *ex;
+	const char *sname, *why;
+	int64_t sid;
+	int more = 0, r;
+
+	if (jspan_kind(stspan) != '{')
+		return fail(im, -EINVAL, "a stage of '%s' is not an object", name);
+	r = read_object(im, stspan, "a stage", context_leaves, walks, &st);
+	if (r < 0)
+		return r;
+	sname = jstr(st, "name");
+	if (!sname || strncmp(sname, name, plen) || sname[plen] != '/' ||
+	    name_check(sname + plen + 1, &why) < 0) {
+		r = fail(im, -EINVAL, "stage '%s' is not named '%s/STAGE'",
+			 sname ? sname : "?", name);
+		goto out;
+	}
+	r = context_get(im, st, TYPE_STAGE, "Pipeline_Stage", sname, pid,
+			&im->stats.stages, &sid);
+	if (r == 0 && execs.p && jspan_kind(execs) != '[')
+		r = fail(im, -EINVAL, "stage '%s' has no list of executions", sname);
+	while (r == 0 && execs.p &&
+	       (more = jscan_element(execs, &off, &exspan)) > 0) {
+		if (jspan_kind(exspan) != '{') {
+			r = fail(im, -EINVAL, "an execution of '%s' is not an object", sname);
+			break;
+		}
+		r = read_object(im, exspan, "an execution", exec_leaves, exwalks,
+				&ex);
+		if (r < 0)
+			break;
+		r = import_execution(im, ex, events, sid, sname, pid, name);
+		json_decref(ex);
+	}
+	if (r == 0 && more < 0)
+		r = fail(im, -EINVAL, "stage '%s' has no list of executions", sname);
+out:
+	json_decref(st);
+	return r;
+}
+
+static int import_pipeline(struct importer *im, json_t *p, struct jspan stages)
 {
 	const char *name = jstr(p, "name"), *why;
-	json_t *stages = json_object_get(p, "stages"), *st, *ex;
-	int64_t pid, sid;
-	size_t i, j;
-	int r;
+	struct jspan st;
+	size_t off = 0;
+	int64_t pid;
+	int more = 0, r;
 
-	if (!name || name_check(name, &why) < 0)
-		return fail(im, -EINVAL, "a pipeline has no usable name");
-	if (!json_is_array(stages))
+	if (!name)
+		return fail(im, -EINVAL, "a pipeline has no name");
+	if (name_check(name, &why) < 0)
+		return fail(im, -EINVAL, "pipeline name '%s' %s", name, why);
+	if (jspan_kind(stages) != '[')
 		return fail(im, -EINVAL, "pipeline '%s' has no list of stages", name);
 	r = context_get(im, p, TYPE_PIPELINE, "Pipeline", name, 0,
 			&im->stats.pipelines, &pid);
-	json_array_foreach(stages, i, st) {
-		const char *sname = jstr(st, "name");
-		size_t plen = strlen(name);
-		json_t *execs = json_object_get(st, "executions");
+	while (r == 0 && (more = jscan_element(stages, &off, &st)) > 0)
+		r = import_stage(im, st, name, pid);
+	if (r == 0 && more < 0)
+		r = fail(im, -EINVAL, "pipeline '%s' has no list of stages", name);
+	return r;
+}
 
+/* The document's pipelines, each read and merged in turn. */
+static int import_pipelines(struct importer *im, struct jspan pipelines,
+			    const char *only_pipeline)
+{
+	struct jspan pspan, stages;
+	const struct walk_key walks[] = { { "stages", &stages }, { NULL, NULL } };
+	size_t off = 0;
+	json_t *p;
+	int more = 0, r = 0;
+
+	while (r == 0 && (more = jscan_element(pipelines, &off, &pspan)) > 0) {
+		const char *name;
+
+		if (jspan_kind(pspan) != '{')
+			return fail(im, -EINVAL, "a pipeline is not an object");
+		r = read_object(im, pspan, "a pipeline", context_leaves, walks, &p);
 		if (r < 0)
 			break;
-		if (!sname || strncmp(sname, name, plen) || sname[plen] != '/' ||
-		    name_check(sname + plen + 1, &why) < 0) {
-			r = fail(im, -EINVAL, "stage '%s' is not named '%s/STAGE'",
-				 sname ? sname : "?", name);
-			break;
-		}
-		r = context_get(im, st, TYPE_STAGE, "Pipeline_Stage", sname, pid,
-				&im->stats.stages, &sid);
-		if (r == 0 && execs && !json_is_array(execs))
-			r = fail(im, -EINVAL, "stage '%s' has no list of executions", sname);
-		json_array_foreach(execs, j, ex) {
-			if (r < 0)
-				break;
-			if (!json_is_object(ex)) {
-				r = fail(im, -EINVAL, "an execution of '%s' is not an object", sname);
-				break;
-			}
-			r = import_execution(im, ex, sid, sname, pid, name);
-		}
+		name = jstr(p, "name");
+		if (!only_pipeline || (name && !strcmp(name, only_pipeline)))
+			r = import_pipeline(im, p, stages);
+		json_decref(p);
 	}
+	if (r == 0 && more < 0)
+		r = fail(im, -EINVAL, "the document has no \"Pipeline\" list");
 	return r;
 }
 
@@ -588,46 +972,56 @@ int document_import(struct model *m, const char *text, size_t len,
 		    char **ret_err)
 {
 	struct importer im = { .m = m };
-	json_error_t jerr;
-	json_t *doc, *pipelines, *p;
-	size_t i;
+	struct jspan doc = { text, len }, pipelines;
+	const struct walk_key walks[] = { { "Pipeline", &pipelines }, { NULL, NULL } };
+	json_t *top = NULL;
+	const char *why;
+	size_t off;
 	int r;
 
 	*ret_err = NULL;
-	doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!doc) {
-		if (asprintf(ret_err, "not a JSON document: %s (line %d)",
-			     jerr.text, jerr.line) < 0)
-			*ret_err = NULL;
-		return -EINVAL;
+	if (len > DOCUMENT_MAX_BYTES) {
+		fail(&im, -EFBIG, "the document is larger than %zu MiB, the limit of a CMF document",
+		     DOCUMENT_MAX_BYTES >> 20);
+		*ret_err = im.err;
+		return -EFBIG;
 	}
-	pipelines = json_object_get(doc, "Pipeline");
-	if (!json_is_array(pipelines)) {
-		json_decref(doc);
-		if (asprintf(ret_err, "the document has no \"Pipeline\" list") < 0)
-			*ret_err = NULL;
-		return -EINVAL;
+	r = jscan_check(text, len, &off, &why);
+	if (r < 0) {
+		fail(&im, r, "not a JSON document: %s at byte %zu", why, off);
+		*ret_err = im.err;
+		return r;
+	}
+	/* the value itself, without the whitespace around it */
+	while (doc.n && strchr(" \t\r\n", doc.p[0])) {
+		doc.p++;
+		doc.n--;
+	}
+	while (doc.n && strchr(" \t\r\n", doc.p[doc.n - 1]))
+		doc.n--;
+	if (jspan_kind(doc) == '{')
+		r = read_object(&im, doc, "the document", NULL, walks, &top);
+	else
+		pipelines.p = NULL;
+	json_decref(top);
+	if (r == 0 && jspan_kind(pipelines) != '[') {
+		free(im.err);
+		im.err = NULL;
+		r = fail(&im, -EINVAL, "the document has no \"Pipeline\" list");
+	}
+	if (r < 0) {
+		*ret_err = im.err;
+		return r;
 	}
 	store_lock(m->st);
 	r = store_begin(m->st);
-	json_array_foreach(pipelines, i, p) {
-		if (r < 0)
-			break;
-		if (!json_is_object(p)) {
-			r = fail(&im, -EINVAL, "a pipeline is not an object");
-			break;
-		}
-		if (only_pipeline && (!jstr(p, "name") ||
-				      strcmp(jstr(p, "name"), only_pipeline)))
-			continue;
-		r = import_pipeline(&im, p);
-	}
+	if (r == 0)
+		r = import_pipelines(&im, pipelines, only_pipeline);
 	if (r == 0)
 		r = store_commit(m->st);
 	else
 		store_rollback(m->st);
 	store_unlock(m->st);
-	json_decref(doc);
 	if (r < 0 && !im.err)
 		fail(&im, r, "the store refused the import: %s", strerrordesc_np(-r));
 	if (r == 0 && ret_stats)
@@ -686,11 +1080,14 @@ int model_adopt_foreign(struct model *m, char **ret_err)
 		if (!hash_is_md5(rows[i].uri) && !manifest_is_oid(rows[i].uri))
 			continue;
 		/* a name that cannot be a path is left out of the tree */
-		if (artifact_path(&im, rows[i].name, &path) < 0) {
+		if (check_artifact_name(&im, rows[i].name) < 0) {
 			free(im.err);
 			im.err = NULL;
 			continue;
 		}
+		r = artifact_path(rows[i].name, &path);
+		if (r < 0)
+			break;
 		r = place_entry(&im, rows[i].exec,
 				rows[i].type == MLMD_EVENT_INPUT ? SIDE_INPUTS
 								 : SIDE_OUTPUTS,

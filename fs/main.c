@@ -497,38 +497,76 @@ out:
 	return status;
 }
 
+/*
+ * The contents of @path ("-": stdin), NUL-terminated, in *ret (owned):
+ * -EFBIG as soon as it is known to pass DOCUMENT_MAX_BYTES (a regular
+ * file's size is looked at first), so no more than that is ever held.
+ */
 static int read_all(const char *path, char **ret, size_t *ret_len)
 {
-	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
+	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC)
+				   : STDIN_FILENO;
+	size_t len = 0, cap = 0;
 	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
+	struct stat st;
+	int r = 0;
 
-	if (!f)
+	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size > DOCUMENT_MAX_BYTES) {
+		r = -EFBIG;
+		goto out;
+	}
 	for (;;) {
-		if (cap - len < 65536) {
-			char *p = realloc(buf, cap + 65536 + 1);
+		ssize_t n;
 
+		if (cap - len < 65536) {
+			/* one byte past the limit tells a document too big */
+			size_t want = cap + ((size_t)1 << 20);
+			char *p;
+
+			if (want > DOCUMENT_MAX_BYTES + 2)
+				want = DOCUMENT_MAX_BYTES + 2;
+			p = realloc(buf, want);
 			if (!p) {
-				free(buf);
-				if (f != stdin)
-					fclose(f);
-				return -ENOMEM;
+				r = -ENOMEM;
+				goto out;
 			}
 			buf = p;
-			cap += 65536;
+			cap = want;
 		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
+		n = read(fd, buf + len, cap - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			goto out;
+		}
 		if (n == 0)
 			break;
+		len += (size_t)n;
+		if (len > DOCUMENT_MAX_BYTES) {
+			r = -EFBIG;
+			goto out;
+		}
 	}
-	if (f != stdin)
-		fclose(f);
+	if (!buf) {
+		buf = malloc(1);
+		if (!buf) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
 	buf[len] = '\0';
 	*ret = buf;
 	*ret_len = len;
-	return 0;
+	buf = NULL;
+out:
+	free(buf);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return r;
 }
 
 static int cmd_import(int argc, char **argv)
@@ -548,6 +586,9 @@ static int cmd_import(int argc, char **argv)
 	if (argc != 3)
 		return fail("import needs a workspace and a file (try 'cmffs import --help')");
 	r = read_all(argv[2], &text, &len);
+	if (r == -EFBIG)
+		return fail("'%s' was not imported: it is larger than %zu MiB, the limit of a CMF document",
+			    argv[2], DOCUMENT_MAX_BYTES >> 20);
 	if (r < 0)
 		return fail("cannot read '%s': %s", argv[2], strerrordesc_np(-r));
 	r = workspace_open(argv[1], 0, &ws, &err);

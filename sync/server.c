@@ -12,10 +12,9 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "document.h"
 #include "sb.h"
 #include "urltext.h"
-
-#define MAX_ANSWER ((size_t)1 << 30)	/* a pulled document: up to 1 GiB */
 
 struct server {
 	CURL *curl;
@@ -112,6 +111,7 @@ static int curl_errno(CURLcode c)
 	case CURLE_GOT_NOTHING:
 		return -ECONNRESET;
 	case CURLE_WRITE_ERROR:
+	case CURLE_FILESIZE_EXCEEDED:
 		return -EFBIG;
 	default:
 		return -EPROTO;
@@ -180,6 +180,10 @@ static long post_json(struct server *srv, const char *route, const char *body,
 			 (curl_off_t)strlen(body));
 	curl_easy_setopt(srv->curl, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(srv->curl, CURLOPT_WRITEDATA, answer);
+	/* an answer announced larger than @answer may hold: refused unread;
+	 * one that grows past it while it streams: collect() stops it */
+	curl_easy_setopt(srv->curl, CURLOPT_MAXFILESIZE_LARGE,
+			 (curl_off_t)answer->max);
 	if (srv->ca_file)
 		curl_easy_setopt(srv->curl, CURLOPT_CAINFO, srv->ca_file);
 	c = curl_easy_perform(srv->curl);
@@ -379,7 +383,8 @@ int server_pull(struct server *srv, const char *pipeline, char **ret_text,
 	long status;
 	int r = 0;
 
-	sb_init(&answer, MAX_ANSWER);
+	/* the document is read as it comes, up to the limit of a document */
+	sb_init(&answer, DOCUMENT_MAX_BYTES);
 	req = json_pack("{s:s, s:n}", "pipeline_name", pipeline, "exec_uuid");
 	body = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_decref(req);
@@ -387,6 +392,11 @@ int server_pull(struct server *srv, const char *pipeline, char **ret_text,
 		return -ENOMEM;
 	status = post_json(srv, "mlmd_pull", body, &answer);
 	free(body);
+	if (status == -EFBIG) {
+		r = fail(srv, -EFBIG, "cmf-server's answer to the pull of '%s' is larger than %zu MiB, the limit of a CMF document; refused",
+			 pipeline, DOCUMENT_MAX_BYTES >> 20);
+		goto out;
+	}
 	if (status < 0) {
 		r = (int)status;
 		goto out;
