@@ -18,8 +18,10 @@
 #include "dirmanifest.h"
 #include "hash.h"
 #include "jscan.h"
+#include "log.h"
 #include "model_i.h"
 #include "names.h"
+#include "sb.h"
 
 struct importer {
 	struct model *m;
@@ -73,22 +75,21 @@ static int fail(struct importer *im, int r, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /*
- * Remember the first error, as one line: a control character that a quoted
- * name brought is shown as '?' (the names are refused for it anyway).
+ * Remember the first error, as one escaped line (sb_put_escaped): it may
+ * quote names from the document.
  */
 static int fail(struct importer *im, int r, const char *fmt, ...)
 {
+	char *raw = NULL;
 	va_list ap;
-	char *p;
 
 	if (!im->err) {
 		va_start(ap, fmt);
-		if (vasprintf(&im->err, fmt, ap) < 0)
-			im->err = NULL;
+		if (vasprintf(&raw, fmt, ap) < 0)
+			raw = NULL;
 		va_end(ap);
-		for (p = im->err; p && *p; p++)
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
-				*p = '?';
+		im->err = raw ? text_escape(raw, LOG_LINE_MAX) : NULL;
+		free(raw);
 	}
 	return r;
 }

@@ -5,6 +5,7 @@
  * append-only rule and rename-into-place.
  */
 #include "model.h"
+#include "syncstate.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -22,6 +23,8 @@
 
 #define MD5_A "0cc175b9c0f1b6a831c399e269772661"	/* "a" */
 #define MD5_B "92eb5ffee6ae2fec3ad71c777531578f"	/* "b" */
+#define MD5_C "4a8a08f09d37b73795649038408b5f33"	/* "c" */
+#define MD5_D "8277e0910d750195b448797616e091ad"	/* "d" */
 
 struct fixture {
 	char dir[64];
@@ -193,12 +196,30 @@ static void test_versions_and_append_only(void **state)
 	assert_int_equal(model_entry_log(f->m, id, MD5_B, 1, 3, &logged), 0);
 	assert_true(logged);
 	assert_int_equal(q(f, "SELECT count(*) FROM Event WHERE execution_id=1"), 2);
-	assert_int_equal(model_entry_remove(f->m, id), -EPERM);
 	assert_int_equal(model_entry_get(f->m, id, &e), 0);
 	assert_string_equal(e.md5, MD5_B);
+	/* used by another execution: removing the name keeps the history */
+	assert_int_equal(model_entry_link(f->m, id, f->e2, SIDE_INPUTS, 0, "x", &e), 0);
+	assert_int_equal(model_entry_remove(f->m, id), 0);
+	assert_int_equal(model_entry_get(f->m, id, &e), -ENOENT);
+	assert_int_equal(q(f, "SELECT count(*) FROM Artifact"), 2);
+	assert_int_equal(q(f, "SELECT count(*) FROM Event"), 3);
+	/* a scratch file: every version it had goes with it */
+	id = logged_file(f, f->e1, SIDE_OUTPUTS, 0, "s", MD5_C);
+	assert_int_equal(model_entry_log(f->m, id, MD5_D, 1, 4, &logged), 0);
+	assert_int_equal(q(f, "SELECT count(*) FROM Artifact"), 4);
+	assert_int_equal(model_entry_remove(f->m, id), 0);
+	assert_int_equal(q(f, "SELECT count(*) FROM Artifact"), 2);
+	assert_int_equal(q(f, "SELECT count(*) FROM Event"), 3);
+	/* after a push of the execution, a removal keeps the history */
+	id = logged_file(f, f->e1, SIDE_OUTPUTS, 0, "p", MD5_C);
+	assert_int_equal(syncstate_execution_done(f->m, "http://s", f->e1, INT64_MAX), 0);
+	assert_int_equal(model_entry_remove(f->m, id), 0);
+	assert_int_equal(q(f, "SELECT count(*) FROM Artifact"), 3);
 	/* an unlogged file can go */
 	assert_int_equal(model_entry_create(f->m, f->e1, SIDE_OUTPUTS, 0, "tmp", 0644, 0, 0, &e), 0);
 	assert_int_equal(model_entry_remove(f->m, e.id), 0);
+	/* the earlier versions of x stay: the execution has logged something */
 	assert_int_equal(model_execution_remove(f->m, f->e1), -ENOTEMPTY);
 }
 
