@@ -180,3 +180,77 @@ def test_full_disk_reaches_the_writer(tmp_path):
             m.umount()
     finally:
         subprocess.run(["umount", "-l", str(small)], check=False)
+
+
+VERSIONS_WRITER = r"""
+import hashlib, os, sys
+run, log = sys.argv[1], sys.argv[2]
+i = 0
+with open(log, "a") as out:
+    while True:
+        # five names overwritten again and again: every version is logged
+        size = 1000 + (i * 7919) % 200000
+        if i % 3 == 2:
+            size = (1 << 20) + (i * 104729) % (4 << 20)
+        data = os.urandom(size)
+        name = f"v{i % 5}.bin"
+        with open(os.path.join(run, "outputs", name), "wb") as f:
+            f.write(data)
+        out.write(f"{name} {hashlib.md5(data).hexdigest()}\n")
+        out.flush()
+        i += 1
+"""
+
+
+def objects_in(remote):
+    found, temporaries = {}, []
+    for root, _, files in os.walk(remote):
+        for f in files:
+            path = os.path.join(root, f)
+            rel = os.path.relpath(path, os.path.join(remote, "files", "md5"))
+            oid = rel.replace("/", "", 1)
+            if len(oid) == 32 and all(c in "0123456789abcdef" for c in oid):
+                found[oid] = path
+            else:
+                temporaries.append(path)
+    return found, temporaries
+
+
+@pytest.mark.parametrize("round_", range(6))
+def test_kill_9_during_push_loses_no_version(tmp_path, round_):
+    """kill -9 while files are overwritten and the mount pushes in the
+    background; then one full push: every version ever logged is in the
+    storage with its bytes, and no temporary is left there."""
+    if not fuse_usable():
+        pytest.skip("/dev/fuse cannot be opened here")
+    m = Mount(tmp_path)
+    cmffs("init", m.ws, "--storage", "local", "--path", m.remote,
+          "--sync-interval", "1")
+    m.mount()
+    run = m.path("pipelines", "crash", "s", "e")
+    mkexec(run)
+    log = tmp_path / "closed.txt"
+    writer = subprocess.Popen([sys.executable, "-c", VERSIONS_WRITER, run, str(log)],
+                              stderr=subprocess.DEVNULL)
+    time.sleep(random.uniform(1.0, 3.0))
+    m.proc.send_signal(signal.SIGKILL)
+    m.proc.wait()
+    writer.wait(timeout=30)
+    subprocess.run(["fusermount3", "-u", "-z", m.mnt], check=False)
+    m.proc = None
+    closed = [l.split() for l in log.read_text().splitlines()] if log.exists() else []
+    db = sqlite3.connect(os.path.join(m.ws, "mlmd"))
+    assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    logged = {(n.split(":")[0], u) for n, u in db.execute("SELECT name, uri FROM Artifact")}
+    db.close()
+    for name, h in closed:
+        assert (name, h) in logged, f"version {h} of {name} closed but not logged"
+    r = cmffs("push", m.ws, check=False)
+    assert r.returncode == 0, r.stderr
+    assert "objects pending: 0" in cmffs("status", m.ws).stdout
+    found, temporaries = objects_in(m.remote)
+    assert temporaries == [], temporaries
+    for _, h in logged:
+        assert h in found, f"logged object {h} is not in the storage"
+        with open(found[h], "rb") as f:
+            assert hashlib.md5(f.read()).hexdigest() == h
