@@ -1950,21 +1950,123 @@ void provenance_free(struct provenance *p)
 	free(p);
 }
 
-int provenance_read(int pid, struct provenance **ret_prov)
+/* Is @path @dir or below it?  A NULL or empty @dir contains nothing. */
+static bool path_within(const char *path, const char *dir)
+{
+	size_t n = dir ? strlen(dir) : 0;
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (!n)
+		return false;
+	if (n == 1 && dir[0] == '/')
+		return true;
+	return !strncmp(path, dir, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+/*
+ * $PWD of the process behind /proc fd @pfd, if it is an absolute path
+ * outside @avoid (owned), else NULL: where a shell started the process,
+ * for a process that chdir()ed since (`mkdir -p` goes into what it makes).
+ */
+static char *env_pwd(int pfd, const char *avoid)
+{
+	char *buf = NULL, *found = NULL;
+	size_t len = 0, off;
+
+	if (file_read_at(pfd, "environ", CMDLINE_MAX, true, &buf, &len,
+			 NULL) < 0)
+		return NULL;
+	for (off = 0; off < len; off += strnlen(buf + off, len - off) + 1)
+		if (!strncmp(buf + off, "PWD=/", 5)) {
+			if (!path_within(buf + off + 4, avoid) &&
+			    !strstr(buf + off + 4, "/../"))
+				found = strdup(buf + off + 4);
+			break;
+		}
+	free(buf);
+	return found;
+}
+
+/*
+ * The working directory the repository is read from: the caller's (@cwd,
+ * taken over).  While that lies within @avoid (the mount itself, whose
+ * paths the daemon must never look up: the call in flight holds their
+ * locks; `mkdir -p` chdir()s into what it creates): the caller's $PWD if
+ * it is outside, else the nearest parent's cwd outside, from @fd (the
+ * walked-up process) on.  "" when there is none.
+ */
+static int repo_cwd(char *cwd, int callerfd, int fd, const char *avoid,
+		    char **ret)
+{
+	int level, pfd = -1, ppid, r = 0;
+
+	if (path_within(cwd, avoid)) {
+		char *pwd = env_pwd(callerfd, avoid);
+
+		if (pwd) {
+			free(cwd);
+			*ret = pwd;
+			return 0;
+		}
+	}
+
+	for (level = 0; path_within(cwd, avoid) && level <= WALK_MAX_LEVELS;
+	     level++) {
+		free(cwd);
+		cwd = NULL;
+		if (level > 0) {
+			ppid = read_ppid(pfd >= 0 ? pfd : fd);
+			if (pfd >= 0)
+				close(pfd);
+			pfd = ppid > 1 ? proc_open(ppid) : -1;
+			if (pfd < 0)
+				break;
+		}
+		r = read_link_or_empty(pfd >= 0 ? pfd : fd, "cwd", &cwd);
+		if (r < 0)
+			break;
+	}
+	if (pfd >= 0)
+		close(pfd);
+	if (r == 0 && cwd && path_within(cwd, avoid)) {
+		free(cwd);
+		cwd = NULL;
+	}
+	if (r == 0 && !cwd)
+		r = dup_str("", &cwd);
+	if (r < 0) {
+		free(cwd);
+		return r;
+	}
+	*ret = cwd;
+	return 0;
+}
+
+int provenance_read(int pid, const char *avoid, struct provenance **ret_prov)
 {
 	struct provenance *p = NULL;
 	struct stat st;
-	char *cmd = NULL;
+	char *cmd = NULL, *caller_cwd = NULL;
 	size_t cmdlen = 0;
 	bool have_uid = false;
 	uid_t uid = 0;
-	int fd = -1, pfd, ppid, i, r;
+	int fd = -1, callerfd = -1, pfd, ppid, i, r;
 
 	if (pid <= 0 || !ret_prov)
 		return -EINVAL;
 	fd = proc_open(pid);
 	if (fd < 0) {
 		r = fd;
+		goto out;
+	}
+	/* the repository is where the call was made, whoever is recorded */
+	r = read_link_or_empty(fd, "cwd", &caller_cwd);
+	if (r < 0)
+		goto out;
+	callerfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);	/* kept past the walk */
+	if (callerfd < 0) {
+		r = -errno;
 		goto out;
 	}
 	for (i = 0; i < WALK_MAX_LEVELS; i++) {
@@ -2009,7 +2111,8 @@ int provenance_read(int pid, struct provenance **ret_prov)
 	r = read_link_or_empty(fd, "exe", &p->exe);
 	if (r < 0)
 		goto out;
-	r = read_link_or_empty(fd, "cwd", &p->cwd);
+	r = repo_cwd(caller_cwd, callerfd, fd, avoid, &p->cwd);
+	caller_cwd = NULL;
 	if (r < 0)
 		goto out;
 	if (!have_uid && fstatat(fd, "", &st, AT_EMPTY_PATH) == 0) {
@@ -2042,6 +2145,9 @@ out:
 	if (fd >= 0)
 		close(fd);
 	free(cmd);
+	free(caller_cwd);
+	if (callerfd >= 0)
+		close(callerfd);
 	provenance_free(p);
 	return r;
 }

@@ -45,7 +45,12 @@ struct provenance {
 	 * it is "" and so are the git members.
 	 */
 	char *exe;
-	/* readlink of /proc/PID/cwd, or "" */
+	/*
+	 * readlink of /proc/CALLER/cwd, or "": the working directory of the
+	 * process that made the call, before any walk-up (`cd ~/repo &&
+	 * mkdir E` in a script records the script's command line but the
+	 * repository mkdir ran in)
+	 */
 	char *cwd;
 	/* user name of the real uid (getpwuid_r), else the decimal uid */
 	char *user;
@@ -77,13 +82,16 @@ struct provenance {
  * `mkdir` run from a script records the script.  The walk stops early at
  * init (ppid <= 1) or when the parent cannot be opened.
  *
- * The git members are filled by provenance_git_info() on the recorded cwd.
+ * The git members are filled by provenance_git_info() on the caller's cwd
+ * (the process @pid itself, not the walked-up one).  A cwd within @avoid
+ * (the mountpoint; NULL: none) is never looked at: the nearest parent's
+ * cwd outside it is used, or none.
  * Failure to obtain any single datum is not an error: it yields "" or -1.
  *
  * Return: 0 on success; -EINVAL if @pid <= 0 or @ret_prov is NULL;
  * -ESRCH if the process does not exist (anymore); -ENOMEM.
  */
-int provenance_read(int pid, struct provenance **ret_prov);
+int provenance_read(int pid, const char *avoid, struct provenance **ret_prov);
 
 /*
  * provenance_free() - free a struct returned by provenance_read().

@@ -794,7 +794,7 @@ static int op_releasedir(const char *path, struct fuse_file_info *fi)
 static int origin_from_caller(struct exec_origin *o, struct provenance **ret)
 {
 	struct provenance *p = NULL;
-	int r = provenance_read((int)fuse_get_context()->pid, &p);
+	int r = provenance_read((int)fuse_get_context()->pid, get_fs()->mountpoint, &p);
 
 	memset(o, 0, sizeof(*o));
 	o->git_dirty = -1;
@@ -1518,7 +1518,7 @@ static int control_apply(struct fs *fs, struct handle *h)
 					 "state takes RUNNING, COMPLETE, FAILED or CANCELED");
 		/* completing records the caller's commit, as finalize() does */
 		if (state != EXEC_RUNNING &&
-		    provenance_read((int)fuse_get_context()->pid, &prov) == 0)
+		    provenance_read((int)fuse_get_context()->pid, fs->mountpoint, &prov) == 0)
 			end_commit = prov->git_commit;
 		r = model_execution_set_state(fs->model, h->exec_id, state,
 					      end_commit);

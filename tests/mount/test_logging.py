@@ -4,6 +4,7 @@ import errno
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -820,3 +821,41 @@ def test_large_directory_lists_every_name_once(mounted, execution):
     assert len(seen) == len(set(seen))
     assert set(names) <= set(seen)
     assert sorted(os.listdir(out)) == sorted(names + ["late.txt"])
+
+
+def git_repo(path, remote):
+    subprocess.run(["git", "init", "-q", str(path)], check=True)
+    subprocess.run(["git", "-C", str(path), "remote", "add", "origin", remote], check=True)
+    (path / "f").write_text(remote)
+    subprocess.run(["git", "-C", str(path), "add", "f"], check=True)
+    subprocess.run(["git", "-C", str(path), "-c", "user.name=t", "-c", "user.email=t@t",
+                    "commit", "-q", "-m", "c"], check=True)
+    return subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def test_provenance_git_state_is_the_callers(mounted, tmp_path):
+    """A script run in repository A does `cd B && mkdir E`: the command line
+    is the script's (walked up past mkdir), the git state is B's, where
+    mkdir ran."""
+    if not shutil.which("git"):
+        pytest.skip("git is not installed")
+    a, b = tmp_path / "repo_a", tmp_path / "repo_b"
+    commit_a = git_repo(a, "https://example.org/a.git")
+    commit_b = git_repo(b, "https://example.org/b.git")
+    run = mounted.path("pipelines", "p", "s", "e")
+    mkexec(os.path.dirname(run))
+    script = a / "run.sh"
+    # bash execs the subshell's last command: mkdir's parent is the script
+    # itself, whose working directory is A
+    script.write_text(f'(cd "{b}" && mkdir "{run}")\n'
+                      f'(cd "{b}" && mkdir -p "{run}2")\n')
+    subprocess.run(["bash", str(script)], cwd=a, check=True)
+    for e in ("e", "e2"):
+        props = dict(mounted.sql(
+            "SELECT p.name, p.string_value FROM ExecutionProperty p JOIN"
+            " Execution x ON x.id = p.execution_id WHERE x.name = ? AND"
+            " p.string_value IS NOT NULL", (e,)))
+        assert "run.sh" in props["Execution"], props
+        assert props["Git_Repo"] == "https://example.org/b.git", (e, props)
+        assert props["Git_Start_Commit"] == commit_b != commit_a

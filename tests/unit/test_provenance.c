@@ -389,7 +389,7 @@ static void test_read_self(void **state)
 	char cwd[PATH_MAX], host[256] = "";
 
 	(void)state;
-	assert_int_equal(provenance_read(getpid(), &p), 0);
+	assert_int_equal(provenance_read(getpid(), NULL, &p), 0);
 	assert_non_null(p);
 	assert_int_equal(p->pid, getpid());
 	assert_true(strlen(p->cmdline) > 4);
@@ -443,7 +443,7 @@ static void test_read_thread_id_is_tgid(void **state)
 	assert_int_equal(read(a.ready[0], &c, 1), 1);
 	assert_true(a.tid != getpid());
 	/* FUSE reports the calling thread: the process is recorded */
-	assert_int_equal(provenance_read(a.tid, &p), 0);
+	assert_int_equal(provenance_read(a.tid, NULL, &p), 0);
 	assert_int_equal(p->pid, getpid());
 	provenance_free(p);
 	assert_int_equal(write(a.done[1], &c, 1), 1);
@@ -508,7 +508,7 @@ static void test_read_walkup(void **state)
 	}
 	assert_true(wait_exe(child, "timeout"));
 	/* timeout is a file utility: its parent (us) is recorded */
-	assert_int_equal(provenance_read(child, &p), 0);
+	assert_int_equal(provenance_read(child, NULL, &p), 0);
 	assert_int_equal(p->pid, getpid());
 	assert_null(strstr(p->cmdline, "'timeout'"));
 	provenance_free(p);
@@ -530,7 +530,7 @@ static void test_read_no_walkup(void **state)
 		_exit(127);
 	}
 	assert_true(wait_exe(child, "sleep"));
-	assert_int_equal(provenance_read(child, &p), 0);
+	assert_int_equal(provenance_read(child, NULL, &p), 0);
 	assert_int_equal(p->pid, child);
 	assert_string_equal(p->cmdline, "['sleep', '20']");
 	provenance_free(p);
@@ -550,11 +550,62 @@ static void test_read_vanished(void **state)
 	if (child == 0)
 		_exit(0);
 	assert_int_equal(waitpid(child, &status, 0), child);
-	assert_int_equal(provenance_read(child, &p), -ESRCH);
+	assert_int_equal(provenance_read(child, NULL, &p), -ESRCH);
 	assert_null(p);
-	assert_int_equal(provenance_read(0, &p), -EINVAL);
-	assert_int_equal(provenance_read(-5, &p), -EINVAL);
-	assert_int_equal(provenance_read(getpid(), NULL), -EINVAL);
+	assert_int_equal(provenance_read(0, NULL, &p), -EINVAL);
+	assert_int_equal(provenance_read(-5, NULL, &p), -EINVAL);
+	assert_int_equal(provenance_read(getpid(), NULL, NULL), -EINVAL);
+}
+
+/*
+ * A caller whose working directory lies within the avoided directory (the
+ * mount: `mkdir -p` chdir()s into what it creates) gets the nearest
+ * parent's cwd outside it; nothing within it is ever looked at.
+ */
+static void test_read_avoids_the_mount(void **state)
+{
+	char top[] = "/tmp/cmffs-prov-XXXXXX", sub[64], back[4096];
+	struct provenance *p = NULL;
+	int ready[2], done[2], status;
+	pid_t child;
+	char c = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(top));
+	snprintf(sub, sizeof(sub), "%s/mnt", top);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	assert_non_null(getcwd(back, sizeof(back)));
+	assert_int_equal(chdir(top), 0);
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(done), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		if (chdir(sub) == 0)
+			(void)!write(ready[1], "x", 1);
+		(void)!read(done[0], &c, 1);	/* until the parent is done */
+		_exit(0);
+	}
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	assert_int_equal(provenance_read(child, NULL, &p), 0);
+	assert_string_equal(p->cwd, sub);	/* the caller's own */
+	provenance_free(p);
+	assert_int_equal(provenance_read(child, sub, &p), 0);
+	assert_string_equal(p->cwd, top);	/* its parent's */
+	provenance_free(p);
+	/* both within: a grandparent's (the test runner's), outside top */
+	assert_int_equal(provenance_read(child, top, &p), 0);
+	assert_true(strncmp(p->cwd, top, strlen(top)) != 0);
+	provenance_free(p);
+	(void)!write(done[1], "x", 1);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	close(ready[0]);
+	close(ready[1]);
+	close(done[0]);
+	close(done[1]);
+	assert_int_equal(chdir(back), 0);
+	assert_int_equal(rmdir(sub), 0);
+	assert_int_equal(rmdir(top), 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1228,6 +1279,7 @@ int main(void)
 		cmocka_unit_test(test_read_self),
 		cmocka_unit_test(test_read_thread_id_is_tgid),
 		cmocka_unit_test(test_read_walkup),
+		cmocka_unit_test(test_read_avoids_the_mount),
 		cmocka_unit_test(test_read_no_walkup),
 		cmocka_unit_test(test_read_vanished),
 		cmocka_unit_test(test_git_handmade_basic),
