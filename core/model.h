@@ -287,7 +287,11 @@ int model_entry_rename(struct model *m, int64_t id, int64_t new_parent,
  * or outputs/ whose current version was logged by this execution alone (no
  * event of another execution, no other file showing it, no push to a
  * server since) leaves no artifact, and neither do its earlier versions
- * that never left the execution either.  -EPERM for a committed (.dir)
+ * that never left the execution either.  Removing a file whose artifact
+ * is named after it, logged by this execution alone and shown by exactly
+ * one other file of the same tree (a link() then unlink(): git's
+ * tmp_obj_XXXX), names that artifact after the other file, as a rename
+ * would.  -EPERM for a committed (.dir)
  * directory and its members, and for step-metrics files: every commit of
  * those is history.
  */

@@ -136,6 +136,17 @@ static const char sql_scratch_versions[] =
 	"  WHERE d.execution_id = ?1"
 	"  AND d.pushed_update_ms >= a.`create_time_since_epoch`)"
 	" ORDER BY a.`id`";
+/*
+ * The one entry other than ?2 showing artifact ?1, when exactly two do and
+ * execution ?3 was not pushed since the artifact was logged.
+ */
+static const char sql_link_other[] =
+	"SELECT id FROM cmffs_entry WHERE artifact_id = ?1 AND id <> ?2"
+	" AND (SELECT count(*) FROM cmffs_entry x"
+	"  WHERE x.artifact_id = ?1) = 2"
+	" AND NOT EXISTS (SELECT 1 FROM cmffs_pushed_execution d, `Artifact` a"
+	"  WHERE d.execution_id = ?3 AND a.`id` = ?1"
+	"  AND d.pushed_update_ms >= a.`create_time_since_epoch`)";
 static const char sql_artifact_custom_keys[] =
 	"SELECT `name` FROM `ArtifactProperty` WHERE `artifact_id` = ?1"
 	" AND `is_custom_property` = 1 ORDER BY `name`";
@@ -1114,10 +1125,11 @@ out_unlock:
 
 /*
  * True if artifact @a of entry @e exists only because @e logged it: one
- * event (by @e's execution), one entry, and named after @old_path.
+ * event (by @e's execution), @entries entries (@e's and the links made
+ * from it), and named after @old_path.
  */
 static bool artifact_is_private_locked(struct model *m, const struct entry *e,
-				       const char *old_path)
+				       const char *old_path, int64_t entries)
 {
 	sqlite3_stmt *s;
 	int64_t nevents = 0, exec = 0, nentries = 0;
@@ -1138,7 +1150,7 @@ static bool artifact_is_private_locked(struct model *m, const struct entry *e,
 	if (store_stmt(m->st, sql_artifact_entries, &s) < 0)
 		return false;
 	sqlite3_bind_int64(s, 1, e->artifact_id);
-	if (mlmd_step_int(s, &nentries) < 0 || nentries != 1)
+	if (mlmd_step_int(s, &nentries) < 0 || nentries != entries)
 		return false;
 	if (store_stmt(m->st, sql_artifact_row, &s) < 0)
 		return false;
@@ -1271,7 +1283,7 @@ int model_entry_rename(struct model *m, int64_t id, int64_t new_parent,
 	if (r < 0)
 		goto out;
 	if (!e.is_dir && e.artifact_id &&
-	    artifact_is_private_locked(m, &e, old_path)) {
+	    artifact_is_private_locked(m, &e, old_path, 1)) {
 		/* log it as if it had been written under its final name */
 		char md5[MD5_HEX_LEN + 1];
 
@@ -1363,8 +1375,75 @@ out:
 	return r;
 }
 
+/*
+ * The other file showing @e's artifact, if removing @e is the second half
+ * of a rename made of link() and unlink() (git's objects: tmp_obj_XXXX is
+ * linked to its final name, then removed): the artifact is named after
+ * @e's path, its one event is @e's execution's, exactly one other entry of
+ * the same execution and side shows it, and it was not pushed since.
+ * *ret_other is then that entry; otherwise its id is 0.
+ */
+static int link_moved_locked(struct model *m, const struct entry *e,
+			     struct entry *ret_other)
+{
+	sqlite3_stmt *s;
+	int64_t other = 0;
+	char *path = NULL;
+	int r;
+
+	ret_other->id = 0;
+	r = store_stmt(m->st, sql_link_other, &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, e->artifact_id);
+	sqlite3_bind_int64(s, 2, e->id);
+	sqlite3_bind_int64(s, 3, e->execution_id);
+	r = mlmd_step_int(s, &other);
+	if (r == -ENOENT || (r == 0 && !other))
+		return 0;
+	if (r < 0)
+		return r;
+	r = entry_get_locked(m, other, ret_other);
+	if (r < 0)
+		return r;
+	if (ret_other->execution_id != e->execution_id ||
+	    ret_other->side != e->side)
+		goto not_moved;
+	r = entry_path_locked(m, e->id, &path);
+	if (r < 0)
+		return r;
+	if (!artifact_is_private_locked(m, e, path, 2))
+		goto not_moved;
+	free(path);
+	return 0;
+not_moved:
+	free(path);
+	ret_other->id = 0;
+	return 0;
+}
+
+/* Name the artifact of @e (shown by @other too) after @other: as if the
+ * bytes had been written under @other's path. */
+static int relog_after_locked(struct model *m, const struct entry *e,
+			      struct entry *other)
+{
+	char md5[MD5_HEX_LEN + 1];
+	int r;
+
+	memcpy(md5, e->md5, sizeof(md5));
+	md5[MD5_HEX_LEN] = '\0';
+	r = artifact_delete_locked(m, e->artifact_id);
+	if (r < 0)
+		return r;
+	other->artifact_id = 0;
+	other->md5[0] = '\0';
+	return entry_log_locked(m, other, md5, other->size, other->mtime_ns,
+				NULL);
+}
+
 int model_entry_remove(struct model *m, int64_t id)
 {
+	struct entry other = { 0 };
 	struct entry e;
 	bool committed;
 	int64_t n;
@@ -1389,6 +1468,8 @@ int model_entry_remove(struct model *m, int64_t id)
 		if (r == 0 && committed)
 			r = -EPERM;
 		if (r == 0)
+			r = link_moved_locked(m, &e, &other);
+		if (r == 0 && !other.id)
 			r = drop_scratch_locked(m, &e);
 	} else if (e.artifact_id && e.side != SIDE_TENSORBOARD &&
 		   e.side != SIDE_DATASLICE) {
@@ -1396,6 +1477,8 @@ int model_entry_remove(struct model *m, int64_t id)
 	}
 	if (r == 0)
 		r = entry_delete_locked(m, id);
+	if (r == 0 && other.id)
+		r = relog_after_locked(m, &e, &other);
 	if (r == 0)
 		r = store_commit(m->st);
 out:
