@@ -558,17 +558,71 @@ static void test_read_vanished(void **state)
 }
 
 /*
+ * Start "sh -c 'read x'" in @dir with environment @envp, its stdin the read
+ * end of a new pipe whose write end is returned in *ret_go (closing it ends
+ * the child).  Returns the child's pid.
+ */
+static pid_t start_in(const char *dir, char *const envp[], int *ret_go)
+{
+	int go[2];
+	pid_t child;
+
+	assert_int_equal(pipe(go), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(go[0], 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		close(go[1]);
+		if (chdir(dir) == 0)
+			execle("/bin/sh", "sh", "-c", "read x", (char *)NULL, envp);
+		_exit(127);
+	}
+	close(go[0]);
+	*ret_go = go[1];
+	return child;
+}
+
+/* The cwd provenance_read() records for @child, avoiding @avoid. */
+static void check_cwd(pid_t child, const char *avoid, const char *want)
+{
+	struct provenance *p = NULL;
+	char exe[64], buf[256];
+	int tries;
+
+	/* wait until the child runs sh in its directory */
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)child);
+	for (tries = 0; tries < 500; tries++) {
+		ssize_t n = readlink(exe, buf, sizeof(buf) - 1);
+
+		if (n > 0 && (buf[n] = '\0', strstr(buf, "sh")))
+			break;
+		usleep(10000);
+	}
+	assert_int_equal(provenance_read(child, avoid, &p), 0);
+	if (want)
+		assert_string_equal(p->cwd, want);
+	else	/* anything outside @avoid */
+		assert_true(strncmp(p->cwd, avoid, strlen(avoid)) != 0);
+	provenance_free(p);
+}
+
+/*
  * A caller whose working directory lies within the avoided directory (the
- * mount: `mkdir -p` chdir()s into what it creates) gets the nearest
- * parent's cwd outside it; nothing within it is ever looked at.
+ * mount: `mkdir -p` chdir()s into what it creates) gets its $PWD if that is
+ * outside, else the nearest parent's cwd outside; nothing within it is
+ * ever looked at.
  */
 static void test_read_avoids_the_mount(void **state)
 {
 	char top[] = "/tmp/cmffs-prov-XXXXXX", sub[64], back[4096];
-	struct provenance *p = NULL;
-	int ready[2], done[2], status;
+	char *with_pwd[] = { (char *)"PWD=/", NULL };
+	char *no_pwd[] = { NULL };
+	int status, go;
 	pid_t child;
-	char c = 0;
 
 	(void)state;
 	assert_non_null(mkdtemp(top));
@@ -576,33 +630,20 @@ static void test_read_avoids_the_mount(void **state)
 	assert_int_equal(mkdir(sub, 0755), 0);
 	assert_non_null(getcwd(back, sizeof(back)));
 	assert_int_equal(chdir(top), 0);
-	assert_int_equal(pipe(ready), 0);
-	assert_int_equal(pipe(done), 0);
-	child = fork();
-	assert_true(child >= 0);
-	if (child == 0) {
-		if (chdir(sub) == 0)
-			(void)!write(ready[1], "x", 1);
-		(void)!read(done[0], &c, 1);	/* until the parent is done */
-		_exit(0);
-	}
-	assert_int_equal(read(ready[0], &c, 1), 1);
-	assert_int_equal(provenance_read(child, NULL, &p), 0);
-	assert_string_equal(p->cwd, sub);	/* the caller's own */
-	provenance_free(p);
-	assert_int_equal(provenance_read(child, sub, &p), 0);
-	assert_string_equal(p->cwd, top);	/* its parent's */
-	provenance_free(p);
-	/* both within: a grandparent's (the test runner's), outside top */
-	assert_int_equal(provenance_read(child, top, &p), 0);
-	assert_true(strncmp(p->cwd, top, strlen(top)) != 0);
-	provenance_free(p);
-	(void)!write(done[1], "x", 1);
+
+	child = start_in(sub, no_pwd, &go);
+	check_cwd(child, NULL, sub);		/* the caller's own */
+	check_cwd(child, sub, top);		/* no $PWD: its parent's */
+	check_cwd(child, top, NULL);		/* a grandparent's, outside */
+	close(go);
 	assert_int_equal(waitpid(child, &status, 0), child);
-	close(ready[0]);
-	close(ready[1]);
-	close(done[0]);
-	close(done[1]);
+
+	child = start_in(sub, with_pwd, &go);
+	check_cwd(child, sub, "/");		/* its $PWD, outside */
+	check_cwd(child, "/", "");		/* everything avoided: none */
+	close(go);
+	assert_int_equal(waitpid(child, &status, 0), child);
+
 	assert_int_equal(chdir(back), 0);
 	assert_int_equal(rmdir(sub), 0);
 	assert_int_equal(rmdir(top), 0);
