@@ -21,9 +21,6 @@ from sklearn.tree import DecisionTreeClassifier
 X, y = load_digits(return_X_y=True)
 np.save("features.npy", X)
 db = sqlite3.connect("runs.db")
-# (rollback journal: in WAL mode the sqlite3 below, started within a
-# second of this close, leaves -wal and -shm behind, see test_sqlite.py's
-# strict xfail on st_ino)
 db.execute("CREATE TABLE r (depth INTEGER, acc REAL)")
 for depth in (2, 4, 8):
     clf = DecisionTreeClassifier(max_depth=depth, random_state=0).fit(X, y)
