@@ -40,12 +40,6 @@ def test_teammate_sees_the_same_files(tmp_path):
     teammate(tmp_path, rewrite=False)
 
 
-@pytest.mark.xfail(strict=True, reason=
-    "cmffs import places the first event of a path in an execution's tree "
-    "and keeps it ('a file there already: keep it', core/document_import.c "
-    "place_at), so a path logged twice in one execution (sed -i, a "
-    "checkpoint per epoch) shows its first version to the teammate, not "
-    "its last")
 def test_teammate_sees_the_last_version(tmp_path):
     teammate(tmp_path, rewrite=True)
 
