@@ -67,6 +67,14 @@ static const char sql_foreign_events[] =
 	" ORDER BY ev.`id`";
 static const char sql_commit_dir[] =
 	"UPDATE cmffs_entry SET artifact_id = ?2, md5 = ?3 WHERE id = ?1";
+static const char sql_entry_version[] =
+	"UPDATE cmffs_entry SET artifact_id = ?2, md5 = ?3, size = 0"
+	" WHERE id = ?1";
+static const char sql_newer_version[] =
+	"SELECT ifnull((SELECT max(`id`) FROM `Event` WHERE `execution_id` = ?1"
+	" AND `artifact_id` = ?2 AND `type` = ?4), 0) > ifnull((SELECT"
+	" max(`id`) FROM `Event` WHERE `execution_id` = ?1 AND"
+	" `artifact_id` = ?3 AND `type` = ?4), 0)";
 static const char sql_set_times[] =
 	"UPDATE `Execution` SET `create_time_since_epoch` = ?2,"
 	" `last_update_time_since_epoch` = ?3 WHERE `id` = ?1";
@@ -538,6 +546,50 @@ static int artifact_path(const char *name, char **ret)
  * Place a file (or, with @last_is_dir, a committed directory) at @path
  * below entry @parent0 (0: the side's top), making directories as needed.
  */
+/*
+ * Is @new_artifact a later version than @old_artifact for execution @exec
+ * (its event of @side's type came after)?  Events are inserted in the
+ * document's order, which is the order of logging, so a file placed by an
+ * earlier event (of this document or of an earlier one) gives way to the
+ * last version, and a local file newer than everything the document has
+ * stays.
+ */
+static int newer_version_locked(struct importer *im, int64_t exec, int side,
+				int64_t old_artifact, int64_t new_artifact,
+				bool *ret)
+{
+	sqlite3_stmt *s;
+	int64_t newer = 0;
+	int r = store_stmt(im->m->st, sql_newer_version, &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, exec);
+	sqlite3_bind_int64(s, 2, new_artifact);
+	sqlite3_bind_int64(s, 3, old_artifact);
+	sqlite3_bind_int(s, 4, side == SIDE_INPUTS ? MLMD_EVENT_INPUT
+						  : MLMD_EVENT_OUTPUT);
+	r = mlmd_step_int(s, &newer);
+	if (r == 0)
+		*ret = newer != 0;
+	return r;
+}
+
+/* Entry @id shows @artifact_id (bytes @md5, fetched on first read). */
+static int entry_set_version_locked(struct importer *im, int64_t id,
+				    int64_t artifact_id, const char *md5)
+{
+	sqlite3_stmt *s;
+	int r = store_stmt(im->m->st, sql_entry_version, &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, artifact_id);
+	sqlite3_bind_text(s, 3, md5, -1, SQLITE_STATIC);
+	return mlmd_step_done(s);
+}
+
 static int place_at(struct importer *im, int64_t exec, int side,
 		    int64_t parent0, const char *path, bool last_is_dir,
 		    int64_t artifact_id, const char *md5)
@@ -564,6 +616,18 @@ static int place_at(struct importer *im, int64_t exec, int side,
 			sqlite3_bind_int64(s, 2, artifact_id);
 			sqlite3_bind_text(s, 3, md5, -1, SQLITE_STATIC);
 			r = mlmd_step_done(s);
+			continue;
+		}
+		if (r == 0 && !next && !last_is_dir && !e.is_dir &&
+		    e.artifact_id && e.artifact_id != artifact_id) {
+			/* a version of this file there already: the later wins */
+			bool newer = false;
+
+			r = newer_version_locked(im, exec, side, e.artifact_id,
+						 artifact_id, &newer);
+			if (r == 0 && newer)
+				r = entry_set_version_locked(im, e.id,
+							     artifact_id, md5);
 			continue;
 		}
 		if (r == 0) {

@@ -227,7 +227,14 @@ struct entry {
 	gid_t gid;
 	int64_t mtime_ns;
 	int64_t ctime_ns;
-	uint32_t nlink;		/* files: entries sharing the artifact */
+	/*
+	 * Files: the names sharing this file's inode (hard links made with
+	 * link(); identical bytes written twice are two files), and the
+	 * inode's identity, the same for the file's whole life: every
+	 * version it logs, before and after its first close.
+	 */
+	uint32_t nlink;
+	int64_t inode_id;
 	char name[256];
 };
 

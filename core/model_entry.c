@@ -49,9 +49,12 @@ static const struct mlmd_type_prop model_props[] = {
 #define ENTRY_COLS                                                        \
 	"e.id, e.execution_id, e.side, e.parent_id, e.name, e.is_dir,"    \
 	" e.artifact_id, e.md5, e.size, e.mode, e.uid, e.gid, e.mtime_ns," \
-	" e.ctime_ns, CASE WHEN e.artifact_id IS NULL THEN 1 ELSE"        \
-	" (SELECT count(*) FROM cmffs_entry x WHERE"                      \
-	" x.artifact_id = e.artifact_id) END"
+	" e.ctime_ns,"                                                     \
+	" (SELECT count(*) FROM cmffs_entry x WHERE x.link_id IS NOT NULL"  \
+	"  AND x.link_id = ifnull(e.link_id, e.id))"                       \
+	" + (SELECT count(*) FROM cmffs_entry r WHERE"                     \
+	"  r.id = ifnull(e.link_id, e.id) AND r.link_id IS NULL),"         \
+	" ifnull(e.link_id, e.id)"
 
 static const char sql_entry_get[] =
 	"SELECT " ENTRY_COLS " FROM cmffs_entry e WHERE e.id = ?1";
@@ -70,6 +73,8 @@ static const char sql_entry_insert[] =
 	"INSERT INTO cmffs_entry(execution_id, side, parent_id, name, is_dir,"
 	" artifact_id, md5, size, mode, uid, gid, mtime_ns, ctime_ns)"
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)";
+static const char sql_entry_set_link[] =
+	"UPDATE cmffs_entry SET link_id = ?2 WHERE id = ?1";
 static const char sql_entry_tree[] =
 	"WITH RECURSIVE t(id, rel, is_dir, md5) AS ("
 	" SELECT id, name, is_dir, md5 FROM cmffs_entry WHERE parent_id = ?1"
@@ -181,6 +186,21 @@ static void entry_from_row(sqlite3_stmt *s, struct entry *e)
 	e->mtime_ns = sqlite3_column_int64(s, 12);
 	e->ctime_ns = sqlite3_column_int64(s, 13);
 	e->nlink = (uint32_t)sqlite3_column_int64(s, 14);
+	e->inode_id = sqlite3_column_int64(s, 15);
+}
+
+/* Entry @id is a hard link of the file whose inode is @inode_id. */
+static int entry_set_link_locked(struct model *m, int64_t id,
+				 int64_t inode_id)
+{
+	sqlite3_stmt *s;
+	int r = store_stmt(m->st, sql_entry_set_link, &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, inode_id);
+	return mlmd_step_done(s);
 }
 
 /* Step a query returning one entry row. */
@@ -1072,6 +1092,8 @@ int model_entry_link(struct model *m, int64_t src_id, int64_t execution_id,
 	r = entry_insert_locked(m, execution_id, side, parent_id, name, false,
 				src.artifact_id, src.md5, src.size, src.mode,
 				src.uid, src.gid, &id);
+	if (r == 0)
+		r = entry_set_link_locked(m, id, src.inode_id);
 	if (r < 0)
 		goto out;
 	if (side == SIDE_DATASLICE) {

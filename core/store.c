@@ -270,6 +270,7 @@ static const char cmffs_ddl[] =
 	" gid INTEGER NOT NULL,"
 	" mtime_ns INTEGER NOT NULL,"
 	" ctime_ns INTEGER NOT NULL,"
+	" link_id INTEGER,"
 	" UNIQUE(execution_id, side, parent_id, name)) STRICT;"
 	"CREATE INDEX IF NOT EXISTS cmffs_entry_artifact"
 	" ON cmffs_entry(artifact_id);"
@@ -312,6 +313,28 @@ static const char cmffs_ddl[] =
 	" uid INTEGER NOT NULL,"
 	" gid INTEGER NOT NULL,"
 	" mtime_ns INTEGER NOT NULL) STRICT;";
+
+/*
+ * Columns added to cmffs' own tables after stores were made without them,
+ * each added once (ALTER TABLE ... ADD COLUMN keeps every row).
+ *  - cmffs_entry.link_id: the file whose inode a hard link shares (NULL:
+ *    its own), so a file's inode number is the same for its whole life.
+ */
+static int migrate_cmffs_tables(struct store *st)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, r = 0;
+
+	rc = sqlite3_prepare_v2(st->db, "SELECT link_id FROM cmffs_entry LIMIT 0",
+				-1, &s, NULL);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_OK)
+		r = store_exec(st, "ALTER TABLE cmffs_entry ADD COLUMN link_id INTEGER");
+	if (r == 0)
+		r = store_exec(st, "CREATE INDEX IF NOT EXISTS cmffs_entry_link"
+				   " ON cmffs_entry(link_id) WHERE link_id IS NOT NULL");
+	return r;
+}
 
 int store_errno(int rc)
 {
@@ -598,6 +621,8 @@ static int store_prepare_schema(struct store *st, const char *path,
 	r = seed_simple_types(st);
 	if (r == 0)
 		r = store_exec(st, cmffs_ddl);
+	if (r == 0)
+		r = migrate_cmffs_tables(st);
 	if (r < 0) {
 		set_err(ret_err, "cannot prepare '%s': %s", path,
 			sqlite3_errmsg(st->db));

@@ -107,10 +107,14 @@ uint64_t fs_ino(const struct node *n)
 		       ((((uint64_t)n->exec_id << 24) ^ h) & ((1ull << 56) - 1));
 	}
 	case NODE_ENTRY:
-		/* hard links (one artifact, several paths) share an inode */
-		if (!n->entry.is_dir && n->entry.artifact_id)
-			return INO_CLASS(INO_ARTIFACT) |
-			       (uint64_t)n->entry.artifact_id;
+		/*
+		 * A file keeps one inode number for its whole life (SQLite
+		 * checks that its database file is still the one it opened);
+		 * hard links share it; two files with the same bytes do not.
+		 */
+		if (!n->entry.is_dir && n->entry.inode_id)
+			return INO_CLASS(INO_ENTRY) |
+			       (uint64_t)n->entry.inode_id;
 		return INO_CLASS(INO_ENTRY) | (uint64_t)n->entry.id;
 	}
 	return 0;

@@ -70,10 +70,7 @@ def test_sqlite3_command(mounted, execution, tmp_path, mode):
     def scenario(d):
         db = os.path.join(d, "cli.db")
         first = run(["sqlite3", db], input=CLI_SQL.format(mode=mode).encode())
-        # A second session, as a later step of a pipeline would open it.
-        # It starts after the kernel's attribute cache (1 s) has expired:
-        # started at once it fails, see the test below.
-        time.sleep(1.5)
+        # a second session at once, as a later step of a pipeline would
         second = run(["sqlite3", db, "INSERT INTO runs (name, score) VALUES ('c', 1);"
                       " SELECT count(*) FROM runs; PRAGMA integrity_check;"])
         return [first, second]
@@ -110,13 +107,7 @@ b.close()
 """
 
 
-@pytest.mark.xfail(strict=True, reason=
-    "st_ino of a file in the mount is its artifact's id once logged "
-    "(fs/path.c fs_ino), so it changes at each new version; SQLite sees "
-    "stat(path).st_ino differ from the fstat() of its open descriptor and "
-    "refuses to write (SQLITE_READONLY_DBMOVED), or leaves -wal and -shm "
-    "behind at close: a design problem, see the report")
-@pytest.mark.parametrize("mode", ["delete"])
+@pytest.mark.parametrize("mode", ["delete", "wal"])
 def test_sqlite_connection_survives_the_file_being_logged(mounted, execution, tmp_path, mode):
     out = os.path.join(execution, "outputs")
     snap = both(tmp_path, out,
@@ -124,7 +115,6 @@ def test_sqlite_connection_survives_the_file_being_logged(mounted, execution, tm
     assert sorted(snap) == ["s.db"]
 
 
-@pytest.mark.xfail(strict=True, reason="st_ino changes when a file is logged (see above)")
 def test_inode_number_of_a_file_is_stable(mounted, execution):
     p = os.path.join(execution, "outputs", "f.bin")
     fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o644)

@@ -21,9 +21,6 @@ from sklearn.tree import DecisionTreeClassifier
 X, y = load_digits(return_X_y=True)
 np.save("features.npy", X)
 db = sqlite3.connect("runs.db")
-# (rollback journal: in WAL mode the sqlite3 below, started within a
-# second of this close, leaves -wal and -shm behind, see test_sqlite.py's
-# strict xfail on st_ino)
 db.execute("CREATE TABLE r (depth INTEGER, acc REAL)")
 for depth in (2, 4, 8):
     clf = DecisionTreeClassifier(max_depth=depth, random_state=0).fit(X, y)
@@ -43,12 +40,6 @@ def test_teammate_sees_the_same_files(tmp_path):
     teammate(tmp_path, rewrite=False)
 
 
-@pytest.mark.xfail(strict=True, reason=
-    "cmffs import places the first event of a path in an execution's tree "
-    "and keeps it ('a file there already: keep it', core/document_import.c "
-    "place_at), so a path logged twice in one execution (sed -i, a "
-    "checkpoint per epoch) shows its first version to the teammate, not "
-    "its last")
 def test_teammate_sees_the_last_version(tmp_path):
     teammate(tmp_path, rewrite=True)
 

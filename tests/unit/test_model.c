@@ -164,8 +164,10 @@ static void test_types_by_path_and_dedup(void **state)
 			      " WHERE t.name='Dataset' AND a.name='a.txt:" MD5_A "'"), 1);
 	/* one event per (artifact, execution, type) */
 	assert_int_equal(q(f, "SELECT count(*) FROM Event"), 2);
+	/* two files with the same bytes are two files: no shared inode */
 	assert_int_equal(model_entry_lookup(f->m, f->e1, SIDE_OUTPUTS, 0, "copy.txt", &e), 0);
-	assert_int_equal(e.nlink, 2);
+	assert_int_equal(e.nlink, 1);
+	assert_int_equal(e.inode_id, e.id);
 }
 
 static void test_link_forms_lineage(void **state)
@@ -181,6 +183,12 @@ static void test_link_forms_lineage(void **state)
 	/* attributed to both stages (upstream forgets the second: §8.8) */
 	assert_int_equal(q(f, "SELECT count(*) FROM Attribution"), 2);
 	assert_int_equal(q(f, "SELECT count(*) FROM EventPath WHERE step_key='data.csv:" MD5_B "'"), 1);
+	assert_int_equal(e.nlink, 2);
+	/* a hard link shares its source's inode, whatever either logs next */
+	assert_int_equal(e.inode_id, src);
+	assert_int_equal(model_entry_log(f->m, src, MD5_A, 1, 5, NULL), 0);
+	assert_int_equal(model_entry_get(f->m, src, &e), 0);
+	assert_int_equal(e.inode_id, src);
 	assert_int_equal(e.nlink, 2);
 }
 
