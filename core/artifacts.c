@@ -41,7 +41,8 @@ static const char sql_record[] =
 	" ON t.`id` = a.`type_id` WHERE a.`id` = ?1";
 static const char sql_props[] =
 	"SELECT `name`, `int_value`, `double_value`, `string_value`,"
-	" `is_custom_property` FROM `ArtifactProperty` WHERE `artifact_id` = ?1"
+	" `bool_value`, `is_custom_property` FROM `ArtifactProperty`"
+	" WHERE `artifact_id` = ?1"
 	" ORDER BY `name`";
 
 struct row {
@@ -289,7 +290,7 @@ int artifacts_record_json(struct model *m, int64_t id, char **ret_text,
 	sqlite3_bind_int64(s, 1, id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
-		doc = json_pack("{s:I, s:s, s:s, s:s, s:I}", "id", (json_int_t)id,
+		doc = json_pack("{s:I, s:s?, s:s?, s:s?, s:I}", "id", (json_int_t)id,
 				"type", (const char *)sqlite3_column_text(s, 0),
 				"name", (const char *)sqlite3_column_text(s, 1),
 				"uri", (const char *)sqlite3_column_text(s, 2),
@@ -306,19 +307,25 @@ int artifacts_record_json(struct model *m, int64_t id, char **ret_text,
 	sqlite3_bind_int64(s, 1, id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *k = (const char *)sqlite3_column_text(s, 0);
-		json_t *v;
+		json_t *v = mlmd_value_json(s, 1);
 
-		if (sqlite3_column_type(s, 1) != SQLITE_NULL)
-			v = json_integer(sqlite3_column_int64(s, 1));
-		else if (sqlite3_column_type(s, 2) != SQLITE_NULL)
-			v = json_real(sqlite3_column_double(s, 2));
-		else
-			v = json_string((const char *)sqlite3_column_text(s, 3));
-		json_object_set_new(sqlite3_column_int(s, 4) ? cp : p, k, v);
+		if (!v || !k ||
+		    json_object_set_new(sqlite3_column_int(s, 5) ? cp : p, k,
+					v) < 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
 	}
 	store_stmt_done(s);
-	json_object_set(doc, "properties", p);
-	json_object_set(doc, "custom_properties", cp);
+	if (rc != SQLITE_DONE) {
+		r = store_errno(rc);
+		goto out;
+	}
+	if (json_object_set(doc, "properties", p) < 0 ||
+	    json_object_set(doc, "custom_properties", cp) < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
 	text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (!text || asprintf(ret_text, "%s\n", text) < 0) {
 		free(text);

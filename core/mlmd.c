@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 static const char sql_type_find[] =
 	"SELECT `id` FROM `Type` WHERE `name` = ?1 AND `version` IS NULL"
 	" AND `type_kind` = ?2 ORDER BY `id` LIMIT 1";
@@ -350,6 +352,23 @@ int mlmd_prop_rename(struct store *st, enum mlmd_node node, int64_t id,
 	if (r == 0 && sqlite3_changes(store_db(st)) == 0)
 		r = -ENOENT;
 	return r;
+}
+
+json_t *mlmd_value_json(sqlite3_stmt *s, int col)
+{
+	json_t *v;
+
+	if (sqlite3_column_type(s, col) != SQLITE_NULL)
+		return json_integer(sqlite3_column_int64(s, col));
+	if (sqlite3_column_type(s, col + 1) != SQLITE_NULL)
+		return json_real(sqlite3_column_double(s, col + 1));
+	if (sqlite3_column_type(s, col + 2) != SQLITE_NULL) {
+		v = json_string((const char *)sqlite3_column_text(s, col + 2));
+		return v ? v : json_null();
+	}
+	if (sqlite3_column_type(s, col + 3) != SQLITE_NULL)
+		return json_boolean(sqlite3_column_int(s, col + 3));
+	return json_null();
 }
 
 int mlmd_touch(struct store *st, enum mlmd_node node, int64_t id,

@@ -90,6 +90,16 @@ int mlmd_prop_delete(struct store *st, enum mlmd_node node, int64_t id,
 int mlmd_prop_rename(struct store *st, enum mlmd_node node, int64_t id,
 		     const char *from, const char *to, bool custom);
 
+/*
+ * The JSON value of a property row whose int_value, double_value,
+ * string_value and bool_value are columns @col .. @col + 3 of @s, read as
+ * MLMD reads them: the first that is not NULL, in that order; null when
+ * all are.  A new reference, NULL on ENOMEM (or a string that is not
+ * UTF-8: imported stores may hold one; it reads as null).
+ */
+struct json_t;
+struct json_t *mlmd_value_json(sqlite3_stmt *s, int col);
+
 /* Update last_update_time_since_epoch of a node to @now_ms. */
 int mlmd_touch(struct store *st, enum mlmd_node node, int64_t id,
 	       int64_t now_ms);

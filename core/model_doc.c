@@ -60,19 +60,9 @@ static json_t *props_json(struct store *st, int table, int64_t id, int custom)
 	sqlite3_bind_int(s, 2, custom);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *k = (const char *)sqlite3_column_text(s, 0);
-		json_t *v;
+		json_t *v = mlmd_value_json(s, 1);
 
-		if (sqlite3_column_type(s, 1) != SQLITE_NULL)
-			v = json_integer(sqlite3_column_int64(s, 1));
-		else if (sqlite3_column_type(s, 2) != SQLITE_NULL)
-			v = json_real(sqlite3_column_double(s, 2));
-		else if (sqlite3_column_type(s, 3) != SQLITE_NULL)
-			v = json_string((const char *)sqlite3_column_text(s, 3));
-		else if (sqlite3_column_type(s, 4) != SQLITE_NULL)
-			v = json_boolean(sqlite3_column_int(s, 4));
-		else
-			v = json_null();
-		if (!v || json_object_set_new(obj, k, v) < 0) {
+		if (!v || !k || json_object_set_new(obj, k, v) < 0) {
 			rc = SQLITE_NOMEM;
 			break;
 		}

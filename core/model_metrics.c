@@ -37,8 +37,8 @@ static const char sql_metrics_latest[] =
 	" AND substr(a.`name`, 1, length(?2) + 1) = ?2 || ':'"
 	" ORDER BY a.`id` DESC LIMIT 1";
 static const char sql_custom_props[] =
-	"SELECT `name`, `int_value`, `double_value`, `string_value`"
-	" FROM `ArtifactProperty` WHERE `artifact_id` = ?1"
+	"SELECT `name`, `int_value`, `double_value`, `string_value`,"
+	" `bool_value` FROM `ArtifactProperty` WHERE `artifact_id` = ?1"
 	" AND `is_custom_property` = 1 ORDER BY `name`";
 
 static const struct mlmd_type_prop metrics_props[] = {
@@ -244,17 +244,9 @@ int model_metrics_json(struct model *m, int64_t id, const char *name,
 	sqlite3_bind_int64(s, 1, artifact);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *k = (const char *)sqlite3_column_text(s, 0);
-		json_t *v;
+		json_t *v = mlmd_value_json(s, 1);
 
-		if (sqlite3_column_type(s, 1) != SQLITE_NULL)
-			v = json_integer(sqlite3_column_int64(s, 1));
-		else if (sqlite3_column_type(s, 2) != SQLITE_NULL)
-			v = json_real(sqlite3_column_double(s, 2));
-		else if (sqlite3_column_type(s, 3) != SQLITE_NULL)
-			v = json_string((const char *)sqlite3_column_text(s, 3));
-		else
-			v = json_null();	/* a bool or proto value (imported) */
-		if (json_object_set_new(obj, k, v) < 0) {
+		if (!v || !k || json_object_set_new(obj, k, v) < 0) {
 			rc = SQLITE_NOMEM;
 			break;
 		}

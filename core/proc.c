@@ -12,13 +12,16 @@
 
 #define PF_EXITING 0x4	/* include/linux/sched.h */
 
-/* /proc/@tid/@name into a new string (owned). */
-static int read_proc(pid_t tid, const char *name, char **ret)
+#define SMALL_MAX (64u << 10)	/* status, stat */
+#define MAPS_MAX (64u << 20)	/* a big process maps a few MiB of text */
+
+/* At most @max bytes of /proc/@tid/@name into a new string (owned). */
+static int read_proc(pid_t tid, const char *name, size_t max, char **ret)
 {
 	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)tid, name);
-	return file_read_at(AT_FDCWD, path, 64u << 10, true, ret, NULL, NULL);
+	return file_read_at(AT_FDCWD, path, max, true, ret, NULL, NULL);
 }
 
 int proc_tgid(pid_t tid, pid_t *ret_tgid)
@@ -27,7 +30,7 @@ int proc_tgid(pid_t tid, pid_t *ret_tgid)
 	long v;
 	int r;
 
-	r = read_proc(tid, "status", &buf);
+	r = read_proc(tid, "status", SMALL_MAX, &buf);
 	if (r < 0)
 		return r;
 	p = strstr(buf, "\nTgid:");
@@ -52,6 +55,34 @@ bool proc_same_process(pid_t a, pid_t b)
 	return proc_tgid(a, &ta) == 0 && proc_tgid(b, &tb) == 0 && ta == tb;
 }
 
+bool proc_maps_shared_writable(pid_t tid, const char *path)
+{
+	char *buf = NULL, *line, *next, perms[8];
+	size_t n = strlen(path);
+	bool found = false;
+	int off;
+
+	if (read_proc(tid, "maps", MAPS_MAX, &buf) < 0)
+		return false;
+	for (line = buf; line && *line && !found; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		/* start-end perms offset dev inode path */
+		off = 0;
+		if (sscanf(line, "%*s %7s %*s %*s %*s %n", perms, &off) != 1 ||
+		    !off)
+			continue;
+		while (line[off] == ' ')
+			off++;
+		found = perms[1] == 'w' && perms[3] == 's' &&
+			!strncmp(line + off, path, n) &&
+			(line[off + n] == '\0' || !strcmp(line + off + n, " (deleted)"));
+	}
+	free(buf);
+	return found;
+}
+
 bool proc_killed_by_signal(pid_t tid)
 {
 	unsigned long flags = 0;
@@ -59,7 +90,7 @@ bool proc_killed_by_signal(pid_t tid)
 	char *buf = NULL, *p, *end;
 	int field;
 
-	if (read_proc(tid, "stat", &buf) < 0)
+	if (read_proc(tid, "stat", SMALL_MAX, &buf) < 0)
 		return false;
 	p = strrchr(buf, ')');	/* comm may contain spaces and ')' */
 	if (!p) {

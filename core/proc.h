@@ -17,6 +17,13 @@ int proc_tgid(pid_t tid, pid_t *ret_tgid);
 bool proc_same_process(pid_t a, pid_t b);
 
 /*
+ * Does the process of thread @tid map @path (absolute, as the kernel shows
+ * it in /proc/PID/maps) shared and writable?  Such a mapping keeps the
+ * open file description after close(): its writes are not done yet.
+ */
+bool proc_maps_shared_writable(pid_t tid, const char *path);
+
+/*
  * Is @tid exiting because a signal killed it (kill -9 of a cp halfway)?
  * The kernel shows the dying task's PF_EXITING flag (field 9 of
  * /proc/PID/stat) and its wait status (field 52, exit_code) while it

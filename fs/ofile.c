@@ -562,6 +562,28 @@ void ofile_release(struct fs *fs, struct ofile *of)
 	struct entry e;
 
 	pthread_mutex_lock(&fs->ofiles_lock);
+	last = of->refs == 1;
+	if (!last)
+		of->refs--;
+	pthread_mutex_unlock(&fs->ofiles_lock);
+	if (!last)
+		return;
+	/*
+	 * The last holder: log what is left (a file created or truncated
+	 * and never written; the final bytes of a shared description or of
+	 * a mapping) while the ofile can still be found, so that a stat
+	 * meanwhile reads its size, not the older version's of the entry.
+	 */
+	pthread_mutex_lock(&of->lock);
+	if (of->dirty && !of->abandoned && !of->failed) {
+		int r = commit_locked(fs, of, NULL);
+
+		if (r < 0)
+			log_errno(LOG_ERR, r, "cannot log entry %lld",
+				  (long long)of->entry_id);
+	}
+	pthread_mutex_unlock(&of->lock);
+	pthread_mutex_lock(&fs->ofiles_lock);
 	last = --of->refs == 0;
 	if (last)
 		for (pp = &fs->ofiles; *pp; pp = &(*pp)->next)
@@ -571,17 +593,7 @@ void ofile_release(struct fs *fs, struct ofile *of)
 			}
 	pthread_mutex_unlock(&fs->ofiles_lock);
 	if (!last)
-		return;
-	pthread_mutex_lock(&of->lock);
-	if (of->dirty && !of->abandoned && !of->failed) {
-		/* created or truncated, never written (touch, : > f) */
-		int r = commit_locked(fs, of, NULL);
-
-		if (r < 0)
-			log_errno(LOG_ERR, r, "cannot log entry %lld",
-				  (long long)of->entry_id);
-	}
-	pthread_mutex_unlock(&of->lock);
+		return;	/* opened again meanwhile: its last release ends it */
 	/*
 	 * Whatever is still dirty was written by a process that died of a
 	 * signal or hit a write error: it is dropped, and a file that never

@@ -50,6 +50,7 @@ struct handle {
 	bool written;		/* H_PROP, H_CONTROL: content to apply */
 	bool emptied;		/* H_CONTROL: truncated, or never logged */
 	pid_t opener;		/* H_OFILE: the thread that opened it */
+	bool rdwr;		/* H_OFILE: opened O_RDWR (may be mmapped) */
 	enum node_kind node;	/* H_CONTROL: which file */
 	int64_t exec_id;	/* H_CONTROL */
 	enum model_owner owner;	/* H_PROP */
@@ -948,6 +949,23 @@ static int fetch_object(struct fs *fs, const char *path, const char *md5)
 }
 
 /*
+ * Does the calling process keep @path mapped shared and writable (numpy's
+ * memmap, an mmap database)?  Then its close is not the end of the write:
+ * the mapping still holds the description, and its last release logs.
+ * Only asked for O_RDWR descriptors: nothing else can be mapped writable.
+ */
+static bool caller_maps_shared(struct fs *fs, const char *path)
+{
+	char want[PATH_MAX];
+
+	if (!fs->mountpoint ||
+	    snprintf(want, sizeof(want), "%s%s", fs->mountpoint, path) >=
+		    (int)sizeof(want))
+		return false;
+	return proc_maps_shared_writable(fuse_get_context()->pid, want);
+}
+
+/*
  * Does the calling process have @path open on more than the descriptor it
  * is closing?  Read from /proc/PID/fd; only asked for closes without writes.
  */
@@ -1041,6 +1059,7 @@ static int open_entry(struct fs *fs, const char *path, struct node *n,
 	h->of = of;
 	h->writer = acc != O_RDONLY;
 	h->opener = fuse_get_context()->pid;
+	h->rdwr = acc == O_RDWR;
 	/*
 	 * A write-only descriptor cannot be mmapped, so it may bypass the
 	 * page cache: the writer's pages then reach the daemon directly
@@ -1552,7 +1571,8 @@ static int op_flush(const char *path, struct fuse_file_info *fi)
 	 * forked workers) is not the end of the write: the last close of
 	 * the shared description (release) logs the final bytes.
 	 */
-	shared = !proc_same_process(fuse_get_context()->pid, h->opener);
+	shared = !proc_same_process(fuse_get_context()->pid, h->opener) ||
+		 (h->rdwr && caller_maps_shared(fs, h->path));
 	r = ofile_flush(fs, h->of, caller_was_killed(), shared,
 			!ofile_written(h->of) &&
 				caller_holds_other_fd(fs, h->path),

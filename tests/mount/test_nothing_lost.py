@@ -322,7 +322,7 @@ def test_empty_metrics_json_is_refused(mounted, execution):
 
 def test_metrics_with_a_value_of_another_type_still_render(tmp_path):
     """A Metrics artifact whose property holds a bool (as a document from
-    elsewhere may bring) reads back as null instead of failing."""
+    elsewhere may bring) reads back as that bool instead of failing."""
     if not fuse_usable():
         pytest.skip("/dev/fuse cannot be opened here")
     m = Mount(tmp_path)
@@ -343,6 +343,34 @@ def test_metrics_with_a_value_of_another_type_still_render(tmp_path):
     m.mount()
     try:
         with open(os.path.join(run, "metrics", "m.json")) as f:
-            assert json.load(f) == {"acc": 1, "flag": None}
+            assert json.load(f) == {"acc": 1, "flag": True}
+    finally:
+        m.umount()
+
+
+def test_artifact_record_shows_every_property(tmp_path):
+    """The record of a Metrics artifact in artifacts/by-type shows a bool
+    property (as an imported store may hold) instead of dropping it."""
+    if not fuse_usable():
+        pytest.skip("/dev/fuse cannot be opened here")
+    m = Mount(tmp_path)
+    m.init()
+    m.mount()
+    run = m.path("pipelines", "p", "s", "e")
+    try:
+        mkexec(run)
+        with open(os.path.join(run, "metrics", "m.json"), "w") as f:
+            f.write('{"acc": 0.5, "flag": "x"}')
+    finally:
+        m.umount()
+    m.sql_exec("UPDATE ArtifactProperty SET string_value = NULL, bool_value = 1"
+               " WHERE name = 'flag'")
+    m.mount()
+    try:
+        metrics = m.path("artifacts", "by-type", "Metrics")
+        (name,) = os.listdir(metrics)
+        with open(os.path.join(metrics, name)) as f:
+            rec = json.load(f)
+        assert rec["custom_properties"] == {"acc": 0.5, "flag": True}
     finally:
         m.umount()
