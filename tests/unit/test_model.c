@@ -234,6 +234,77 @@ static void test_rename_into_place(void **state)
 	assert_int_equal(q(f, "SELECT count(*) FROM Artifact WHERE uri='" MD5_B "'"), 1);
 }
 
+/* Every row of every table as text, table by table: the store's contents. */
+static char *dump(const char *path)
+{
+	sqlite3 *db;
+	sqlite3_stmt *t, *s;
+	char *out = NULL, sql[300];
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	int i;
+
+	assert_non_null(f);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master"
+					    " WHERE type = 'table' ORDER BY name",
+					    -1, &t, NULL), SQLITE_OK);
+	while (sqlite3_step(t) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(t, 0);
+
+		fprintf(f, "[%s]\n", name);
+		snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\" ORDER BY rowid", name);
+		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			for (i = 0; i < sqlite3_column_count(s); i++)
+				fprintf(f, "%s|", sqlite3_column_type(s, i) == SQLITE_NULL
+					? "NULL" : (const char *)sqlite3_column_text(s, i));
+			fputc('\n', f);
+		}
+		sqlite3_finalize(s);
+	}
+	sqlite3_finalize(t);
+	sqlite3_close(db);
+	fclose(f);
+	return out;
+}
+
+/*
+ * model_reset() (for fuzzers) leaves exactly what a new store holds, ids
+ * counted from 1 again, and forgets the ids it had cached: names and
+ * artifact types found before the reset are not found after it.
+ */
+static void test_reset_is_a_fresh_store(void **state)
+{
+	struct fixture *f = *state;
+	struct model *fresh = NULL;
+	char fresh_path[160], *err = NULL, *a, *b;
+	int64_t id, pipeline, stage, exec;
+
+	logged_file(f, f->e1, SIDE_OUTPUTS, 0, "a.txt", MD5_A);	/* Dataset cached */
+	assert_int_equal(model_pipeline_find(f->m, "p", &id), 0);	/* name cached */
+	assert_int_equal(model_reset(f->m), 0);
+	snprintf(fresh_path, sizeof(fresh_path), "%s/fresh", f->dir);
+	assert_int_equal(model_open(fresh_path, MODEL_CREATE, &fresh, &err), 0);
+	model_close(fresh);
+	a = dump(f->path);
+	b = dump(fresh_path);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	assert_int_equal(model_pipeline_find(f->m, "p", &id), -ENOENT);
+	assert_int_equal(model_stage_find(f->m, "p", "prep", &id), -ENOENT);
+	/* other types in other order: a stale Dataset type id would dangle */
+	assert_int_equal(model_pipeline_create(f->m, "q", &pipeline), 0);
+	assert_int_equal(pipeline, 1);
+	assert_int_equal(model_stage_create(f->m, pipeline, "q", "s", &stage), 0);
+	assert_int_equal(model_execution_create(f->m, stage, "r", NULL, &exec), 0);
+	logged_file(f, exec, SIDE_OUTPUTS, 0, "b.txt", MD5_B);
+	assert_int_equal(q(f, "SELECT count(*) FROM Artifact a JOIN Type t ON t.id=a.type_id"
+			      " WHERE t.name='Dataset' AND a.name='b.txt:" MD5_B "'"), 1);
+	assert_int_equal(q(f, "SELECT count(*) FROM Artifact"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +314,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_link_forms_lineage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_versions_and_append_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_into_place, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_is_a_fresh_store, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
