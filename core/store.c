@@ -379,14 +379,33 @@ int store_exec(struct store *st, const char *sql)
 	return store_errno(rc);
 }
 
+static const char sql_begin[] = "BEGIN IMMEDIATE";
+static const char sql_commit[] = "COMMIT";
+static const char sql_rollback[] = "ROLLBACK";
+
+/* Run the cached statement @sql (no results) once; 0 or -errno. */
+static int step_cached(struct store *st, const char *sql)
+{
+	sqlite3_stmt *s;
+	int rc, r = store_stmt(st, sql, &s);
+
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		log_msg(LOG_DEBUG, "sql failed: %s", sqlite3_errmsg(st->db));
+	store_stmt_done(s);
+	return rc == SQLITE_DONE ? 0 : store_errno(rc);
+}
+
 int store_begin(struct store *st)
 {
-	return store_exec(st, "BEGIN IMMEDIATE");
+	return step_cached(st, sql_begin);
 }
 
 int store_commit(struct store *st)
 {
-	int r = store_exec(st, "COMMIT");
+	int r = step_cached(st, sql_commit);
 
 	if (r < 0)
 		store_rollback(st);
@@ -396,7 +415,7 @@ int store_commit(struct store *st)
 void store_rollback(struct store *st)
 {
 	if (!sqlite3_get_autocommit(st->db))
-		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		(void)step_cached(st, sql_rollback);
 }
 
 static size_t slot_of(const char *sql)
