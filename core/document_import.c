@@ -30,6 +30,8 @@ static const char sql_uuid_candidates[] =
 	"SELECT `execution_id`, `string_value` FROM `ExecutionProperty`"
 	" WHERE `name` = 'Execution_uuid' AND `is_custom_property` = 0"
 	" AND instr(`string_value`, ?1) > 0";
+static const char sql_execution_type[] =
+	"SELECT `type_id` FROM `Execution` WHERE `id` = ?1";
 static const char sql_execution_by_name[] =
 	"SELECT `id` FROM `Execution` WHERE `type_id` = ?1 AND `name` = ?2";
 static const char sql_artifact_by_uri[] =
@@ -242,6 +244,27 @@ static int find_by_uuid(struct importer *im, const char *uuids, int64_t *ret)
 	return r;
 }
 
+/*
+ * An Execution_uuid names one execution: execution @id, found by uuid,
+ * must be of the stage being imported (type @type_id).  -EINVAL otherwise.
+ */
+static int check_uuid_stage(struct importer *im, int64_t id, int64_t type_id,
+			    const char *stage_name)
+{
+	sqlite3_stmt *s;
+	int64_t t = 0;
+	int r = store_stmt(im->m->st, sql_execution_type, &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	r = mlmd_step_int(s, &t);
+	if (r == 0 && t != type_id)
+		r = fail(im, -EINVAL, "an execution of stage '%s' has the Execution_uuid of an execution of another stage",
+			 stage_name);
+	return r;
+}
+
 /* The path part of an artifact name; refuses paths that escape a tree. */
 static int artifact_path(struct importer *im, const char *name, char **ret)
 {
@@ -447,6 +470,8 @@ static int import_execution(struct importer *im, json_t *e, int64_t stage,
 	if (r < 0)
 		return r;
 	r = uuids ? find_by_uuid(im, uuids, &id) : -ENOENT;
+	if (r == 0)
+		r = check_uuid_stage(im, id, type_id, stage_name);
 	if (r == -ENOENT && name) {
 		r = store_stmt(im->m->st, sql_execution_by_name, &s);
 		if (r < 0)

@@ -20,6 +20,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "document.h"
+
 #define MD5_A "0cc175b9c0f1b6a831c399e269772661"	/* "a" */
 #define MD5_B "92eb5ffee6ae2fec3ad71c777531578f"	/* "b" */
 
@@ -305,6 +307,42 @@ static void test_reset_is_a_fresh_store(void **state)
 	assert_int_equal(q(f, "SELECT count(*) FROM Artifact"), 1);
 }
 
+/*
+ * An Execution_uuid names one execution: a document whose executions of
+ * two stages share one is refused (found by fuzz_document: it merged the
+ * second into the first, whose export then named the wrong stage).
+ */
+static void test_import_refuses_an_uuid_of_two_stages(void **state)
+{
+	static const char doc[] =
+		"{\"Pipeline\": [{\"name\": \"d\", \"stages\": ["
+		"{\"name\": \"d/a\", \"executions\": [{\"name\": \"r\","
+		" \"properties\": {\"Execution_uuid\": \"u-1\"}}]},"
+		"{\"name\": \"d/b\", \"executions\": [{\"name\": \"r\","
+		" \"properties\": {\"Execution_uuid\": \"u-1\"}}]}]}]}";
+	static const char ok[] =
+		"{\"Pipeline\": [{\"name\": \"d\", \"stages\": ["
+		"{\"name\": \"d/a\", \"executions\": [{\"name\": \"r\","
+		" \"properties\": {\"Execution_uuid\": \"u-1\"}}]},"
+		"{\"name\": \"d/b\", \"executions\": [{\"name\": \"r\","
+		" \"properties\": {\"Execution_uuid\": \"u-2\"}}]}]}]}";
+	struct fixture *f = *state;
+	struct import_stats st;
+	char *err = NULL;
+
+	assert_int_equal(document_import(f->m, doc, strlen(doc), NULL, &st, &err), -EINVAL);
+	assert_non_null(err);
+	assert_non_null(strstr(err, "Execution_uuid"));
+	free(err);
+	err = NULL;
+	assert_int_equal(q(f, "SELECT count(*) FROM Context WHERE name = 'd'"), 0);
+	/* distinct uuids: two executions, imported twice as once */
+	assert_int_equal(document_import(f->m, ok, strlen(ok), NULL, &st, &err), 0);
+	assert_int_equal(document_import(f->m, ok, strlen(ok), NULL, &st, &err), 0);
+	assert_int_equal(q(f, "SELECT count(*) FROM Association a JOIN Context c"
+			      " ON c.id = a.context_id WHERE c.name IN ('d/a', 'd/b')"), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +353,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_versions_and_append_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_into_place, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_is_a_fresh_store, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_refuses_an_uuid_of_two_stages, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
