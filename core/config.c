@@ -634,6 +634,15 @@ static bool value_writable(const char *v)
 	return true;
 }
 
+/*
+ * What goes between a key and its value @v: " = ", or " =" before a value
+ * that starts with ';', which after a space inih takes for a comment.
+ */
+static const char *separator(const char *v)
+{
+	return v[0] == ';' ? " =" : " = ";
+}
+
 /* The value config_save() writes for @d, or NULL to omit the key. */
 static const char *key_output(const struct config *c,
 			      const struct key_desc *d, char *num, size_t size)
@@ -679,7 +688,7 @@ static void write_foreign(FILE *ms, const struct config_section *s)
 			fprintf(ms, "%s\n", e->key);
 			continue;
 		}
-		fprintf(ms, "%s = ", e->key);
+		fprintf(ms, "%s%s", e->key, separator(e->value));
 		/* configparser style continuation lines */
 		for (p = e->value; *p; p++) {
 			if (*p == '\n')
@@ -734,7 +743,7 @@ static int format_config(const struct config *c, char **ret_buf,
 			fprintf(ms, "[%s]\n", d->section);
 			section = d->section;
 		}
-		fprintf(ms, "%s = %s\n", d->name, v);
+		fprintf(ms, "%s%s%s\n", d->name, separator(v), v);
 	}
 	if (section)
 		fputc('\n', ms);

@@ -886,6 +886,27 @@ static void test_validate(void **state)
 	config_free(c);
 }
 
+/*
+ * A value starting with ';' (right after the '=') is a value, not an
+ * inline comment; saved, it must read back the same (found by fuzz_config:
+ * "k = ;x" was written, which reads back as an empty value).
+ */
+static void test_leading_semicolon_values(void **state)
+{
+	struct fixture *fx = *state;
+	struct config *c;
+	int i;
+
+	write_text(fx->path, "[cmf]\nserver-url =;odd\n[extra]\nk =;-url = v\n");
+	for (i = 0; i < 2; i++) {
+		c = load_ok(fx->path);
+		assert_str_or_null(c->server_url, ";odd");
+		assert_str_or_null(config_get_foreign(c, "extra", "k"), ";-url = v");
+		assert_int_equal(config_save(c, fx->path), 0);
+		config_free(c);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -909,6 +930,7 @@ int main(void)
 		FX_TEST(test_stall_timeout),
 		FX_TEST(test_other_load_errors),
 		FX_TEST(test_save_errors),
+		FX_TEST(test_leading_semicolon_values),
 #undef FX_TEST
 	};
 
