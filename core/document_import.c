@@ -360,6 +360,15 @@ static int place_entry(struct importer *im, int64_t exec, int side,
 			artifact_id, md5);
 }
 
+/* Whether artifact @a has bytes, and so may be a file of an execution. */
+static bool is_file_artifact(json_t *a)
+{
+	const char *uri = jstr(a, "uri"), *type = jstr(a, "type");
+
+	return uri && (hash_is_md5(uri) || manifest_is_oid(uri)) && type &&
+	       strcmp(type, "Metrics");
+}
+
 static int import_artifact(struct importer *im, json_t *a, int64_t *ret_id)
 {
 	const char *type = jstr(a, "type"), *name = jstr(a, "name");
@@ -385,6 +394,16 @@ static int import_artifact(struct importer *im, json_t *a, int64_t *ret_id)
 		sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
 	}
 	r = mlmd_step_int(s, &id);
+	if (r == -ENOENT && is_file_artifact(a)) {
+		/* whatever its event: an export lists it under this name as
+		 * a file of the executions that have it */
+		char *path = NULL;
+
+		r = artifact_path(im, name, &path);
+		free(path);
+		if (r == 0)
+			r = -ENOENT;
+	}
 	if (r == -ENOENT) {
 		static const char *const skip_nothing[] = { NULL };
 
@@ -547,9 +566,7 @@ static int import_execution(struct importer *im, json_t *e, int64_t stage,
 			r = mlmd_attribution_ensure(im->m->st, stage, artifact);
 		/* files that have bytes: their tree entry, fetched on read */
 		if (r == 0 && (type == MLMD_EVENT_INPUT || type == MLMD_EVENT_OUTPUT) &&
-		    jstr(a, "uri") && (hash_is_md5(jstr(a, "uri")) ||
-				       manifest_is_oid(jstr(a, "uri"))) &&
-		    strcmp(jstr(a, "type"), "Metrics")) {
+		    is_file_artifact(a)) {
 			r = artifact_path(im, jstr(a, "name"), &path);
 			if (r == 0)
 				r = place_entry(im, id,

@@ -343,6 +343,34 @@ static void test_import_refuses_an_uuid_of_two_stages(void **state)
 			      " ON c.id = a.context_id WHERE c.name IN ('d/a', 'd/b')"), 2);
 }
 
+/*
+ * An artifact that can become a file (an md5 uri) must have a name that can
+ * be stored as a path, whatever the type of the event that brings it: an
+ * export lists it under that name with its other events (found by
+ * fuzz_document: a name with a DEL, brought by an event of type 0, was
+ * kept, and the export was refused on import).
+ */
+static void test_import_refuses_unstorable_artifact_names(void **state)
+{
+	static const char doc[] =
+		"{\"Pipeline\": [{\"name\": \"d\", \"stages\": ["
+		"{\"name\": \"d/a\", \"executions\": [{\"name\": \"r\","
+		" \"properties\": {\"Execution_uuid\": \"u-1\"}, \"events\": ["
+		"{\"type\": 0, \"artifact\": {\"type\": \"Dataset\", \"uri\": \"" MD5_A "\","
+		" \"name\": \"x.\\u007fcsv:" MD5_A "\"}},"
+		"{\"type\": 4, \"artifact\": {\"type\": \"Dataset\", \"uri\": \"" MD5_A "\","
+		" \"name\": \"x.csv:" MD5_A "\"}}]}]}]}]}";
+	struct fixture *f = *state;
+	struct import_stats st;
+	char *err = NULL;
+
+	assert_int_equal(document_import(f->m, doc, strlen(doc), NULL, &st, &err), -EINVAL);
+	assert_non_null(err);
+	assert_non_null(strstr(err, "control character"));
+	free(err);
+	assert_int_equal(q(f, "SELECT count(*) FROM Artifact"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -354,6 +382,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rename_into_place, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_is_a_fresh_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import_refuses_an_uuid_of_two_stages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_refuses_unstorable_artifact_names, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
