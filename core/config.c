@@ -612,13 +612,12 @@ out:
 }
 
 /*
- * Whether inih reads back exactly @v from "key = @v": no line breaks or
- * other control characters but tab, no leading or trailing whitespace
- * (stripped), no ';' after whitespace (an inline comment).
+ * Whether inih reads back exactly the @n bytes at @v from "key = @v": no
+ * line breaks or other control characters but tab, no leading or trailing
+ * whitespace (stripped), no ';' after whitespace (an inline comment).
  */
-static bool value_writable(const char *v)
+static bool span_writable(const char *v, size_t n)
 {
-	size_t n = strlen(v);
 	size_t i;
 
 	if (!n)
@@ -632,6 +631,33 @@ static bool value_writable(const char *v)
 			return false;
 	}
 	return true;
+}
+
+static bool value_writable(const char *v)
+{
+	return span_writable(v, strlen(v));
+}
+
+/*
+ * Whether a foreign value (lines joined by '\n', written as configparser
+ * continuation lines "\tline") reads back the same: each line as above,
+ * and no continuation line empty or starting with ';' or '#' (inih would
+ * skip it as blank or as a comment).
+ */
+static bool foreign_writable(const char *v)
+{
+	const char *nl;
+
+	for (;;) {
+		nl = strchr(v, '\n');
+		if (!span_writable(v, nl ? (size_t)(nl - v) : strlen(v)))
+			return false;
+		if (!nl)
+			return true;
+		v = nl + 1;
+		if (!*v || *v == '\n' || *v == ';' || *v == '#')
+			return false;
+	}
 }
 
 /*
@@ -713,7 +739,7 @@ static int format_config(const struct config *c, char **ret_buf,
 	size_t len = 0;
 	FILE *ms;
 	bool failed;
-	size_t i;
+	size_t i, j;
 	int r = -EINVAL;
 
 	if ((unsigned)c->storage > STORAGE_OSDF ||
@@ -727,6 +753,11 @@ static int format_config(const struct config *c, char **ret_buf,
 		    !value_writable(string_value(c, d)))
 			goto out;
 	}
+	for (i = 0; i < c->n_foreign; i++)
+		for (j = 0; j < c->foreign[i].n_entries; j++)
+			if (c->foreign[i].entries[j].value &&
+			    !foreign_writable(c->foreign[i].entries[j].value))
+				goto out;
 
 	r = -ENOMEM;
 	ms = open_memstream(&buf, &len);

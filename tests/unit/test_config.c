@@ -907,6 +907,27 @@ static void test_leading_semicolon_values(void **state)
 	}
 }
 
+/*
+ * A foreign value that would not read back the same is refused on save, as
+ * ours are (found by fuzz_config: a continuation of a key longer than
+ * inih's 50-byte name buffer loads as a key of its own, keeping an inline
+ * comment in its value, which was saved and read back without it).
+ */
+static void test_save_refuses_unreadable_foreign_values(void **state)
+{
+	struct fixture *fx = *state;
+	struct config *c;
+	char key[61], text[200];
+
+	memset(key, 'k', 60);
+	key[60] = '\0';
+	snprintf(text, sizeof(text), "[extra]\n%s = a\n\tb ;c\n", key);
+	write_text(fx->path, text);
+	c = load_ok(fx->path);
+	assert_int_equal(config_save(c, fx->path), -EINVAL);
+	config_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -931,6 +952,7 @@ int main(void)
 		FX_TEST(test_other_load_errors),
 		FX_TEST(test_save_errors),
 		FX_TEST(test_leading_semicolon_values),
+		FX_TEST(test_save_refuses_unreadable_foreign_values),
 #undef FX_TEST
 	};
 
