@@ -455,6 +455,22 @@ static int handle_pair(struct load_state *st, const char *section,
 	return -EINVAL;
 }
 
+/*
+ * inih keeps the previous key in a buffer of 50 bytes (MAX_NAME in ini.c,
+ * not in ini.h), so a continuation of a longer key comes with its first 49.
+ */
+#define INIH_PREV_NAME_MAX 49
+
+/* Whether @name, given with a continuation line, is the key @prev. */
+static bool is_prev_name(const char *prev, const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strcmp(prev, name) ||
+	       (n == INIH_PREV_NAME_MAX && strlen(prev) > n &&
+		!strncmp(prev, name, n));
+}
+
 /* inih handler: returns 1 to go on, 0 on error (recorded in @user). */
 static int on_pair(void *user, const char *section, const char *name,
 		   const char *value)
@@ -474,7 +490,7 @@ static int on_pair(void *user, const char *section, const char *name,
 	 * them apart from a repeated key.
 	 */
 	cont = st->prev_name && isspace((unsigned char)st->line[0]) &&
-	       !strcmp(st->prev_name, name);
+	       is_prev_name(st->prev_name, name);
 	/* what could not be written back the same is refused on reading */
 	if (!*name || has_control(name) || (value && has_control(value))) {
 		st->err = fail(&st->msg, !*name ? "a key has no name"
