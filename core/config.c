@@ -457,6 +457,22 @@ static int handle_pair(struct load_state *st, const char *section,
 	return -EINVAL;
 }
 
+/*
+ * inih keeps the previous key in a buffer of 50 bytes (MAX_NAME in ini.c,
+ * not in ini.h), so a continuation of a longer key comes with its first 49.
+ */
+#define INIH_PREV_NAME_MAX 49
+
+/* Whether @name, given with a continuation line, is the key @prev. */
+static bool is_prev_name(const char *prev, const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strcmp(prev, name) ||
+	       (n == INIH_PREV_NAME_MAX && strlen(prev) > n &&
+		!strncmp(prev, name, n));
+}
+
 /* inih handler: returns 1 to go on, 0 on error (recorded in @user). */
 static int on_pair(void *user, const char *section, const char *name,
 		   const char *value)
@@ -476,7 +492,7 @@ static int on_pair(void *user, const char *section, const char *name,
 	 * them apart from a repeated key.
 	 */
 	cont = st->prev_name && isspace((unsigned char)st->line[0]) &&
-	       !strcmp(st->prev_name, name);
+	       is_prev_name(st->prev_name, name);
 	/* what could not be written back the same is refused on reading */
 	if (!*name || has_control(name) || (value && has_control(value))) {
 		st->err = fail(&st->msg, !*name ? "a key has no name"
@@ -648,13 +664,12 @@ out:
 }
 
 /*
- * Whether inih reads back exactly @v from "key = @v": no line breaks or
- * other control characters but tab, no leading or trailing whitespace
- * (stripped), no ';' after whitespace (an inline comment).
+ * Whether inih reads back exactly the @n bytes at @v from "key = @v": no
+ * line breaks or other control characters but tab, no leading or trailing
+ * whitespace (stripped), no ';' after whitespace (an inline comment).
  */
-static bool value_writable(const char *v)
+static bool span_writable(const char *v, size_t n)
 {
-	size_t n = strlen(v);
 	size_t i;
 
 	if (!n)
@@ -668,6 +683,42 @@ static bool value_writable(const char *v)
 			return false;
 	}
 	return true;
+}
+
+static bool value_writable(const char *v)
+{
+	return span_writable(v, strlen(v));
+}
+
+/*
+ * Whether a foreign value (lines joined by '\n', written as configparser
+ * continuation lines "\tline") reads back the same: each line as above,
+ * and no continuation line empty or starting with ';' or '#' (inih would
+ * skip it as blank or as a comment).
+ */
+static bool foreign_writable(const char *v)
+{
+	const char *nl;
+
+	for (;;) {
+		nl = strchr(v, '\n');
+		if (!span_writable(v, nl ? (size_t)(nl - v) : strlen(v)))
+			return false;
+		if (!nl)
+			return true;
+		v = nl + 1;
+		if (!*v || *v == '\n' || *v == ';' || *v == '#')
+			return false;
+	}
+}
+
+/*
+ * What goes between a key and its value @v: " = ", or " =" before a value
+ * that starts with ';', which after a space inih takes for a comment.
+ */
+static const char *separator(const char *v)
+{
+	return v[0] == ';' ? " =" : " = ";
 }
 
 /* The value config_save() writes for @d, or NULL to omit the key. */
@@ -715,7 +766,7 @@ static void write_foreign(FILE *ms, const struct config_section *s)
 			fprintf(ms, "%s\n", e->key);
 			continue;
 		}
-		fprintf(ms, "%s = ", e->key);
+		fprintf(ms, "%s%s", e->key, separator(e->value));
 		/* configparser style continuation lines */
 		for (p = e->value; *p; p++) {
 			if (*p == '\n')
@@ -740,7 +791,7 @@ static int format_config(const struct config *c, char **ret_buf,
 	size_t len = 0;
 	FILE *ms;
 	bool failed;
-	size_t i;
+	size_t i, j;
 	int r = -EINVAL;
 
 	if ((unsigned)c->storage > STORAGE_OSDF ||
@@ -754,6 +805,11 @@ static int format_config(const struct config *c, char **ret_buf,
 		    !value_writable(string_value(c, d)))
 			goto out;
 	}
+	for (i = 0; i < c->n_foreign; i++)
+		for (j = 0; j < c->foreign[i].n_entries; j++)
+			if (c->foreign[i].entries[j].value &&
+			    !foreign_writable(c->foreign[i].entries[j].value))
+				goto out;
 
 	r = -ENOMEM;
 	ms = open_memstream(&buf, &len);
@@ -770,7 +826,7 @@ static int format_config(const struct config *c, char **ret_buf,
 			fprintf(ms, "[%s]\n", d->section);
 			section = d->section;
 		}
-		fprintf(ms, "%s = %s\n", d->name, v);
+		fprintf(ms, "%s%s%s\n", d->name, separator(v), v);
 	}
 	if (section)
 		fputc('\n', ms);

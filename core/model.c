@@ -147,6 +147,19 @@ void model_close(struct model *m)
 	free(m);
 }
 
+int model_reset(struct model *m)
+{
+	int r;
+
+	store_lock(m->st);
+	r = store_reset(m->st);
+	memset(m->art_type, 0, sizeof(m->art_type));
+	memset(m->art_type_seen, 0, sizeof(m->art_type_seen));
+	m->names_gen++;		/* no name found before is found again */
+	store_unlock(m->st);
+	return r;
+}
+
 int model_set_remote(struct model *m, const char *remote_url)
 {
 	char *copy = NULL;

@@ -49,6 +49,14 @@ int model_open(const char *mlmd_path, unsigned flags, struct model **ret_model,
 void model_close(struct model *m);	/* NULL-safe */
 
 /*
+ * For tests and fuzzers (one store per process, emptied per input): make @m
+ * what model_open(MODEL_CREATE) of a new file returns, with store_reset()
+ * and the ids cached by the model forgotten.  The remote stays.  0 or
+ * -errno.
+ */
+int model_reset(struct model *m);
+
+/*
  * The remote the artifact bytes go to (e.g. "/srv/store", "s3://b/prefix"),
  * used for artifacts' url property "PIPELINE:REMOTE/files/md5/ab/cdef...".
  * NULL: no remote; url stays "".  The string is copied.

@@ -28,10 +28,14 @@ struct stmt_slot {
 	sqlite3_stmt *stmt;
 };
 
+struct clear_stmt;
+
 struct store {
 	sqlite3 *db;
 	pthread_mutex_t lock;	/* serializes db and cache */
 	struct stmt_slot cache[STMT_CACHE_SIZE];	/* protected by lock */
+	struct clear_stmt *clear;	/* store_reset(): per table */
+	size_t nclear;		/* 0 until the first store_reset() */
 };
 
 static const char mlmd_ddl[] =
@@ -401,14 +405,33 @@ int store_exec(struct store *st, const char *sql)
 	return store_errno(rc);
 }
 
+static const char sql_begin[] = "BEGIN IMMEDIATE";
+static const char sql_commit[] = "COMMIT";
+static const char sql_rollback[] = "ROLLBACK";
+
+/* Run the cached statement @sql (no results) once; 0 or -errno. */
+static int step_cached(struct store *st, const char *sql)
+{
+	sqlite3_stmt *s;
+	int rc, r = store_stmt(st, sql, &s);
+
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		log_msg(LOG_DEBUG, "sql failed: %s", sqlite3_errmsg(st->db));
+	store_stmt_done(s);
+	return rc == SQLITE_DONE ? 0 : store_errno(rc);
+}
+
 int store_begin(struct store *st)
 {
-	return store_exec(st, "BEGIN IMMEDIATE");
+	return step_cached(st, sql_begin);
 }
 
 int store_commit(struct store *st)
 {
-	int r = store_exec(st, "COMMIT");
+	int r = step_cached(st, sql_commit);
 
 	if (r < 0)
 		store_rollback(st);
@@ -418,7 +441,7 @@ int store_commit(struct store *st)
 void store_rollback(struct store *st)
 {
 	if (!sqlite3_get_autocommit(st->db))
-		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		(void)step_cached(st, sql_rollback);
 }
 
 static size_t slot_of(const char *sql)
@@ -464,6 +487,9 @@ void store_stmt_done(sqlite3_stmt *stmt)
 	sqlite3_reset(stmt);
 	sqlite3_clear_bindings(stmt);
 }
+
+static const char mlmd_env_sql[] =
+	"INSERT INTO `MLMDEnv`(`schema_version`) VALUES (10)";
 
 static int count_rows(struct store *st, const char *sql, int64_t *ret)
 {
@@ -568,8 +594,7 @@ static int store_prepare_schema(struct store *st, const char *path,
 		}
 		r = store_exec(st, mlmd_ddl);
 		if (r == 0)
-			r = store_exec(st, "INSERT INTO `MLMDEnv`"
-					   "(`schema_version`) VALUES (10)");
+			r = store_exec(st, mlmd_env_sql);
 		if (r < 0) {
 			set_err(ret_err, "cannot create the schema in '%s': %s",
 				path, sqlite3_errmsg(st->db));
@@ -669,6 +694,133 @@ static int check_db_files(const char *path, char **ret_err)
 	return r;
 }
 
+/* store_reset()'s statements for one table */
+struct clear_stmt {
+	sqlite3_stmt *any;	/* "SELECT 1 FROM t LIMIT 1" */
+	sqlite3_stmt *del;	/* "DELETE FROM t" */
+};
+
+static void clear_free(struct clear_stmt *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		sqlite3_finalize(v[i].any);
+		sqlite3_finalize(v[i].del);
+	}
+	free(v);
+}
+
+static int prepare_fmt(struct store *st, const char *fmt, const char *table,
+		       sqlite3_stmt **ret)
+{
+	char *sql = sqlite3_mprintf(fmt, table);
+	int rc;
+
+	if (!sql)
+		return -ENOMEM;
+	rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+				ret, NULL);
+	sqlite3_free(sql);
+	return store_errno(rc);
+}
+
+/*
+ * Prepare st->clear for every table of the schema, sqlite_sequence
+ * included.  Caller holds the lock.  0 or -errno (then st->clear is
+ * unchanged).
+ */
+static int prepare_clear(struct store *st)
+{
+	static const char sel[] = "SELECT name FROM sqlite_master"
+				  " WHERE type = 'table' ORDER BY name";
+	struct clear_stmt *v = NULL, *grown;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *s;
+	int rc, r = store_stmt(st, sel, &s);
+
+	if (r < 0)
+		return r;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(s, 0);
+
+		if (n == cap) {
+			cap = cap ? 2 * cap : 32;
+			grown = realloc(v, cap * sizeof(*v));
+			if (!grown) {
+				r = -ENOMEM;
+				goto out;
+			}
+			v = grown;
+		}
+		v[n].any = v[n].del = NULL;
+		n++;
+		r = prepare_fmt(st, "SELECT 1 FROM \"%w\" LIMIT 1", t,
+				&v[n - 1].any);
+		if (r == 0)
+			r = prepare_fmt(st, "DELETE FROM \"%w\"", t,
+					&v[n - 1].del);
+		if (r < 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		r = store_errno(rc);
+	else if (!n)
+		r = -EPROTO;
+out:
+	store_stmt_done(s);
+	if (r < 0) {
+		clear_free(v, n);
+		return r;
+	}
+	st->clear = v;
+	st->nclear = n;
+	return 0;
+}
+
+/* Delete the rows of the table of @c, if it has any (an empty table is
+ * not written: no page of it is journaled). */
+static int clear_table(struct clear_stmt *c)
+{
+	int rc = sqlite3_step(c->any);
+
+	sqlite3_reset(c->any);
+	if (rc == SQLITE_ROW) {
+		rc = sqlite3_step(c->del);
+		sqlite3_reset(c->del);
+	}
+	return store_errno(rc);
+}
+
+int store_reset(struct store *st)
+{
+	sqlite3_stmt *s;
+	size_t i;
+	int rc, r = 0;
+
+	if (!st->nclear)
+		r = prepare_clear(st);
+	if (r == 0)
+		r = store_begin(st);
+	if (r < 0)
+		return r;
+	for (i = 0; i < st->nclear && r == 0; i++)
+		r = clear_table(&st->clear[i]);
+	if (r == 0)
+		r = store_stmt(st, mlmd_env_sql, &s);
+	if (r == 0) {
+		rc = sqlite3_step(s);
+		store_stmt_done(s);
+		r = store_errno(rc);
+	}
+	if (r == 0)
+		r = seed_simple_types(st);
+	if (r == 0)
+		return store_commit(st);
+	store_rollback(st);
+	return r;
+}
+
 int store_open(const char *path, unsigned flags, struct store **ret_store,
 	       char **ret_err)
 {
@@ -739,6 +891,7 @@ void store_close(struct store *st)
 		return;
 	for (i = 0; i < STMT_CACHE_SIZE; i++)
 		sqlite3_finalize(st->cache[i].stmt);
+	clear_free(st->clear, st->nclear);
 	sqlite3_close(st->db);
 	pthread_mutex_destroy(&st->lock);
 	free(st);

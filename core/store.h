@@ -43,6 +43,18 @@ enum store_flags {
 int store_open(const char *path, unsigned flags, struct store **ret_store,
 	       char **ret_err);
 
+/*
+ * For tests and fuzzers: empty the store to what a new file gets from
+ * store_open(STORE_CREATE): every row of every table deleted (the
+ * AUTOINCREMENT counters of sqlite_sequence included, so ids count from 1
+ * again), then MLMDEnv and the simple types seeded, in one transaction.
+ * The schema and the cached statements stay (the tables are those the
+ * first reset found).  Caller holds the lock and has no transaction open:
+ * otherwise -EIO, as a BEGIN inside a transaction.  0 or -errno (then
+ * nothing changed).
+ */
+int store_reset(struct store *st);
+
 /* Finalize cached statements and close.  NULL-safe. */
 void store_close(struct store *st);
 

@@ -3,6 +3,10 @@
  * libFuzzer: a CMF JSON document from a server (mlmd_pull), merged into a
  * fresh store.  Whatever merges must export again, and that export must
  * merge into another fresh store: a pulled pipeline can always be pushed.
+ *
+ * The two stores are made once per process and emptied with model_reset()
+ * before each use, so that a run sees no row of the run before it (and a
+ * transaction an import left open makes the reset, and the run, fail).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,22 +14,36 @@
 #include "document.h"
 #include "model.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Export pipeline @name of the store @ud into a fresh store. */
+static struct model *pulled;	/* the document merged */
+static struct model *again;	/* one pipeline of it exported and merged */
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	char *err = NULL;
+
+	(void)argc;
+	(void)argv;
+	if (model_open(":memory:", MODEL_CREATE, &pulled, &err) < 0 ||
+	    model_open(":memory:", MODEL_CREATE, &again, &err) < 0)
+		abort();
+	return 0;
+}
+
+/* Export pipeline @name of the store @ud into the fresh store @again. */
 static int round_trip(void *ud, const char *name, int64_t id)
 {
 	struct import_stats st;
-	struct model *again = NULL;
 	char *text = NULL, *err = NULL;
 	size_t len;
 
 	(void)id;
 	if (document_export(ud, name, 0, &text, &len) < 0 ||
-	    model_open(":memory:", MODEL_CREATE, &again, &err) < 0 ||
+	    model_reset(again) < 0 ||
 	    document_import(again, text, len, NULL, &st, &err) < 0)
 		abort();
-	model_close(again);
 	free(text);
 	return 0;
 }
@@ -33,14 +51,13 @@ static int round_trip(void *ud, const char *name, int64_t id)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct import_stats st;
-	struct model *m = NULL;
 	char *err = NULL;
 
-	if (model_open(":memory:", MODEL_CREATE, &m, &err) < 0)
+	if (model_reset(pulled) < 0)
 		abort();
-	if (document_import(m, (const char *)data, size, NULL, &st, &err) == 0)
-		(void)model_pipeline_list(m, round_trip, m);
+	if (document_import(pulled, (const char *)data, size, NULL, &st,
+			    &err) == 0)
+		(void)model_pipeline_list(pulled, round_trip, pulled);
 	free(err);
-	model_close(m);
 	return 0;
 }

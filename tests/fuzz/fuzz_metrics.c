@@ -3,22 +3,38 @@
  * libFuzzer: metrics/NAME.json as a user writes it.  Whatever is accepted
  * must render again (cat metrics/NAME.json), and that rendering must be
  * accepted in turn: a logged metric can always be read back.
+ *
+ * The store is made once per process and emptied with model_reset() before
+ * each run, so that a run sees no row of the run before it.
  */
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "model.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct model *m;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	char *err = NULL;
+
+	(void)argc;
+	(void)argv;
+	if (model_open(":memory:", MODEL_CREATE, &m, &err) < 0)
+		abort();
+	return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct model *m = NULL;
 	int64_t pipeline, stage, exec;
 	char *err = NULL, *text = NULL;
 	size_t len;
 
-	if (model_open(":memory:", MODEL_CREATE, &m, &err) < 0 ||
+	if (model_reset(m) < 0 ||
 	    model_pipeline_create(m, "p", &pipeline) < 0 ||
 	    model_stage_create(m, pipeline, "p", "s", &stage) < 0 ||
 	    model_execution_create(m, stage, "e", NULL, &exec) < 0)
@@ -35,6 +51,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	free(text);
 	free(err);
-	model_close(m);
 	return 0;
 }

@@ -958,6 +958,70 @@ static void test_validate(void **state)
 	config_free(c);
 }
 
+/*
+ * A value starting with ';' (right after the '=') is a value, not an
+ * inline comment; saved, it must read back the same (found by fuzz_config:
+ * "k = ;x" was written, which reads back as an empty value).
+ */
+static void test_leading_semicolon_values(void **state)
+{
+	struct fixture *fx = *state;
+	struct config *c;
+	int i;
+
+	write_text(fx->path, "[cmf]\nserver-url =;odd\n[extra]\nk =;-url = v\n");
+	for (i = 0; i < 2; i++) {
+		c = load_ok(fx->path);
+		assert_str_or_null(c->server_url, ";odd");
+		assert_str_or_null(config_get_foreign(c, "extra", "k"), ";-url = v");
+		assert_int_equal(config_save(c, fx->path), 0);
+		config_free(c);
+	}
+}
+
+/*
+ * A foreign value that might not read back the same is refused on save, as
+ * ours are (found by fuzz_config): here a continuation line holding ';'
+ * after a space, which inih versions with inline comments on continuation
+ * lines would cut.
+ */
+static void test_save_refuses_unreadable_foreign_values(void **state)
+{
+	struct fixture *fx = *state;
+	struct config *c;
+	char key[61], text[200];
+
+	memset(key, 'k', 60);
+	key[60] = '\0';
+	snprintf(text, sizeof(text), "[extra]\n%s = a\n\tb ;c\n", key);
+	write_text(fx->path, text);
+	c = load_ok(fx->path);
+	assert_int_equal(config_save(c, fx->path), -EINVAL);
+	config_free(c);
+}
+
+/*
+ * A continuation line of a key longer than inih's 50-byte name buffer is
+ * still a continuation (found by fuzz_config: inih hands it over under the
+ * truncated name, and it loaded as a key of its own).
+ */
+static void test_continuation_of_a_long_key(void **state)
+{
+	struct fixture *fx = *state;
+	struct config *c;
+	char key[61], text[200];
+
+	memset(key, 'k', 60);
+	key[60] = '\0';
+	snprintf(text, sizeof(text), "[extra]\n%s = a\n\tb\n", key);
+	write_text(fx->path, text);
+	c = load_ok(fx->path);
+	assert_int_equal(c->n_foreign, 1);
+	assert_int_equal(c->foreign[0].n_entries, 1);
+	assert_str_or_null(config_get_foreign(c, "extra", key), "a\nb");
+	config_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -983,6 +1047,9 @@ int main(void)
 		FX_TEST(test_stall_timeout),
 		FX_TEST(test_other_load_errors),
 		FX_TEST(test_save_errors),
+		FX_TEST(test_leading_semicolon_values),
+		FX_TEST(test_save_refuses_unreadable_foreign_values),
+		FX_TEST(test_continuation_of_a_long_key),
 #undef FX_TEST
 	};
 

@@ -21,6 +21,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "document.h"
+
 #define MD5_A "0cc175b9c0f1b6a831c399e269772661"	/* "a" */
 #define MD5_B "92eb5ffee6ae2fec3ad71c777531578f"	/* "b" */
 #define MD5_C "4a8a08f09d37b73795649038408b5f33"	/* "c" */
@@ -263,6 +265,141 @@ static void test_rename_into_place(void **state)
 	assert_int_equal(q(f, "SELECT count(*) FROM Artifact WHERE uri='" MD5_B "'"), 1);
 }
 
+/* Every row of every table as text, table by table: the store's contents. */
+static char *dump(const char *path)
+{
+	sqlite3 *db;
+	sqlite3_stmt *t, *s;
+	char *out = NULL, sql[300];
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	int i;
+
+	assert_non_null(f);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master"
+					    " WHERE type = 'table' ORDER BY name",
+					    -1, &t, NULL), SQLITE_OK);
+	while (sqlite3_step(t) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(t, 0);
+
+		fprintf(f, "[%s]\n", name);
+		snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\" ORDER BY rowid", name);
+		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			for (i = 0; i < sqlite3_column_count(s); i++)
+				fprintf(f, "%s|", sqlite3_column_type(s, i) == SQLITE_NULL
+					? "NULL" : (const char *)sqlite3_column_text(s, i));
+			fputc('\n', f);
+		}
+		sqlite3_finalize(s);
+	}
+	sqlite3_finalize(t);
+	sqlite3_close(db);
+	fclose(f);
+	return out;
+}
+
+/*
+ * model_reset() (for fuzzers) leaves exactly what a new store holds, ids
+ * counted from 1 again, and forgets the ids it had cached: names and
+ * artifact types found before the reset are not found after it.
+ */
+static void test_reset_is_a_fresh_store(void **state)
+{
+	struct fixture *f = *state;
+	struct model *fresh = NULL;
+	char fresh_path[160], *err = NULL, *a, *b;
+	int64_t id, pipeline, stage, exec;
+
+	logged_file(f, f->e1, SIDE_OUTPUTS, 0, "a.txt", MD5_A);	/* Dataset cached */
+	assert_int_equal(model_pipeline_find(f->m, "p", &id), 0);	/* name cached */
+	assert_int_equal(model_reset(f->m), 0);
+	snprintf(fresh_path, sizeof(fresh_path), "%s/fresh", f->dir);
+	assert_int_equal(model_open(fresh_path, MODEL_CREATE, &fresh, &err), 0);
+	model_close(fresh);
+	a = dump(f->path);
+	b = dump(fresh_path);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	assert_int_equal(model_pipeline_find(f->m, "p", &id), -ENOENT);
+	assert_int_equal(model_stage_find(f->m, "p", "prep", &id), -ENOENT);
+	/* other types in other order: a stale Dataset type id would dangle */
+	assert_int_equal(model_pipeline_create(f->m, "q", &pipeline), 0);
+	assert_int_equal(pipeline, 1);
+	assert_int_equal(model_stage_create(f->m, pipeline, "q", "s", &stage), 0);
+	assert_int_equal(model_execution_create(f->m, stage, "r", NULL, &exec), 0);
+	logged_file(f, exec, SIDE_OUTPUTS, 0, "b.txt", MD5_B);
+	assert_int_equal(q(f, "SELECT count(*) FROM Artifact a JOIN Type t ON t.id=a.type_id"
+			      " WHERE t.name='Dataset' AND a.name='b.txt:" MD5_B "'"), 1);
+	assert_int_equal(q(f, "SELECT count(*) FROM Artifact"), 1);
+}
+
+/*
+ * An Execution_uuid names one execution: a document whose executions of
+ * two stages share one is refused (found by fuzz_document: it merged the
+ * second into the first, whose export then named the wrong stage).
+ */
+static void test_import_refuses_an_uuid_of_two_stages(void **state)
+{
+	static const char doc[] =
+		"{\"Pipeline\": [{\"name\": \"d\", \"stages\": ["
+		"{\"name\": \"d/a\", \"executions\": [{\"name\": \"r\","
+		" \"properties\": {\"Execution_uuid\": \"u-1\"}}]},"
+		"{\"name\": \"d/b\", \"executions\": [{\"name\": \"r\","
+		" \"properties\": {\"Execution_uuid\": \"u-1\"}}]}]}]}";
+	static const char ok[] =
+		"{\"Pipeline\": [{\"name\": \"d\", \"stages\": ["
+		"{\"name\": \"d/a\", \"executions\": [{\"name\": \"r\","
+		" \"properties\": {\"Execution_uuid\": \"u-1\"}}]},"
+		"{\"name\": \"d/b\", \"executions\": [{\"name\": \"r\","
+		" \"properties\": {\"Execution_uuid\": \"u-2\"}}]}]}]}";
+	struct fixture *f = *state;
+	struct import_stats st;
+	char *err = NULL;
+
+	assert_int_equal(document_import(f->m, doc, strlen(doc), NULL, &st, &err), -EINVAL);
+	assert_non_null(err);
+	assert_non_null(strstr(err, "Execution_uuid"));
+	free(err);
+	err = NULL;
+	assert_int_equal(q(f, "SELECT count(*) FROM Context WHERE name = 'd'"), 0);
+	/* distinct uuids: two executions, imported twice as once */
+	assert_int_equal(document_import(f->m, ok, strlen(ok), NULL, &st, &err), 0);
+	assert_int_equal(document_import(f->m, ok, strlen(ok), NULL, &st, &err), 0);
+	assert_int_equal(q(f, "SELECT count(*) FROM Association a JOIN Context c"
+			      " ON c.id = a.context_id WHERE c.name IN ('d/a', 'd/b')"), 2);
+}
+
+/*
+ * An artifact that can become a file (an md5 uri) must have a name that can
+ * be stored as a path, whatever the type of the event that brings it: an
+ * export lists it under that name with its other events (found by
+ * fuzz_document: a name with a DEL, brought by an event of type 0, was
+ * kept, and the export was refused on import).
+ */
+static void test_import_refuses_unstorable_artifact_names(void **state)
+{
+	static const char doc[] =
+		"{\"Pipeline\": [{\"name\": \"d\", \"stages\": ["
+		"{\"name\": \"d/a\", \"executions\": [{\"name\": \"r\","
+		" \"properties\": {\"Execution_uuid\": \"u-1\"}, \"events\": ["
+		"{\"type\": 0, \"artifact\": {\"type\": \"Dataset\", \"uri\": \"" MD5_A "\","
+		" \"name\": \"x.\\u007fcsv:" MD5_A "\"}},"
+		"{\"type\": 4, \"artifact\": {\"type\": \"Dataset\", \"uri\": \"" MD5_A "\","
+		" \"name\": \"x.csv:" MD5_A "\"}}]}]}]}]}";
+	struct fixture *f = *state;
+	struct import_stats st;
+	char *err = NULL;
+
+	assert_int_equal(document_import(f->m, doc, strlen(doc), NULL, &st, &err), -EINVAL);
+	assert_non_null(err);
+	assert_non_null(strstr(err, "control character"));
+	free(err);
+	assert_int_equal(q(f, "SELECT count(*) FROM Artifact"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,6 +409,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_link_forms_lineage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_versions_and_append_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_into_place, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_is_a_fresh_store, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_refuses_an_uuid_of_two_stages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_refuses_unstorable_artifact_names, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
