@@ -23,9 +23,12 @@ static const char sql_context[] =
 static const char sql_stages[] =
 	"SELECT `context_id` FROM `ParentContext` WHERE `parent_context_id` = ?1"
 	" ORDER BY `context_id`";
+/* newest first, as upstream's dumptojson lists them (MLMD's
+ * get_executions_by_context: create time, descending) */
 static const char sql_executions[] =
-	"SELECT `execution_id` FROM `Association` WHERE `context_id` = ?1"
-	" ORDER BY `execution_id`";
+	"SELECT x.`execution_id` FROM `Association` x JOIN `Execution` e"
+	" ON e.`id` = x.`execution_id` WHERE x.`context_id` = ?1"
+	" ORDER BY e.`create_time_since_epoch` DESC, e.`id` DESC";
 static const char sql_execution[] =
 	"SELECT e.`id`, ifnull(e.`name`, ''), e.`type_id`, t.`name`,"
 	" e.`create_time_since_epoch`, e.`last_update_time_since_epoch`"

@@ -660,7 +660,10 @@ static int place_entry(struct importer *im, int64_t exec, int side,
 			artifact_id, md5);
 }
 
-static int import_artifact(struct importer *im, json_t *a, int64_t *ret_id)
+/* *ret_created: the artifact is new (then, as upstream's merge does, it is
+ * attributed to the stage whose event brought it; a known one is not). */
+static int import_artifact(struct importer *im, json_t *a, int64_t *ret_id,
+			   bool *ret_created)
 {
 	const char *type = jstr(a, "type"), *name = jstr(a, "name");
 	const char *uri = jstr(a, "uri"), *why;
@@ -709,8 +712,10 @@ static int import_artifact(struct importer *im, json_t *a, int64_t *ret_id)
 			r = set_props(im, a, "custom_properties", MLMD_ARTIFACT,
 				      id, MLMD_ARTIFACT_TYPE, type, true, false,
 				      NULL);
-		if (r == 0)
+		if (r == 0) {
 			im->stats.artifacts++;
+			*ret_created = true;
+		}
 	} else if (r == 0) {
 		/* known already: join urls, as the server does */
 		json_t *props = json_object_get(a, "properties");
@@ -882,11 +887,12 @@ static int import_execution(struct importer *im, json_t *e,
 		int type = 0;
 		char *path = NULL;
 		int64_t artifact = 0, n = 0;
+		bool created = false;
 
 		r = read_event(im, evspan, name ? name : uuids, &a, &type);
 		if (r < 0)
 			break;
-		r = import_artifact(im, a, &artifact);
+		r = import_artifact(im, a, &artifact, &created);
 		if (r == 0)
 			r = store_stmt(im->m->st, sql_event_exists, &s);
 		if (r == 0) {
@@ -901,7 +907,7 @@ static int import_execution(struct importer *im, json_t *e,
 			if (r == 0)
 				im->stats.events++;
 		}
-		if (r == 0)
+		if (r == 0 && created)
 			r = mlmd_attribution_ensure(im->m->st, stage, artifact);
 		/* files that have bytes: their tree entry, fetched on read */
 		if (r == 0 && (type == MLMD_EVENT_INPUT || type == MLMD_EVENT_OUTPUT) &&

@@ -16,8 +16,9 @@
  *    Association to the stage;
  *  - a file logged under E/inputs/ or E/outputs/: an artifact (Dataset, or
  *    Model under a top folder models/, Label under labels/) with an INPUT or
- *    OUTPUT event, attributed to the stage.  Identical bytes of one type are
- *    one artifact.
+ *    OUTPUT event, attributed to the stage whose execution created it (a
+ *    stage that re-uses it adds only its event, as upstream does).
+ *    Identical bytes of one type are one artifact.
  *
  * Threading: a struct model is one store connection with its own lock; every
  * function here takes the lock, so any thread may call any function.  Writes
@@ -267,8 +268,8 @@ int model_entry_create(struct model *m, int64_t execution_id, int side,
 
 /*
  * Log @md5 (the bytes, already in the content store) as the current version
- * of file entry @id: find or create the artifact, add the event, attribute it
- * to the stage, and point the entry at it, in one transaction.  Logging the
+ * of file entry @id: find or create the artifact (a new one attributed to
+ * the stage), add the event, and point the entry at it, in one transaction.  Logging the
  * version an entry already has only updates size and mtime.  On success
  * *ret_logged (if not NULL) says whether a new event was recorded.
  */

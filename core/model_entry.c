@@ -2,13 +2,15 @@
 /*
  * The file tree of an execution and the logging of artifacts; see model.h.
  *
- * Logging rules (cmf-upstream.md §1.5-1.8, with upstream bugs §8.8 and §8.9
- * fixed): the artifact type follows the path (models/ -> Model, labels/ ->
- * Label, else Dataset); identical bytes of one type are one artifact; a new
- * artifact gets an event without a path, a re-used one an event whose path
- * step is "<path>:<md5>"; either way the artifact is attributed to the
- * execution's stage, and its url property gains "<pipeline>:<remote object>"
- * once per pipeline.
+ * Logging rules (upstream cmflib's, with its bug of one artifact per uri
+ * across types fixed): the artifact type follows the path (models/ ->
+ * Model, labels/ -> Label, else Dataset); identical bytes of one type are
+ * one artifact; a new artifact gets an event without a path and an
+ * Attribution to the stage of the execution that created it; a re-used one
+ * only an event whose path step is "<path>:<md5>" (upstream's
+ * link_execution_to_artifact: no Attribution to the stage that re-uses
+ * it); its url property gains "<pipeline>:<remote object>" once per
+ * pipeline.
  */
 #include "model.h"
 
@@ -843,6 +845,11 @@ static int log_bytes_locked(struct model *m, int64_t execution_id, int side,
 		if (r == 0)
 			r = mlmd_event_insert(m->st, artifact_id, execution_id,
 					      ev, now, NULL);
+		/* attributed to the stage that created it, as upstream does;
+		 * executions that use it later add only their event */
+		if (r == 0)
+			r = mlmd_attribution_ensure(m->st, ctx.stage_id,
+						    artifact_id);
 	} else if (r == 0) {
 		if (asprintf(&path_key, "%s:%s", path, md5) < 0) {
 			path_key = NULL;
@@ -861,8 +868,6 @@ static int log_bytes_locked(struct model *m, int64_t execution_id, int side,
 		if (r >= 0)
 			r = mlmd_touch(m->st, MLMD_ARTIFACT, artifact_id, now);
 	}
-	if (r == 0)
-		r = mlmd_attribution_ensure(m->st, ctx.stage_id, artifact_id);
 	if (r == 0 && kind == ART_LABEL)
 		r = label_link_locked(m, execution_id, side, path, md5,
 				      artifact_id);
@@ -1118,9 +1123,8 @@ int model_entry_link(struct model *m, int64_t src_id, int64_t execution_id,
 			      key);
 	if (r == -EEXIST)
 		r = 0;
-	if (r == 0)
-		r = mlmd_attribution_ensure(m->st, ctx.stage_id,
-					    src.artifact_id);
+	/* a link adds only the event (upstream: no Attribution to a stage
+	 * that re-uses an artifact) */
 	if (r == 0)
 		r = mlmd_touch(m->st, MLMD_EXECUTION, execution_id, now);
 	if (r == 0)

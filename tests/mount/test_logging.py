@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -120,8 +121,8 @@ def test_hard_link_forms_lineage_without_copying(mounted, execution):
     assert sa.st_ino == sb.st_ino and sa.st_nlink == 2
     with open(b, "rb") as f:
         assert f.read() == b"x,y\n"
-    # both stages hold the artifact
-    assert sorted(mounted.sql("SELECT context_id FROM Attribution")) == [(2,), (3,)]
+    # attributed to the stage that created it only, as upstream does
+    assert sorted(mounted.sql("SELECT context_id FROM Attribution")) == [(2,)]
     # an unlogged file cannot be linked (nothing to point at yet)
     with open(os.path.join(execution, "outputs", "open.txt"), "wb") as f:
         with pytest.raises(OSError) as e:
@@ -860,3 +861,51 @@ def test_provenance_git_state_is_the_callers(mounted, tmp_path):
         assert "run.sh" in props["Execution"], props
         assert props["Git_Repo"] == "https://example.org/b.git", (e, props)
         assert props["Git_Start_Commit"] == commit_b != commit_a
+
+
+def test_import_attributes_an_artifact_to_its_creating_stage_only(mounted, execution, tmp_path):
+    """As upstream's merge (log_dataset_with_version): a new artifact is
+    attributed to the stage that brought it, a re-used one gets only its
+    event; so CmfQuery.get_all_artifacts_by_context lists it once."""
+    train = mounted.path("pipelines", "demo", "train", "run1")
+    mkexec(train)
+    a = os.path.join(execution, "outputs", "features.csv")
+    write(a, b"x,y\n")
+    os.link(a, os.path.join(train, "inputs", "features.csv"))
+    doc = tmp_path / "demo.json"
+    cmffs("export", mounted.ws, "demo", "-o", str(doc))
+    ws2 = str(tmp_path / "ws2")
+    cmffs("init", ws2)
+    cmffs("import", ws2, str(doc))
+    db = sqlite3.connect(os.path.join(ws2, "mlmd"))
+    try:
+        rows = db.execute("SELECT c.name, a.name FROM Attribution b JOIN Context c"
+                          " ON c.id = b.context_id JOIN Artifact a"
+                          " ON a.id = b.artifact_id").fetchall()
+        events = db.execute("SELECT count(*) FROM Event").fetchone()
+    finally:
+        db.close()
+    assert rows == [("demo/prep", f"features.csv:{md5(b'x,y' + bytes([10]))}")]
+    assert events == (2,)
+
+
+def test_export_lists_a_stages_executions_newest_first(mounted, tmp_path):
+    """Upstream's dumptojson order (MLMD's get_executions_by_context:
+    create time, descending), so cmffs export matches cmf metadata export."""
+    stage = mounted.path("pipelines", "ord", "s")
+    for name in ("r1", "r2", "r3"):
+        mkexec(os.path.join(stage, name))
+        time.sleep(0.01)                     # distinct create times
+    doc = tmp_path / "ord.json"
+    cmffs("export", mounted.ws, "ord", "-o", str(doc))
+    d = json.loads(doc.read_text())
+    assert [e["name"] for e in d["Pipeline"][0]["stages"][0]["executions"]] == \
+        ["r3", "r2", "r1"]
+    # and an import of it keeps each execution's own times
+    ws2 = str(tmp_path / "ws2")
+    cmffs("init", ws2)
+    cmffs("import", ws2, str(doc))
+    cmffs("export", ws2, "ord", "-o", str(tmp_path / "again.json"))
+    again = json.loads((tmp_path / "again.json").read_text())
+    assert [e["name"] for e in again["Pipeline"][0]["stages"][0]["executions"]] == \
+        ["r3", "r2", "r1"]

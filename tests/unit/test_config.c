@@ -969,10 +969,11 @@ static void test_leading_semicolon_values(void **state)
 	struct config *c;
 	int i;
 
-	write_text(fx->path, "[cmf]\nserver-url =;odd\n[extra]\nk =;-url = v\n");
+	/* (a server-url ";odd" is refused on load: it is no http URL) */
+	write_text(fx->path, "[extra]\nj =;odd\nk =;-url = v\n");
 	for (i = 0; i < 2; i++) {
 		c = load_ok(fx->path);
-		assert_str_or_null(c->server_url, ";odd");
+		assert_str_or_null(config_get_foreign(c, "extra", "j"), ";odd");
 		assert_str_or_null(config_get_foreign(c, "extra", "k"), ";-url = v");
 		assert_int_equal(config_save(c, fx->path), 0);
 		config_free(c);
