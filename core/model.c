@@ -765,8 +765,13 @@ int model_prop_get(struct model *m, enum model_owner owner, int64_t id,
 	return r;
 }
 
-int model_prop_set(struct model *m, enum model_owner owner, int64_t id,
-		   const char *name, const struct value *v)
+/*
+ * One change to custom property @name of a node, with the node's update
+ * time, in one write transaction: set to @v, rename to @to, or (both NULL)
+ * delete.
+ */
+static int prop_change(struct model *m, enum model_owner owner, int64_t id,
+		       const char *name, const struct value *v, const char *to)
 {
 	enum mlmd_node node = owner_node(owner);
 	int r;
@@ -775,7 +780,12 @@ int model_prop_set(struct model *m, enum model_owner owner, int64_t id,
 	r = store_begin(m->st);
 	if (r < 0)
 		goto out;
-	r = mlmd_prop_set(m->st, node, id, name, true, v);
+	if (v)
+		r = mlmd_prop_set(m->st, node, id, name, true, v);
+	else if (to)
+		r = mlmd_prop_rename(m->st, node, id, name, to, true);
+	else
+		r = mlmd_prop_delete(m->st, node, id, name, true);
 	if (r == 0)
 		r = mlmd_touch(m->st, node, id, store_now_ms());
 	if (r == 0)
@@ -785,50 +795,24 @@ int model_prop_set(struct model *m, enum model_owner owner, int64_t id,
 out:
 	store_unlock(m->st);
 	return r;
+}
+
+int model_prop_set(struct model *m, enum model_owner owner, int64_t id,
+		   const char *name, const struct value *v)
+{
+	return prop_change(m, owner, id, name, v, NULL);
 }
 
 int model_prop_delete(struct model *m, enum model_owner owner, int64_t id,
 		      const char *name)
 {
-	enum mlmd_node node = owner_node(owner);
-	int r;
-
-	store_lock(m->st);
-	r = store_begin(m->st);
-	if (r < 0)
-		goto out;
-	r = mlmd_prop_delete(m->st, node, id, name, true);
-	if (r == 0)
-		r = mlmd_touch(m->st, node, id, store_now_ms());
-	if (r == 0)
-		r = store_commit(m->st);
-	else
-		store_rollback(m->st);
-out:
-	store_unlock(m->st);
-	return r;
+	return prop_change(m, owner, id, name, NULL, NULL);
 }
 
 int model_prop_rename(struct model *m, enum model_owner owner, int64_t id,
 		      const char *from, const char *to)
 {
-	enum mlmd_node node = owner_node(owner);
-	int r;
-
-	store_lock(m->st);
-	r = store_begin(m->st);
-	if (r < 0)
-		goto out;
-	r = mlmd_prop_rename(m->st, node, id, from, to, true);
-	if (r == 0)
-		r = mlmd_touch(m->st, node, id, store_now_ms());
-	if (r == 0)
-		r = store_commit(m->st);
-	else
-		store_rollback(m->st);
-out:
-	store_unlock(m->st);
-	return r;
+	return prop_change(m, owner, id, from, NULL, to);
 }
 
 /* --- directory attributes ------------------------------------------------- */

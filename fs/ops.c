@@ -949,6 +949,16 @@ static int fetch_object(struct fs *fs, const char *path, const char *md5)
 }
 
 /*
+ * @path of the mount as the kernel names it in /proc (the mountpoint
+ * prepended) into @buf; false if there is no mountpoint or it is too long.
+ */
+static bool mounted_path(struct fs *fs, const char *path, char buf[PATH_MAX])
+{
+	return fs->mountpoint &&
+	       snprintf(buf, PATH_MAX, "%s%s", fs->mountpoint, path) < PATH_MAX;
+}
+
+/*
  * Does the calling process keep @path mapped shared and writable (numpy's
  * memmap, an mmap database)?  Then its close is not the end of the write:
  * the mapping still holds the description, and its last release logs.
@@ -958,11 +968,8 @@ static bool caller_maps_shared(struct fs *fs, const char *path)
 {
 	char want[PATH_MAX];
 
-	if (!fs->mountpoint ||
-	    snprintf(want, sizeof(want), "%s%s", fs->mountpoint, path) >=
-		    (int)sizeof(want))
-		return false;
-	return proc_maps_shared_writable(fuse_get_context()->pid, want);
+	return mounted_path(fs, path, want) &&
+	       proc_maps_shared_writable(fuse_get_context()->pid, want);
 }
 
 /*
@@ -976,9 +983,7 @@ static bool caller_holds_other_fd(struct fs *fs, const char *path)
 	int n = 0;
 	DIR *d;
 
-	if (!fs->mountpoint ||
-	    snprintf(want, sizeof(want), "%s%s", fs->mountpoint, path) >=
-		    (int)sizeof(want))
+	if (!mounted_path(fs, path, want))
 		return false;
 	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)fuse_get_context()->pid);
 	d = opendir(dir);
