@@ -68,7 +68,7 @@ static const char sql_foreign_events[] =
 static const char sql_commit_dir[] =
 	"UPDATE cmffs_entry SET artifact_id = ?2, md5 = ?3 WHERE id = ?1";
 static const char sql_entry_version[] =
-	"UPDATE cmffs_entry SET artifact_id = ?2, md5 = ?3, size = 0"
+	"UPDATE cmffs_entry SET artifact_id = ?2, md5 = ?3, size = -1"
 	" WHERE id = ?1";
 static const char sql_newer_version[] =
 	"SELECT ifnull((SELECT max(`id`) FROM `Event` WHERE `execution_id` = ?1"
@@ -644,7 +644,8 @@ static int place_at(struct importer *im, int64_t exec, int side,
 						getgid(), &id);
 		else
 			r = entry_insert_locked(im->m, exec, side, parent, c,
-						last_is_dir, artifact_id, md5, 0,
+						last_is_dir, artifact_id, md5,
+						last_is_dir ? 0 : ENTRY_SIZE_UNKNOWN,
 						last_is_dir ? 0755 : 0644,
 						getuid(), getgid(), &id);
 		parent = id;

@@ -221,6 +221,14 @@ enum entry_side {
 	SIDE_DATASLICE = 4,
 };
 
+/*
+ * The size stored for a file whose bytes came by a pull or an import and
+ * whose size is not known yet (-1 in cmffs_entry.size): the sync code
+ * learns it from the storage (syncstate_unknown_sizes()) so that stat is
+ * right before the first read.  Pass it as @size where one is asked for.
+ */
+#define ENTRY_SIZE_UNKNOWN UINT64_MAX
+
 struct entry {
 	int64_t id;
 	int64_t execution_id;
@@ -230,7 +238,8 @@ struct entry {
 	int64_t artifact_id;	/* current version; 0 while unlogged */
 	char md5[MD5_HEX_LEN + 5];	/* "" while unlogged; "<md5>.dir"
 					 * for a committed directory */
-	uint64_t size;
+	uint64_t size;		/* 0 while unknown (below) */
+	bool size_known;	/* false: pulled, size not yet learnt */
 	mode_t mode;		/* permission bits only */
 	uid_t uid;
 	gid_t gid;

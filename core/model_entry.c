@@ -181,7 +181,8 @@ static void entry_from_row(sqlite3_stmt *s, struct entry *e)
 	e->artifact_id = sqlite3_column_int64(s, 6);
 	if (md5 && strlen(md5) < sizeof(e->md5))
 		memcpy(e->md5, md5, strlen(md5) + 1);
-	e->size = (uint64_t)sqlite3_column_int64(s, 8);
+	e->size_known = sqlite3_column_int64(s, 8) >= 0;
+	e->size = e->size_known ? (uint64_t)sqlite3_column_int64(s, 8) : 0;
 	e->mode = (mode_t)sqlite3_column_int64(s, 9);
 	e->uid = (uid_t)sqlite3_column_int64(s, 10);
 	e->gid = (gid_t)sqlite3_column_int64(s, 11);
@@ -1319,7 +1320,9 @@ int model_entry_rename(struct model *m, int64_t id, int64_t new_parent,
 			goto out;
 		e.artifact_id = 0;
 		e.md5[0] = '\0';
-		r = entry_log_locked(m, &e, md5, e.size, e.mtime_ns, NULL);
+		r = entry_log_locked(m, &e, md5,
+				     e.size_known ? e.size : ENTRY_SIZE_UNKNOWN,
+				     e.mtime_ns, NULL);
 		if (r < 0)
 			goto out;
 	}

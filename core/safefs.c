@@ -209,7 +209,7 @@ out:
 	return r;
 }
 
-int safefs_check_file(int dirfd, const char *path)
+int safefs_stat_file(int dirfd, const char *path, struct stat *ret_st)
 {
 	const char *name = NULL;
 	struct stat st;
@@ -227,7 +227,14 @@ int safefs_check_file(int dirfd, const char *path)
 	else
 		r = 0;
 	close(dfd);
+	if (r == 0 && ret_st)
+		*ret_st = st;
 	return r;
+}
+
+int safefs_check_file(int dirfd, const char *path)
+{
+	return safefs_stat_file(dirfd, path, NULL);
 }
 
 int safefs_make_private(int fd)

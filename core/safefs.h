@@ -22,6 +22,7 @@
 #define CMFFS_SAFEFS_H
 
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /* "wrong type of file"; Linux has no EFTYPE, so EMEDIUMTYPE stands for it */
@@ -86,6 +87,9 @@ int safefs_open_file(int dirfd, const char *path, int oflags, unsigned flags,
  * end or on the way), -EFTYPE_SAFEFS for another type, or -errno.
  */
 int safefs_check_file(int dirfd, const char *path);
+
+/* safefs_check_file(), and the file's stat in *@ret_st (if not NULL). */
+int safefs_stat_file(int dirfd, const char *path, struct stat *ret_st);
 
 /*
  * Take the group's and others' permissions away from open file or

@@ -323,6 +323,11 @@ static const char cmffs_ddl[] =
  * each added once (ALTER TABLE ... ADD COLUMN keeps every row).
  *  - cmffs_entry.link_id: the file whose inode a hard link shares (NULL:
  *    its own), so a file's inode number is the same for its whole life.
+ *  - cmffs_entry.size -1: a pulled file whose size is not known yet (the
+ *    sync code asks the storage).  Stores made before recorded 0 for such
+ *    files: a file with bytes (not the empty file's md5) and size 0 is one.
+ *    The partial index cmffs_entry_unknown_size lists them; its absence
+ *    says the store predates the rule.
  */
 static int migrate_cmffs_tables(struct store *st)
 {
@@ -337,6 +342,21 @@ static int migrate_cmffs_tables(struct store *st)
 	if (r == 0)
 		r = store_exec(st, "CREATE INDEX IF NOT EXISTS cmffs_entry_link"
 				   " ON cmffs_entry(link_id) WHERE link_id IS NOT NULL");
+	s = NULL;
+	if (r == 0 &&
+	    sqlite3_prepare_v2(st->db, "SELECT 1 FROM sqlite_master WHERE"
+			       " name = 'cmffs_entry_unknown_size'",
+			       -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) != SQLITE_ROW)
+		r = store_exec(st, "UPDATE cmffs_entry SET size = -1"
+				   " WHERE is_dir = 0 AND size = 0 AND"
+				   " md5 IS NOT NULL AND"
+				   " md5 <> 'd41d8cd98f00b204e9800998ecf8427e'");
+	sqlite3_finalize(s);
+	if (r == 0)
+		r = store_exec(st, "CREATE INDEX IF NOT EXISTS"
+				   " cmffs_entry_unknown_size ON cmffs_entry(md5)"
+				   " WHERE size < 0");
 	return r;
 }
 

@@ -28,7 +28,7 @@
 	" WHERE artifact_id IS NOT NULL AND md5 IS NOT NULL) "
 static const char sql_pending_objects[] =
 	SQL_OBJECTS
-	"SELECT oid, max(size) FROM obj WHERE NOT EXISTS (SELECT 1 FROM"
+	"SELECT oid, max(max(size), 0) FROM obj WHERE NOT EXISTS (SELECT 1 FROM"
 	" cmffs_remote_object o WHERE o.oid = obj.oid AND o.remote = ?1)"
 	" GROUP BY oid ORDER BY min(ord)";
 static const char sql_object_done[] =
@@ -96,27 +96,59 @@ static const char sql_note_set[] =
 static const char sql_note_delete[] = "DELETE FROM cmffs_sync_note WHERE key = ?1";
 static const char sql_note_get[] =
 	"SELECT value, time_ms FROM cmffs_sync_note WHERE key = ?1";
+/* sizes not yet known: -1 (ENTRY_SIZE_UNKNOWN), the partial index
+ * cmffs_entry_unknown_size finds them */
 static const char sql_set_size[] =
-	"UPDATE cmffs_entry SET size = ?2 WHERE md5 = ?1";
+	"UPDATE cmffs_entry SET size = ?2 WHERE md5 = ?1 AND size < 0";
+static const char sql_unknown_sizes[] =
+	"SELECT md5, 0 FROM cmffs_entry WHERE size < 0 AND md5 IS NOT NULL"
+	" GROUP BY md5 ORDER BY min(id)";
+/*
+ * The files of a pipeline, of one of its stages, or of one execution: the
+ * pipeline context, its child stage context "P/S" and the stage's
+ * executions (Association), by name.
+ */
+static const char sql_scope_objects[] =
+	"SELECT en.md5, max(max(en.size), 0) FROM cmffs_entry en"
+	" JOIN `Association` asn ON asn.`execution_id` = en.execution_id"
+	" JOIN `Context` st ON st.`id` = asn.`context_id`"
+	" JOIN `ParentContext` pc ON pc.`context_id` = st.`id`"
+	" JOIN `Context` pl ON pl.`id` = pc.`parent_context_id`"
+	" JOIN `Execution` ex ON ex.`id` = en.execution_id"
+	" WHERE en.is_dir = 0 AND en.md5 IS NOT NULL AND pl.`name` = ?1"
+	" AND (?2 IS NULL OR st.`name` = ?1 || '/' || ?2)"
+	" AND (?3 IS NULL OR ex.`name` = ?3)"
+	" GROUP BY en.md5 ORDER BY min(en.id)";
 
 struct object_row {
 	char oid[40];
 	uint64_t size;
 };
 
-int syncstate_pending_objects(struct model *m, const char *remote,
-			      sync_object_cb cb, void *ud)
+/*
+ * Run @sql (columns: oid, size) with up to three text parameters (NULL
+ * binds NULL), collect its rows under the store lock, then call @cb for
+ * each without the lock.  A negative @cb return stops and is returned; a
+ * positive one stops and 0 is returned.
+ */
+static int each_object(struct model *m, const char *sql, const char *p1,
+		       const char *p2, const char *p3, sync_object_cb cb,
+		       void *ud)
 {
+	const char *params[3] = { p1, p2, p3 };
 	struct object_row *rows = NULL;
 	size_t n = 0, cap = 0, i;
 	sqlite3_stmt *s;
 	int rc, r;
 
 	store_lock(m->st);
-	r = store_stmt(m->st, sql_pending_objects, &s);
+	r = store_stmt(m->st, sql, &s);
 	if (r < 0)
 		goto out_unlock;
-	sqlite3_bind_text(s, 1, remote, -1, SQLITE_STATIC);
+	for (i = 0; i < 3; i++)
+		if (sqlite3_bind_parameter_count(s) > (int)i)
+			sqlite3_bind_text(s, (int)i + 1, params[i], -1,
+					  SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *oid = (const char *)sqlite3_column_text(s, 0);
 
@@ -139,7 +171,79 @@ out_unlock:
 	for (i = 0; r == 0 && i < n; i++)
 		r = cb(ud, rows[i].oid, rows[i].size);
 	free(rows);
-	return r;
+	return r > 0 ? 0 : r;
+}
+
+int syncstate_pending_objects(struct model *m, const char *remote,
+			      sync_object_cb cb, void *ud)
+{
+	return each_object(m, sql_pending_objects, remote, NULL, NULL, cb, ud);
+}
+
+int syncstate_unknown_sizes(struct model *m, sync_object_cb cb, void *ud)
+{
+	return each_object(m, sql_unknown_sizes, NULL, NULL, NULL, cb, ud);
+}
+
+static const char sql_object_paths[] =
+	"SELECT DISTINCT substr(`name`, 1, instr(`name` || ':', ':') - 1)"
+	" FROM `Artifact` WHERE `uri` = ?1 AND `name` IS NOT NULL"
+	" ORDER BY `id` DESC";
+
+int syncstate_object_paths(struct model *m, const char *oid,
+			   char ***ret_paths, size_t *ret_n)
+{
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *s;
+	int rc, r;
+
+	store_lock(m->st);
+	r = store_stmt(m->st, sql_object_paths, &s);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_text(s, 1, oid, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *path = (const char *)sqlite3_column_text(s, 0);
+
+		if (!path || !*path)
+			continue;
+		if (array_reserve(&v, &cap, n + 1, sizeof(*v)) < 0 ||
+		    !(v[n] = strdup(path))) {
+			r = -ENOMEM;
+			break;
+		}
+		n++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_errno(rc);
+	store_stmt_done(s);
+out:
+	store_unlock(m->st);
+	if (r < 0) {
+		syncstate_paths_free(v, n);
+		return r;
+	}
+	*ret_paths = v;
+	*ret_n = n;
+	return 0;
+}
+
+void syncstate_paths_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+int syncstate_scope_objects(struct model *m, const char *pipeline,
+			    const char *stage, const char *execution,
+			    sync_object_cb cb, void *ud)
+{
+	return each_object(m, sql_scope_objects, pipeline, stage, execution,
+			   cb, ud);
 }
 
 int syncstate_object_done(struct model *m, const char *remote,

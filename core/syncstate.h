@@ -13,6 +13,7 @@
 #ifndef CMFFS_SYNCSTATE_H
 #define CMFFS_SYNCSTATE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "model.h"
@@ -59,9 +60,34 @@ struct sync_counts {
 int syncstate_counts(struct model *m, const char *remote, const char *server,
 		     struct sync_counts *ret);
 
-/* Entries whose bytes are wanted but absent locally are fetched on read;
- * this is their size once known. */
+/*
+ * Files whose bytes came by a pull or an import have no size until it is
+ * learnt (ENTRY_SIZE_UNKNOWN, model.h): syncstate_unknown_sizes() lists
+ * their objects (size 0 in the callback), and syncstate_set_size()
+ * records an object's size for every file showing it.
+ */
+int syncstate_unknown_sizes(struct model *m, sync_object_cb cb, void *ud);
 int syncstate_set_size(struct model *m, const char *md5, uint64_t size);
+
+/*
+ * The objects of the files (inputs/, outputs/, ...) of pipeline
+ * @pipeline, restricted to its stage @stage and that stage's execution
+ * @execution when not NULL; each once, with its size (0 if unknown), in
+ * the order they were logged.  Whether they are local is the caller's to
+ * check.
+ */
+/*
+ * The paths (the part of the name before its first ':') of the artifacts
+ * whose uri is @oid, the newest first, in *ret_paths (owned: free with
+ * syncstate_paths_free()).
+ */
+int syncstate_object_paths(struct model *m, const char *oid,
+			   char ***ret_paths, size_t *ret_n);
+void syncstate_paths_free(char **v, size_t n);
+
+int syncstate_scope_objects(struct model *m, const char *pipeline,
+			    const char *stage, const char *execution,
+			    sync_object_cb cb, void *ud);
 
 /* A file of E/tensorboard/ not yet uploaded (in this version) to a server. */
 struct pending_upload {

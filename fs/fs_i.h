@@ -38,8 +38,7 @@ struct fs {
 	struct pending_metrics *pending;	/* protected by ofiles_lock */
 	const struct config *cfg;
 	struct syncer *syncer;	/* background sync; started in init */
-	pthread_mutex_t fetch_lock;
-	struct sync_env *fetcher;	/* protected by fetch_lock; lazy */
+	struct fetcher *fetcher;	/* bytes of pulled files (fetch.h) */
 };
 
 /* What a path names.  Filled by fs_resolve(). */

@@ -22,6 +22,8 @@
 #include "document.h"
 #include "fs.h"
 #include "log.h"
+#include "meter.h"
+#include "progress.h"
 #include "sb.h"
 #include "sync.h"
 #include "workspace.h"
@@ -47,6 +49,8 @@ static const char usage_text[] =
 	"        push artifact bytes to the storage and metadata to the server\n"
 	"  pull WS PIPELINE\n"
 	"        merge a pipeline from the server; bytes come on first read\n"
+	"  fetch WS PIPELINE [STAGE [EXECUTION]]\n"
+	"        download the bytes of a pulled pipeline ahead of reading\n"
 	"\n"
 	"cmffs COMMAND --help shows the options of a command.\n";
 
@@ -571,6 +575,7 @@ out:
 
 static int cmd_import(int argc, char **argv)
 {
+	struct sync_env *env = NULL;
 	struct workspace *ws = NULL;
 	struct import_stats st = { 0 };
 	char *err = NULL, *text = NULL;
@@ -604,20 +609,51 @@ static int cmd_import(int argc, char **argv)
 	printf("imported %u pipeline(s), %u stage(s), %u execution(s), %u artifact(s), %u event(s)\n",
 	       st.pipelines, st.stages, st.executions, st.artifacts, st.events);
 	status = 0;
+	/* stat is right before the first read: sizes from the storage */
+	r = sync_env_open(workspace_path(ws), workspace_config(ws), &env,
+			  &err);
+	if (r == 0)
+		r = sync_learn_sizes(env, NULL, NULL, &err);
+	if (r < 0) {
+		/* the import stands; a mount's sync passes learn them later */
+		char *line = text_escape(err ? err : strerrordesc_np(-r),
+					 LOG_LINE_MAX);
+
+		fprintf(stderr, "cmffs: warning: the sizes of the imported files are not known yet: %s\n",
+			line ? line : "out of memory");
+		free(line);
+	}
 out:
 	free(text);
 	free(err);
+	sync_env_close(env);
 	workspace_close(ws);
 	return status;
 }
 
-static void print_progress(void *ud, const char *line)
-{
-	char *text = text_escape(line, LOG_LINE_MAX);
+/* A sync pass's progress: the pass's report, drawn by a progress_view. */
+struct pass_view {
+	struct progress_view view;
+	const struct sync_report *rep;
+};
 
-	(void)ud;
-	fprintf(stderr, "%s\n", text ? text : line);
-	free(text);
+static void show_pass(void *ud, const char *line)
+{
+	struct pass_view *pv = ud;
+	const struct sync_report *rep = pv->rep;
+
+	(void)line;
+	progress_view_show(&pv->view, rep->objects + rep->objects_left,
+			   rep->objects_total, 0, rep->bytes,
+			   rep->bytes_total);
+}
+
+/* A fetch's (or a size survey's) progress. */
+static void show_fetch(void *ud, const struct fetch_progress *p)
+{
+	progress_view_show(ud, p->objects_done + p->objects_failed,
+			   p->objects_total, p->objects_failed, p->bytes_done,
+			   p->bytes_total);
 }
 
 static int open_sync(const char *path, struct workspace **ret_ws,
@@ -641,6 +677,7 @@ static int cmd_push(int argc, char **argv)
 	struct workspace *ws = NULL;
 	struct sync_env *env = NULL;
 	struct sync_report rep;
+	struct pass_view pv;
 	const struct config *cfg;
 	int r, status = 1;
 
@@ -661,11 +698,14 @@ static int cmd_push(int argc, char **argv)
 		     workspace_path(ws));
 		goto out;
 	}
+	progress_view_init(&pv.view, "push");
+	pv.rep = &rep;
 	r = sync_pass(env, argc == 3 ? argv[2] : NULL,
-		      isatty(STDERR_FILENO) ? print_progress : NULL, NULL,
-		      &rep);
-	printf("pushed %u object(s) (%llu bytes) and %u execution(s)\n",
-	       rep.objects, (unsigned long long)rep.bytes, rep.executions);
+		      pv.view.tty ? show_pass : NULL, &pv, &rep);
+	progress_view_end(&pv.view);
+	printf("pushed %u object(s) (%llu bytes) and %u execution(s) in %.1f s\n",
+	       rep.objects, (unsigned long long)rep.bytes, rep.executions,
+	       progress_view_elapsed(&pv.view));
 	if (r < 0) {
 		fail("push incomplete: %s", rep.message);
 		goto out;
@@ -684,14 +724,16 @@ static int cmd_pull(int argc, char **argv)
 {
 	struct workspace *ws = NULL;
 	struct sync_env *env = NULL;
+	struct progress_view view;
 	unsigned execs = 0, arts = 0;
 	char *err = NULL;
-	int status = 1;
+	int r, status = 1;
 
 	if (argc >= 2 && !strcmp(argv[1], "--help")) {
 		fputs("usage: cmffs pull WS PIPELINE\n"
-		      "  merges the pipeline's metadata from the cmf-server; artifact\n"
-		      "  bytes are fetched from the storage when first read\n",
+		      "  merges the pipeline's metadata from the cmf-server and\n"
+		      "  learns the size of every file from the storage; artifact\n"
+		      "  bytes are fetched when first read (or by cmffs fetch)\n",
 		      stdout);
 		return 0;
 	}
@@ -699,12 +741,60 @@ static int cmd_pull(int argc, char **argv)
 		return fail("pull needs a workspace and a pipeline (try 'cmffs pull --help')");
 	if (open_sync(argv[1], &ws, &env) < 0)
 		goto out;
-	if (sync_pull(env, argv[2], &err, &execs, &arts) < 0) {
+	/* the progress is that of learning the files' sizes */
+	progress_view_init(&view, "pull");
+	r = sync_pull(env, argv[2], view.tty ? show_fetch : NULL, &view, &err,
+		      &execs, &arts);
+	progress_view_end(&view);
+	if (r < 0) {
 		fail("pull of '%s' failed: %s", argv[2], err ? err : "error");
 		goto out;
 	}
 	printf("pulled '%s': %u new execution(s), %u new artifact(s)\n",
 	       argv[2], execs, arts);
+	status = 0;
+out:
+	free(err);
+	sync_env_close(env);
+	workspace_close(ws);
+	return status;
+}
+
+static int cmd_fetch(int argc, char **argv)
+{
+	struct workspace *ws = NULL;
+	struct sync_env *env = NULL;
+	struct progress_view view;
+	struct fetch_progress done = { 0 };
+	char *err = NULL, bytes[32];
+	int r, status = 1;
+
+	if (argc >= 2 && !strcmp(argv[1], "--help")) {
+		fputs("usage: cmffs fetch WS PIPELINE [STAGE [EXECUTION]]\n"
+		      "  downloads the bytes of the pipeline's files (of one stage,\n"
+		      "  of one execution) that are not local yet, [storage] jobs\n"
+		      "  at once, each checked against its MD5\n", stdout);
+		return 0;
+	}
+	if (argc < 3 || argc > 5)
+		return fail("fetch needs a workspace and a pipeline (try 'cmffs fetch --help')");
+	if (open_sync(argv[1], &ws, &env) < 0)
+		goto out;
+	progress_view_init(&view, "fetch");
+	r = sync_fetch_scope(env, argv[2], argc > 3 ? argv[3] : NULL,
+			     argc > 4 ? argv[4] : NULL, show_fetch, &view,
+			     &done, &err);
+	progress_view_end(&view);
+	meter_bytes(done.bytes_done, bytes, sizeof(bytes));
+	if (done.objects_total || r == 0)
+		printf("fetched %u object(s) (%s) in %.1f s, %u already local, %u failed\n",
+		       done.objects_done - done.objects_local, bytes,
+		       progress_view_elapsed(&view), done.objects_local,
+		       done.objects_failed);
+	if (r < 0) {
+		fail("fetch incomplete: %s", err ? err : strerrordesc_np(-r));
+		goto out;
+	}
 	status = 0;
 out:
 	free(err);
@@ -744,6 +834,12 @@ static int cmd_status(int argc, char **argv)
 				  &env, &err);
 		if (r == 0)
 			r = sync_status_text(env, &text);
+		if (r == 0)
+			fputs(text, stdout);
+		free(text);
+		text = NULL;
+		if (r == 0)
+			r = fetch_status_line(workspace_model(ws), &text);
 		if (r == 0)
 			fputs(text, stdout);
 		free(text);
@@ -796,6 +892,8 @@ static int dispatch(int argc, char **argv)
 		return cmd_push(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "pull"))
 		return cmd_pull(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "fetch"))
+		return cmd_fetch(argc - 1, argv + 1);
 	/*
 	 * mount.fuse (fstab "cmffs#WS /mnt fuse ..." or type fuse.cmffs, and
 	 * systemd mount units) runs "cmffs WS MOUNTPOINT -o OPTIONS".

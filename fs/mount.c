@@ -58,7 +58,6 @@ int fs_mount(const struct fs_mount_opts *o)
 	int i, r, status = 1;
 
 	pthread_mutex_init(&fs.ofiles_lock, NULL);
-	pthread_mutex_init(&fs.fetch_lock, NULL);
 	r = workspace_open(o->workspace, WORKSPACE_LOCK, &ws, &err);
 	if (r < 0) {
 		char *line = err ? text_escape(err, LOG_LINE_MAX) : NULL;
@@ -126,6 +125,10 @@ int fs_mount(const struct fs_mount_opts *o)
 		fprintf(stderr, "cmffs: cannot go to the background\n");
 		goto out;
 	}
+	/* after the fork of fuse_daemonize(): its own store connection */
+	if (fetcher_open(fs.workspace, fs.cfg, &fs.fetcher, &err) < 0)
+		log_user("mount: pulled files cannot be fetched: %s",
+			 err ? err : "out of memory");
 	log_msg(LOG_INFO, "serving '%s' on '%s'", fs.workspace, o->mountpoint);
 	if (o->single_thread) {
 		r = fuse_loop(fuse);
@@ -151,10 +154,9 @@ out:
 	fuse_opt_free_args(&args);
 	free(fsname);
 	free(err);
-	sync_env_close(fs.fetcher);
+	fetcher_close(fs.fetcher);
 	free(fs.mountpoint);
 	workspace_close(ws);
 	pthread_mutex_destroy(&fs.ofiles_lock);
-	pthread_mutex_destroy(&fs.fetch_lock);
 	return status;
 }

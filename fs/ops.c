@@ -152,15 +152,20 @@ static int node_text(struct fs *fs, const struct node *n, char **ret,
 	case NODE_CMF_STATUS: {
 		char *a = NULL, *b = NULL;
 
+		char *c = NULL;
+
 		r = model_status_text(fs->model, &a, ret_len);
 		if (r == 0)
 			r = syncer_status_text(fs->syncer, &b);
-		if (r == 0 && asprintf(ret, "%s%s", a, b) < 0)
+		if (r == 0)
+			r = fetch_status_line(fs->model, &c);
+		if (r == 0 && asprintf(ret, "%s%s%s", a, b, c) < 0)
 			r = -ENOMEM;
 		if (r == 0)
 			*ret_len = strlen(*ret);
 		free(a);
 		free(b);
+		free(c);
 		return r;
 	}
 	case NODE_CMF_LOG:
@@ -916,27 +921,19 @@ static bool caller_was_killed(void)
 }
 
 /*
- * Bring the bytes of a pulled artifact from the remote, verified.  Fetches
- * are serialized on one storage connection; a wrong hash is EIO.
+ * Bring the bytes of a pulled artifact, verified (fetch.h: DVC's cache,
+ * the working tree, the storage).  Fetches of different objects run in
+ * parallel, one per object however many open it; a wrong hash is EIO.
  */
 static int fetch_object(struct fs *fs, const char *path, const char *md5)
 {
 	char *err = NULL;
 	int r;
 
-	pthread_mutex_lock(&fs->fetch_lock);
-	if (!fs->fetcher) {
-		r = sync_env_open(fs->workspace, fs->cfg, &fs->fetcher, &err);
-		if (r < 0) {
-			pthread_mutex_unlock(&fs->fetch_lock);
-			r = fs_refuse(-EIO, "open", path,
-				      err ? err : "cannot reach the storage");
-			free(err);
-			return r;
-		}
-	}
-	r = cas_has(fs->cas, md5) ? 0 : sync_fetch(fs->fetcher, md5, &err);
-	pthread_mutex_unlock(&fs->fetch_lock);
+	if (!fs->fetcher)
+		return fs_refuse(-EIO, "open", path,
+				 "its bytes are not local and cannot be fetched");
+	r = fetcher_get(fs->fetcher, md5, &err);
 	if (r < 0) {
 		char why[700];
 
@@ -1039,8 +1036,8 @@ static int open_entry(struct fs *fs, const char *path, struct node *n,
 		}
 		/* logged bytes never change; but a fresh fetch may have a
 		 * size the kernel does not know yet */
-		fi->keep_cache = !fetched;
-		fi->direct_io = fetched;
+		fi->keep_cache = !fetched || n->entry.size_known;
+		fi->direct_io = fetched && !n->entry.size_known;
 		goto done;
 	}
 	if (of && (fi->flags & O_TRUNC) && acc != O_RDONLY) {

@@ -111,7 +111,15 @@ int storage_exists(struct storage *s, const char *oid)
 	char key[64];
 	int r = key_of(s, oid, key);
 
-	return r < 0 ? r : s->ops->exists(s, key);
+	return r < 0 ? r : s->ops->stat(s, key, NULL);
+}
+
+int storage_size(struct storage *s, const char *oid, uint64_t *ret_size)
+{
+	char key[64];
+	int r = key_of(s, oid, key);
+
+	return r < 0 ? r : s->ops->stat(s, key, ret_size);
 }
 
 int storage_put(struct storage *s, const char *oid, int fd, uint64_t size)

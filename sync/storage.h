@@ -43,6 +43,12 @@ void storage_close(struct storage *s);	/* NULL-safe */
 int storage_exists(struct storage *s, const char *oid);
 
 /*
+ * The size of object @oid at the remote in *ret_size: one request (HEAD,
+ * SFTP stat, fstatat), no bytes read.  -ENOENT if it is absent.
+ */
+int storage_size(struct storage *s, const char *oid, uint64_t *ret_size);
+
+/*
  * Upload @size bytes read from @fd (from offset 0, with pread; the fd's
  * offset is not used) as object @oid.  Uploads replace atomically or not
  * at all: a reader never sees a partial object under the final key.

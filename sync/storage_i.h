@@ -20,7 +20,9 @@ struct storage_ops {
 	/* set s->priv; may use storage_fail() for the message */
 	int (*open)(struct storage *s, const struct config *cfg);
 	void (*close)(struct storage *s);
-	int (*exists)(struct storage *s, const char *key);
+	/* 0 and the object's size in *ret_size (if not NULL) when @key
+	 * exists, -ENOENT when it does not */
+	int (*stat)(struct storage *s, const char *key, uint64_t *ret_size);
 	int (*put)(struct storage *s, const char *key, int fd, uint64_t size);
 	int (*get)(struct storage *s, const char *key, int fd);
 };

@@ -96,11 +96,18 @@ static int key_dir(struct storage *s, struct local *l, const char *key,
 	return fd;
 }
 
-/* Whether regular file @name is in @dfd: 0, -ENOENT, or -errno. */
+/*
+ * Whether regular file @name is in @dfd: 0 (its size in *@ret_size if not
+ * NULL), -ENOENT, or -errno.
+ */
 static int local_has(struct storage *s, struct local *l, int dfd,
-		     const char *key, const char *name)
+		     const char *key, const char *name, uint64_t *ret_size)
 {
-	int r = safefs_check_file(dfd, name);
+	struct stat st;
+	int r = safefs_stat_file(dfd, name, &st);
+
+	if (r == 0 && ret_size)
+		*ret_size = (uint64_t)st.st_size;
 
 	if (r < 0 && r != -ENOENT)
 		return storage_fail(s, r, "cannot check '%s/%s': %s", l->root,
@@ -108,7 +115,7 @@ static int local_has(struct storage *s, struct local *l, int dfd,
 	return r;
 }
 
-static int local_exists(struct storage *s, const char *key)
+static int local_stat(struct storage *s, const char *key, uint64_t *ret_size)
 {
 	struct local *l = s->priv;
 	const char *name;
@@ -117,7 +124,7 @@ static int local_exists(struct storage *s, const char *key)
 	dfd = key_dir(s, l, key, false, &name);
 	if (dfd < 0)
 		return dfd;
-	r = local_has(s, l, dfd, key, name);
+	r = local_has(s, l, dfd, key, name, ret_size);
 	close(dfd);
 	return r;
 }
@@ -260,7 +267,7 @@ static int local_put(struct storage *s, const char *key, int fd,
 	dfd = key_dir(s, l, key, true, &name);
 	if (dfd < 0)
 		return dfd;
-	r = local_has(s, l, dfd, key, name);
+	r = local_has(s, l, dfd, key, name, NULL);
 	if (r != -ENOENT)
 		goto out;	/* 0: there already (the same bytes) */
 	out = tmp_open(dfd, name, tmp);
@@ -332,7 +339,7 @@ const struct storage_ops storage_local_ops = {
 	.name = "local",
 	.open = local_open,
 	.close = local_close,
-	.exists = local_exists,
+	.stat = local_stat,
 	.put = local_put,
 	.get = local_get,
 };

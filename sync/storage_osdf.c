@@ -534,7 +534,7 @@ static int osdf_perform(struct storage *s, const char *method,
 	return osdf_http_fail(s, code, method, key, x);
 }
 
-static int osdf_exists(struct storage *s, const char *key)
+static int osdf_stat(struct storage *s, const char *key, uint64_t *ret_size)
 {
 	struct osdf_priv *p = s->priv;
 	struct osdf_xfer x = { .file = { .fd = -1 }, .out_fd = -1 };
@@ -551,6 +551,18 @@ static int osdf_exists(struct storage *s, const char *key)
 		goto out;
 	}
 	r = osdf_perform(s, "HEAD", key, &x, true);
+	if (r == 0 && ret_size) {
+		curl_off_t len = -1;
+
+		/* a HEAD answers with the object's Content-Length */
+		if (curl_easy_getinfo(p->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+				      &len) != CURLE_OK || len < 0)
+			r = storage_fail(s, -EPROTO,
+					 "HEAD %s/%s: no Content-Length in the answer",
+					 p->base, key);
+		else
+			*ret_size = (uint64_t)len;
+	}
 out:
 	osdf_hdrs_free(hdrs);
 	return r;
@@ -568,7 +580,7 @@ static int osdf_put(struct storage *s, const char *key, int fd, uint64_t size)
 
 	if (size > (uint64_t)INT64_MAX)
 		return storage_fail(s, -EFBIG, "'%s' is too large", key);
-	r = osdf_exists(s, key);
+	r = osdf_stat(s, key, NULL);
 	if (r != -ENOENT)
 		return r;	/* 0: already there (same bytes), or an error */
 
@@ -610,7 +622,7 @@ const struct storage_ops storage_osdf_ops = {
 	.name = "osdf",
 	.open = osdf_open,
 	.close = osdf_close,
-	.exists = osdf_exists,
+	.stat = osdf_stat,
 	.put = osdf_put,
 	.get = osdf_get,
 };

@@ -1042,9 +1042,22 @@ static void s3_close(struct storage *s)
 /* Operations                                                          */
 /* ------------------------------------------------------------------ */
 
-static int s3_exists(struct storage *s, const char *key)
+static int s3_stat(struct storage *s, const char *key, uint64_t *ret_size)
 {
-	return s3_head(s, key, key, NULL);
+	struct s3 *p = s->priv;
+	curl_off_t len = -1;
+	int r = s3_head(s, key, key, NULL);
+
+	if (r < 0 || !ret_size)
+		return r;
+	/* a HEAD answers with the object's Content-Length */
+	if (curl_easy_getinfo(p->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+			      &len) != CURLE_OK || len < 0)
+		return storage_fail(s, -EPROTO,
+				    "S3 HEAD %s: no Content-Length in the answer",
+				    key);
+	*ret_size = (uint64_t)len;
+	return 0;
 }
 
 /* One PUT of [0, @size) of @fd.  0 or -errno with a message. */
@@ -1538,7 +1551,7 @@ const struct storage_ops storage_s3_ops = {
 	.name = "s3",
 	.open = s3_open,
 	.close = s3_close,
-	.exists = s3_exists,
+	.stat = s3_stat,
 	.put = s3_put,
 	.get = s3_get,
 };

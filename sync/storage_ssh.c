@@ -616,7 +616,7 @@ static size_t ssh_write_cb(char *ptr, size_t size, size_t nmemb, void *data)
 	return len;
 }
 
-static int ssh_exists(struct storage *s, const char *key)
+static int ssh_stat(struct storage *s, const char *key, uint64_t *ret_size)
 {
 	struct ssh_priv *p = s->priv;
 	char *url = NULL;
@@ -634,6 +634,18 @@ static int ssh_exists(struct storage *s, const char *key)
 	if (cc == CURLE_OK)
 		cc = curl_easy_perform(p->curl);
 	r = cc == CURLE_OK ? 0 : ssh_fail(s, cc, "stat", key);
+	if (r == 0 && ret_size) {
+		curl_off_t len = -1;
+
+		/* libcurl reports the remote file's size for a NOBODY */
+		if (curl_easy_getinfo(p->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+				      &len) != CURLE_OK || len < 0)
+			r = storage_fail(s, -EPROTO,
+					 "SFTP stat of %s: no size in the answer",
+					 key);
+		else
+			*ret_size = (uint64_t)len;
+	}
 out:
 	curl_free(url);
 	return r;
@@ -857,7 +869,7 @@ static int ssh_put(struct storage *s, const char *key, int fd, uint64_t size)
 
 	if (size > (uint64_t)INT64_MAX)
 		return storage_fail(s, -EFBIG, "'%s' is too large", key);
-	r = ssh_exists(s, key);
+	r = ssh_stat(s, key, NULL);
 	if (r != -ENOENT)
 		return r;	/* 0: already there (same bytes), or an error */
 
@@ -959,7 +971,7 @@ const struct storage_ops storage_ssh_ops = {
 	.name = "ssh",
 	.open = ssh_open,
 	.close = ssh_close,
-	.exists = ssh_exists,
+	.stat = ssh_stat,
 	.put = ssh_put,
 	.get = ssh_get,
 };

@@ -20,6 +20,7 @@
 #include "cas.h"
 #include "dirmanifest.h"
 #include "document.h"
+#include "fetch.h"
 #include "log.h"
 #include "model.h"
 #include "sb.h"
@@ -48,6 +49,7 @@ struct sync_env {
 	 */
 	struct storage **senders;
 	unsigned n_senders;
+	struct fetcher *fetcher;	/* opened on first use */
 };
 
 int sync_global_init(void)
@@ -117,6 +119,7 @@ void sync_env_close(struct sync_env *env)
 		free(env->senders);
 	}
 	server_close(env->server);
+	fetcher_close(env->fetcher);
 	cas_close(env->cas);
 	model_close(env->model);
 	free(env->remote);
@@ -227,12 +230,19 @@ static int push_object(struct pass *p, struct storage *storage,
 	if (r == -ENOENT) {
 		/* pulled, never read here: it came from a remote already */
 		r = storage_exists(storage, oid);
-		if (r == 0)
-			return syncstate_object_done(env->model, env->remote, oid);
+		if (r == 0) {
+			r = syncstate_object_done(env->model, env->remote, oid);
+			pthread_mutex_lock(&p->lock);
+			p->rep->objects++;
+			pthread_mutex_unlock(&p->lock);
+			progress(p, "%s is at the storage already", oid);
+			return r;
+		}
 		if (r == -ENOENT) {
 			pthread_mutex_lock(&p->lock);
 			p->rep->objects_left++;
 			pthread_mutex_unlock(&p->lock);
+			progress(p, "%s: its bytes are not local", oid);
 			return 0;
 		}
 		return report_locked(p, r, "storage: %s",
@@ -252,11 +262,13 @@ static int push_object(struct pass *p, struct storage *storage,
 	if (r < 0)
 		return report_locked(p, r, "storage: %s",
 				     storage_error(storage));
+	r = syncstate_object_done(env->model, env->remote, oid);
 	pthread_mutex_lock(&p->lock);
 	p->rep->objects++;
 	p->rep->bytes += (uint64_t)st.st_size;
 	pthread_mutex_unlock(&p->lock);
-	return syncstate_object_done(env->model, env->remote, oid);
+	progress(p, "uploaded %s", oid);
+	return r;
 }
 
 struct object_list {
@@ -264,6 +276,7 @@ struct object_list {
 		char oid[40];
 	} *v;
 	size_t n, cap;
+	uint64_t bytes;		/* their sizes, where known */
 };
 
 static int collect_object(void *ud, const char *oid, uint64_t size)
@@ -271,7 +284,7 @@ static int collect_object(void *ud, const char *oid, uint64_t size)
 	struct object_list *l = ud;
 	size_t len = strlen(oid);
 
-	(void)size;
+	l->bytes += size;
 	if (len >= sizeof(l->v->oid))
 		return -EINVAL;
 	if (array_reserve(&l->v, &l->cap, l->n + 1, sizeof(*l->v)) < 0)
@@ -350,6 +363,8 @@ static int push_objects(struct pass *p)
 		       strerrordesc_np(-r));
 		goto out;
 	}
+	p->rep->objects_total = (unsigned)l.n;
+	p->rep->bytes_total = l.bytes;
 	n = env->n_senders + 1 < l.n ? env->n_senders + 1 : l.n;
 	if (n > 1) {
 		snd = calloc(n, sizeof(*snd));
@@ -598,6 +613,15 @@ int sync_pass(struct sync_env *env, const char *pipeline,
 							  server_url(env->server),
 							  upload_tensorboard, &p);
 	}
+	if (r == 0 && env->cfg->storage != STORAGE_NONE) {
+		/* files pulled or imported while the storage was away */
+		char *err = NULL;
+
+		if (sync_learn_sizes(env, NULL, NULL, &err) < 0)
+			log_msg(LOG_WARNING, "sizes not learnt: %s",
+				err ? err : "?");
+		free(err);
+	}
 	if (r < 0) {
 		if (!rep->message[0])
 			report(rep, r, "%s", strerrordesc_np(-r));
@@ -614,46 +638,41 @@ int sync_pass(struct sync_env *env, const char *pipeline,
 	return r;
 }
 
+/* The env's fetcher, opened on first use.  0 or -errno with *ret_err. */
+static int need_fetcher(struct sync_env *env, char **ret_err)
+{
+	*ret_err = NULL;
+	if (env->fetcher)
+		return 0;
+	return fetcher_open(env->ws, env->cfg, &env->fetcher, ret_err);
+}
+
 int sync_fetch(struct sync_env *env, const char *md5, char **ret_err)
 {
-	struct sync_report rep = { 0 };
-	struct cas_tmp tmp = { .fd = -1 };
-	char got[MD5_HEX_LEN + 1];
-	struct stat st;
-	int r;
+	int r = need_fetcher(env, ret_err);
 
-	*ret_err = NULL;
-	r = need_storage(env, &rep);
-	if (r < 0)
-		goto out;
-	r = cas_tmp_create(env->cas, &tmp);
-	if (r < 0) {
-		report(&rep, r, "cannot make a temporary file: %s",
-		       strerrordesc_np(-r));
-		goto out;
-	}
-	r = storage_get(env->storage, md5, tmp.fd);
-	if (r < 0) {
-		report(&rep, r, "%s", storage_error(env->storage));
-		goto out;
-	}
-	r = hash_fd(tmp.fd, got);
-	/* an object id is its md5, "<md5>.dir" for a manifest */
-	if (r == 0 && strncmp(got, md5, MD5_HEX_LEN)) {
-		r = report(&rep, -EIO,
-			   "the storage returned bytes with md5 %s for object %s: refused",
-			   got, md5);
-		goto out;
-	}
-	if (r == 0)
-		r = cas_commit(env->cas, &tmp, md5);
-	if (r == 0 && fstat(tmp.fd, &st) == 0)
-		r = syncstate_set_size(env->model, md5, (uint64_t)st.st_size);
-out:
-	cas_tmp_discard(env->cas, &tmp);
-	if (r < 0)
-		*ret_err = strdup(rep.message[0] ? rep.message : strerrordesc_np(-r));
-	return r;
+	return r < 0 ? r : fetcher_get(env->fetcher, md5, ret_err);
+}
+
+int sync_learn_sizes(struct sync_env *env, fetch_progress_fn progress_fn,
+		     void *ud, char **ret_err)
+{
+	int r = need_fetcher(env, ret_err);
+
+	return r < 0 ? r : fetcher_learn_sizes(env->fetcher, progress_fn, ud,
+					       NULL, ret_err);
+}
+
+int sync_fetch_scope(struct sync_env *env, const char *pipeline,
+		     const char *stage, const char *execution,
+		     fetch_progress_fn progress_fn, void *ud,
+		     struct fetch_progress *ret, char **ret_err)
+{
+	int r = need_fetcher(env, ret_err);
+
+	return r < 0 ? r : fetcher_get_scope(env->fetcher, pipeline, stage,
+					     execution, progress_fn, ud, ret,
+					     ret_err);
 }
 
 struct expand {
@@ -705,7 +724,8 @@ static int expand_dir(void *ud, const char *oid, int64_t dir_id)
 	return 0;	/* go on with the other directories */
 }
 
-int sync_pull(struct sync_env *env, const char *pipeline, char **ret_err,
+int sync_pull(struct sync_env *env, const char *pipeline,
+	      fetch_progress_fn progress_fn, void *ud, char **ret_err,
 	      unsigned *ret_executions, unsigned *ret_artifacts)
 {
 	struct sync_report rep = { 0 };
@@ -746,6 +766,15 @@ int sync_pull(struct sync_env *env, const char *pipeline, char **ret_err,
 			return x.r;
 		}
 		free(x.err);
+	}
+	/* stat is right before the first read: sizes from the storage */
+	r = sync_learn_sizes(env, progress_fn, ud, &err);
+	if (r < 0) {
+		if (asprintf(ret_err, "the sizes of the pulled files are not known: %s",
+			     err ? err : strerrordesc_np(-r)) < 0)
+			*ret_err = NULL;
+		free(err);
+		return r;
 	}
 	*ret_executions = st.executions;
 	*ret_artifacts = st.artifacts;

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "fetch.h"
 
 struct sync_env;
 
@@ -40,9 +41,17 @@ struct sync_report {
 	unsigned executions;	/* acknowledged by the server */
 	unsigned objects_left;
 	unsigned executions_left;
+	unsigned objects_total;	/* pending when the object pass began */
+	uint64_t bytes_total;	/* their sizes, where known */
 	char message[512];	/* the failure, or "" */
 };
 
+/*
+ * Called as a pass goes, one call at a time, with a line saying what
+ * happens; the pass's struct sync_report is up to date and may be read
+ * during the call (a progress meter: objects + objects_left of
+ * objects_total done).
+ */
 typedef void (*sync_progress_fn)(void *ud, const char *line);
 
 /*
@@ -54,14 +63,28 @@ int sync_pass(struct sync_env *env, const char *pipeline,
 	      sync_progress_fn progress, void *ud, struct sync_report *rep);
 
 /*
- * Fetch object @md5 from the remote into the local content store,
- * verifying its hash.  -EIO on a mismatch (nothing is stored), -ENOENT if
- * the remote does not have it; *ret_err (owned) explains.
+ * Fetch object @md5 into the local content store, verifying its hash
+ * (fetcher_get() of fetch.h, with this env's fetcher).  -EIO on a
+ * mismatch (nothing is stored), -ENOENT if no source has it; *ret_err
+ * (owned) explains.
  */
 int sync_fetch(struct sync_env *env, const char *md5, char **ret_err);
 
-/* Pull @pipeline from the server and merge it. */
-int sync_pull(struct sync_env *env, const char *pipeline, char **ret_err,
+/* fetcher_learn_sizes() and fetcher_get_scope() with this env's fetcher. */
+int sync_learn_sizes(struct sync_env *env, fetch_progress_fn progress,
+		     void *ud, char **ret_err);
+int sync_fetch_scope(struct sync_env *env, const char *pipeline,
+		     const char *stage, const char *execution,
+		     fetch_progress_fn progress, void *ud,
+		     struct fetch_progress *ret, char **ret_err);
+
+/*
+ * Pull @pipeline from the server and merge it, then learn the size of
+ * every file it brought (sync_learn_sizes(), reported to @progress, which
+ * may be NULL).  The bytes themselves come on first read.
+ */
+int sync_pull(struct sync_env *env, const char *pipeline,
+	      fetch_progress_fn progress, void *ud, char **ret_err,
 	      unsigned *ret_executions, unsigned *ret_artifacts);
 
 /* The sync part of a status report (owned text). */

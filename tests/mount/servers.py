@@ -84,16 +84,19 @@ class S3FaultProxy:
     """A reverse proxy in front of the S3 server at @upstream that passes
     every request through unchanged (its signed Host header included), but
     answers 500 InternalError to those for which @fail(method, path) is
-    true, after reading their whole body.  Bodies are streamed, answers
+    true, after reading their whole body, and holds every answer @delay
+    seconds (a slow, far away storage).  Bodies are streamed, answers
     buffered (tests send large bodies and get small answers)."""
 
     HOP = {"connection", "keep-alive", "proxy-connection", "expect",
            "transfer-encoding", "te", "upgrade"}
 
-    def __init__(self, upstream, fail):
+    def __init__(self, upstream, fail=lambda method, path: False, delay=0):
         u = urllib.parse.urlparse(upstream)
         self.host, self.port = u.hostname, u.port
         self.fail = fail
+        self.delay = delay
+        self.requests = []      # (method, path) of every request
         self.failed = []        # (method, path) of the requests failed
         self.server = None
 
@@ -116,6 +119,9 @@ class S3FaultProxy:
                     yield chunk
 
             def any(self):
+                proxy.requests.append((self.command, self.path))
+                if proxy.delay:
+                    time.sleep(proxy.delay)
                 if proxy.fail(self.command, self.path):
                     for _ in self.body_chunks():
                         pass

@@ -148,6 +148,7 @@ static void storage_close_it(struct storage *s)
 static void roundtrip(struct storage *s, uint64_t size)
 {
 	char key[KEY_MAX];
+	uint64_t got_size;
 	int in, out;
 	double t0, t1, t2;
 
@@ -155,14 +156,16 @@ static void roundtrip(struct storage *s, uint64_t size)
 	in = size ? data_file(size) : empty_file();
 	out = empty_file();
 
-	assert_int_equal(s->ops->exists(s, key), -ENOENT);
+	assert_int_equal(s->ops->stat(s, key, NULL), -ENOENT);
 	assert_int_equal(s->ops->get(s, key, out), -ENOENT);
 	assert_int_equal(file_size(out), 0);
 
 	t0 = now();
 	assert_int_equal(s->ops->put(s, key, in, size), 0);
 	t1 = now();
-	assert_int_equal(s->ops->exists(s, key), 0);
+	got_size = UINT64_MAX;
+	assert_int_equal(s->ops->stat(s, key, &got_size), 0);
+	assert_int_equal(got_size, (uint64_t)size);
 	/* already there: skipped */
 	assert_int_equal(s->ops->put(s, key, in, size), 0);
 	t2 = now();
@@ -185,7 +188,7 @@ static void short_file(struct storage *s)
 	random_key(key, sizeof(key));
 	assert_int_equal(s->ops->put(s, key, fd, 200), -EIO);
 	print_message("%s short file: %s\n", s->ops->name, s->error);
-	assert_int_equal(s->ops->exists(s, key), -ENOENT);
+	assert_int_equal(s->ops->stat(s, key, NULL), -ENOENT);
 	close(fd);
 }
 
@@ -260,7 +263,7 @@ static void test_ssh_wrong_pin(void **state)
 	c.ssh_host_key_sha256 = pin;
 	random_key(key, sizeof(key));
 	assert_int_equal(storage_open_with(&s, &storage_ssh_ops, &c), 0);
-	assert_int_equal(s.ops->exists(&s, key), -EACCES);
+	assert_int_equal(s.ops->stat(&s, key, NULL), -EACCES);
 	print_message("wrong pin: %s\n", s.error);
 	assert_non_null(strstr(s.error, "host key"));
 	assert_non_null(strstr(s.error, "does not match"));
@@ -298,7 +301,7 @@ static void test_ssh_pin_prefix(void **state)
 	c.ssh_host_key_sha256 = pin;
 	random_key(key, sizeof(key));
 	assert_int_equal(storage_open_with(&s, &storage_ssh_ops, &c), 0);
-	assert_int_equal(s.ops->exists(&s, key), -ENOENT);
+	assert_int_equal(s.ops->stat(&s, key, NULL), -ENOENT);
 	storage_close_it(&s);
 }
 
@@ -317,7 +320,7 @@ static void test_ssh_wrong_user(void **state)
 	c.storage_url = url;
 	random_key(key, sizeof(key));
 	assert_int_equal(storage_open_with(&s, &storage_ssh_ops, &c), 0);
-	assert_int_equal(s.ops->exists(&s, key), -EACCES);
+	assert_int_equal(s.ops->stat(&s, key, NULL), -EACCES);
 	print_message("wrong user: %s\n", s.error);
 	assert_non_null(strstr(s.error, "refused key"));
 	storage_close_it(&s);
@@ -333,7 +336,7 @@ static void test_ssh_refused(void **state)
 	c.storage_url = (char *)"ssh://127.0.0.1:1/nowhere";
 	random_key(key, sizeof(key));
 	assert_int_equal(storage_open_with(&s, &storage_ssh_ops, &c), 0);
-	assert_int_equal(s.ops->exists(&s, key), -ECONNREFUSED);
+	assert_int_equal(s.ops->stat(&s, key, NULL), -ECONNREFUSED);
 	print_message("refused: %s\n", s.error);
 	storage_close_it(&s);
 }
@@ -406,7 +409,7 @@ static void test_osdf_wrong_token(void **state)
 	c.token_file = (char *)write_file(0, "not-the-token\n");
 	random_key(key, sizeof(key));
 	assert_int_equal(storage_open_with(&s, &storage_osdf_ops, &c), 0);
-	assert_int_equal(s.ops->exists(&s, key), -EACCES);
+	assert_int_equal(s.ops->stat(&s, key, NULL), -EACCES);
 	print_message("wrong token: %s\n", s.error);
 	assert_non_null(strstr(s.error, "token refused"));
 	fd = data_file(100);
@@ -433,11 +436,11 @@ static void test_osdf_token_refresh(void **state)
 	c.token_file = (char *)write_file(1, "stale\n");
 	random_key(key, sizeof(key));
 	assert_int_equal(storage_open_with(&s, &storage_osdf_ops, &c), 0);
-	assert_int_equal(s.ops->exists(&s, key), -EACCES);
+	assert_int_equal(s.ops->stat(&s, key, NULL), -EACCES);
 	write_file(1, good);
-	assert_int_equal(s.ops->exists(&s, key), -ENOENT);
+	assert_int_equal(s.ops->stat(&s, key, NULL), -ENOENT);
 	write_file(1, "");
-	assert_int_equal(s.ops->exists(&s, key), -EINVAL);
+	assert_int_equal(s.ops->stat(&s, key, NULL), -EINVAL);
 	assert_non_null(strstr(s.error, "empty"));
 	storage_close_it(&s);
 }
@@ -452,7 +455,7 @@ static void test_osdf_untrusted(void **state)
 	c.ca_file = NULL;	/* the test CA is not a system CA */
 	random_key(key, sizeof(key));
 	assert_int_equal(storage_open_with(&s, &storage_osdf_ops, &c), 0);
-	assert_int_equal(s.ops->exists(&s, key), -EACCES);
+	assert_int_equal(s.ops->stat(&s, key, NULL), -EACCES);
 	print_message("untrusted: %s\n", s.error);
 	assert_non_null(strstr(s.error, "not trusted"));
 	storage_close_it(&s);

@@ -249,8 +249,11 @@ static void assert_object_holds(struct storage *st, const char *key, int fd)
 
 static void roundtrip(struct storage *st, const char *key, int fd)
 {
+	uint64_t size = UINT64_MAX;
+
 	assert_int_equal(st->ops->put(st, key, fd, (uint64_t)fd_size(fd)), 0);
-	assert_int_equal(st->ops->exists(st, key), 0);
+	assert_int_equal(st->ops->stat(st, key, &size), 0);
+	assert_int_equal(size, (uint64_t)fd_size(fd));
 	assert_object_holds(st, key, fd);
 }
 
@@ -261,8 +264,8 @@ static void test_missing_key(void **state)
 	struct storage *st = *state;
 	int out = empty_file();
 
-	assert_int_equal(st->ops->exists(st,
-		"files/md5/00/00000000000000000000000000000000"), -ENOENT);
+	assert_int_equal(st->ops->stat(st,
+		"files/md5/00/00000000000000000000000000000000", NULL), -ENOENT);
 	assert_int_equal(st->ops->get(st,
 		"files/md5/00/00000000000000000000000000000000", out), -ENOENT);
 	print_message("%s\n", st->error);
@@ -366,7 +369,7 @@ static void test_multipart_abort(void **state)
 	assert_int_equal(st->ops->put(st, key, fd, BIG_SIZE), -EIO);
 	print_message("%s\n", st->error);
 	assert_non_null(strstr(st->error, "part 2"));
-	assert_int_equal(st->ops->exists(st, key), -ENOENT);
+	assert_int_equal(st->ops->stat(st, key, NULL), -ENOENT);
 	close(fd);
 
 	rep = malloc(sizeof(*rep));
@@ -455,7 +458,7 @@ static void test_multipart_parallel_failure(void **state)
 				     ((uint64_t)96 << 20) + 4097), -EIO);
 	print_message("%s\n", st.error);
 	assert_non_null(strstr(st.error, "(part 5)"));
-	assert_int_equal(st.ops->exists(&st, key), -ENOENT);
+	assert_int_equal(st.ops->stat(&st, key, NULL), -ENOENT);
 	st.ops->close(&st);
 	close(fd);
 
@@ -476,7 +479,7 @@ static void test_short_file(void **state)
 	int fd = make_file(1000, 19);
 
 	assert_int_equal(st->ops->put(st, key, fd, 2000), -EIO);
-	assert_int_equal(st->ops->exists(st, key), -ENOENT);
+	assert_int_equal(st->ops->stat(st, key, NULL), -ENOENT);
 	close(fd);
 }
 
@@ -563,7 +566,7 @@ static void test_unreachable(void **state)
 	(void)state;
 	make_config(&c, run_url(), "http://127.0.0.1:1", secret);
 	assert_int_equal(open_s3(&st, &c), 0);
-	assert_int_equal(st.ops->exists(&st, "files/md5/55/ee"),
+	assert_int_equal(st.ops->stat(&st, "files/md5/55/ee", NULL),
 			 -ECONNREFUSED);
 	fd = make_file(10, 3);
 	assert_int_equal(st.ops->put(&st, "files/md5/55/ee", fd, 10),
