@@ -100,8 +100,8 @@ void pyrepr_str(struct sb *sb, const char *s, size_t n)
 	sb_putc(sb, quote);
 	while (i < n) {
 		k = utf8_next(p + i, n - i, &cp);
-		if (!k) {
-			put_escape(sb, 0xdc00u + p[i]);	/* surrogateescape */
+		if (!k) {		/* surrogateescape */
+			put_escape(sb, 0xdc00u + p[i]);
 			i++;
 			continue;
 		}
@@ -265,7 +265,7 @@ static int json_repr(struct sb *sb, const json_t *v, int depth)
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
 		sb_putc(sb, '{');
-		/* jansson's iterators take a non-const object; nothing changes */
+		/* jansson's iterators want a non-const object; none changes */
 		it = json_object_iter((json_t *)(uintptr_t)v);
 		for (i = 0; r == 0 && it; i++) {
 			k = json_object_iter_key(it);
