@@ -153,8 +153,13 @@ struct metric {
 int model_metrics_log(struct model *m, int64_t id, const char *name,
 		      const struct metric *values, size_t n);
 /*
- * Parse @text (one JSON object of scalars) and log it as above.  -EINVAL
- * with an owned message in *ret_err saying where the text is wrong.
+ * Parse @text (one JSON object) and log it as above, each value stored as
+ * upstream's value_to_mlmd_value() stores what json.loads() gives: an
+ * integer (or a bool) as an int, a real as a double, a string as a string,
+ * an object or an array as the string Python's str() makes of it
+ * (pyrepr.h).  -EINVAL with an owned message in *ret_err saying where the
+ * text is wrong: not JSON, not an object, an integer beyond int64
+ * (anywhere), a top-level null, "\u0000" in a key or a top-level string.
  */
 int model_metrics_log_json(struct model *m, int64_t id, const char *name,
 			   const char *text, size_t len, char **ret_err);

@@ -15,6 +15,7 @@
 
 #include "array.h"
 #include "model_i.h"
+#include "pyrepr.h"
 
 static const char *const state_names[] = {
 	"UNKNOWN", "NEW", "RUNNING", "COMPLETE", "FAILED", "CACHED", "CANCELED",
@@ -271,18 +272,77 @@ out:
 	return r;
 }
 
+/*
+ * Type the top-level value @v of key @k into *mv as upstream stores it
+ * (value_to_mlmd_value): an int (a bool too, as Python's int(bool)), a
+ * double, a string, and an object or a list as Python's str() of it, then
+ * owned by *ret_owned.  -EINVAL with an owned message in *ret_err for what
+ * cannot be stored.
+ */
+static int metric_value(const char *k, json_t *v, struct metric *mv,
+			char **ret_owned, char **ret_err)
+{
+	const char *why = NULL;
+	int r = 0;
+
+	mv->key = k;
+	switch (json_typeof(v)) {
+	case JSON_INTEGER:
+		mv->v.kind = VALUE_INT;
+		mv->v.i = (int64_t)json_integer_value(v);
+		break;
+	case JSON_REAL:
+		mv->v.kind = VALUE_DOUBLE;
+		mv->v.d = json_real_value(v);
+		break;
+	case JSON_TRUE:
+	case JSON_FALSE:
+		mv->v.kind = VALUE_INT;
+		mv->v.i = json_is_true(v);
+		break;
+	case JSON_STRING:
+		mv->v.kind = VALUE_STRING;
+		mv->v.s = json_string_value(v);
+		if (memchr(mv->v.s, '\0', json_string_length(v)))
+			why = "holds a NUL character";
+		break;
+	case JSON_OBJECT:
+	case JSON_ARRAY:
+		mv->v.kind = VALUE_STRING;
+		r = pyrepr_json_text(v, ret_owned, NULL);
+		if (r == 0)
+			mv->v.s = *ret_owned;
+		else if (r == -EINVAL)
+			why = "nests too deeply";
+		break;
+	case JSON_NULL:
+		why = "is null";
+		break;
+	}
+	if (why) {
+		if (asprintf(ret_err, "the value of '%s' %s", k, why) < 0)
+			*ret_err = NULL;
+		r = -EINVAL;
+	}
+	return r;
+}
+
 int model_metrics_log_json(struct model *m, int64_t id, const char *name,
 			   const char *text, size_t len, char **ret_err)
 {
 	struct metric *vals = NULL;
+	char **owned = NULL;
 	json_error_t jerr;
 	json_t *obj, *v;
 	const char *k;
-	size_t n = 0;
+	size_t n = 0, i;
 	int r = 0;
 
 	*ret_err = NULL;
-	obj = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	/* a repeated key: the last value wins, at the first key's place, as
+	 * in json.loads(); "\u0000" in a key is refused by jansson, in a
+	 * top-level string by metric_value() */
+	obj = json_loadb(text, len, JSON_ALLOW_NUL, &jerr);
 	if (!obj) {
 		if (asprintf(ret_err, "invalid JSON at line %d, column %d: %s",
 			     jerr.line, jerr.column, jerr.text) < 0)
@@ -295,35 +355,22 @@ int model_metrics_log_json(struct model *m, int64_t id, const char *name,
 		goto out;
 	}
 	vals = calloc(json_object_size(obj) + 1, sizeof(*vals));
-	if (!vals) {
+	owned = calloc(json_object_size(obj) + 1, sizeof(*owned));
+	if (!vals || !owned) {
 		r = -ENOMEM;
 		goto out;
 	}
 	json_object_foreach(obj, k, v) {
-		struct metric *mv = &vals[n++];
-
-		mv->key = k;
-		if (json_is_integer(v)) {
-			mv->v.kind = VALUE_INT;
-			mv->v.i = (int64_t)json_integer_value(v);
-		} else if (json_is_real(v)) {
-			mv->v.kind = VALUE_DOUBLE;
-			mv->v.d = json_real_value(v);
-		} else if (json_is_boolean(v)) {
-			mv->v.kind = VALUE_INT;	/* as Python's int(bool) */
-			mv->v.i = json_is_true(v);
-		} else if (json_is_string(v)) {
-			mv->v.kind = VALUE_STRING;
-			mv->v.s = json_string_value(v);
-		} else {
-			if (asprintf(ret_err, "the value of '%s' is not a number or a string", k) < 0)
-				*ret_err = NULL;
-			r = -EINVAL;
+		r = metric_value(k, v, &vals[n], &owned[n], ret_err);
+		if (r < 0)
 			goto out;
-		}
+		n++;
 	}
 	r = model_metrics_log(m, id, name, vals, n);
 out:
+	for (i = 0; owned && i < n; i++)
+		free(owned[i]);
+	free(owned);
 	free(vals);
 	json_decref(obj);
 	return r;

@@ -529,6 +529,76 @@ def test_metrics_json_and_state(mounted, execution):
     assert e.value.errno == errno.EINVAL
 
 
+def metrics_props(m, name):
+    """{key: (int_value, double_value, string_value)} of the latest Metrics
+    artifact NAME."""
+    return {k: (i, d, s) for k, i, d, s in m.sql(
+        "SELECT p.name, p.int_value, p.double_value, p.string_value"
+        " FROM ArtifactProperty p WHERE p.is_custom_property = 1"
+        " AND p.artifact_id = (SELECT max(id) FROM Artifact"
+        " WHERE name LIKE ? || ':%')", (name,))}
+
+
+def test_metrics_objects_and_lists_are_stored_as_python_str(mounted, execution):
+    """An object or a list in metrics/NAME.json is stored as upstream's
+    log_execution_metrics stores what json.loads() gave it: the string
+    Python's str() makes of it.  Scalars keep their types."""
+    metrics = os.path.join(execution, "metrics")
+    text = ('{"cm": [[1, 2], [3, 4]], "report": {"a": 0.5, "b": "x\'y"},'
+            ' "acc": 0.9}')
+    write(os.path.join(metrics, "eval.json"), text.encode())
+    assert metrics_props(mounted, "eval") == {
+        "cm": (None, None, "[[1, 2], [3, 4]]"),
+        "report": (None, None, "{'a': 0.5, 'b': \"x'y\"}"),
+        "acc": (None, 0.9, None)}
+    with open(os.path.join(metrics, "eval.json")) as f:
+        assert json.load(f) == {"cm": "[[1, 2], [3, 4]]",
+                                "report": "{'a': 0.5, 'b': \"x'y\"}",
+                                "acc": 0.9}
+    # the tricky cases, compared with this very CPython's str()
+    text = json.dumps({
+        "nested": {"l": [1, [2.5, [None, True, False]], {}], "e": []},
+        "quotes": ["it's", 'say "hi"', "both ' and \"", "\\"],
+        "controls": ["\x00\x01\b\t\n\x0b\f\r\x1b\x7f", "\x85\xa0\xad"],
+        "unicode": ["caf\u00e9", "\u65e5\u672c", "\U0001f600", "\u200b",
+                    "\u2028\u3000\ufeff\ue000\U0010ffff\u0378"],
+        "floats": [0.1, 1e-7, 1e16, 1e15, 123456789012345678.0, 5e-324,
+                   -0.0, 100.0, 1e-4, 1e-5, 2.0 ** -24, 1.7976931348623157e308],
+        "ints": [0, -1, 2 ** 63 - 1, -2 ** 63],
+    }, ensure_ascii=False)
+    # a repeated key: json.loads keeps the last value at the first place
+    text = text[:-1] + ', "nested": {"z": 1, "y": 2, "z": [3]}}'
+    write(os.path.join(metrics, "tricky.json"), text.encode())
+    want = {k: (None, None, str(v)) for k, v in json.loads(text).items()}
+    assert metrics_props(mounted, "tricky") == want
+    assert want["nested"] == (None, None, "{'z': [3], 'y': 2}")
+    # scalars next to them keep their types
+    write(os.path.join(metrics, "mixed.json"),
+          b'{"i": 9223372036854775807, "d": 1e16, "s": "x\'y", "b": true,'
+          b' "l": [1, 2]}')
+    assert metrics_props(mounted, "mixed") == {
+        "i": (2 ** 63 - 1, None, None), "d": (None, 1e16, None),
+        "s": (None, None, "x'y"), "b": (1, None, None),
+        "l": (None, None, "[1, 2]")}
+    # still refused: a top-level null, an integer beyond int64 (anywhere),
+    # a NUL character in a key or a top-level string
+    before = mounted.sql("SELECT count(*) FROM Artifact")
+    for name, bad, why in (
+            ("n1", b'{"acc": 0.5, "x": null}', "'x' is null"),
+            ("n5", b'{"s": "a\\u0000b"}', "'s' holds a NUL character"),
+            ("n6", b'{"k\\u0000": 1}', "NUL byte in object key"),
+            ("n2", b'{"big": 9223372036854775808}', "too big integer"),
+            ("n3", b'{"big": -9223372036854775809}', "too big negative integer"),
+            ("n4", b'{"l": [1, 9223372036854775808]}', "too big integer")):
+        with pytest.raises(OSError) as e:
+            write(os.path.join(metrics, name + ".json"), bad)
+        assert e.value.errno == errno.EINVAL, name
+        assert why in mounted.journal().splitlines()[-1], name
+    assert mounted.sql("SELECT count(*) FROM Artifact") == before
+    assert sorted(os.listdir(metrics)) == ["eval.json", "mixed.json",
+                                           "tricky.json"]
+
+
 def test_lineage_names_everything_upstream(mounted, execution):
     p = mounted.path("pipelines", "demo")
     write(os.path.join(execution, "inputs", "raw.csv"), b"raw\n")
