@@ -616,8 +616,20 @@ static size_t ssh_write_cb(char *ptr, size_t size, size_t nmemb, void *data)
 	return len;
 }
 
+/* Stops a download at its first bytes: the size is known by then. */
+static size_t first_bytes_cb(char *ptr, size_t size, size_t nmemb,
+			     void *data)
+{
+	(void)ptr;
+	(void)size;
+	(void)nmemb;
+	*(bool *)data = true;
+	return 0;
+}
+
 static int ssh_stat(struct storage *s, const char *key, uint64_t *ret_size)
 {
+	bool stopped = false;
 	struct ssh_priv *p = s->priv;
 	char *url = NULL;
 	CURLcode cc = CURLE_OK;
@@ -629,17 +641,34 @@ static int ssh_stat(struct storage *s, const char *key, uint64_t *ret_size)
 	r = ssh_prepare(s, url);
 	if (r < 0)
 		goto out;
-	/* opens the file for reading and stats it, reads nothing */
-	SETOPT(cc, p->curl, CURLOPT_NOBODY, 1L);
+	if (!ret_size) {
+		/* opens the file for reading and stats it, reads nothing */
+		SETOPT(cc, p->curl, CURLOPT_NOBODY, 1L);
+	} else {
+		/*
+		 * libcurl reports an SFTP file's size once a download has
+		 * begun (not for a NOBODY): begin one, stop at its first
+		 * bytes.
+		 */
+		SETOPT(cc, p->curl, CURLOPT_WRITEFUNCTION, first_bytes_cb);
+		SETOPT(cc, p->curl, CURLOPT_WRITEDATA, &stopped);
+	}
 	if (cc == CURLE_OK)
 		cc = curl_easy_perform(p->curl);
+	if (cc == CURLE_WRITE_ERROR && stopped)
+		cc = CURLE_OK;
 	r = cc == CURLE_OK ? 0 : ssh_fail(s, cc, "stat", key);
 	if (r == 0 && ret_size) {
 		curl_off_t len = -1;
 
-		/* libcurl reports the remote file's size for a NOBODY */
-		if (curl_easy_getinfo(p->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
-				      &len) != CURLE_OK || len < 0)
+		/* a download that ended without a byte: an empty file */
+		if (!stopped)
+			len = 0;
+		else if (curl_easy_getinfo(p->curl,
+					   CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+					   &len) != CURLE_OK)
+			len = -1;
+		if (len < 0)
 			r = storage_fail(s, -EPROTO,
 					 "SFTP stat of %s: no size in the answer",
 					 key);
