@@ -460,6 +460,53 @@ def test_model_metrics_step_metrics_and_dataslice_names(srv):
     assert sorted(e["type"] for e in d2["events"] if e["artifact_id"] == ds) == [3, 4]
 
 
+def test_dataslice_merged_again_and_again(srv):
+    """A named execution with a Dataslice pushed four times (§2.4 Dataslice row, §1.6 last
+    bullet, §8 item 11).  1st: new artifact, OUTPUT event.  2nd: the uri exists, so
+    link_execution_to_input_artifact adds an INPUT event (a path, no timestamp) without looking
+    for one, and merges no custom properties.  3rd: that INPUT event exists, MLMD's
+    UNIQUE(artifact_id, execution_id, type) raises AlreadyExistsError, and handle_event's
+    handler runs update_existing_artifact on the first artifact with the uri: no event is added,
+    but every non-int custom property is rewritten as str(value).  4th: the same again."""
+    name = "cmf_artifacts/744a0000/dataslice/slice-1:05910000000000000000000000000000"
+    doc, _, _ = train_document(exec_name="train-exec")
+    exe = the_execution(doc)
+    exe["events"] = [ev for ev in exe["events"] if ev["artifact"]["type"] == "Dataslice"]
+    exe["events"][0]["artifact"]["custom_properties"] = {
+        "fraction": 0.5, "rows": 2, "purpose": "validation"}
+
+    def slice_state():
+        d = srv.dump()
+        assert d["merge_errors"] == []
+        [art] = [a for a in d["artifacts"] if a["type"] == "Dataslice"]
+        [eid] = [e["id"] for e in d["executions"]]
+        events = [(e["id"], e["type"], e["path"], e["milliseconds_since_epoch"] is None)
+                  for e in d["events"] if e["artifact_id"] == art["id"]]
+        assert all(e["execution_id"] == eid for e in d["events"])
+        return art, events
+
+    srv.push_ok(copy.deepcopy(doc))
+    art1, events1 = slice_state()
+    assert art1["name"] == name
+    assert [(t, p, untimed) for _, t, p, untimed in events1] == [(4, [], False)]
+    custom1 = {"fraction": 0.5, "rows": 2, "purpose": "validation",
+               "original_create_time_since_epoch": "1753100001300"}
+    assert art1["custom_properties"] == custom1
+
+    srv.push_ok(copy.deepcopy(doc))
+    art2, events2 = slice_state()
+    assert events2[0] == events1[0]
+    assert [(t, p, untimed) for _, t, p, untimed in events2[1:]] == [(3, [name], True)]
+    assert art2["custom_properties"] == custom1         # the re-link merges nothing
+
+    for _ in range(2):
+        srv.push_ok(copy.deepcopy(doc))
+        art3, events3 = slice_state()
+        assert events3 == events2                        # AlreadyExistsError: no third event
+        assert art3["id"] == art1["id"]
+        assert art3["custom_properties"] == dict(custom1, fraction="0.5")
+
+
 def test_failed_execution_merge_is_silent_and_events_go_to_previous_execution(srv):
     doc = example_document()
     stage = doc["Pipeline"][0]["stages"][0]
