@@ -172,11 +172,16 @@ static json_t *node(struct store *st, const char *sql, enum mlmd_node kind,
 	return o;
 }
 
-/* What to put in a document: all executions, or those in @ids. */
+/*
+ * What to put in a document: all executions, or those in @ids; their
+ * events but those in @omit.
+ */
 struct doc_ctx {
 	struct store *st;
 	const int64_t *ids;	/* sorted; NULL: all */
 	size_t n;
+	const struct document_event *omit;	/* sorted */
+	size_t nomit;
 };
 
 static int cmp_id(const void *a, const void *b)
@@ -186,9 +191,26 @@ static int cmp_id(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int cmp_event(const void *a, const void *b)
+{
+	const struct document_event *x = a, *y = b;
+
+	if (x->execution_id != y->execution_id)
+		return x->execution_id < y->execution_id ? -1 : 1;
+	return cmp_id(&x->artifact_id, &y->artifact_id);
+}
+
 static bool wanted(const struct doc_ctx *d, int64_t id)
 {
 	return !d->ids || bsearch(&id, d->ids, d->n, sizeof(id), cmp_id);
+}
+
+static bool omitted(const struct doc_ctx *d, int64_t exec, int64_t artifact)
+{
+	struct document_event key = { exec, artifact };
+
+	return d->nomit && bsearch(&key, d->omit, d->nomit, sizeof(key),
+				   cmp_event);
 }
 
 static json_t *execution_doc(const struct doc_ctx *d, int64_t id)
@@ -217,11 +239,14 @@ static json_t *execution_doc(const struct doc_ctx *d, int64_t id)
 	}
 	store_stmt_done(s);
 	for (i = 0; i < n; i++) {
-		json_t *a = node(st, sql_artifact, MLMD_ARTIFACT, ids[i], true);
-		json_t *ev = a ? json_pack("{s:i, s:o}", "type", types[i],
-					   "artifact", a)
-			       : NULL;
+		json_t *a, *ev;
 
+		if (omitted(d, id, ids[i]))
+			continue;
+		a = node(st, sql_artifact, MLMD_ARTIFACT, ids[i], true);
+		ev = a ? json_pack("{s:i, s:o}", "type", types[i], "artifact",
+				   a)
+		       : NULL;
 		if (!ev || json_array_append_new(events, ev) < 0)
 			goto fail;
 	}
@@ -302,16 +327,18 @@ static json_t *stage_child(const struct doc_ctx *d, int64_t id, bool *skip)
 int document_export(struct model *m, const char *pipeline, unsigned flags,
 		    char **ret_text, size_t *ret_len)
 {
-	return document_export_executions(m, pipeline, NULL, 0, flags,
+	return document_export_executions(m, pipeline, NULL, 0, NULL, 0, flags,
 					  ret_text, ret_len);
 }
 
 int document_export_executions(struct model *m, const char *pipeline,
 			       const int64_t *ids, size_t nids,
-			       unsigned flags, char **ret_text,
+			       const struct document_event *omit,
+			       size_t nomit, unsigned flags, char **ret_text,
 			       size_t *ret_len)
 {
 	struct doc_ctx d = { .st = m->st };
+	struct document_event *omit_sorted = NULL;
 	int64_t *sorted = NULL;
 	json_t *doc = NULL, *p = NULL;
 	sqlite3_stmt *s;
@@ -338,6 +365,17 @@ int document_export_executions(struct model *m, const char *pipeline,
 		d.ids = sorted;
 		d.n = nids;
 	}
+	if (nomit) {
+		omit_sorted = calloc(nomit, sizeof(*omit_sorted));
+		if (!omit_sorted) {
+			r = -ENOMEM;
+			goto out;
+		}
+		memcpy(omit_sorted, omit, nomit * sizeof(*omit));
+		qsort(omit_sorted, nomit, sizeof(*omit_sorted), cmp_event);
+		d.omit = omit_sorted;
+		d.nomit = nomit;
+	}
 	p = context_doc(&d, id, sql_stages, "stages", stage_child);
 	doc = p ? json_pack("{s:[o]}", "Pipeline", p) : NULL;
 	if (!doc) {
@@ -356,5 +394,6 @@ out:
 	store_unlock(m->st);
 	json_decref(doc);
 	free(sorted);
+	free(omit_sorted);
 	return r;
 }

@@ -19,6 +19,7 @@
 #define CMFFS_DOCUMENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "model.h"
 
@@ -45,14 +46,37 @@ int document_export(struct model *m, const char *pipeline, unsigned flags,
 
 
 
+/* An event: an execution's link to an artifact (of any event type). */
+struct document_event {
+	int64_t execution_id;
+	int64_t artifact_id;
+};
+
 /*
  * The same, restricted to the executions in @ids (and the stages holding
- * them): a push in bounded pieces.
+ * them): a push in bounded pieces.  The events in @omit[0..nomit) are left
+ * out (a push does not send again what the server has, syncstate.h).
  */
 int document_export_executions(struct model *m, const char *pipeline,
 			       const int64_t *ids, size_t nids,
-			       unsigned flags, char **ret_text,
+			       const struct document_event *omit,
+			       size_t nomit, unsigned flags, char **ret_text,
 			       size_t *ret_len);
+
+/*
+ * The uris of the artifacts that the executions of document @text carrying
+ * @uuid in their Execution_uuid list have events on (what a server has of
+ * an execution: its answer to a pull), each given to @cb, maybe more than
+ * once; a non-zero return of @cb ends the walk with it.  -EINVAL if @text
+ * is not a CMF document (Pipeline, stages, executions and events lists of
+ * objects; an absent list is empty, as document_import() reads it, and an
+ * artifact without a uri has none), -EFBIG past DOCUMENT_MAX_BYTES.  Only
+ * the strings looked at are decoded: the walk needs no more memory than
+ * the text.
+ */
+typedef int (*document_uri_cb)(void *ud, const char *uri);
+int document_execution_uris(const char *text, size_t len, const char *uuid,
+			    document_uri_cb cb, void *ud);
 
 struct import_stats {
 	unsigned pipelines;	/* created */

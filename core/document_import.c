@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Merging a CMF JSON document into the store (cmffs import, and pull):
- * the client side of cmf-upstream.md §2.5, made idempotent.
+ * the client side of cmf-upstream.md §2.5, made idempotent; and reading
+ * what a server's document holds of one execution (document_execution_uris).
  */
 #include "document.h"
 
@@ -1039,12 +1040,26 @@ static int import_pipelines(struct importer *im, struct jspan pipelines,
 	return r;
 }
 
+/* The value of a checked text (jscan_check), without the whitespace around. */
+static struct jspan trimmed(const char *text, size_t len)
+{
+	struct jspan doc = { text, len };
+
+	while (doc.n && strchr(" \t\r\n", doc.p[0])) {
+		doc.p++;
+		doc.n--;
+	}
+	while (doc.n && strchr(" \t\r\n", doc.p[doc.n - 1]))
+		doc.n--;
+	return doc;
+}
+
 int document_import(struct model *m, const char *text, size_t len,
 		    const char *only_pipeline, struct import_stats *ret_stats,
 		    char **ret_err)
 {
 	struct importer im = { .m = m };
-	struct jspan doc = { text, len }, pipelines;
+	struct jspan doc, pipelines;
 	const struct walk_key walks[] = { { "Pipeline", &pipelines }, { NULL, NULL } };
 	json_t *top = NULL;
 	const char *why;
@@ -1064,13 +1079,7 @@ int document_import(struct model *m, const char *text, size_t len,
 		*ret_err = im.err;
 		return r;
 	}
-	/* the value itself, without the whitespace around it */
-	while (doc.n && strchr(" \t\r\n", doc.p[0])) {
-		doc.p++;
-		doc.n--;
-	}
-	while (doc.n && strchr(" \t\r\n", doc.p[doc.n - 1]))
-		doc.n--;
+	doc = trimmed(text, len);
 	if (jspan_kind(doc) == '{')
 		r = read_object(&im, doc, "the document", NULL, walks, &top);
 	else
@@ -1255,4 +1264,148 @@ out:
 	store_unlock(m->st);
 	free(im.err);
 	return r;
+}
+
+/* --- what a server has of one execution (document_execution_uris) ------- */
+
+struct uri_scan {
+	const char *uuid;
+	document_uri_cb cb;
+	void *ud;
+};
+
+/*
+ * The value of member @key of object @obj in *ret ({ NULL } when absent);
+ * -EINVAL if @obj is not an object or names @key twice.
+ */
+static int scan_member(struct jspan obj, const char *key, struct jspan *ret)
+{
+	struct jspan k, v;
+	size_t off = 0;
+	int more;
+
+	*ret = (struct jspan){ NULL, 0 };
+	if (jspan_kind(obj) != '{')
+		return -EINVAL;
+	while ((more = jscan_member(obj, &off, &k, &v)) > 0) {
+		if (!jscan_key_is(k, key))
+			continue;
+		if (ret->p)
+			return -EINVAL;
+		*ret = v;
+	}
+	return more < 0 ? -EINVAL : 0;
+}
+
+/*
+ * String value @v decoded, owned in *ret; -EINVAL if it is not a string
+ * jansson takes (one with a NUL).
+ */
+static int scan_string(struct jspan v, char **ret)
+{
+	json_error_t jerr;
+	json_t *j;
+
+	if (jspan_kind(v) != '"')
+		return -EINVAL;
+	j = json_loadb(v.p, v.n, JSON_DECODE_ANY, &jerr);
+	if (!j)
+		return json_error_code(&jerr) == json_error_out_of_memory
+			       ? -ENOMEM
+			       : -EINVAL;
+	*ret = strdup(json_string_value(j));
+	json_decref(j);
+	return *ret ? 0 : -ENOMEM;
+}
+
+/* Execution @e: the uris of its events' artifacts, if it carries the uuid. */
+static int scan_execution(struct jspan e, const struct uri_scan *sc)
+{
+	struct jspan props, v, events, ev, art;
+	char *uuids = NULL, *uri = NULL;
+	size_t off = 0;
+	bool ours;
+	int more = 0, r;
+
+	r = scan_member(e, "properties", &props);
+	if (r == 0 && jspan_kind(props) == '{')
+		r = scan_member(props, "Execution_uuid", &v);
+	else
+		v.p = NULL;
+	if (r < 0 || jspan_kind(v) != '"')
+		return r;	/* not an execution a uuid names */
+	r = scan_string(v, &uuids);
+	if (r < 0)
+		return r;
+	ours = list_has(uuids, sc->uuid);
+	free(uuids);
+	if (!ours)
+		return 0;
+	r = scan_member(e, "events", &events);
+	if (r == 0 && events.p && jspan_kind(events) != '[')
+		r = -EINVAL;
+	while (r == 0 && events.p &&
+	       (more = jscan_element(events, &off, &ev)) > 0) {
+		r = scan_member(ev, "artifact", &art);
+		if (r == 0)
+			r = scan_member(art, "uri", &v);
+		if (r < 0 || !v.p)
+			continue;	/* upstream leaves an empty uri out */
+		r = scan_string(v, &uri);
+		if (r == 0)
+			r = sc->cb(sc->ud, uri);
+		free(uri);
+		uri = NULL;
+	}
+	return r == 0 && more < 0 ? -EINVAL : r;
+}
+
+/*
+ * Each object of array @arr (absent: none, as document_import() reads it):
+ * its member @path[0], an array, walked the same way with @path + 1; at
+ * the end of the path, the object is an execution.
+ */
+static int scan_list(struct jspan arr, const char *const *path,
+		     const struct uri_scan *sc)
+{
+	struct jspan x, sub;
+	size_t off = 0;
+	int more = 0, r = 0;
+
+	if (!arr.p)
+		return 0;
+	if (jspan_kind(arr) != '[')
+		return -EINVAL;
+	while (r == 0 && (more = jscan_element(arr, &off, &x)) > 0) {
+		if (!*path) {
+			r = scan_execution(x, sc);
+			continue;
+		}
+		r = scan_member(x, *path, &sub);
+		if (r == 0)
+			r = scan_list(sub, path + 1, sc);
+	}
+	return r == 0 && more < 0 ? -EINVAL : r;
+}
+
+int document_execution_uris(const char *text, size_t len, const char *uuid,
+			    document_uri_cb cb, void *ud)
+{
+	static const char *const path[] = { "stages", "executions", NULL };
+	const struct uri_scan sc = { uuid, cb, ud };
+	struct jspan doc, pipelines;
+	const char *why;
+	size_t off;
+	int r;
+
+	if (len > DOCUMENT_MAX_BYTES)
+		return -EFBIG;
+	r = jscan_check(text, len, &off, &why);
+	if (r < 0)
+		return r;
+	doc = trimmed(text, len);
+	r = scan_member(doc, "Pipeline", &pipelines);
+	if (r == 0 && jspan_kind(pipelines) != '[')
+		r = -EINVAL;
+	return r < 0 ? r : scan_list(pipelines, path, &sc);
 }

@@ -3,6 +3,8 @@
  * libFuzzer: a CMF JSON document from a server (mlmd_pull), merged into a
  * fresh store.  Whatever merges must export again, and that export must
  * merge into another fresh store: a pulled pipeline can always be pushed.
+ * The same text is also read as a server's answer about one execution
+ * (document_execution_uris): a document that merges is one it reads.
  *
  * The two stores are made once per process and emptied with model_reset()
  * before each use, so that a run sees no row of the run before it (and a
@@ -48,16 +50,35 @@ static int round_trip(void *ud, const char *name, int64_t id)
 	return 0;
 }
 
+/* Every uri handed out is a string of the text (jansson decoded it). */
+static int check_uri(void *ud, const char *uri)
+{
+	(void)ud;
+	if (!uri)
+		abort();
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct import_stats st;
 	char *err = NULL;
+	int uris;
 
 	if (model_reset(pulled) < 0)
 		abort();
+	/* the uuid of executions of the seeds, and the start of one */
+	uris = document_execution_uris((const char *)data, size,
+				       "eebe31bc-e6f8-11f1-ab11-02fc00000001",
+				       check_uri, NULL);
+	(void)document_execution_uris((const char *)data, size, "eebe",
+				      check_uri, NULL);
 	if (document_import(pulled, (const char *)data, size, NULL, &st,
-			    &err) == 0)
+			    &err) == 0) {
 		(void)model_pipeline_list(pulled, round_trip, pulled);
+		if (uris != 0)
+			abort();
+	}
 	free(err);
 	return 0;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Merging CMF documents (document_import): what a merge may add, what it
- * never changes, the names it refuses, and the shapes of JSON it reads.
+ * never changes, the names it refuses, and the shapes of JSON it reads;
+ * what a server's document holds of one execution; a push's export.
  */
 #include "document.h"
 
@@ -299,6 +300,121 @@ static void test_size_limits(void **state)
 	assert_int_equal(q(f, "SELECT count(*) FROM Context"), 0);
 }
 
+/* document_execution_uris() collects into a comma list */
+static int collect_uri(void *ud, const char *uri)
+{
+	char *list = ud;
+
+	if (strlen(list) + strlen(uri) + 2 > 256)
+		return -E2BIG;
+	if (*list)
+		strcat(list, ",");
+	strcat(list, uri);
+	return 0;
+}
+
+static int stop_at_first(void *ud, const char *uri)
+{
+	(void)ud;
+	(void)uri;
+	return 1;
+}
+
+/* What a server's answer holds of one execution: its events' uris. */
+static void test_execution_uris(void **state)
+{
+	static const char *const bad[] = {
+		"{\"Pipeline\": {}}", "{\"x\": 1}", "[]", "{\"Pipeline\": [1]}",
+		"{\"Pipeline\": [{\"stages\": {}}]}",
+		"{\"Pipeline\": [{\"stages\": [{\"executions\": [{\"properties\":"
+		" {\"Execution_uuid\": \"" U1 "\"}, \"events\": {}}]}]}]}",
+		"{\"Pipeline\": [{\"stages\": [{\"executions\": [{\"properties\":"
+		" {\"Execution_uuid\": \"" U1 "\"}, \"events\": [{\"type\": 3}]}]}]}]}",
+		"{\"Pipeline\": [{\"stages\": [{\"executions\": [{\"properties\":"
+		" {\"Execution_uuid\": \"" U1 "\"}, \"events\": [{\"artifact\":"
+		" {\"uri\": \"a\", \"uri\": \"b\"}}]}]}]}]}",
+		"{\"Pipeline\": [{\"stages\": [{\"executions\": [{\"properties\":"
+		" {\"Execution_uuid\": \"" U1 "\"}, \"events\": [{\"artifact\":"
+		" {\"uri\": 7}}]}]}]}]}",
+		"{\"Pipeline\": [", "no_exec_uuid",
+	};
+	const char *text =
+		" {\"Pipeline\": [{\"name\": \"p\", \"stages\": [{\"executions\": ["
+		"{\"events\": [{\"type\": 4, \"artifact\": {\"uri\": \"" U3 "\"}}],"
+		" \"properties\": {\"Execution_uuid\": \"" U3 "\"}},"
+		"{\"name\": \"e\", \"events\": [{\"type\": 3, \"artifact\":"
+		" {\"type\": \"Dataset\", \"uri\": \"" MD5_A "\"}},"
+		" {\"type\": 4, \"artifact\": {\"type\": \"Dataslice\", \"ur\\u0069\":"
+		" \"b\\u0062\"}}, {\"type\": 4, \"artifact\": {\"name\": \"m\"}}],"
+		" \"properties\": {\"Execution_uuid\": \"" U2 "," U1 "\"}},"
+		"{\"properties\": {\"Execution_uuid\": 5}, \"events\": 7},"
+		"{\"events\": []}]}]}, {\"stages\": []}]}\n";
+	char got[256] = "";
+	size_t i;
+
+	(void)state;
+	assert_int_equal(document_execution_uris(text, strlen(text), U1,
+						 collect_uri, got), 0);
+	assert_string_equal(got, MD5_A ",bb");
+	got[0] = '\0';
+	assert_int_equal(document_execution_uris(text, strlen(text), U3,
+						 collect_uri, got), 0);
+	assert_string_equal(got, U3);
+	/* a uuid is a whole item of the list */
+	got[0] = '\0';
+	assert_int_equal(document_execution_uris(text, strlen(text), "22222222",
+						 collect_uri, got), 0);
+	assert_string_equal(got, "");
+	assert_int_equal(document_execution_uris(text, strlen(text), U1,
+						 stop_at_first, NULL), 1);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (document_execution_uris(bad[i], strlen(bad[i]), U1,
+					    collect_uri, got) != -EINVAL)
+			fail_msg("'%s' accepted", bad[i]);
+	assert_int_equal(document_execution_uris("{}", DOCUMENT_MAX_BYTES + 1, U1,
+						 collect_uri, got), -EFBIG);
+	/* absent lists are empty, as a merge reads them */
+	text = "{\"Pipeline\": [{\"stages\": [{\"name\": \"p/s\"}, {\"executions\":"
+	       " [{\"properties\": {\"Execution_uuid\": \"" U1 "\"}}]}]}, {}]}";
+	got[0] = '\0';
+	assert_int_equal(document_execution_uris(text, strlen(text), U1,
+						 collect_uri, got), 0);
+	assert_string_equal(got, "");
+}
+
+/* A push leaves out the events it is told to; an export lists them all. */
+static void test_export_leaves_out_events(void **state)
+{
+	struct fixture *f = *state;
+	struct document_event omit;
+	char *t, *all = NULL, *part = NULL;
+	size_t len;
+	int64_t ids[1];
+
+	t = doc("p", "e", U1, "{}", DATASET("a.csv", MD5_A) ", "
+		DATASET("b.csv", "92eb5ffee6ae2fec3ad71c777531578f"));
+	assert_int_equal(import(f, t, NULL), 0);
+	free(t);
+	ids[0] = q(f, "SELECT id FROM Execution");
+	omit.execution_id = ids[0];
+	omit.artifact_id = q(f, "SELECT id FROM Artifact WHERE uri = '" MD5_A "'");
+	assert_int_equal(document_export(f->m, "p", 0, &all, &len), 0);
+	assert_int_equal(document_export_executions(f->m, "p", ids, 1, &omit, 1,
+						    0, &part, &len), 0);
+	assert_non_null(strstr(all, "a.csv:" MD5_A));
+	assert_non_null(strstr(all, "b.csv:"));
+	assert_null(strstr(part, "a.csv:"));
+	assert_non_null(strstr(part, "b.csv:"));
+	free(all);
+	free(part);
+	/* another execution's event on that artifact is not left out */
+	omit.execution_id = ids[0] + 1;
+	assert_int_equal(document_export_executions(f->m, "p", ids, 1, &omit, 1,
+						    0, &part, &len), 0);
+	assert_non_null(strstr(part, "a.csv:" MD5_A));
+	free(part);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -307,6 +423,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_names_are_those_the_mount_takes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_documents_are_walked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_size_limits, setup, teardown),
+		cmocka_unit_test(test_execution_uris),
+		cmocka_unit_test_setup_teardown(test_export_leaves_out_events, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
