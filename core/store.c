@@ -256,7 +256,9 @@ static const char *const mlmd_probes[] = {
  * of the fixed directories (pipelines, stages, executions).  Sync state:
  * cmffs_remote_object lists the objects confirmed at a storage remote,
  * cmffs_pushed_execution the last version of an execution a CMF server
- * acknowledged; what is pending is derived from them, so a restart resumes.
+ * acknowledged, cmffs_pushed_slice the Dataslice events of an execution a
+ * server has (a push it acknowledged carried them, or its document shows
+ * them); what is pending is derived from them, so a restart resumes.
  */
 static const char cmffs_ddl[] =
 	"CREATE TABLE IF NOT EXISTS cmffs_entry ("
@@ -292,6 +294,11 @@ static const char cmffs_ddl[] =
 	" server TEXT NOT NULL,"
 	" pushed_update_ms INTEGER NOT NULL,"
 	" PRIMARY KEY (execution_id, server)) STRICT;"
+	"CREATE TABLE IF NOT EXISTS cmffs_pushed_slice ("
+	" execution_id INTEGER NOT NULL,"
+	" artifact_id INTEGER NOT NULL,"
+	" server TEXT NOT NULL,"
+	" PRIMARY KEY (execution_id, artifact_id, server)) STRICT;"
 	"CREATE TABLE IF NOT EXISTS cmffs_tensorboard_upload ("
 	" entry_id INTEGER NOT NULL,"
 	" server TEXT NOT NULL,"

@@ -34,6 +34,18 @@ static const char sql_pending_objects[] =
 static const char sql_object_done[] =
 	"INSERT OR REPLACE INTO cmffs_remote_object(oid, remote, pushed_ms)"
 	" VALUES (?1, ?2, ?3)";
+/*
+ * The Dataslice events of execution @exec (columns ev, a), and whether
+ * server ?1 has one (cmffs_pushed_slice).
+ */
+#define SQL_SLICE_EVENTS(exec)                                             \
+	"`Event` ev JOIN `Artifact` a ON a.`id` = ev.`artifact_id`"       \
+	" JOIN `Type` t ON t.`id` = a.`type_id` WHERE ev.`execution_id` = " \
+	exec " AND t.`name` = 'Dataslice'"
+#define SQL_SLICE_KNOWN                                                   \
+	"EXISTS (SELECT 1 FROM cmffs_pushed_slice k WHERE"                \
+	" k.execution_id = ev.`execution_id` AND k.artifact_id = a.`id`"  \
+	" AND k.server = ?1)"
 /* executions whose last update is newer than what @server acknowledged */
 static const char sql_pending_executions[] =
 	"SELECT e.`id`, e.`last_update_time_since_epoch`,"
@@ -42,7 +54,9 @@ static const char sql_pending_executions[] =
 	"  ON a.`id` = ev.`artifact_id` WHERE ev.`execution_id` = e.`id`"
 	"  AND ?2 IS NOT NULL AND " OBJECT_URI("a.`uri`")
 	"  AND NOT EXISTS (SELECT 1 FROM cmffs_remote_object o"
-	"   WHERE o.oid = a.`uri` AND o.remote = ?2))"
+	"   WHERE o.oid = a.`uri` AND o.remote = ?2)),"
+	" (SELECT count(*) FROM " SQL_SLICE_EVENTS("e.`id`")
+	"  AND NOT " SQL_SLICE_KNOWN ")"
 	" FROM `Execution` e LEFT JOIN `ExecutionProperty` p"
 	" ON p.`execution_id` = e.`id` AND p.`name` = 'Pipeline_Type'"
 	" AND p.`is_custom_property` = 0"
@@ -52,6 +66,21 @@ static const char sql_pending_executions[] =
 	" OR d.pushed_update_ms < e.`last_update_time_since_epoch`)"
 	" AND (?3 IS NULL OR p.`string_value` = ?3)"
 	" ORDER BY e.`last_update_time_since_epoch`, e.`id`";
+static const char sql_slice_events[] =
+	"SELECT ev.`artifact_id`, " SQL_SLICE_KNOWN " FROM "
+	SQL_SLICE_EVENTS("?2") " ORDER BY ev.`id`";
+static const char sql_slice_done[] =
+	"INSERT OR IGNORE INTO cmffs_pushed_slice(execution_id, artifact_id,"
+	" server) VALUES (?2, ?3, ?1)";
+static const char sql_slice_seen[] =
+	"INSERT OR IGNORE INTO cmffs_pushed_slice(execution_id, artifact_id,"
+	" server) SELECT ev.`execution_id`, a.`id`, ?1 FROM "
+	SQL_SLICE_EVENTS("?2") " AND a.`uri` = ?3";
+static const char sql_first_uuid[] =
+	"SELECT substr(`string_value`, 1,"
+	" instr(`string_value` || ',', ',') - 1) FROM `ExecutionProperty`"
+	" WHERE `execution_id` = ?1 AND `name` = 'Execution_uuid'"
+	" AND `is_custom_property` = 0 AND `string_value` <> ''";
 static const char sql_execution_done[] =
 	"INSERT OR REPLACE INTO cmffs_pushed_execution(execution_id, server,"
 	" pushed_update_ms) VALUES (?1, ?2, ?3)";
@@ -306,6 +335,7 @@ int syncstate_pending_executions(struct model *m, const char *server,
 		snprintf(rows[n].pipeline, sizeof(rows[n].pipeline), "%s",
 			 p ? p : "");
 		rows[n].missing_objects = sqlite3_column_int(s, 3);
+		rows[n].unknown_slices = sqlite3_column_int(s, 4);
 		n++;
 	}
 	if (r == 0 && rc != SQLITE_DONE)
@@ -333,6 +363,119 @@ int syncstate_execution_done(struct model *m, const char *server,
 		sqlite3_bind_int64(s, 3, update_ms);
 		r = mlmd_step_done(s);
 	}
+	store_unlock(m->st);
+	return r;
+}
+
+int syncstate_slice_events(struct model *m, const char *server,
+			   const int64_t *ids, size_t n,
+			   struct slice_event **ret, size_t *ret_n)
+{
+	struct slice_event *v = NULL;
+	size_t nv = 0, cap = 0, i;
+	sqlite3_stmt *s;
+	int rc = SQLITE_DONE, r = 0;
+
+	store_lock(m->st);
+	for (i = 0; r == 0 && i < n; i++) {
+		r = store_stmt(m->st, sql_slice_events, &s);
+		if (r < 0)
+			break;
+		sqlite3_bind_text(s, 1, server, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, ids[i]);
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+			if (array_reserve(&v, &cap, nv + 1, sizeof(*v)) < 0) {
+				r = -ENOMEM;
+				break;
+			}
+			v[nv].execution_id = ids[i];
+			v[nv].artifact_id = sqlite3_column_int64(s, 0);
+			v[nv].known = sqlite3_column_int(s, 1) != 0;
+			nv++;
+		}
+		if (r == 0 && rc != SQLITE_DONE)
+			r = store_errno(rc);
+		store_stmt_done(s);
+	}
+	store_unlock(m->st);
+	if (r < 0) {
+		free(v);
+		return r;
+	}
+	*ret = v;
+	*ret_n = nv;
+	return 0;
+}
+
+int syncstate_slices_done(struct model *m, const char *server,
+			  const struct slice_event *v, size_t n)
+{
+	sqlite3_stmt *s;
+	size_t i;
+	int r;
+
+	store_lock(m->st);
+	r = store_begin(m->st);
+	if (r < 0)
+		goto out;
+	for (i = 0; r == 0 && i < n; i++) {
+		if (v[i].known)
+			continue;
+		r = store_stmt(m->st, sql_slice_done, &s);
+		if (r < 0)
+			break;
+		sqlite3_bind_text(s, 1, server, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, v[i].execution_id);
+		sqlite3_bind_int64(s, 3, v[i].artifact_id);
+		r = mlmd_step_done(s);
+	}
+	if (r == 0)
+		r = store_commit(m->st);
+	else
+		store_rollback(m->st);
+out:
+	store_unlock(m->st);
+	return r;
+}
+
+int syncstate_slice_seen(struct model *m, const char *server,
+			 int64_t execution_id, const char *uri)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	store_lock(m->st);
+	r = store_stmt(m->st, sql_slice_seen, &s);
+	if (r == 0) {
+		sqlite3_bind_text(s, 1, server, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, execution_id);
+		sqlite3_bind_text(s, 3, uri, -1, SQLITE_STATIC);
+		r = mlmd_step_done(s);
+	}
+	store_unlock(m->st);
+	return r;
+}
+
+int syncstate_execution_uuid(struct model *m, int64_t execution_id,
+			     char **ret_uuid)
+{
+	sqlite3_stmt *s;
+	int rc, r;
+
+	store_lock(m->st);
+	r = store_stmt(m->st, sql_first_uuid, &s);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_int64(s, 1, execution_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*ret_uuid = strdup((const char *)sqlite3_column_text(s, 0));
+		r = *ret_uuid ? 0 : -ENOMEM;
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
+	}
+	store_stmt_done(s);
+out:
 	store_unlock(m->st);
 	return r;
 }

@@ -13,6 +13,7 @@
 #ifndef CMFFS_SYNCSTATE_H
 #define CMFFS_SYNCSTATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,7 @@ struct pending_execution {
 	int64_t update_ms;	/* the version to acknowledge */
 	char pipeline[256];
 	int missing_objects;	/* its artifacts not yet at @remote */
+	int unknown_slices;	/* its Dataslice events @server may lack */
 };
 typedef int (*sync_execution_cb)(void *ud, const struct pending_execution *e);
 
@@ -50,6 +52,48 @@ int syncstate_pending_executions(struct model *m, const char *server,
 				 sync_execution_cb cb, void *ud);
 int syncstate_execution_done(struct model *m, const char *server,
 			     int64_t execution_id, int64_t update_ms);
+
+/*
+ * Dataslice events.  A CMF server merges a named execution again on every
+ * push, and upstream's merge re-links a Dataslice whose uri it knows as an
+ * INPUT of the execution without looking for the event it has
+ * (cmf-upstream.md §2.4, §8.11): a push must not carry a Dataslice event
+ * the server has.  What a server has is recorded per (execution, artifact,
+ * server): when it acknowledges a push that carried the event, or when its
+ * document shows the execution with an event on an artifact of that uri.
+ * An event not recorded may or may not be there (a push whose answer was
+ * lost, a server that got the execution from another one): the pusher asks
+ * the server before sending it.
+ */
+struct slice_event {
+	int64_t execution_id;
+	int64_t artifact_id;
+	bool known;		/* @server is recorded to have it */
+};
+
+/*
+ * The Dataslice events of executions @ids[0..n) and whether @server has
+ * them; *ret (owned, NULL when none) in event order, *ret_n of them.
+ */
+int syncstate_slice_events(struct model *m, const char *server,
+			   const int64_t *ids, size_t n,
+			   struct slice_event **ret, size_t *ret_n);
+/* Record that @server has the events of @v[0..n) (the known ones are). */
+int syncstate_slices_done(struct model *m, const char *server,
+			  const struct slice_event *v, size_t n);
+/*
+ * @server's document shows execution @execution_id with an event on an
+ * artifact of uri @uri: record the execution's Dataslice events on
+ * artifacts of that uri (none: nothing to do).
+ */
+int syncstate_slice_seen(struct model *m, const char *server,
+			 int64_t execution_id, const char *uri);
+/*
+ * The uuid a server knows execution @execution_id by: the first of its
+ * Execution_uuid list (owned); -ENOENT if it has none.
+ */
+int syncstate_execution_uuid(struct model *m, int64_t execution_id,
+			     char **ret_uuid);
 
 struct sync_counts {
 	int64_t objects_pending;

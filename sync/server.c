@@ -374,8 +374,9 @@ out:
 	return r;
 }
 
-int server_pull(struct server *srv, const char *pipeline, char **ret_text,
-		size_t *ret_len)
+/* POST mlmd_pull for @pipeline, and @exec_uuid if not NULL. */
+static int pull(struct server *srv, const char *pipeline,
+		const char *exec_uuid, char **ret_text, size_t *ret_len)
 {
 	json_t *req;
 	struct sb answer;
@@ -385,7 +386,10 @@ int server_pull(struct server *srv, const char *pipeline, char **ret_text,
 
 	/* the document is read as it comes, up to the limit of a document */
 	sb_init(&answer, DOCUMENT_MAX_BYTES);
-	req = json_pack("{s:s, s:n}", "pipeline_name", pipeline, "exec_uuid");
+	req = exec_uuid ? json_pack("{s:s, s:s}", "pipeline_name", pipeline,
+				    "exec_uuid", exec_uuid)
+			: json_pack("{s:s, s:n}", "pipeline_name", pipeline,
+				    "exec_uuid");
 	body = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_decref(req);
 	if (!body)
@@ -420,4 +424,17 @@ int server_pull(struct server *srv, const char *pipeline, char **ret_text,
 out:
 	sb_release(&answer);
 	return r;
+}
+
+int server_pull(struct server *srv, const char *pipeline, char **ret_text,
+		size_t *ret_len)
+{
+	return pull(srv, pipeline, NULL, ret_text, ret_len);
+}
+
+int server_pull_execution(struct server *srv, const char *pipeline,
+			  const char *exec_uuid, char **ret_text,
+			  size_t *ret_len)
+{
+	return pull(srv, pipeline, exec_uuid, ret_text, ret_len);
 }

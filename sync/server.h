@@ -39,6 +39,14 @@ int server_push(struct server *srv, const char *pipeline, const char *doc,
 /* The pipeline's document (owned text). */
 int server_pull(struct server *srv, const char *pipeline, char **ret_text,
 		size_t *ret_len);
+/*
+ * The same with only the executions whose Execution_uuid list holds
+ * @exec_uuid (mlmd_pull's exec_uuid); -ENOENT if the server has no such
+ * pipeline or execution.
+ */
+int server_pull_execution(struct server *srv, const char *pipeline,
+			  const char *exec_uuid, char **ret_text,
+			  size_t *ret_len);
 
 /*
  * Upload @size bytes of @fd as multipart field "file" named @filename to

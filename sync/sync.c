@@ -420,14 +420,73 @@ static int collect_execution(void *ud, const struct pending_execution *e)
 	return 0;
 }
 
-/* Push executions @v[0..n) (all of one pipeline) in documents. */
+struct slice_ask {
+	struct sync_env *env;
+	int64_t execution_id;
+};
+
+static int slice_seen(void *ud, const char *uri)
+{
+	struct slice_ask *a = ud;
+
+	return syncstate_slice_seen(a->env->model, server_url(a->env->server),
+				    a->execution_id, uri);
+}
+
+/*
+ * Execution @e has Dataslice events the server is not recorded to have,
+ * yet may have (a push it merged but whose answer was lost, a server that
+ * got the execution from another one): ask it for the execution and record
+ * what it has, so that the push leaves those out (syncstate.h).
+ */
+static int ask_slices(struct pass *p, const struct pending_execution *e)
+{
+	struct sync_env *env = p->env;
+	struct slice_ask a = { env, e->id };
+	char *uuid = NULL, *doc = NULL;
+	size_t len = 0;
+	int r;
+
+	r = syncstate_execution_uuid(env->model, e->id, &uuid);
+	if (r == -ENOENT)
+		return 0;	/* not known by a uuid: nothing to ask */
+	if (r < 0)
+		return report(p->rep, r, "cannot read an execution of '%s': %s",
+			      e->pipeline, strerrordesc_np(-r));
+	progress(p, "asking which dataslices of execution %s of '%s' the server has",
+		 uuid, e->pipeline);
+	r = server_pull_execution(env->server, e->pipeline, uuid, &doc, &len);
+	if (r == -ENOENT) {
+		r = 0;		/* it has nothing of it */
+	} else if (r < 0) {
+		report(p->rep, r, "%s", server_error(env->server));
+	} else {
+		r = document_execution_uris(doc, len, uuid, slice_seen, &a);
+		if (r < 0)
+			report(p->rep, r, "cannot read cmf-server's answer to the pull of execution %s of '%s': %s",
+			       uuid, e->pipeline,
+			       r == -EINVAL ? "not a CMF document"
+					    : strerrordesc_np(-r));
+	}
+	free(doc);
+	free(uuid);
+	return r;
+}
+
+/*
+ * Push executions @v[0..n) (all of one pipeline) in documents, but for the
+ * Dataslice events the server has: it would merge them again as INPUTs.
+ */
 static int push_batch(struct pass *p, struct pending_execution *v, size_t n)
 {
 	struct sync_env *env = p->env;
+	struct slice_event *slices = NULL;
+	struct document_event *omit = NULL;
 	enum push_status st;
 	int64_t *ids;
 	char *doc = NULL;
-	size_t len = 0, i;
+	size_t len = 0, nslices = 0, nomit = 0, i;
+	bool split = false;
 	int r;
 
 	ids = calloc(n, sizeof(*ids));
@@ -435,35 +494,63 @@ static int push_batch(struct pass *p, struct pending_execution *v, size_t n)
 		return -ENOMEM;
 	for (i = 0; i < n; i++)
 		ids[i] = v[i].id;
-	r = document_export_executions(env->model, v[0].pipeline, ids, n, 0,
-				       &doc, &len);
-	free(ids);
-	if (r < 0)
-		return report(p->rep, r, "cannot build the document of '%s': %s",
-			      v[0].pipeline, strerrordesc_np(-r));
-	if (len > BATCH_MAX_BYTES && n > 1) {
-		free(doc);
-		r = push_batch(p, v, n / 2);
-		return r < 0 ? r : push_batch(p, v + n / 2, n - n / 2);
+	/* before the export: an event logged later is not recorded as sent */
+	r = syncstate_slice_events(env->model, server_url(env->server), ids, n,
+				   &slices, &nslices);
+	if (r == 0 && nslices) {
+		omit = calloc(nslices, sizeof(*omit));
+		if (!omit)
+			r = -ENOMEM;
 	}
+	for (i = 0; r == 0 && i < nslices; i++)
+		if (slices[i].known)
+			omit[nomit++] = (struct document_event){
+				slices[i].execution_id, slices[i].artifact_id
+			};
+	if (r == 0)
+		r = document_export_executions(env->model, v[0].pipeline, ids,
+					       n, omit, nomit, 0, &doc, &len);
+	free(ids);
+	free(omit);
+	if (r < 0) {
+		report(p->rep, r, "cannot build the document of '%s': %s",
+		       v[0].pipeline, strerrordesc_np(-r));
+		goto out;
+	}
+	/* too big for one request: in halves */
+	split = len > BATCH_MAX_BYTES && n > 1;
+	if (split)
+		goto out;
 	progress(p, "pushing %zu execution(s) of '%s' (%zu bytes)", n,
 		 v[0].pipeline, len);
 	r = server_push(env->server, v[0].pipeline, doc, len, &st);
-	free(doc);
-	if (r == -EFBIG && n > 1) {
-		r = push_batch(p, v, n / 2);
-		return r < 0 ? r : push_batch(p, v + n / 2, n - n / 2);
+	split = r == -EFBIG && n > 1;
+	if (split)
+		goto out;
+	if (r < 0) {
+		report(p->rep, r, "%s", server_error(env->server));
+		goto out;
 	}
-	if (r < 0)
-		return report(p->rep, r, "%s", server_error(env->server));
-	for (i = 0; i < n; i++) {
+	/* the slices first: a crash before the executions re-sends no slice */
+	r = syncstate_slices_done(env->model, server_url(env->server), slices,
+				  nslices);
+	for (i = 0; r == 0 && i < n; i++) {
 		r = syncstate_execution_done(env->model, server_url(env->server),
 					     v[i].id, v[i].update_ms);
-		if (r < 0)
-			return report(p->rep, r, "cannot record the push");
-		p->rep->executions++;
+		if (r == 0)
+			p->rep->executions++;
 	}
-	return 0;
+	if (r < 0)
+		report(p->rep, r, "cannot record the push");
+out:
+	free(doc);
+	free(slices);
+	if (split) {
+		r = push_batch(p, v, n / 2);
+		if (r == 0)
+			r = push_batch(p, v + n / 2, n - n / 2);
+	}
+	return r;
 }
 
 static int push_metadata(struct pass *p, const char *pipeline)
@@ -488,6 +575,9 @@ static int push_metadata(struct pass *p, const char *pipeline)
 		else
 			p->rep->executions_left++;
 	l.n = start;
+	for (i = 0; r == 0 && i < l.n; i++)
+		if (l.v[i].unknown_slices)
+			r = ask_slices(p, &l.v[i]);
 	/* batches of one pipeline each, oldest first */
 	for (start = 0; r == 0 && start < l.n;) {
 		size_t end = start + 1;

@@ -69,6 +69,12 @@ class RefServer:
                                                "exec_uuid": None})
         return json.loads(body) if status == 200 else None
 
+    def dump(self):
+        """The whole store: contexts, executions, artifacts and events with
+        their ids (GET /_debug/dump, a route of the reference server only)."""
+        with urllib.request.urlopen(f"{self.url}/_debug/dump", timeout=30) as r:
+            return json.loads(r.read())
+
 
 def wait_for(predicate, timeout=30, what="condition"):
     deadline = time.time() + timeout
