@@ -87,15 +87,21 @@ def log_and_push(a, orig):
     cmffs("push", a.ws)
 
 
-def test_pulled_files_have_their_sizes_before_any_read(tmp_path, server):
-    import numpy
-    import h5py
+def pulled_by_a_teammate(tmp_path, server):
+    """Files logged and pushed from workspace a, pulled (not fetched) into
+    workspace b: (the originals' folder, b)."""
     orig = make_originals(tmp_path)
     a = workspace(tmp_path, "a", server.url, local_storage(tmp_path))
     log_and_push(a, orig)
-
     b = workspace(tmp_path, "b", server.url, local_storage(tmp_path))
     cmffs("pull", b.ws, "team")
+    return orig, b
+
+
+def test_pulled_files_have_their_sizes_before_any_read(tmp_path, server):
+    import numpy
+    import h5py
+    orig, b = pulled_by_a_teammate(tmp_path, server)
     assert b.sql("SELECT count(*) FROM cmffs_entry WHERE size < 0") == [(0,)]
     b.mount()
     try:
@@ -132,11 +138,7 @@ def test_pulled_files_have_their_sizes_before_any_read(tmp_path, server):
 
 
 def test_sizes_missing_in_an_older_store_are_learnt(tmp_path, server):
-    orig = make_originals(tmp_path)
-    a = workspace(tmp_path, "a", server.url, local_storage(tmp_path))
-    log_and_push(a, orig)
-    b = workspace(tmp_path, "b", server.url, local_storage(tmp_path))
-    cmffs("pull", b.ws, "team")
+    orig, b = pulled_by_a_teammate(tmp_path, server)
     want = b.sql("SELECT id, size FROM cmffs_entry WHERE is_dir = 0 ORDER BY id")
     # what a store pulled before sizes were learnt looks like
     b.sql_exec("UPDATE cmffs_entry SET size = 0 WHERE is_dir = 0")
@@ -148,11 +150,7 @@ def test_sizes_missing_in_an_older_store_are_learnt(tmp_path, server):
 
 
 def test_fetch_ahead_then_read_without_the_storage(tmp_path, server):
-    orig = make_originals(tmp_path)
-    a = workspace(tmp_path, "a", server.url, local_storage(tmp_path))
-    log_and_push(a, orig)
-    b = workspace(tmp_path, "b", server.url, local_storage(tmp_path))
-    cmffs("pull", b.ws, "team")
+    orig, b = pulled_by_a_teammate(tmp_path, server)
 
     r = cmffs("fetch", b.ws, "team", "nostage", check=False)
     assert r.returncode == 1
