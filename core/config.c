@@ -36,6 +36,7 @@ enum key_kind {
 	KEY_INTERVAL,		/* sync_interval */
 	KEY_JOBS,		/* storage_jobs */
 	KEY_STALL,		/* stall_timeout */
+	KEY_SIZE,		/* cache_max_size */
 };
 
 struct key_desc {
@@ -65,13 +66,15 @@ static const struct key_desc config_keys[] = {
 	{ "storage", "jobs", KEY_JOBS, 0 },
 	{ "sync", "interval", KEY_INTERVAL, 0 },
 	{ "sync", "stall-timeout", KEY_STALL, 0 },
+	{ "cache", "max-size", KEY_SIZE, 0 },
 };
 
 #define N_CONFIG_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
 #define SYNTAX_ERROR "syntax error (expected '[section]' or 'key = value')"
 
-static const char *const our_sections[] = { "cmf", "storage", "sync" };
+static const char *const our_sections[] = { "cmf", "storage", "sync",
+					    "cache" };
 
 static const struct {
 	const char *name;
@@ -210,6 +213,56 @@ unsigned config_stall_timeout(const struct config *c)
 		return CONFIG_DEFAULT_STALL_TIMEOUT;
 	return c->stall_timeout < CONFIG_MAX_STALL_TIMEOUT
 		       ? c->stall_timeout : CONFIG_MAX_STALL_TIMEOUT;
+}
+
+/* The suffixes of a size, each 1024 times the one before. */
+static const char size_units[] = "KMGT";
+
+int config_parse_size(const char *s, uint64_t *ret)
+{
+	unsigned long long v;
+	const char *unit;
+	char *end;
+	int shift = 0;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	if (*end) {
+		unit = strchr(size_units, toupper((unsigned char)*end));
+		if (!unit || !*unit)
+			return -EINVAL;
+		shift = 10 * (int)(unit - size_units + 1);
+		end++;
+		if (!strcasecmp(end, "iB"))
+			end += 2;
+		else if (!strcasecmp(end, "B"))
+			end++;
+		if (*end)
+			return -EINVAL;
+	}
+	if (!v || v > (CONFIG_MAX_CACHE_SIZE >> shift))
+		return -EINVAL;
+	*ret = (uint64_t)v << shift;
+	return 0;
+}
+
+void config_format_size(uint64_t bytes, char *buf, size_t size)
+{
+	int i = 0;
+
+	while (bytes && size_units[i] && !(bytes & 1023)) {
+		bytes >>= 10;
+		i++;
+	}
+	if (i)
+		snprintf(buf, size, "%llu%c", (unsigned long long)bytes,
+			 size_units[i - 1]);
+	else
+		snprintf(buf, size, "%llu", (unsigned long long)bytes);
 }
 
 unsigned config_storage_jobs(const struct config *c)
@@ -452,6 +505,14 @@ static int handle_pair(struct load_state *st, const char *section,
 			return fail(&st->msg,
 				    "invalid stall-timeout '%s' (1 to %u seconds)",
 				    value, CONFIG_MAX_STALL_TIMEOUT);
+		return 0;
+	case KEY_SIZE:
+		if (!*value)
+			return 0;	/* "max-size =": no limit */
+		if (config_parse_size(value, &st->cfg->cache_max_size) < 0)
+			return fail(&st->msg,
+				    "invalid max-size '%s' (bytes, or a number with K, M, G or T, e.g. 50G)",
+				    value);
 		return 0;
 	}
 	return -EINVAL;
@@ -749,6 +810,11 @@ static const char *key_output(const struct config *c,
 			return NULL;
 		snprintf(num, size, "%u", c->stall_timeout);
 		return num;
+	case KEY_SIZE:
+		if (!c->cache_max_size)
+			return NULL;
+		config_format_size(c->cache_max_size, num, size);
+		return num;
 	}
 	return NULL;
 }
@@ -786,7 +852,7 @@ static int format_config(const struct config *c, char **ret_buf,
 	const struct key_desc *d;
 	const char *section = NULL;
 	const char *v;
-	char num[16];
+	char num[32];
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *ms;
@@ -797,7 +863,8 @@ static int format_config(const struct config *c, char **ret_buf,
 	if ((unsigned)c->storage > STORAGE_OSDF ||
 	    c->sync_interval > CONFIG_MAX_SYNC_INTERVAL ||
 	    c->storage_jobs > CONFIG_MAX_JOBS ||
-	    c->stall_timeout > CONFIG_MAX_STALL_TIMEOUT)
+	    c->stall_timeout > CONFIG_MAX_STALL_TIMEOUT ||
+	    c->cache_max_size > CONFIG_MAX_CACHE_SIZE)
 		goto out;
 	for (i = 0; i < N_CONFIG_KEYS; i++) {
 		d = &config_keys[i];
@@ -1010,6 +1077,8 @@ int config_validate(const struct config *c, char **ret_err)
 	if (c->stall_timeout > CONFIG_MAX_STALL_TIMEOUT)
 		return fail(ret_err, "'stall-timeout' in [sync] is above %u",
 			    CONFIG_MAX_STALL_TIMEOUT);
+	if (c->cache_max_size > CONFIG_MAX_CACHE_SIZE)
+		return fail(ret_err, "'max-size' in [cache] is above 4 EiB");
 
 	switch (c->storage) {
 	case STORAGE_NONE:

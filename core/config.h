@@ -26,6 +26,10 @@
  *	interval = 30
  *	stall-timeout = 120			(seconds without progress)
  *
+ *	[cache]
+ *	max-size = 50G				(bytes, or K, M, G, T: powers
+ *						 of 1024; no key: no limit)
+ *
  * Any other section (upstream's [neo4j] and [osdf], or anything else) is
  * "foreign": it is kept verbatim, key order included, and written back after
  * ours by config_save().  Unknown keys inside our own sections are errors,
@@ -48,6 +52,7 @@
 #define CMFFS_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Name of the config file inside a workspace directory. */
 #define CONFIG_FILE_NAME ".cmfconfig"
@@ -60,6 +65,7 @@
 #define CONFIG_MAX_JOBS 16U
 #define CONFIG_DEFAULT_STALL_TIMEOUT 120U
 #define CONFIG_MAX_STALL_TIMEOUT 3600U
+#define CONFIG_MAX_CACHE_SIZE ((uint64_t)1 << 62)	/* 4 EiB */
 
 enum storage_type {
 	STORAGE_NONE = 0,
@@ -123,6 +129,12 @@ struct config {
 					 * 0 (a zeroed struct) means
 					 * CONFIG_DEFAULT_STALL_TIMEOUT; see
 					 * config_stall_timeout() */
+
+	/* [cache] */
+	uint64_t cache_max_size;	/* bytes the local cache of artifact
+					 * bytes may hold before objects
+					 * confirmed at the storage are
+					 * evicted (cache.h); 0: no limit */
 
 	/*
 	 * Foreign sections in file order (owned).  Managed by this module;
@@ -193,7 +205,8 @@ int config_load_fd(int fd, const char *path, struct config **ret_cfg,
  * section): [cmf] (omitted if server_url is unset), [storage] (type first;
  * jobs only when not CONFIG_DEFAULT_JOBS; omitted if it would be empty),
  * [sync] (always, with the interval; stall-timeout only when not
- * CONFIG_DEFAULT_STALL_TIMEOUT), then the foreign sections in their
+ * CONFIG_DEFAULT_STALL_TIMEOUT), [cache] (only with a max-size, written
+ * as config_format_size() does), then the foreign sections in their
  * original order.  Our keys are written in
  * the order shown at the top of this file, under their canonical names;
  * NULL and empty ones are omitted.  Foreign keys are written as read, and
@@ -204,7 +217,8 @@ int config_load_fd(int fd, const char *path, struct config **ret_cfg,
  * that it reads back identically (contains a control character other than
  * tab, starts or ends with whitespace, or has a ';' after whitespace), the
  * storage type is out of range, sync_interval exceeds
- * CONFIG_MAX_SYNC_INTERVAL or storage_jobs CONFIG_MAX_JOBS; other values from the failing system call.
+ * CONFIG_MAX_SYNC_INTERVAL, storage_jobs CONFIG_MAX_JOBS or cache_max_size
+ * CONFIG_MAX_CACHE_SIZE; other values from the failing system call.
  * On failure @path is unchanged and the temporary file is removed, except
  * when only the final fsync() of the directory fails: the new file is then
  * in place but may not survive a crash, and the error is still returned.
@@ -218,6 +232,22 @@ int config_save(const struct config *c, const char *path);
 unsigned config_storage_jobs(const struct config *c);
 /* [sync] stall-timeout in seconds, the default for 0. */
 unsigned config_stall_timeout(const struct config *c);
+
+/*
+ * Parse a size (borrowed): decimal bytes ("1048576"), or a number with one
+ * of the suffixes K, M, G, T (any case; powers of 1024), optionally
+ * followed by "B" or "iB" ("500M", "50G", "1TiB").  No sign, no spaces, no
+ * fraction; 1 to CONFIG_MAX_CACHE_SIZE.  Returns 0 and stores the bytes in
+ * *@ret, or -EINVAL (*@ret untouched).
+ */
+int config_parse_size(const char *s, uint64_t *ret);
+
+/*
+ * Write @bytes into @buf (@size bytes, at least 24) as config_save() writes
+ * a size: with the largest suffix that divides it exactly ("50G", "1536K",
+ * "1000").  config_parse_size() reads it back to the same value.
+ */
+void config_format_size(uint64_t bytes, char *buf, size_t size);
 
 /*
  * Canonical name of @t as written to the file: "local", "s3", "ssh",
@@ -240,6 +270,7 @@ int storage_type_parse(const char *s, enum storage_type *ret);
  *	server_url, if set, starts with http:// or https://;
  *	sync_interval is at most CONFIG_MAX_SYNC_INTERVAL;
  *	storage_jobs is at most CONFIG_MAX_JOBS;
+ *	cache_max_size is at most CONFIG_MAX_CACHE_SIZE;
  *	none:  nothing else is needed;
  *	local: path is set and absolute;
  *	s3:    url is s3://BUCKET[/prefix], endpoint-url is set and starts

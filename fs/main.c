@@ -148,6 +148,7 @@ static int cmd_init(int argc, char **argv)
 		{ "ca-file", required_argument, NULL, 'C' },
 		{ "host-key-sha256", required_argument, NULL, 'H' },
 		{ "sync-interval", required_argument, NULL, 'i' },
+		{ "cache-max-size", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -217,8 +218,16 @@ static int cmd_init(int argc, char **argv)
 			cfg->sync_interval = (unsigned)v;
 			break;
 		}
+		case 'M':
+			if (config_parse_size(optarg, &cfg->cache_max_size) < 0) {
+				fail("--cache-max-size takes bytes, or a number with K, M, G or T (e.g. 50G), not '%s'",
+				     optarg);
+				goto out;
+			}
+			break;
 		case 'h':
 			fputs("usage: cmffs init WS [STORAGE] [--server-url URL] [--sync-interval SECONDS]\n"
+			      "                [--cache-max-size SIZE]\n"
 			      "STORAGE is one of:\n"
 			      "  --storage local --path DIR\n"
 			      "  --storage s3 --url s3://BUCKET[/PREFIX] --endpoint-url URL\n"
@@ -229,7 +238,9 @@ static int cmd_init(int argc, char **argv)
 			      "       --host-key-sha256 FINGERPRINT   (ssh-keyscan -p PORT HOST | ssh-keygen -lf -)\n"
 			      "  --storage osdf --url https://ORIGIN/PATH --token FILE [--ca-file PEM]\n"
 			      "  --server-url URL      the team's cmf-server (e.g. http://host:8080)\n"
-			      "  --sync-interval S     seconds between background sync passes (default 30)\n",
+			      "  --sync-interval S     seconds between background sync passes (default 30)\n"
+			      "  --cache-max-size SIZE bytes of artifacts kept in WS/.cmf/cache (e.g. 50G);\n"
+			      "                        beyond it, objects already at the storage are evicted\n",
 			      stdout);
 			status = 0;
 			goto out;

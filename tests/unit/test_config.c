@@ -162,6 +162,7 @@ static void assert_same_config(const struct config *a, const struct config *b)
 	assert_int_equal(a->sync_interval, b->sync_interval);
 	assert_int_equal(a->storage_jobs, b->storage_jobs);
 	assert_int_equal(a->stall_timeout, b->stall_timeout);
+	assert_int_equal(a->cache_max_size, b->cache_max_size);
 }
 
 static void set(char **field, const char *value)
@@ -814,6 +815,86 @@ static void test_stall_timeout(void **state)
 	}
 }
 
+/*
+ * [cache] max-size: bytes or K, M, G, T (powers of 1024), written with the
+ * largest exact suffix, only when set.
+ */
+static void test_cache_max_size(void **state)
+{
+	static const struct {
+		const char *text;
+		uint64_t bytes;
+		const char *written;
+	} good[] = {
+		{ "1", 1, "1" },
+		{ "1000", 1000, "1000" },
+		{ "1024", 1024, "1K" },
+		{ "500M", 500ULL << 20, "500M" },
+		{ "50G", 50ULL << 30, "50G" },
+		{ "50g", 50ULL << 30, "50G" },
+		{ "1T", 1ULL << 40, "1T" },
+		{ "1TiB", 1ULL << 40, "1T" },
+		{ "2kb", 2048, "2K" },
+		{ "1536K", 1536ULL << 10, "1536K" },
+		{ "4194304T", 1ULL << 62, "4194304T" },
+	};
+	static const char *const bad[] = {
+		"0", "0G", "-1", "1.5G", "50 G", "50X", "G", "50GG", "50Gi",
+		"4194305T", "99999999999999999999", " 5",
+	};
+	struct fixture *fx = *state;
+	struct config *c = config_new();
+	char *text, *msg, buf[32];
+	uint64_t v;
+	size_t i;
+
+	assert_non_null(c);
+	assert_int_equal(c->cache_max_size, 0);	/* no limit */
+	round_trip(fx, c);
+	text = read_text(fx->path);
+	assert_null(strstr(text, "[cache]"));
+	free(text);
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		v = 0;
+		assert_int_equal(config_parse_size(good[i].text, &v), 0);
+		assert_int_equal(v, good[i].bytes);
+		config_format_size(v, buf, sizeof(buf));
+		assert_string_equal(buf, good[i].written);
+		c->cache_max_size = v;
+		round_trip(fx, c);
+		text = read_text(fx->path);
+		assert_int_equal(asprintf(&msg, "\n[cache]\nmax-size = %s\n\n",
+					  good[i].written) > 0, 1);
+		assert_non_null(strstr(text, msg));
+		free(msg);
+		free(text);
+	}
+	c->cache_max_size = CONFIG_MAX_CACHE_SIZE + 1;
+	expect_validate_error(c, "'max-size' in [cache] is above 4 EiB");
+	assert_int_equal(config_save(c, fx->path), -EINVAL);
+	config_free(c);
+
+	write_text(fx->path, "[cache]\nmax-size =\n");	/* unset */
+	c = load_ok(fx->path);
+	assert_int_equal(c->cache_max_size, 0);
+	config_free(c);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = 7;
+		assert_int_equal(config_parse_size(bad[i], &v), -EINVAL);
+		assert_int_equal(v, 7);
+		if (bad[i][0] == ' ')
+			continue;	/* inih strips it from a line */
+		assert_int_equal(asprintf(&text, "[sync]\ninterval = 1\n[cache]\nMax-Size = %s\n",
+					  bad[i]) > 0, 1);
+		assert_int_equal(asprintf(&msg,
+					  "invalid max-size '%s' (bytes, or a number with K, M, G or T, e.g. 50G)",
+					  bad[i]) > 0, 1);
+		expect_load_error(fx, text, 4, msg);
+		free(text);
+		free(msg);
+	}
+}
+
 static void test_other_load_errors(void **state)
 {
 	struct fixture *fx = *state;
@@ -1046,6 +1127,7 @@ int main(void)
 		FX_TEST(test_bad_interval),
 		FX_TEST(test_jobs),
 		FX_TEST(test_stall_timeout),
+		FX_TEST(test_cache_max_size),
 		FX_TEST(test_other_load_errors),
 		FX_TEST(test_save_errors),
 		FX_TEST(test_leading_semicolon_values),
