@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -182,6 +183,144 @@ static void test_store_follows_no_link(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Commit @text into @cas; its object id into @hex. */
+static void commit_text(struct cas *cas, const char *text,
+			char hex[MD5_HEX_LEN + 1])
+{
+	struct cas_tmp t;
+
+	assert_int_equal(cas_tmp_create(cas, &t), 0);
+	assert_int_equal(write(t.fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(hash_fd(t.fd, hex), 0);
+	assert_int_equal(cas_commit(cas, &t, hex), 0);
+	cas_tmp_discard(cas, &t);
+}
+
+struct seen {
+	char oid[4][MD5_HEX_LEN + 5];
+	uint64_t size[4];
+	int n;
+};
+
+static int seen_object(void *ud, const struct cas_object *o)
+{
+	struct seen *s = ud;
+
+	assert_true(s->n < 4);
+	memcpy(s->oid[s->n], o->oid, sizeof(o->oid));
+	s->size[s->n++] = o->size;
+	return 0;
+}
+
+static struct timespec atime_of(struct cas *cas, const char *oid)
+{
+	struct stat st;
+	char *path = NULL;
+
+	assert_int_equal(cas_object_path(cas, oid, &path), 0);
+	assert_int_equal(lstat(path, &st), 0);
+	free(path);
+	return st.st_atim;
+}
+
+/*
+ * What the bounded cache (cache.h) is built on: listing objects (nothing
+ * else), a read through cas_read_object() stamping the atime where
+ * cas_open_object() does not, removing an object unless it was read since
+ * it was listed, the commit hold against a gc sweep, and a crash's
+ * temporaries removed but not those of a live process.
+ */
+static void test_cache_primitives(void **state)
+{
+	char dir[] = "/tmp/cmffs-test-cas-XXXXXX";
+	char a[MD5_HEX_LEN + 1], b[MD5_HEX_LEN + 1], p[256], cmd[256];
+	const struct timespec old[2] = { { 1000, 0 }, { 1000, 0 } };
+	struct cas *cas = NULL, *other = NULL;
+	struct seen seen = { 0 };
+	struct timespec t;
+	char *path = NULL;
+	char buf[16];
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(cas_open(dir, &cas), 0);
+	commit_text(cas, "hello\n", a);
+	commit_text(cas, "other bytes\n", b);
+	/* not objects: a stray name, a link and a FIFO named as objects */
+	snprintf(p, sizeof(p), "%s/.cmf/cache/files/md5/b1/stray", dir);
+	make_file(p, "x");
+	snprintf(p, sizeof(p), "%s/.cmf/cache/files/md5/0c", dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/.cmf/cache/files/md5/0c/c175b9c0f1b6a831c399e269772661", dir);
+	assert_int_equal(symlink("/etc/passwd", p), 0);
+	snprintf(p, sizeof(p), "%s/.cmf/cache/files/md5/0c/c175b9c0f1b6a831c399e269772662", dir);
+	assert_int_equal(mkfifo(p, 0600), 0);
+	assert_int_equal(cas_list(cas, seen_object, &seen), 0);
+	assert_int_equal(seen.n, 2);
+	assert_true(!strcmp(seen.oid[0], a) || !strcmp(seen.oid[1], a));
+	assert_true(!strcmp(seen.oid[0], b) || !strcmp(seen.oid[1], b));
+
+	/* cas_open_object() reads without counting; cas_read_object() counts */
+	assert_int_equal(cas_object_path(cas, a, &path), 0);
+	assert_int_equal(utimensat(AT_FDCWD, path, old, 0), 0);
+	assert_int_equal(cas_open_object(cas, a, &fd), 0);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 6);
+	close(fd);
+	assert_int_equal(atime_of(cas, a).tv_sec, 1000);
+	assert_int_equal(cas_read_object(cas, a, &fd), 0);
+	close(fd);
+	t = atime_of(cas, a);
+	assert_true(t.tv_sec > 1000);
+
+	/* removed unless read since it was listed */
+	t.tv_nsec ^= 1;
+	assert_int_equal(cas_remove(cas, a, &t), -ESTALE);
+	assert_true(cas_has(cas, a));
+	t = atime_of(cas, a);
+	assert_int_equal(cas_remove(cas, a, &t), 0);
+	assert_false(cas_has(cas, a));
+	assert_int_equal(cas_remove(cas, a, NULL), -ENOENT);
+	assert_int_equal(cas_read_object(cas, a, &fd), -ENOENT);
+	assert_int_equal(cas_remove(cas, b, NULL), 0);
+
+	/* a commit's hold and a sweep exclude each other, across cas objects */
+	assert_int_equal(cas_open(dir, &other), 0);
+	cas_hold(cas);
+	cas_hold(cas);		/* nested */
+	assert_int_equal(cas_sweep_lock(cas, 0), -EDEADLK);
+	assert_int_equal(cas_sweep_lock(other, 0), -EBUSY);
+	cas_unhold(cas);
+	assert_int_equal(cas_sweep_lock(other, 0), -EBUSY);
+	cas_unhold(cas);
+	assert_int_equal(cas_sweep_lock(other, 0), 0);
+	snprintf(p, sizeof(p), "%s/.cmf/cache.lock", dir);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_SH | LOCK_NB), -1);	/* a hold waits */
+	cas_sweep_unlock(other);
+	assert_int_equal(flock(fd, LOCK_SH | LOCK_NB), 0);
+	close(fd);
+	cas_close(other);
+
+	/* temporaries: a crash's go, a live process's stay (pid 1 lives) */
+	snprintf(p, sizeof(p), "%s/.cmf/tmp/w1-7", dir);
+	make_file(p, "live");
+	snprintf(p, sizeof(p), "%s/.cmf/tmp/w2147483646-7", dir);
+	make_file(p, "dead");
+	assert_int_equal(cas_open(dir, &other), 0);
+	cas_close(other);
+	snprintf(p, sizeof(p), "%s/.cmf/tmp/w1-7", dir);
+	assert_int_equal(access(p, F_OK), 0);
+	snprintf(p, sizeof(p), "%s/.cmf/tmp/w2147483646-7", dir);
+	assert_int_equal(access(p, F_OK), -1);
+
+	free(path);
+	cas_close(cas);
+	snprintf(cmd, sizeof(cmd), "chmod -R u+w '%s'; rm -rf '%s'", dir, dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void test_names(void **state)
 {
 	const char *why;
@@ -297,6 +436,7 @@ int main(void)
 		cmocka_unit_test(test_md5_vectors),
 		cmocka_unit_test(test_store_layout),
 		cmocka_unit_test(test_store_follows_no_link),
+		cmocka_unit_test(test_cache_primitives),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_dir_manifest),
