@@ -312,8 +312,9 @@ int ofile_open(struct fs *fs, const struct entry *e, bool trunc,
 		goto fail;
 	}
 	if (e->md5[0] && !trunc) {
-		/* clean: read the stored bytes until someone writes */
-		r = cas_open_object(fs->cas, e->md5, &of->tmp.fd);
+		/* clean: read the stored bytes until someone writes; -ENOENT
+		 * if they are not in the cache (pulled, or evicted) */
+		r = cas_read_object(fs->cas, e->md5, &of->tmp.fd);
 		if (r < 0)
 			goto fail;
 		of->size = e->size;

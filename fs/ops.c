@@ -946,6 +946,50 @@ static int fetch_object(struct fs *fs, const char *path, const char *md5)
 }
 
 /*
+ * Open object @md5 of @path for reading, counted as a read in the cache's
+ * order of eviction (cas_read_object()).  Bytes the cache lacks (pulled,
+ * or evicted: cache.h) are fetched; a trim may evict them again between a
+ * fetch and the open, so an -ENOENT fetches once more rather than fail.
+ * Sets *@fetched when a fetch happened.  0, or -errno with a line in
+ * .cmf/log.
+ */
+static int read_object(struct fs *fs, const char *path, const char *md5,
+		       int *ret_fd, bool *fetched)
+{
+	int tries = 0, r;
+
+	while ((r = cas_read_object(fs->cas, md5, ret_fd)) == -ENOENT &&
+	       tries++ < 2) {
+		r = fetch_object(fs, path, md5);
+		if (r < 0)
+			return r;
+		*fetched = true;
+	}
+	if (r < 0)
+		return fs_refuse(-EIO, "open", path,
+				 "the artifact's bytes cannot be read from the cache");
+	return 0;
+}
+
+/*
+ * ofile_open() of @e, which reads its logged bytes unless @trunc: when the
+ * cache lacks them they are fetched, as by read_object().
+ */
+static int open_ofile(struct fs *fs, const char *path, const struct entry *e,
+		      bool trunc, struct ofile **ret)
+{
+	int tries = 0, r;
+
+	while ((r = ofile_open(fs, e, trunc, ret)) == -ENOENT && e->md5[0] &&
+	       !trunc && tries++ < 2) {
+		r = fetch_object(fs, path, e->md5);
+		if (r < 0)
+			return r;
+	}
+	return r;
+}
+
+/*
  * @path of the mount as the kernel names it in /proc (the mountpoint
  * prepended) into @buf; false if there is no mountpoint or it is too long.
  */
@@ -1016,23 +1060,19 @@ static int open_entry(struct fs *fs, const char *path, struct node *n,
 
 	if (n->entry.is_dir)
 		return -EISDIR;
-	if (n->entry.md5[0] && !cas_has(fs->cas, n->entry.md5)) {
-		/* pulled: fetch now; the size known so far may be 0 */
-		r = fetch_object(fs, path, n->entry.md5);
-		if (r < 0)
-			return r;
-		fetched = true;
-	}
+	/*
+	 * Bytes not in the cache (pulled, or evicted: cache.h) are fetched
+	 * when they are read, not for a write that truncates them away.
+	 */
 	of = ofile_find(fs, n->entry.id);
 	if (acc == O_RDONLY && !of) {
 		h = handle_new(H_OBJECT, path);
 		if (!h)
 			return -ENOMEM;
-		r = cas_open_object(fs->cas, n->entry.md5, &h->fd);
+		r = read_object(fs, path, n->entry.md5, &h->fd, &fetched);
 		if (r < 0) {
 			handle_free(h);
-			return fs_refuse(-EIO, "open", path,
-					 "the artifact's bytes cannot be read from the cache");
+			return r;
 		}
 		/* logged bytes never change; but a fresh fetch may have a
 		 * size the kernel does not know yet */
@@ -1048,7 +1088,10 @@ static int open_entry(struct fs *fs, const char *path, struct node *n,
 		}
 	}
 	if (!of) {
-		r = ofile_open(fs, &n->entry, (fi->flags & O_TRUNC) != 0, &of);
+		r = open_ofile(fs, path, &n->entry, (fi->flags & O_TRUNC) != 0,
+			       &of);
+		if (r == -EIO)
+			return r;	/* the fetch said why */
 		if (r < 0)
 			return fs_refuse(r, "open", path,
 					 "cannot prepare the file for writing");
@@ -1153,20 +1196,19 @@ static int open_view(struct fs *fs, const char *path, struct node *n,
 		return r;
 	if ((strlen(uri) == MD5_HEX_LEN && hash_is_md5(uri)) ||
 	    manifest_is_oid(uri)) {
+		bool fetched = false;
+
 		h = handle_new(H_OBJECT, path);
 		if (!h)
 			return -ENOMEM;
-		if (!cas_has(fs->cas, uri)) {
-			r = fetch_object(fs, path, uri);
-			fi->direct_io = 1;
-		}
-		if (r == 0)
-			r = cas_open_object(fs->cas, uri, &h->fd);
+		r = read_object(fs, path, uri, &h->fd, &fetched);
 		if (r < 0) {
 			handle_free(h);
-			return r == -EIO ? r : fs_refuse(-EIO, "open", path, "the artifact's bytes cannot be read");
+			return r;
 		}
-		fi->keep_cache = !fi->direct_io;
+		/* a fresh fetch may have a size the kernel does not know */
+		fi->direct_io = fetched;
+		fi->keep_cache = !fetched;
 	} else {
 		h = handle_new(H_TEXT, path);
 		if (!h)
@@ -1662,8 +1704,9 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 		return is_dir_node(&n) ? -EISDIR : -EACCES;
 	if (n.entry.is_dir)
 		return -EISDIR;
-	/* a truncate by path is a write: a new version when it changes */
-	r = ofile_open(fs, &n.entry, false, &of);
+	/* a truncate by path is a write: a new version when it changes;
+	 * the logged bytes are read (fetched if need be) unless none stay */
+	r = open_ofile(fs, path, &n.entry, size == 0, &of);
 	if (r < 0)
 		return r;
 	r = ofile_truncate(fs, of, size);
