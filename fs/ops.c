@@ -20,6 +20,7 @@
 
 #include "array.h"
 #include "artifacts.h"
+#include "cache.h"
 #include "dirmanifest.h"
 #include "lineage.h"
 #include "log.h"
@@ -150,22 +151,26 @@ static int node_text(struct fs *fs, const struct node *n, char **ret,
 
 	switch (n->kind) {
 	case NODE_CMF_STATUS: {
-		char *a = NULL, *b = NULL;
-
-		char *c = NULL;
+		char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
 
 		r = model_status_text(fs->model, &a, ret_len);
 		if (r == 0)
 			r = syncer_status_text(fs->syncer, &b);
 		if (r == 0)
 			r = fetch_status_line(fs->model, &c);
-		if (r == 0 && asprintf(ret, "%s%s%s", a, b, c) < 0)
+		/* without sync (no storage, no server) the cache's lines are
+		 * not in the syncer's text */
+		if (r == 0 && fs->cfg->storage == STORAGE_NONE &&
+		    !fs->cfg->server_url)
+			r = cache_status_text(fs->cas, fs->model, fs->cfg, &d);
+		if (r == 0 && asprintf(ret, "%s%s%s%s", a, b, c, d ? d : "") < 0)
 			r = -ENOMEM;
 		if (r == 0)
 			*ret_len = strlen(*ret);
 		free(a);
 		free(b);
 		free(c);
+		free(d);
 		return r;
 	}
 	case NODE_CMF_LOG:

@@ -17,6 +17,7 @@
 #include <curl/curl.h>
 
 #include "array.h"
+#include "cache.h"
 #include "cas.h"
 #include "dirmanifest.h"
 #include "document.h"
@@ -724,6 +725,19 @@ int sync_pass(struct sync_env *env, const char *pipeline,
 		(void)syncstate_note_set(env->model, "last_success", line);
 		(void)syncstate_note_set(env->model, "last_error", NULL);
 	}
+	/* what reached the storage may leave the cache now (cache.h) */
+	if (env->cfg->cache_max_size) {
+		struct cache_result cr;
+		int tr = cache_trim(env->cas, env->model, env->cfg, &cr);
+
+		if (tr < 0)
+			log_errno(LOG_WARNING, tr, "cannot trim the cache");
+		else if (cr.evicted_objects)
+			progress(&p, "evicted %llu object(s) (%llu bytes) from the cache; it holds %llu bytes",
+				 (unsigned long long)cr.evicted_objects,
+				 (unsigned long long)cr.evicted_bytes,
+				 (unsigned long long)cr.bytes);
+	}
 	pthread_mutex_destroy(&p.lock);
 	return r;
 }
@@ -875,7 +889,7 @@ int sync_status_text(struct sync_env *env, char **ret_text)
 {
 	const char *server = env->cfg->server_url;
 	struct sync_counts c;
-	char *shown_server = NULL;
+	char *shown_server = NULL, *cache = NULL;
 	char *last_error = NULL, *last_ok = NULL;
 	int64_t t_err = 0, t_ok = 0;
 	struct sb sb;
@@ -885,6 +899,8 @@ int sync_status_text(struct sync_env *env, char **ret_text)
 		server = NULL;
 	r = syncstate_counts(env->model, env->remote,
 			     server ? server_url(env->server) : NULL, &c);
+	if (r == 0)
+		r = cache_status_text(env->cas, env->model, env->cfg, &cache);
 	if (r < 0)
 		return r;
 	(void)syncstate_note_get(env->model, "last_error", &last_error, &t_err);
@@ -914,6 +930,8 @@ int sync_status_text(struct sync_env *env, char **ret_text)
 	sb_puts(&sb, "last error: ");
 	sb_put_escaped(&sb, last_error ? last_error : "none", LOG_LINE_MAX);
 	sb_putc(&sb, '\n');
+	sb_puts(&sb, cache);
+	free(cache);
 	free(last_error);
 	free(last_ok);
 	*ret_text = sb_detach(&sb, NULL);
