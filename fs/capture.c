@@ -25,6 +25,7 @@ int fs_capture_environment(struct fs *fs, int64_t exec_id, int pid)
 	struct value v;
 	char *text = NULL;
 	size_t len = 0;
+	bool held = false;
 	int r;
 
 	r = pyenv_freeze(pid, &text, &len, name);
@@ -38,8 +39,12 @@ int fs_capture_environment(struct fs *fs, int64_t exec_id, int pid)
 		goto out;
 	}
 	r = hash_buf(text, len, md5);
-	if (r == 0)
-		r = cas_commit(fs->cas, &tmp, md5);
+	if (r < 0)
+		goto out;
+	/* no gc takes the object before the entry refers to it */
+	cas_hold(fs->cas);
+	held = true;
+	r = cas_commit(fs->cas, &tmp, md5);
 	if (r < 0)
 		goto out;
 	r = model_entry_lookup(fs->model, exec_id, SIDE_INPUTS, 0,
@@ -55,6 +60,8 @@ int fs_capture_environment(struct fs *fs, int64_t exec_id, int pid)
 			       0444, fs->owner_uid, fs->owner_gid, &e);
 	if (r == 0)
 		r = model_entry_log(fs->model, e.id, md5, len, e.mtime_ns, NULL);
+	cas_unhold(fs->cas);
+	held = false;
 	if (r < 0)
 		goto out;
 	snprintf(prop, sizeof(prop), "cmf_artifacts/%s", file);
@@ -63,6 +70,8 @@ int fs_capture_environment(struct fs *fs, int64_t exec_id, int pid)
 	r = model_prop_set(fs->model, OWNER_EXECUTION, exec_id, "Python_Env",
 			   &v);
 out:
+	if (held)
+		cas_unhold(fs->cas);
 	cas_tmp_discard(fs->cas, &tmp);
 	free(text);
 	return r;

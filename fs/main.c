@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "cmffs_version.h"
 #include "config.h"
 #include "document.h"
@@ -51,6 +52,9 @@ static const char usage_text[] =
 	"        merge a pipeline from the server; bytes come on first read\n"
 	"  fetch WS PIPELINE [STAGE [EXECUTION]]\n"
 	"        download the bytes of a pulled pipeline ahead of reading\n"
+	"  gc WS\n"
+	"        remove cached bytes nothing refers to, and trim the cache\n"
+	"        to [cache] max-size; mounted or not\n"
 	"\n"
 	"cmffs COMMAND --help shows the options of a command.\n";
 
@@ -861,6 +865,67 @@ static int cmd_status(int argc, char **argv)
 	return r < 0 ? fail("cannot read the store") : 0;
 }
 
+/*
+ * `cmffs gc WS`: cache_gc(), next to a mount or without one (the cache has
+ * a lock of its own, cas.h), and one line saying what it did.
+ */
+static int cmd_gc(int argc, char **argv)
+{
+	struct workspace *ws = NULL;
+	struct cache_result res;
+	const struct config *cfg;
+	char *err = NULL;
+	char limit[48] = "no limit";
+	int r, status = 1;
+
+	if (argc == 2 && !strcmp(argv[1], "--help")) {
+		fputs("usage: cmffs gc WS\n"
+		      "  removes from WS/.cmf/cache the objects nothing in the store refers\n"
+		      "  to, then evicts objects the storage has, least recently read first,\n"
+		      "  until the cache fits [cache] max-size; mounted or not\n",
+		      stdout);
+		return 0;
+	}
+	if (argc != 2)
+		return fail("gc needs a workspace (try 'cmffs gc --help')");
+	r = workspace_open(argv[1], 0, &ws, &err);
+	if (r < 0) {
+		fail("%s", err ? err : "cannot open the workspace");
+		goto out;
+	}
+	cfg = workspace_config(ws);
+	r = cache_gc(workspace_cas(ws), workspace_model(ws), cfg, &res);
+	if (cfg->cache_max_size) {
+		char size[32];
+
+		config_format_size(cfg->cache_max_size, size, sizeof(size));
+		snprintf(limit, sizeof(limit), "limit %s", size);
+	}
+	if (r == 0 || res.removed_objects || res.evicted_objects)
+		printf("removed %llu unreferenced object(s) (%llu bytes), evicted %llu pushed object(s) (%llu bytes); the cache holds %llu object(s), %llu bytes (%s)\n",
+		       (unsigned long long)res.removed_objects,
+		       (unsigned long long)res.removed_bytes,
+		       (unsigned long long)res.evicted_objects,
+		       (unsigned long long)res.evicted_bytes,
+		       (unsigned long long)res.objects,
+		       (unsigned long long)res.bytes, limit);
+	if (r == -EBUSY)
+		fail("gc: files were being committed in '%s' for %u s without a pause; try again",
+		     workspace_path(ws), CACHE_GC_WAIT_S);
+	else if (r == -ENOLCK)
+		fail("gc: cannot lock '%s/%s' (a read-only workspace, or a filesystem without locks): nothing was removed",
+		     workspace_path(ws), CAS_LOCK_FILE);
+	else if (r < 0)
+		fail("gc of '%s' failed: %s", workspace_path(ws),
+		     strerrordesc_np(-r));
+	else
+		status = 0;
+out:
+	free(err);
+	workspace_close(ws);
+	return status;
+}
+
 static int dispatch(int argc, char **argv);
 
 int main(int argc, char **argv)
@@ -905,6 +970,8 @@ static int dispatch(int argc, char **argv)
 		return cmd_pull(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "fetch"))
 		return cmd_fetch(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "gc"))
+		return cmd_gc(argc - 1, argv + 1);
 	/*
 	 * mount.fuse (fstab "cmffs#WS /mnt fuse ..." or type fuse.cmffs, and
 	 * systemd mount units) runs "cmffs WS MOUNTPOINT -o OPTIONS".

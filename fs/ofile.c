@@ -510,9 +510,11 @@ static int commit_locked(struct fs *fs, struct ofile *of, char **ret_err)
 		r = hash_final(of->hash, md5);
 	if (r < 0)
 		return r;
+	/* no gc takes the object before the entry refers to it */
+	cas_hold(fs->cas);
 	r = cas_commit(fs->cas, &of->tmp, md5);
 	if (r < 0)
-		return r;
+		goto out;
 	/* the fd now reads the committed object: never write it again */
 	of->live = false;
 	of->dirty = false;
@@ -521,6 +523,8 @@ static int commit_locked(struct fs *fs, struct ofile *of, char **ret_err)
 			    of->mtime_ns, NULL);
 	if (r == -ENOENT)
 		r = 0;	/* removed while open: nothing to log */
+out:
+	cas_unhold(fs->cas);
 	return r;
 }
 

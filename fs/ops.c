@@ -1250,10 +1250,12 @@ static int commit_slice(struct fs *fs, const char *path, const struct node *n)
 		r = cas_tmp_create(fs->cas, &tmp);
 	if (r == 0 && write(tmp.fd, csv, len) != (ssize_t)len)
 		r = errno ? -errno : -EIO;
+	cas_hold(fs->cas);	/* no gc before the store refers to it */
 	if (r == 0)
 		r = cas_commit(fs->cas, &tmp, md5);
 	if (r == 0)
 		r = model_dataslice_log(fs->model, n->entry.id, md5, len);
+	cas_unhold(fs->cas);
 	cas_tmp_discard(fs->cas, &tmp);
 	free(csv);
 	if (r < 0)
@@ -1288,10 +1290,12 @@ static int commit_dir(struct fs *fs, const char *path, const struct node *n)
 		r = cas_tmp_create(fs->cas, &tmp);
 	if (r == 0 && write(tmp.fd, bytes, len) != (ssize_t)len)
 		r = errno ? -errno : -EIO;
+	cas_hold(fs->cas);	/* no gc before the store refers to it */
 	if (r == 0)
 		r = cas_commit(fs->cas, &tmp, oid);
 	if (r == 0)
 		r = model_entry_log_dir(fs->model, n->entry.id, oid, len);
+	cas_unhold(fs->cas);
 	cas_tmp_discard(fs->cas, &tmp);
 	manifest_free(entries, nent);
 	free(bytes);
