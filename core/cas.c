@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -49,8 +50,9 @@ static DIR *open_listing(int dirfd, const char *name)
 
 /*
  * Whether temporary @name (cas_tmp_create(): "w<pid>-<n>") may belong to a
- * live process: a `cmffs status` or `gc` next to a mount must not take a
- * temporary from under the daemon where there is no O_TMPFILE (NFS).
+ * live process: where there is no O_TMPFILE (NFS), a `cmffs status` or
+ * `gc` next to a mount, or the mount's own later cas_open() (its sync and
+ * fetch connections), must not take a temporary from under a writer.
  */
 static bool tmp_in_use(const char *name)
 {
@@ -61,8 +63,10 @@ static bool tmp_in_use(const char *name)
 		return false;
 	errno = 0;
 	pid = strtol(name + 1, &end, 10);
-	if (errno || *end != '-' || pid <= 0 || pid == (long)getpid())
+	if (errno || *end != '-' || pid <= 0 || pid > INT_MAX)
 		return false;
+	if (pid == (long)getpid())
+		return true;
 	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 

@@ -308,8 +308,11 @@ static void test_cache_primitives(void **state)
 	make_file(p, "live");
 	snprintf(p, sizeof(p), "%s/.cmf/tmp/w2147483646-7", dir);
 	make_file(p, "dead");
+	snprintf(p, sizeof(p), "%s/.cmf/tmp/w%d-8", dir, (int)getpid());
+	make_file(p, "this process's: a writer of this process");
 	assert_int_equal(cas_open(dir, &other), 0);
 	cas_close(other);
+	assert_int_equal(access(p, F_OK), 0);
 	snprintf(p, sizeof(p), "%s/.cmf/tmp/w1-7", dir);
 	assert_int_equal(access(p, F_OK), 0);
 	snprintf(p, sizeof(p), "%s/.cmf/tmp/w2147483646-7", dir);
