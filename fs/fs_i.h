@@ -4,8 +4,9 @@
  *
  * Locking model: the model (core/model.h) serializes store access itself.
  * The open-file table has one lock (fs->ofiles_lock), each open file its own
- * (of->lock).  Order: ofiles_lock, then of->lock, then the store lock inside
- * model calls.  No lock is held across a reply to the kernel.
+ * (of->lock).  Order: ofiles_lock, then of->lock, then the cache's commit
+ * hold (cas_hold(), which waits while a `cmffs gc` sweeps), then the store
+ * lock inside model calls.  No lock is held across a reply to the kernel.
  */
 #ifndef CMFFS_FS_I_H
 #define CMFFS_FS_I_H
