@@ -24,15 +24,18 @@ static const char sql_confirmed[] =
 	"SELECT oid FROM cmffs_remote_object WHERE remote = ?1 AND oid > ?2"
 	" ORDER BY oid LIMIT 1024";
 /*
- * What an upload to a cmf-server still reads from the cache (sync.c's side
- * uploads after a metadata push): Label and Environment files no server
- * has received, and TensorBoard logs in a version no server has.
+ * What stays in the cache even at the storage: what an upload to a
+ * cmf-server still reads from it (sync.c's side uploads after a metadata
+ * push: Label and Environment files no server has received, TensorBoard
+ * logs in a version no server has), and the manifests of directories and
+ * dataslices, which cache_gc() reads for the hashes they name.
  */
-static const char sql_server_needs[] =
+static const char sql_kept[] =
 	"SELECT a.`uri` FROM `Artifact` a JOIN `Type` t ON t.`id` = a.`type_id`"
-	" WHERE t.`name` IN ('Label', 'Environment') AND NOT EXISTS"
+	" WHERE (t.`name` IN ('Label', 'Environment') AND NOT EXISTS"
 	" (SELECT 1 FROM cmffs_side_upload u WHERE u.type = t.`name`"
-	" AND u.uri = a.`uri`)"
+	" AND u.uri = a.`uri`)) OR t.`name` = 'Dataslice'"
+	" OR substr(a.`uri`, 33) = '.dir'"
 	" UNION SELECT x.md5 FROM cmffs_entry x WHERE x.side = 2"
 	" AND x.md5 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
 	" cmffs_tensorboard_upload u WHERE u.entry_id = x.id"
@@ -51,7 +54,7 @@ static const char sql_referenced[] =
 struct obj {
 	char oid[MD5_HEX_LEN + 5];
 	bool confirmed;		/* at the current remote */
-	bool needed;		/* by an upload to a cmf-server */
+	bool kept;		/* sql_kept */
 	bool referenced;	/* cache_gc() */
 	bool container;		/* referenced as a list of hashes */
 	bool gone;		/* removed or evicted */
@@ -172,21 +175,21 @@ out:
 	return r;
 }
 
-/* Mark what an upload to a cmf-server still needs. */
-static int mark_needed(struct model *m, struct listing *l)
+/* Mark what stays in the cache even at the storage (sql_kept). */
+static int mark_kept(struct model *m, struct listing *l)
 {
 	sqlite3_stmt *s;
 	int rc, r;
 
 	store_lock(m->st);
-	r = store_stmt(m->st, sql_server_needs, &s);
+	r = store_stmt(m->st, sql_kept, &s);
 	if (r < 0)
 		goto out;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct obj *x = find(l, (const char *)sqlite3_column_text(s, 0));
 
 		if (x)
-			x->needed = true;
+			x->kept = true;
 	}
 	if (rc != SQLITE_DONE)
 		r = store_errno(rc);
@@ -198,10 +201,10 @@ out:
 
 static bool evictable(const struct obj *x)
 {
-	return x->confirmed && !x->needed && !x->gone;
+	return x->confirmed && !x->kept && !x->gone;
 }
 
-/* Mark evictable objects (confirmed, not needed).  0 or -errno. */
+/* Mark evictable objects (confirmed, not kept).  0 or -errno. */
 static int classify(struct model *m, const struct config *cfg,
 		    struct listing *l)
 {
@@ -212,7 +215,7 @@ static int classify(struct model *m, const struct config *cfg,
 	if (r == 0)
 		r = mark_confirmed(m, remote, l);
 	if (r == 0 && remote)
-		r = mark_needed(m, l);
+		r = mark_kept(m, l);
 	free(remote);
 	return r;
 }
@@ -439,7 +442,7 @@ out:
 			continue;
 		r = cas_open_object(cas, l->v[i].oid, &fd);
 		if (r == -ENOENT) {
-			r = 0;	/* evicted meanwhile: its members are in
+			r = 0;	/* pulled, never read: its members are in
 				 * the tree or at the storage */
 			continue;
 		}

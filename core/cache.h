@@ -9,9 +9,11 @@
  * cmffs_remote_object for config_remote_url(), redacted as the sync pass
  * writes it: syncstate.h) that no upload to a cmf-server still reads from
  * the cache (Label and Environment files and TensorBoard logs stay until a
- * server has received them).  Nothing else is ever evicted, whatever the
- * limit: objects not yet pushed stay, and the cache may then be larger
- * than its limit until they are.  The least recently read go first: a read
+ * server has received them) and that is not a manifest (of a `.dir`
+ * directory or a dataslice: small, and cache_gc() reads them for the
+ * hashes they name).  Nothing else is ever evicted, whatever the limit:
+ * objects not yet pushed stay, and the cache may then be larger than its
+ * limit until they are.  The least recently read go first: a read
  * through the mount stamps the object's atime (cas_read_object()), so the
  * read path costs no SQL.  An evicted object is fetched again, MD5-checked,
  * on its next read.

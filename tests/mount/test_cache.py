@@ -138,10 +138,21 @@ def test_push_keeps_the_cache_under_its_limit_and_everything_reads_back(tmp_path
         for data in blobs:
             with open(os.path.join(run, "outputs", name), "wb") as f:
                 f.write(data)
+    # a committed directory: its manifest stays, its files may go
+    os.makedirs(os.path.join(run, "outputs", "images"))
+    for i in range(2):
+        data = os.urandom(60 * KB + i)
+        versions[f"images/{i}.bin"] = [data]
+        with open(os.path.join(run, "outputs", "images", f"{i}.bin"), "wb") as f:
+            f.write(data)
+    subprocess.run(["touch", os.path.join(run, "outputs", "images", ".commit")],
+                   check=True)
+    (manifest,) = [u for (u,) in m.sql("SELECT uri FROM Artifact")
+                   if u.endswith(".dir")]
     every = {md5(d): d for blobs in versions.values() for d in blobs}
     assert set(every) <= logged_objects(m)
     total = sum(len(d) for d in every.values())
-    assert total > 800 * KB
+    assert total > 900 * KB
 
     cmffs("push", m.ws)
     limit = 300 * 1024
@@ -152,14 +163,16 @@ def test_push_keeps_the_cache_under_its_limit_and_everything_reads_back(tmp_path
     for h in logged_objects(m):
         assert cached_ok(m.ws, h) or h in at_remote
     evicted = [h for h in every if not cached_ok(m.ws, h)]
-    assert len(evicted) >= 5
+    assert len(evicted) >= 6
+    assert cached_ok(m.ws, manifest)
     status = cmffs("status", m.ws).stdout
     assert status_value(status, "cache limit") == f"300K ({limit} bytes)"
     held = cached(m.ws)
     assert status_value(status, "cache") == \
         f"{len(held)} object(s), {sum(held.values())} bytes"
+    files = {h: n for h, n in held.items() if h != manifest}
     assert status_value(status, "cache evictable") == \
-        f"{len(held)} object(s), {sum(held.values())} bytes (at the storage)"
+        f"{len(files)} object(s), {sum(files.values())} bytes (at the storage)"
     with open(m.path(".cmf", "status")) as f:
         assert status_value(f.read(), "cache limit") == f"300K ({limit} bytes)"
 
@@ -170,11 +183,13 @@ def test_push_keeps_the_cache_under_its_limit_and_everything_reads_back(tmp_path
             assert read(by_hash(m, md5(data))) == data
     for h in evicted:
         assert cached_ok(m.ws, h), "a read fetches the evicted object again"
+    assert cached_ok(m.ws, manifest)
     # and the next pass trims again
     cmffs("push", m.ws)
     assert cached_bytes(m.ws) <= limit
     # writes that need the old bytes fetch them too: O_RDWR, truncate
-    gone = [n for n, b in versions.items() if not cached_ok(m.ws, md5(b[-1]))]
+    gone = [n for n, b in versions.items()
+            if "/" not in n and not cached_ok(m.ws, md5(b[-1]))]
     assert len(gone) >= 2
     with open(os.path.join(run, "outputs", gone[0]), "r+b") as f:
         assert f.read(4) == versions[gone[0]][-1][:4]
