@@ -22,7 +22,7 @@
 /* confirmed at @remote (?1), in oid order after ?2: the primary key's order */
 static const char sql_confirmed[] =
 	"SELECT oid FROM cmffs_remote_object WHERE remote = ?1 AND oid > ?2"
-	" ORDER BY oid LIMIT 1024";
+	" ORDER BY oid LIMIT ?3";
 /*
  * What stays in the cache even at the storage: what an upload to a
  * cmf-server still reads from it (sync.c's side uploads after a metadata
@@ -145,6 +145,7 @@ static int mark_confirmed(struct model *m, const char *remote,
 		}
 		sqlite3_bind_text(s, 1, remote, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 2, last, -1, SQLITE_STATIC);
+		sqlite3_bind_int(s, 3, CONFIRMED_BATCH);
 		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 			const char *oid = (const char *)sqlite3_column_text(s, 0);
 			struct obj *x = find(l, oid);
