@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "array.h"
+#include "cache.h"
 #include "cas.h"
 #include "hash.h"
 #include "names.h"
@@ -676,6 +677,12 @@ int fetcher_get_scope(struct fetcher *f, const char *pipeline,
 	r = job_run(&j, ret, ret_err);
 	pthread_mutex_destroy(&j.lock);
 	free(l.v);
+	/* what came may take the cache past [cache] max-size */
+	if (l.n) {
+		struct cache_result cr;
+
+		(void)cache_trim(f->cas, f->model, f->cfg, &cr);
+	}
 	return r;
 }
 

@@ -76,7 +76,8 @@ typedef void (*fetch_progress_fn)(void *ud, const struct fetch_progress *p);
  * if all are local at the end, else the first failure, with *ret_err
  * (owned) naming the object.  *ret (if not NULL) gets the totals.
  * -ENOENT with a message if the pipeline, stage or execution does not
- * exist.
+ * exist.  Ends with a cache_trim() (cache.h): with [cache] max-size set,
+ * what was fetched may evict what was read longest ago.
  */
 int fetcher_get_scope(struct fetcher *f, const char *pipeline,
 		      const char *stage, const char *execution,

@@ -336,3 +336,26 @@ def test_upstream_workspace_reads_dvc_cache_and_working_tree(tmp_path):
             read()
     finally:
         m.umount()
+
+
+def test_fetch_ahead_keeps_the_cache_under_its_limit(tmp_path, server):
+    """cmffs fetch of more than [cache] max-size: the cache ends under the
+    limit (what was fetched is at the storage, so it may go), and every
+    file still reads back whole, fetched again."""
+    orig, b = pulled_by_a_teammate(tmp_path, server)
+    with open(os.path.join(b.ws, ".cmfconfig"), "a") as f:
+        f.write("\n[cache]\nmax-size = 600K\n")
+    r = cmffs("fetch", b.ws, "team")
+    assert "fetched 9 object(s)" in r.stdout
+    root = os.path.join(b.ws, ".cmf", "cache", "files", "md5")
+    held = sum(os.path.getsize(os.path.join(dp, n))
+               for dp, _, names in os.walk(root) for n in names)
+    assert held <= 600 * 1024, held
+    b.mount()
+    try:
+        out = b.path("pipelines", "team", "prep", "r1", "outputs")
+        for name in os.listdir(orig):
+            with open(os.path.join(out, name), "rb") as f:
+                assert f.read() == (orig / name).read_bytes(), name
+    finally:
+        b.umount()
