@@ -227,10 +227,18 @@ def test_environment_and_label_files_reach_the_server(tmp_path, server):
             f.write(b"id,label\n1,cat\n")
         (env_name,) = os.listdir(os.path.join(run, "inputs", "cmf_artifacts"))
         env_target = os.path.join(server.data_dir, "env", env_name)
-        wait_for(lambda: os.path.exists(env_target), what="the environment upload")
-        with open(env_target, "rb") as f, \
-                open(os.path.join(run, "inputs", "cmf_artifacts", env_name), "rb") as g:
-            assert f.read() == g.read()
+        with open(os.path.join(run, "inputs", "cmf_artifacts", env_name), "rb") as g:
+            env_bytes = g.read()
+
+        def env_uploaded():
+            # the server writes the file in place, as upstream does: whole
+            # once it holds every byte
+            try:
+                with open(env_target, "rb") as f:
+                    return f.read() == env_bytes
+            except FileNotFoundError:
+                return False
+        wait_for(env_uploaded, what="the environment upload")
         label_target = os.path.join(server.data_dir, "labels", md5(b"id,label\n1,cat\n"))
         wait_for(lambda: os.path.exists(label_target), what="the label upload")
     finally:
