@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * DVC 3 directory manifests (cmf-upstream.md §1.7): the bytes of a `.dir`
+ * DVC 3 directory manifests (doc/cmf-upstream.md §1.7): the bytes of a `.dir`
  * object are Python's
  *   json.dumps(sorted(entries, key=relpath), sort_keys=True)
  * of entries {"md5": "<file md5>", "relpath": "<posix path>"}, with default

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The CMF metadata document (cmf-upstream.md §2.1): the JSON that
+ * The CMF metadata document (doc/cmf-upstream.md §2.1): the JSON that
  * `cmf metadata export` writes and that cmf-server's /mlmd_push takes and
  * /mlmd_pull returns:
  *
@@ -13,7 +13,7 @@
  * id, last_update_time_since_epoch, name, properties, type, type_id, uri;
  * property values keep their MLMD type (string, int, double).  Unlike
  * upstream, a custom property named "type" is not renamed "user_type"
- * (cmf-upstream.md §8.7).
+ * (doc/cmf-upstream.md §8.7).
  */
 #ifndef CMFFS_DOCUMENT_H
 #define CMFFS_DOCUMENT_H

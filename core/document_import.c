@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Merging a CMF JSON document into the store (cmffs import, and pull):
- * the client side of cmf-upstream.md §2.5, made idempotent; and reading
+ * the client side of doc/cmf-upstream.md §2.5, made idempotent; and reading
  * what a server's document holds of one execution (document_execution_uris).
  */
 #include "document.h"

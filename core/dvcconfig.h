@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The storage of a workspace made by upstream's `cmf init`: its remote is
- * in WS/.dvc/config (cmf-upstream.md §4.2), named by core.remote:
+ * in WS/.dvc/config (doc/cmf-upstream.md §4.2), named by core.remote:
  * local-storage, minio, amazons3, ssh-storage or osdf.  Reading it lets
  * cmffs mount and push such a workspace without re-initialising.
  */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Row-level writes and reads of ML Metadata nodes, following what MLMD itself
- * does (shared/spec/mlmd-schema.md): types looked up by (name, version NULL,
+ * does (doc/mlmd-schema.md): types looked up by (name, version NULL,
  * kind), declared properties listed in TypeProperty, one value column per
  * property row, integer columns bound as integers, times in milliseconds.
  *

@@ -23,7 +23,7 @@ static const struct mlmd_type_prop pipeline_props[] = {
 static const struct mlmd_type_prop stage_props[] = {
 	{ "Pipeline_Stage", MLMD_PT_STRING },
 };
-/* cmf-upstream.md §1.4: the execution type's declared properties */
+/* doc/cmf-upstream.md §1.4: the execution type's declared properties */
 static const struct mlmd_type_prop execution_props[] = {
 	{ "Execution_uuid", MLMD_PT_STRING },
 	{ "Context_Type", MLMD_PT_STRING },

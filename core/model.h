@@ -2,17 +2,17 @@
 /*
  * The CMF model over the metadata store: pipelines, stages, executions,
  * artifacts and events with CMF's type names, name formats and properties
- * (shared/spec/cmf-upstream.md §1), and the file tree a user sees inside an
+ * (doc/cmf-upstream.md §1), and the file tree a user sees inside an
  * execution (entries).  This is the only core/ header fs/ needs for metadata;
  * no SQL leaves core/.
  *
- * Mapping (DESIGN.md §1):
+ * Mapping (doc/design.md §1):
  *  - pipeline P: Context of type Parent_Context named P, property Pipeline;
  *  - stage S of P: Context of type Pipeline_Stage named "P/S", property
  *    Pipeline_Stage, ParentContext(child = stage, parent = pipeline);
  *  - execution E of stage P/S: Execution of type "P/S" named E (a reusable,
  *    named execution in CMF's terms, so that later additions still merge on
- *    the server, cmf-upstream.md §9), with the ten CMF properties and an
+ *    the server, doc/cmf-upstream.md §9), with the ten CMF properties and an
  *    Association to the stage;
  *  - a file logged under E/inputs/ or E/outputs/: an artifact (Dataset, or
  *    Model under a top folder models/, Label under labels/) with an INPUT or
@@ -136,7 +136,7 @@ int model_execution_state(struct model *m, int64_t id, int *ret_state);
 int model_execution_set_state(struct model *m, int64_t id, int state,
 			      const char *git_end_commit);
 
-/* --- execution metrics (cmf-upstream.md §6.1) --------------------------- */
+/* --- execution metrics (doc/cmf-upstream.md §6.1) --------------------------- */
 
 struct metric {
 	const char *key;
@@ -220,7 +220,7 @@ enum entry_side {
 	/*
 	 * E/dataslices/NAME/: a named subset of datasets' files, linked (or
 	 * copied) in, with per-file properties (xattrs); `touch .commit` logs
-	 * it as one Dataslice artifact (cmf-upstream.md §6.3).  Members are
+	 * it as one Dataslice artifact (doc/cmf-upstream.md §6.3).  Members are
 	 * not artifacts of their own and may be removed before a commit.
 	 */
 	SIDE_DATASLICE = 4,

@@ -767,7 +767,7 @@ static int set_add_locked(struct model *m, int64_t artifact_id,
 
 /*
  * A label at labels/<dataset path>/<file> describes the dataset logged at
- * <dataset path> in the same place (cmf-upstream.md §6.4): the label gets
+ * <dataset path> in the same place (doc/cmf-upstream.md §6.4): the label gets
  * dataset_uri, the dataset labels and labels_uri.  A label whose dataset
  * is not there is logged alone.
  */

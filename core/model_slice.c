@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Dataslices (cmf-upstream.md §6.3) and the per-file properties of their
+ * Dataslices (doc/cmf-upstream.md §6.3) and the per-file properties of their
  * members; see model.h.  Upstream writes a slice as parquet (index Path,
  * columns hash and the properties); with no parquet library here the
  * manifest is the same table as CSV.

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The Python environment of a process, as upstream CMF logs it with every
- * execution (cmf-upstream.md §6.5) but without running pip: the packages
+ * execution (doc/cmf-upstream.md §6.5) but without running pip: the packages
  * installed in the interpreter's site-packages, read from their
  * *.dist-info/METADATA (and *.egg-info/PKG-INFO), in `pip freeze` format.
  */

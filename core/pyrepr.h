@@ -3,7 +3,7 @@
  * Python's str() of a JSON value, byte for byte as CPython 3.11 prints it.
  *
  * Upstream cmflib stores a custom property that is not None, an int or a
- * float as string_value = str(value) (value_to_mlmd_value, cmf-upstream.md
+ * float as string_value = str(value) (value_to_mlmd_value, doc/cmf-upstream.md
  * §1).  A metrics file read with json.loads() can hold objects and lists,
  * so to store what upstream stores cmffs renders them here:
  *

@@ -4,7 +4,7 @@
  *
  * The DDL below is MLMD 1.15's SQLite schema version 10 (table and column
  * names, declared types, constraints and the 24 secondary indexes), as
- * documented in shared/spec/mlmd-schema.md §1.  cmffs' own tables follow it.
+ * documented in doc/mlmd-schema.md §1.  cmffs' own tables follow it.
  */
 #include "store.h"
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What is pushed and what is not, derived from the store (DESIGN.md §4):
+ * What is pushed and what is not, derived from the store (doc/design.md §4):
  * an object is pending until confirmed at the remote, an execution until a
  * CMF server acknowledged its current version (its last update time).  The
  * sync loop asks, pushes, and records; after a crash or an outage it asks
@@ -57,7 +57,7 @@ int syncstate_execution_done(struct model *m, const char *server,
  * Dataslice events.  A CMF server merges a named execution again on every
  * push, and upstream's merge re-links a Dataslice whose uri it knows as an
  * INPUT of the execution without looking for the event it has
- * (cmf-upstream.md §2.4, §8.11): a push must not carry a Dataslice event
+ * (doc/cmf-upstream.md §2.4, §8.11): a push must not carry a Dataslice event
  * the server has.  What a server has is recorded per (execution, artifact,
  * server): when it acknowledges a push that carried the event, or when its
  * document shows the execution with an event on an artifact of that uri.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A workspace directory (DESIGN.md §2): WS/.cmfconfig, WS/mlmd and
+ * A workspace directory (doc/design.md §2): WS/.cmfconfig, WS/mlmd and
  * WS/.cmf/ (content store, temporary files, journal, lock).  Opening one
  * gives the model, the content store and the configuration together, for
  * the mount and for the commands that work without a mount.

@@ -2,7 +2,7 @@
 /*
  * What mkdir of an execution records besides its properties: the Python
  * environment of the calling process, as an Environment input artifact
- * (cmf-upstream.md §6.5), in E/inputs/cmf_artifacts/python_env_<h>.txt,
+ * (doc/cmf-upstream.md §6.5), in E/inputs/cmf_artifacts/python_env_<h>.txt,
  * with the execution's custom property Python_Env naming it.
  */
 #include "fs_i.h"

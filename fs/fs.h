@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The filesystem: serves a workspace's metadata store and content store as
- * a FUSE mount (DESIGN.md §1).  Entry point for `cmffs mount`.
+ * a FUSE mount (doc/design.md §1).  Entry point for `cmffs mount`.
  */
 #ifndef CMFFS_FS_H
 #define CMFFS_FS_H

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The cmf-server client (cmf-upstream.md §2-3): POST <url>/api/mlmd_push
+ * The cmf-server client (doc/cmf-upstream.md §2-3): POST <url>/api/mlmd_push
  * with the double-encoded document, POST <url>/api/mlmd_pull.  One struct
  * server per thread (it owns a curl handle).  Returns 0 or -errno, with a
  * one-line explanation in server_error():
@@ -52,7 +52,7 @@ int server_pull_execution(struct server *srv, const char *pipeline,
  * Upload @size bytes of @fd as multipart field "file" named @filename to
  * POST <url>/api/@route (e.g. "tensorboard?pipeline_name=P", already
  * URL-encoded by the caller).  The server's {"error": ...} answers, which
- * come with status 200 (cmf-upstream.md §8.28), are failures (-EPROTO).
+ * come with status 200 (doc/cmf-upstream.md §8.28), are failures (-EPROTO).
  */
 int server_upload(struct server *srv, const char *route, const char *filename,
 		  int fd, uint64_t size);

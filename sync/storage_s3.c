@@ -10,7 +10,7 @@
  *	- has its path encoded per RFC 3986 (uppercase hex, '/' kept), and
  *	  its query parameters sorted by name, encoded the same way, and
  *	  written "name=" when they have no value ("?uploads=").
- * See /work/shared/spec/test-servers.md section 0.
+ * See doc/test-servers.md section 0.
  *
  * Objects below S3_MULTIPART_THRESHOLD go up in one PUT streamed from the
  * fd; larger ones as a multipart upload of S3_PART_SIZE parts, up to

@@ -628,7 +628,7 @@ out:
 }
 
 /*
- * Side uploads of upstream's client after a metadata push (cmf-upstream.md
+ * Side uploads of upstream's client after a metadata push (doc/cmf-upstream.md
  * §4.4): environment files to /python-env under their relative path,
  * label files to /label under their md5.
  */

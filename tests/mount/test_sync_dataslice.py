@@ -2,7 +2,7 @@
 """Dataslices pushed again: cmffs pushes executions as CMF named executions,
 so the cmf-server merges an execution again on every push.  Upstream's
 merge re-links a Dataslice whose uri it knows as an INPUT of the execution,
-without looking for the event it already has (cmf-upstream.md §2.4, §8
+without looking for the event it already has (doc/cmf-upstream.md §2.4, §8
 item 11), and from the third merge on rewrites the slice's custom
 properties (tests/server/README.md).  A re-push must therefore never carry
 a Dataslice event the server already has for that execution: after any

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """A workspace made by upstream's `cmf init` and written by cmflib, built by
-hand from cmf-upstream.md: .cmfconfig with only [cmf], the remote in
+hand from doc/cmf-upstream.md: .cmfconfig with only [cmf], the remote in
 .dvc/config, an MLMD store with a cmflib-shaped pipeline (an unnamed
 execution, a Dataset logged as cmflib names it)."""
 import hashlib

@@ -3,7 +3,7 @@
 
 The real cmf-server (HewlettPackard/cmf, FastAPI + ml-metadata on PostgreSQL) cannot be installed on
 this machine, so this module re-implements the part of it that a cmf client talks to: the REST routes
-of /work/shared/spec/cmf-upstream.md section 3 and the push/pull/merge semantics of section 2, with
+of doc/cmf-upstream.md section 3 and the push/pull/merge semantics of section 2, with
 the upstream quirks that are visible over HTTP.  The behaviour was written from the spec and checked
 against the upstream sources named in it (cmflib/cmf_federation.py, cmflib/cmf_merger.py,
 cmflib/cmf_server.py, cmflib/metadata_helper.py, cmflib/cmfquery.py, server/app/main.py at

@@ -4,7 +4,7 @@ Run with:  /usr/bin/python3 -m pytest tests/server -q
 
 Every test starts its own server process on a free port with a fresh data directory and talks to it
 over HTTP with urllib, the way a client would.  Section numbers refer to
-/work/shared/spec/cmf-upstream.md.
+doc/cmf-upstream.md.
 """
 
 import copy

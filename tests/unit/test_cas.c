@@ -385,7 +385,7 @@ static void test_dir_manifest(void **state)
 	size_t len, n;
 
 	(void)state;
-	/* cmf-upstream.md §1.7: the exact bytes and hashes DVC 3 makes */
+	/* doc/cmf-upstream.md §1.7: the exact bytes and hashes DVC 3 makes */
 	assert_int_equal(manifest_build(e, 2, &bytes, &len, oid), 0);
 	assert_string_equal(bytes,
 			    "[{\"md5\": \"0cc175b9c0f1b6a831c399e269772661\", \"relpath\": \"1.txt\"}, "

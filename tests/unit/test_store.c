@@ -2,7 +2,7 @@
 /*
  * The metadata store is an MLMD schema-10 file: tables, indexes, MLMDEnv,
  * simple types; a store of another version is refused, never rewritten;
- * after CMF-shaped writes the compatibility lint of mlmd-schema.md §5
+ * after CMF-shaped writes the compatibility lint of doc/mlmd-schema.md §5
  * finds nothing.
  */
 #include "store.h"
@@ -188,7 +188,7 @@ static void test_refuses_links(void **state)
 	unlink(path);
 }
 
-/* The lint of mlmd-schema.md §5: every query must return no rows. */
+/* The lint of doc/mlmd-schema.md §5: every query must return no rows. */
 static const char *const lint[] = {
 	"SELECT 'mlmdenv_rows!=1', count(*) FROM MLMDEnv HAVING count(*) != 1",
 	"SELECT 1 FROM MLMDEnv WHERE schema_version != 10",
