@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "curlerr.h"
 #include "document.h"
 #include "sb.h"
 #include "urltext.h"
@@ -98,26 +99,6 @@ static size_t collect(char *p, size_t size, size_t n, void *ud)
 	return sb_err(sb) ? 0 : size * n;
 }
 
-static int curl_errno(CURLcode c)
-{
-	switch (c) {
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_COULDNT_RESOLVE_HOST:
-		return -ECONNREFUSED;
-	case CURLE_OPERATION_TIMEDOUT:
-		return -ETIMEDOUT;
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_GOT_NOTHING:
-		return -ECONNRESET;
-	case CURLE_WRITE_ERROR:
-	case CURLE_FILESIZE_EXCEEDED:
-		return -EFBIG;
-	default:
-		return -EPROTO;
-	}
-}
-
 /* A failed transfer to @route: one line saying what happened. */
 static int transfer_failed(struct server *srv, CURLcode c, const char *route)
 {
@@ -125,7 +106,10 @@ static int transfer_failed(struct server *srv, CURLcode c, const char *route)
 		return fail(srv, -ETIMEDOUT,
 			    "cmf-server %s/api/%s: the server stopped answering ([sync] stall-timeout = %ld s); retried later",
 			    srv->shown, route, srv->stall_s);
-	return fail(srv, curl_errno(c), "cmf-server %s/api/%s: %s",
+	/* the answer's callback stops past the size limit of an answer */
+	return fail(srv, c == CURLE_WRITE_ERROR ? -EFBIG
+						 : curl_to_errno(srv->curl, c),
+		    "cmf-server %s/api/%s: %s",
 		    srv->shown, route, curl_easy_strerror(c));
 }
 

@@ -40,6 +40,8 @@
 
 #include <curl/curl.h>
 
+#include "curlerr.h"
+
 #define OSDF_CONNECT_TIMEOUT	10L	/* seconds */
 #define OSDF_BUFFER_SIZE	(256L * 1024)
 #define OSDF_TOKEN_MAX		(64 * 1024)	/* bytes in a token file */
@@ -413,50 +415,17 @@ static int osdf_curl_fail(struct storage *s, CURLcode cc, const char *method,
 {
 	struct osdf_priv *p = s->priv;
 	const char *detail = p->errbuf[0] ? p->errbuf : curl_easy_strerror(cc);
-	long oserr = 0;
-	int r;
+	int r = curl_to_errno(p->curl, cc);
 
-	switch (cc) {
-	case CURLE_OUT_OF_MEMORY:
-		return -ENOMEM;
-	case CURLE_COULDNT_RESOLVE_HOST:
-		r = -EHOSTUNREACH;
-		break;
-	case CURLE_COULDNT_CONNECT:
-		(void)curl_easy_getinfo(p->curl, CURLINFO_OS_ERRNO, &oserr);
-		if (oserr == EHOSTUNREACH || oserr == ENETUNREACH)
-			r = -EHOSTUNREACH;
-		else if (oserr == ETIMEDOUT)
-			r = -ETIMEDOUT;
-		else
-			r = -ECONNREFUSED;
-		break;
-	case CURLE_OPERATION_TIMEDOUT:
-		r = -ETIMEDOUT;
-		break;
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_GOT_NOTHING:
-	case CURLE_PARTIAL_FILE:
-	case CURLE_HTTP2:
-	case CURLE_HTTP2_STREAM:
-		r = -ECONNRESET;
-		break;
-	case CURLE_PEER_FAILED_VERIFICATION:
+	if (r == -ENOMEM)
+		return r;
+	if (cc == CURLE_PEER_FAILED_VERIFICATION)
 		return storage_fail(s, -EACCES,
 				    "TLS certificate of %s is not trusted%s: %s",
 				    p->base,
 				    p->ca_file ? " by ca-file" :
 				    " by the system CAs (set ca-file?)",
 				    detail);
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_CERTPROBLEM:
-		r = -EINVAL;
-		break;
-	default:
-		r = -EPROTO;
-		break;
-	}
 	return storage_fail(s, r, "%s %s/%s: %s", method, p->base, key, detail);
 }
 

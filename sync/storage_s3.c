@@ -60,6 +60,7 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
+#include "curlerr.h"
 #include "sb.h"
 #include "threads.h"
 
@@ -376,36 +377,6 @@ static int code_to_errno(const char *code, int r)
 	return r;
 }
 
-static int curl_to_errno(CURLcode cc)
-{
-	switch (cc) {
-	case CURLE_COULDNT_CONNECT:
-		return -ECONNREFUSED;
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_RESOLVE_PROXY:
-		return -EHOSTUNREACH;
-	case CURLE_OPERATION_TIMEDOUT:
-		return -ETIMEDOUT;
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_GOT_NOTHING:
-	case CURLE_PARTIAL_FILE:
-	case CURLE_SEND_FAIL_REWIND:
-	case CURLE_HTTP2:
-	case CURLE_HTTP2_STREAM:
-		return -ECONNRESET;
-	case CURLE_OUT_OF_MEMORY:
-		return -ENOMEM;
-	case CURLE_UNSUPPORTED_PROTOCOL:
-	case CURLE_URL_MALFORMAT:
-	case CURLE_NOT_BUILT_IN:
-	case CURLE_UNKNOWN_OPTION:
-		return -EINVAL;
-	default:
-		return -EPROTO;
-	}
-}
-
 /* Recognize a response header we keep (only ETag). */
 static size_t header_cb(char *line, size_t size, size_t nmemb, void *ud)
 {
@@ -671,7 +642,7 @@ static int s3_perform(struct storage *s, struct s3_xfer *x, const char *what)
 						    sizeof(ebuf)));
 			goto out;
 		}
-		r = storage_fail(s, curl_to_errno(cc), "S3 %s %s: %s",
+		r = storage_fail(s, curl_to_errno(p->curl, cc), "S3 %s %s: %s",
 				 x->method, what,
 				 p->errbuf[0] ? p->errbuf :
 						curl_easy_strerror(cc));

@@ -48,6 +48,7 @@
 
 #include <curl/curl.h>
 
+#include "curlerr.h"
 #include "sb.h"
 
 #define SSH_CONNECT_TIMEOUT	10L	/* seconds, TCP + SSH handshake */
@@ -545,52 +546,35 @@ static int ssh_fail(struct storage *s, CURLcode cc, const char *what,
 {
 	struct ssh_priv *p = s->priv;
 	const char *detail = p->errbuf[0] ? p->errbuf : curl_easy_strerror(cc);
-	long oserr = 0;
-	int r;
+	int r = curl_to_errno(p->curl, cc);
 
 	switch (cc) {
 	case CURLE_REMOTE_FILE_NOT_FOUND:
-		return storage_fail(s, -ENOENT, "%s '%s%s' on %s: no such file",
+		return storage_fail(s, r, "%s '%s%s' on %s: no such file",
 				    what, p->qroot, key, p->host);
 	case CURLE_PEER_FAILED_VERIFICATION:
 		return ssh_fail_hostkey(s);
 	case CURLE_LOGIN_DENIED:
-		return storage_fail(s, -EACCES,
+		return storage_fail(s, r,
 				    "ssh server %s:%ld refused key '%s' for user '%s' (libssh2 cannot use RSA keys with OpenSSH >= 8.8: use ed25519): %s",
 				    p->host, p->port, p->key_file, p->user,
 				    detail);
 	case CURLE_REMOTE_ACCESS_DENIED:
-		return storage_fail(s, -EACCES, "%s '%s%s' on %s: permission denied",
+		return storage_fail(s, r, "%s '%s%s' on %s: permission denied",
 				    what, p->qroot, key, p->host);
 	case CURLE_REMOTE_DISK_FULL:
-		return storage_fail(s, -ENOSPC, "%s '%s%s' on %s: %s", what,
+		return storage_fail(s, r, "%s '%s%s' on %s: %s", what,
 				    p->qroot, key, p->host, detail);
 	case CURLE_OUT_OF_MEMORY:
-		return -ENOMEM;
+		return r;
 	case CURLE_COULDNT_RESOLVE_HOST:
-		return storage_fail(s, -EHOSTUNREACH, "cannot resolve ssh server %s: %s",
+		return storage_fail(s, r, "cannot resolve ssh server %s: %s",
 				    p->host, detail);
 	case CURLE_COULDNT_CONNECT:
-		(void)curl_easy_getinfo(p->curl, CURLINFO_OS_ERRNO, &oserr);
-		if (oserr == EHOSTUNREACH || oserr == ENETUNREACH)
-			r = -EHOSTUNREACH;
-		else if (oserr == ETIMEDOUT)
-			r = -ETIMEDOUT;
-		else
-			r = -ECONNREFUSED;
 		return storage_fail(s, r, "cannot connect to ssh server %s:%ld: %s",
 				    p->host, p->port, detail);
-	case CURLE_OPERATION_TIMEDOUT:
-		return storage_fail(s, -ETIMEDOUT, "%s '%s' on %s: %s", what,
-				    key, p->host, detail);
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_GOT_NOTHING:
-	case CURLE_PARTIAL_FILE:
-		return storage_fail(s, -ECONNRESET, "%s '%s' on %s: %s", what,
-				    key, p->host, detail);
 	default:
-		return storage_fail(s, -EPROTO, "%s '%s' on %s: %s", what, key,
+		return storage_fail(s, r, "%s '%s' on %s: %s", what, key,
 				    p->host, detail);
 	}
 }
