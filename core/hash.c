@@ -49,19 +49,27 @@ int hash_update(struct hash *h, const void *p, size_t n)
 	return 0;
 }
 
-int hash_final(struct hash *h, char hex[MD5_HEX_LEN + 1])
+void hex_encode(const void *p, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
+	const unsigned char *d = p;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[d[i] >> 4];
+		out[2 * i + 1] = digits[d[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+int hash_final(struct hash *h, char hex[MD5_HEX_LEN + 1])
+{
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0, i;
+	unsigned int len = 0;
 
 	if (EVP_DigestFinal_ex(h->ctx, md, &len) != 1 || len != 16)
 		return -EIO;
-	for (i = 0; i < len; i++) {
-		hex[2 * i] = digits[md[i] >> 4];
-		hex[2 * i + 1] = digits[md[i] & 15];
-	}
-	hex[MD5_HEX_LEN] = '\0';
+	hex_encode(md, len, hex);
 	return hash_reset(h);
 }
 

@@ -28,6 +28,12 @@ int hash_final(struct hash *h, char hex[MD5_HEX_LEN + 1]);
 int hash_fd(int fd, char hex[MD5_HEX_LEN + 1]);
 int hash_buf(const void *p, size_t n, char hex[MD5_HEX_LEN + 1]);
 
+/*
+ * The @n bytes at @p as 2 * @n lowercase hex digits and a NUL in @out
+ * (which holds 2 * @n + 1 bytes): digests, random name suffixes.
+ */
+void hex_encode(const void *p, size_t n, char *out);
+
 /* True if @s is exactly 32 lowercase hex digits. */
 bool hash_is_md5(const char *s);
 

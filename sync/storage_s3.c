@@ -61,6 +61,7 @@
 #include <openssl/evp.h>
 
 #include "curlerr.h"
+#include "hash.h"
 #include "sb.h"
 #include "threads.h"
 
@@ -169,18 +170,6 @@ static void sb_put_encoded(struct sb *sb, const char *s, bool keep_slash)
 		esc[2] = hex[c & 0xf];
 		sb_append(sb, esc, sizeof(esc));
 	}
-}
-
-static void hex_encode(const unsigned char *d, size_t n, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hex[d[i] >> 4];
-		out[2 * i + 1] = hex[d[i] & 0xf];
-	}
-	out[2 * n] = '\0';
 }
 
 static int sha256_final_hex(EVP_MD_CTX *ctx, char hex[SHA256_HEX_LEN + 1])

@@ -49,6 +49,7 @@
 #include <curl/curl.h>
 
 #include "curlerr.h"
+#include "hash.h"
 #include "sb.h"
 
 #define SSH_CONNECT_TIMEOUT	10L	/* seconds, TCP + SSH handshake */
@@ -832,11 +833,9 @@ out:
 
 static int tmp_name(const char *key, char **ret)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char rnd[8];
 	char suffix[6 + 2 * sizeof(rnd) + 1] = ".tmp-";
 	ssize_t n;
-	size_t i;
 
 	do
 		n = getrandom(rnd, sizeof(rnd), 0);
@@ -845,11 +844,7 @@ static int tmp_name(const char *key, char **ret)
 		return -errno;
 	if ((size_t)n != sizeof(rnd))
 		return -EIO;
-	for (i = 0; i < sizeof(rnd); i++) {
-		suffix[5 + 2 * i] = hex[rnd[i] >> 4];
-		suffix[6 + 2 * i] = hex[rnd[i] & 15];
-	}
-	suffix[5 + 2 * sizeof(rnd)] = '\0';
+	hex_encode(rnd, sizeof(rnd), suffix + 5);
 	*ret = str_cat3(key, suffix, "");
 	return *ret ? 0 : -ENOMEM;
 }
