@@ -273,32 +273,6 @@ static void graph_layout(struct graph *g)
 	free(rows);
 }
 
-static void xml_text(struct sb *sb, const char *s, size_t max)
-{
-	size_t n = 0;
-
-	for (; *s && n < max; s++, n++) {
-		switch (*s) {
-		case '&':
-			sb_puts(sb, "&amp;");
-			break;
-		case '<':
-			sb_puts(sb, "&lt;");
-			break;
-		case '>':
-			sb_puts(sb, "&gt;");
-			break;
-		case '"':
-			sb_puts(sb, "&quot;");
-			break;
-		default:
-			sb_putc(sb, *s);
-		}
-	}
-	if (*s)
-		sb_puts(sb, "...");
-}
-
 #define BOX_W 230
 #define BOX_H 40
 #define COL_W 300
@@ -364,7 +338,7 @@ int lineage_pipeline_svg(struct model *m, int64_t pipeline_id,
 		sb_appendf(&sb, "<text x=\"%d\" y=\"%d\">", node_x(n) + 8,
 			   node_y(n) + 16);
 		if (n->exec) {
-			xml_text(&sb, n->label, 36);
+			sb_put_xml(&sb, n->label, 36);
 		} else {
 			/* path, then type and the first hex digits */
 			char path[512];
@@ -373,16 +347,16 @@ int lineage_pipeline_svg(struct model *m, int64_t pipeline_id,
 				 (int)(colon ? colon - n->label
 					     : (long)strlen(n->label)),
 				 n->label);
-			xml_text(&sb, path, 36);
+			sb_put_xml(&sb, path, 36);
 		}
 		sb_appendf(&sb, "</text><text x=\"%d\" y=\"%d\" fill=\"#666\">",
 			   node_x(n) + 8, node_y(n) + 31);
 		if (n->exec) {
 			sb_puts(&sb, "execution");
 		} else {
-			xml_text(&sb, n->type, 20);
+			sb_put_xml(&sb, n->type, 20);
 			sb_putc(&sb, ' ');
-			xml_text(&sb, colon ? colon + 1 : "", 8);
+			sb_put_xml(&sb, colon ? colon + 1 : "", 8);
 		}
 		sb_puts(&sb, "</text></g>\n");
 	}

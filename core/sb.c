@@ -126,6 +126,38 @@ static size_t utf8_seq_len(const unsigned char *s, size_t avail)
 	return n;
 }
 
+void sb_put_xml(struct sb *sb, const char *s, size_t max)
+{
+	size_t len = strlen(s), i;
+
+	if (len > max) {
+		len = max;
+		/* not inside a character: back up over continuation bytes */
+		while (len && ((unsigned char)s[len] & 0xc0) == 0x80)
+			len--;
+	}
+	for (i = 0; i < len; i++) {
+		switch (s[i]) {
+		case '&':
+			sb_puts(sb, "&amp;");
+			break;
+		case '<':
+			sb_puts(sb, "&lt;");
+			break;
+		case '>':
+			sb_puts(sb, "&gt;");
+			break;
+		case '"':
+			sb_puts(sb, "&quot;");
+			break;
+		default:
+			sb_putc(sb, s[i]);
+		}
+	}
+	if (s[len])
+		sb_puts(sb, "...");
+}
+
 void sb_put_escaped(struct sb *sb, const char *s, size_t max)
 {
 	const unsigned char *p = (const unsigned char *)s;

@@ -38,6 +38,13 @@ void sb_appendf(struct sb *sb, const char *fmt, ...)
 void sb_put_escaped(struct sb *sb, const char *s, size_t max);
 
 /*
+ * Append @s as XML character data or attribute text: '&', '<', '>' and
+ * '"' as entities.  At most @max bytes of @s are taken (SIZE_MAX: all),
+ * cut at a UTF-8 character boundary; "..." marks a cut.
+ */
+void sb_put_xml(struct sb *sb, const char *s, size_t max);
+
+/*
  * sb_put_escaped() into a new string (owned), capped at @max input bytes;
  * NULL on ENOMEM.
  */

@@ -260,7 +260,7 @@ out:
  * Returns 0, -ENOENT if there is no such element, or -ENOMEM.  This is
  * not an XML parser: S3's answers are flat and we only need leaf values.
  */
-static int xml_text(const char *xml, const char *tag, char **ret)
+static int xml_element_text(const char *xml, const char *tag, char **ret)
 {
 	static const struct {
 		const char *ent;
@@ -664,9 +664,9 @@ static int s3_fail_status(struct storage *s, const char *method,
 	char *code = NULL, *msg = NULL;
 	int r;
 
-	if (xml_text(body, "Code", &code) == 0)
+	if (xml_element_text(body, "Code", &code) == 0)
 		sanitize(code, S3_TEXT_MAX);
-	if (xml_text(body, "Message", &msg) == 0)
+	if (xml_element_text(body, "Message", &msg) == 0)
 		sanitize(msg, S3_TEXT_MAX);
 	r = code_to_errno(code, http_status_to_errno(status));
 	r = storage_fail(s, r, "S3 %s %s: %ld%s%s%s%s%s", method, what, status,
@@ -1109,7 +1109,7 @@ static int s3_multipart_initiate(struct storage *s, const char *key,
 		r = s3_fail_status(s, "POST", key, x.status, x.body.buf, NULL);
 		goto out;
 	}
-	r = xml_text(x.body.buf, "UploadId", &id);
+	r = xml_element_text(x.body.buf, "UploadId", &id);
 	if (r == -ENOMEM) {
 		r = storage_fail(s, r, "S3 POST %s: out of memory", key);
 		goto out;
@@ -1188,26 +1188,6 @@ out:
 	return r;
 }
 
-/* Append @s with the XML special characters escaped. */
-static void sb_put_xml(struct sb *sb, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '&':
-			sb_puts(sb, "&amp;");
-			break;
-		case '<':
-			sb_puts(sb, "&lt;");
-			break;
-		case '>':
-			sb_puts(sb, "&gt;");
-			break;
-		default:
-			sb_putc(sb, *s);
-		}
-	}
-}
-
 /*
  * POST ?uploadId= with the part list.  S3 may answer 200 and still fail:
  * the status is sent early (with whitespace to keep the connection alive)
@@ -1233,7 +1213,7 @@ static int s3_multipart_complete(struct storage *s, const char *key,
 	for (i = 0; i < n_parts; i++) {
 		sb_appendf(&xml, "<Part><PartNumber>%u</PartNumber><ETag>",
 			   i + 1);
-		sb_put_xml(&xml, etags[i]);
+		sb_put_xml(&xml, etags[i], SIZE_MAX);
 		sb_puts(&xml, "</ETag></Part>");
 	}
 	sb_puts(&xml, "</CompleteMultipartUpload>");

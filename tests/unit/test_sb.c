@@ -100,9 +100,35 @@ static void test_escape_cap(void **state)
 	check_escape("", 3, "");
 }
 
+static void check_xml(const char *in, size_t max, const char *want)
+{
+	struct sb sb;
+	char *got;
+
+	sb_init(&sb, 0);
+	sb_put_xml(&sb, in, max);
+	got = sb_detach(&sb, NULL);
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_xml(void **state)
+{
+	(void)state;
+	check_xml("a<b>&\"c'", SIZE_MAX, "a&lt;b&gt;&amp;&quot;c'");
+	check_xml("abcdef", 3, "abc...");
+	check_xml("abc", 3, "abc");
+	/* never half a character: "\xc3\xa9" is one */
+	check_xml("ab\xc3\xa9z", 3, "ab...");
+	check_xml("ab\xc3\xa9z", 4, "ab\xc3\xa9...");
+	check_xml("\xe2\x82\xac", 1, "...");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_xml),
 		cmocka_unit_test(test_append_and_detach),
 		cmocka_unit_test(test_cap_is_sticky),
 		cmocka_unit_test(test_escape_controls),
