@@ -29,6 +29,8 @@
 #include "storage.h"
 #include "syncstate.h"
 #include "threads.h"
+#include "urltext.h"
+#include "workspace.h"
 
 /* DVC 3's cache below the working tree (upstream's `dvc add`) */
 #define DVC_CACHE_DIR ".dvc/cache/files/md5"
@@ -53,6 +55,7 @@ struct fetcher {
 	bool upstream;		/* has .dvc/: DVC's cache and the tree too */
 	struct model *model;
 	struct cas *cas;
+	char *remote;		/* the storage as the sync state names it */
 	pthread_mutex_t lock;
 	pthread_cond_t changed;	/* a fetch ended, or a slot became free */
 	struct inflight *inflight;	/* lock */
@@ -93,6 +96,13 @@ int fetcher_open(const char *ws, const struct config *cfg,
 		goto fail;
 	}
 	f->ws_uid = st.st_uid;
+	if (config_remote_url(cfg)) {
+		f->remote = url_redact(config_remote_url(cfg));
+		if (!f->remote) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	}
 	dvc = safefs_open_dir(f->ws_fd, ".dvc", 0, 0, NULL);
 	if (dvc >= 0) {
 		f->upstream = true;
@@ -124,6 +134,7 @@ void fetcher_close(struct fetcher *f)
 	free(f->busy);
 	cas_close(f->cas);
 	model_close(f->model);
+	free(f->remote);
 	if (f->ws_fd >= 0)
 		close(f->ws_fd);
 	pthread_cond_destroy(&f->changed);
@@ -369,6 +380,9 @@ static int fetch_remote(struct fetcher *f, const char *oid, struct sb *why,
 		r = cas_commit(f->cas, &tmp, oid);
 	if (r == 0 && fstat(tmp.fd, &st) < 0)
 		r = -errno;
+	/* it came from there: confirmed at the remote (so evictable) */
+	if (r == 0 && f->remote)
+		r = syncstate_object_done(f->model, f->remote, oid);
 	if (r == 0)
 		*ret_size = (uint64_t)st.st_size;
 	else if (!why->len)
@@ -730,6 +744,9 @@ static int size_work(struct job *j, const struct object_item *o,
 		*ret_err = strdup(storage_error(f->slots[slot]));
 	} else {
 		r = syncstate_set_size(f->model, o->oid, *ret_size);
+		/* there: nothing to push (and evictable once local) */
+		if (r == 0 && f->remote)
+			r = syncstate_object_done(f->model, f->remote, o->oid);
 	}
 	slot_release(f, slot);
 	return r;
