@@ -113,7 +113,7 @@ def test_kill_9_leaves_no_dead_mount_with_auto_unmount(ws):
     p.send_signal(signal.SIGKILL)
     p.wait()
     # not os.path.ismount(): it is False for a dead mount too (ENOTCONN)
-    wait_for(lambda: not mounted_at(mnt), timeout=10,
+    wait_for(lambda: not mounted_at(mnt), timeout=30,
              what="the mount to go away")
     # and the workspace mounts again at once
     r = cmffs("mount", str(w), str(mnt))
