@@ -166,4 +166,105 @@ int ofile_flush(struct fs *fs, struct ofile *of, bool killed, bool shared,
 /* Drop a reference; the last one logs or discards what is left. */
 void ofile_release(struct fs *fs, struct ofile *of);
 
+/* --- the FUSE operations (ops.c has the table) ------------------------- */
+
+#define PROP_MAX_BYTES (1 << 20)
+#define XATTR_PREFIX "user.cmf."
+
+enum handle_kind {
+	H_OBJECT,	/* a logged file opened read-only: a cache object fd */
+	H_OFILE,	/* a file opened for writing, or being written */
+	H_TEXT,		/* a generated read-only text (snapshot at open) */
+	H_PROP,		/* a property file: text read or written whole */
+	H_CONTROL,	/* state, metrics/NAME.json: applied when closed */
+};
+
+struct handle {
+	enum handle_kind kind;
+	int fd;			/* H_OBJECT */
+	struct ofile *of;	/* H_OFILE */
+	bool writer;		/* opened for writing */
+	char *buf;		/* H_TEXT, H_PROP */
+	size_t len;
+	size_t cap;
+	bool written;		/* H_PROP, H_CONTROL: content to apply */
+	bool emptied;		/* H_CONTROL: truncated, or never logged */
+	pid_t opener;		/* H_OFILE: the thread that opened it */
+	bool rdwr;		/* H_OFILE: opened O_RDWR (may be mmapped) */
+	enum node_kind node;	/* H_CONTROL: which file */
+	int64_t exec_id;	/* H_CONTROL */
+	enum model_owner owner;	/* H_PROP */
+	int64_t owner_id;
+	char name[256];
+	char path[512];		/* for journal lines */
+};
+
+/*
+ * What the operation files share.  Each op_* is the fuse_operations
+ * member of its name; the file that holds it is named in the comment
+ * above its group.
+ */
+/* handle.c */
+struct fs *get_fs(void);
+struct handle *handle_of(struct fuse_file_info *fi);
+void handle_free(struct handle *h);
+struct handle *handle_new(enum handle_kind kind, const char *path);
+void ns_to_ts(int64_t ns, struct timespec *ts);
+
+/* attr.c */
+bool is_dir_node(const struct node *n);
+int node_stat(struct fs *fs, const struct node *n, struct stat *st);
+int op_getattr(const char *path, struct stat *st,
+	       struct fuse_file_info *fi);
+int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi);
+int op_chown(const char *path, uid_t uid, gid_t gid,
+	     struct fuse_file_info *fi);
+int op_utimens(const char *path, const struct timespec tv[2],
+	       struct fuse_file_info *fi);
+int op_statfs(const char *path, struct statvfs *st);
+
+/* text.c */
+int prop_owner(const struct node *n, enum model_owner *owner,
+	       int64_t *id);
+int node_text(struct fs *fs, const struct node *n, char **ret,
+	      size_t *ret_len);
+
+/* dir.c */
+int pending_add(struct fs *fs, int64_t exec_id, const char *name);
+void pending_remove(struct fs *fs, int64_t exec_id, const char *name);
+int op_opendir(const char *path, struct fuse_file_info *fi);
+int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
+	       off_t off, struct fuse_file_info *fi,
+	       enum fuse_readdir_flags flags);
+int op_releasedir(const char *path, struct fuse_file_info *fi);
+int op_mkdir(const char *path, mode_t mode);
+int op_rmdir(const char *path);
+
+/* file.c */
+int op_open(const char *path, struct fuse_file_info *fi);
+int op_create(const char *path, mode_t mode, struct fuse_file_info *fi);
+int op_read(const char *path, char *buf, size_t size, off_t off,
+	    struct fuse_file_info *fi);
+int op_write(const char *path, const char *buf, size_t size, off_t off,
+	     struct fuse_file_info *fi);
+int op_flush(const char *path, struct fuse_file_info *fi);
+int op_release(const char *path, struct fuse_file_info *fi);
+int op_fsync(const char *path, int datasync, struct fuse_file_info *fi);
+int op_truncate(const char *path, off_t size, struct fuse_file_info *fi);
+
+/* namespace.c */
+int op_unlink(const char *path);
+int op_rename(const char *from, const char *to, unsigned int flags);
+int op_link(const char *from, const char *to);
+int op_symlink(const char *target, const char *path);
+int op_mknod(const char *path, mode_t mode, dev_t dev);
+
+/* xattr.c */
+int op_getxattr(const char *path, const char *name, char *value,
+		size_t size);
+int op_listxattr(const char *path, char *list, size_t size);
+int op_setxattr(const char *path, const char *name, const char *value,
+		size_t size, int flags);
+int op_removexattr(const char *path, const char *name);
+
 #endif

@@ -29,7 +29,6 @@
 #include "sync.h"
 #include "workspace.h"
 
-
 static const char usage_text[] =
 	"usage: cmffs COMMAND [ARGS]\n"
 	"\n"

@@ -1,0 +1,466 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Directories: listing (readdir from a per-open snapshot), mkdir of
+ * pipelines, stages, executions and entry directories, rmdir.
+ */
+#include "fs_i.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "array.h"
+#include "artifacts.h"
+#include "log.h"
+#include "provenance.h"
+
+/* --- directories ------------------------------------------------------------ */
+
+struct fill_ctx {
+	struct fs *fs;
+	void *buf;
+	fuse_fill_dir_t filler;
+	const struct node *dir;
+	bool plus;
+};
+
+static int fill(struct fill_ctx *c, const char *name, const struct stat *st)
+{
+	return c->filler(c->buf, name, st, 0,
+			 c->plus && st ? FUSE_FILL_DIR_PLUS : 0) ? 1 : 0;
+}
+
+static int fill_child(struct fill_ctx *c, const char *name)
+{
+	struct node n;
+	struct stat st;
+
+	n = *c->dir;
+	if (c->plus) {
+		/* resolving one step gives full attributes for readdirplus */
+		if (fs_resolve_child(c->fs, &n, name) == 0 &&
+		    node_stat(c->fs, &n, &st) == 0)
+			return fill(c, name, &st);
+	}
+	return fill(c, name, NULL);
+}
+
+static int name_cb(void *ud, const char *name, int64_t id)
+{
+	(void)id;
+	return fill_child(ud, name);
+}
+
+static int entry_cb(void *ud, const struct entry *e)
+{
+	struct fill_ctx *c = ud;
+	struct node n = *c->dir;
+	struct stat st;
+
+	n.kind = NODE_ENTRY;
+	n.entry = *e;
+	snprintf(n.name, sizeof(n.name), "%s", e->name);
+	if (node_stat(c->fs, &n, &st) < 0)
+		return fill(c, e->name, NULL);
+	return fill(c, e->name, &st);
+}
+
+static int metrics_cb(void *ud, const char *name, int64_t id)
+{
+	char file[300];
+
+	(void)id;
+	/* NAME.json was at most 255 bytes when it was created */
+	snprintf(file, sizeof(file), "%.250s.json", name);
+	return fill_child(ud, file);
+}
+
+static int list_metrics(struct fs *fs, struct fill_ctx *c, int64_t exec_id)
+{
+	struct pending_metrics *p;
+	char names[16][256];
+	int n = 0, i, r;
+
+	r = model_metrics_list(fs->model, exec_id, metrics_cb, c);
+	/* created and not yet written: listed too, once */
+	pthread_mutex_lock(&fs->ofiles_lock);
+	for (p = fs->pending; p && n < 16; p = p->next)
+		if (p->exec_id == exec_id)
+			snprintf(names[n++], sizeof(names[0]), "%s", p->name);
+	pthread_mutex_unlock(&fs->ofiles_lock);
+	for (i = 0; r == 0 && i < n; i++) {
+		char *text = NULL;
+		size_t len;
+
+		if (model_metrics_json(fs->model, exec_id, names[i], &text,
+				       &len) == -ENOENT)
+			metrics_cb(c, names[i], 0);
+		free(text);
+	}
+	return r;
+}
+
+bool fs_metrics_pending(struct fs *fs, int64_t exec_id, const char *name)
+{
+	struct pending_metrics *p;
+	bool found = false;
+
+	pthread_mutex_lock(&fs->ofiles_lock);
+	for (p = fs->pending; p && !found; p = p->next)
+		found = p->exec_id == exec_id && !strcmp(p->name, name);
+	pthread_mutex_unlock(&fs->ofiles_lock);
+	return found;
+}
+
+int pending_add(struct fs *fs, int64_t exec_id, const char *name)
+{
+	struct pending_metrics *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	p->exec_id = exec_id;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	pthread_mutex_lock(&fs->ofiles_lock);
+	p->next = fs->pending;
+	fs->pending = p;
+	pthread_mutex_unlock(&fs->ofiles_lock);
+	return 0;
+}
+
+void pending_remove(struct fs *fs, int64_t exec_id, const char *name)
+{
+	struct pending_metrics **pp, *p;
+
+	pthread_mutex_lock(&fs->ofiles_lock);
+	for (pp = &fs->pending; (p = *pp); pp = &p->next)
+		if (p->exec_id == exec_id && !strcmp(p->name, name)) {
+			*pp = p->next;
+			free(p);
+			break;
+		}
+	pthread_mutex_unlock(&fs->ofiles_lock);
+}
+
+/*
+ * Call @filler for every name in directory @path, with attributes when
+ * @plus.  0 or -errno.
+ */
+static int list_dir(const char *path, void *buf, fuse_fill_dir_t filler,
+		    enum fuse_readdir_flags flags)
+{
+	struct fs *fs = get_fs();
+	struct fill_ctx c = { .fs = fs, .buf = buf, .filler = filler };
+	enum model_owner owner;
+	int64_t id;
+	struct node n;
+	int r;
+
+	if (!path)
+		return -ENOENT;
+	r = fs_resolve(fs, path, &n);
+	if (r < 0)
+		return r;
+	if (!is_dir_node(&n))
+		return -ENOTDIR;
+	c.dir = &n;
+	c.plus = (flags & FUSE_READDIR_PLUS) != 0;
+	filler(buf, ".", NULL, 0, 0);
+	filler(buf, "..", NULL, 0, 0);
+	switch (n.kind) {
+	case NODE_ROOT:
+		fill_child(&c, "pipelines");
+		fill_child(&c, "artifacts");
+		fill_child(&c, ".cmf");
+		return 0;
+	case NODE_ARTIFACTS:
+		fill_child(&c, "by-hash");
+		fill_child(&c, "by-name");
+		fill_child(&c, "by-type");
+		return 0;
+	case NODE_ART_BYHASH:
+		return artifacts_hash_dirs(fs->model, name_cb, &c);
+	case NODE_ART_HASHDIR:
+		return artifacts_in_hash_dir(fs->model, n.art_prefix, name_cb,
+					     &c);
+	case NODE_ART_BYTYPE:
+		return artifacts_types(fs->model, name_cb, &c);
+	case NODE_ART_NAMES:
+		return artifacts_names(fs->model,
+				       n.art_type[0] ? n.art_type : NULL,
+				       n.art_prefix, name_cb, &c);
+	case NODE_CMF_DIR:
+		fill_child(&c, "status");
+		fill_child(&c, "log");
+		return 0;
+	case NODE_PIPELINES:
+		return model_pipeline_list(fs->model, name_cb, &c);
+	case NODE_PIPELINE:
+		fill_child(&c, ".properties");
+		fill_child(&c, "lineage.cypher");
+		fill_child(&c, "lineage.dot");
+		fill_child(&c, "lineage.svg");
+		return model_stage_list(fs->model, n.pipeline_id, name_cb, &c);
+	case NODE_STAGE:
+		fill_child(&c, ".properties");
+		return model_execution_list(fs->model, n.stage_id, name_cb,
+					    &c);
+	case NODE_EXEC:
+		fill_child(&c, "dataslices");
+		fill_child(&c, "execution.json");
+		fill_child(&c, "inputs");
+		fill_child(&c, "lineage");
+		fill_child(&c, "metrics");
+		fill_child(&c, "outputs");
+		fill_child(&c, "properties");
+		fill_child(&c, "state");
+		fill_child(&c, "tensorboard");
+		return 0;
+	case NODE_METRICS:
+		r = list_metrics(fs, &c, n.exec_id);
+		if (r == 0) {
+			struct node steps = n;
+
+			/* step metrics files are entries of their own side */
+			steps.kind = NODE_SIDE;
+			steps.side = SIDE_STEP_METRICS;
+			c.dir = &steps;
+			r = model_entry_list(fs->model, n.exec_id,
+					     SIDE_STEP_METRICS, 0, entry_cb, &c);
+		}
+		return r;
+	case NODE_CTX_PROPS:
+	case NODE_EXEC_PROPS:
+		prop_owner(&n, &owner, &id);
+		return model_prop_list(fs->model, owner, id, name_cb, &c);
+	case NODE_SIDE:
+	case NODE_ENTRY:
+		return model_entry_list(fs->model, n.exec_id, n.side,
+					n.kind == NODE_SIDE ? 0 : n.entry.id,
+					entry_cb, &c);
+	default:
+		return -ENOTDIR;
+	}
+}
+
+/*
+ * A listing is taken when a directory is read from its start and served
+ * from that snapshot with offsets.  Offsets are what make libfuse pass each
+ * entry's attributes to the kernel in READDIRPLUS (without them it sends
+ * names only and `ls -l` costs one LOOKUP per name), and the snapshot keeps
+ * them stable while the directory changes.
+ */
+struct dir_item {
+	char *name;
+	struct stat st;
+	bool has_st;
+};
+
+struct dir_snapshot {
+	struct dir_item *items;
+	size_t n, cap;
+	int err;	/* sticky -ENOMEM while collecting */
+};
+
+static void dir_snapshot_clear(struct dir_snapshot *ds)
+{
+	size_t i;
+
+	for (i = 0; i < ds->n; i++)
+		free(ds->items[i].name);
+	free(ds->items);
+	ds->items = NULL;
+	ds->n = ds->cap = 0;
+	ds->err = 0;
+}
+
+static int collect_item(void *buf, const char *name, const struct stat *st,
+			off_t off, enum fuse_fill_dir_flags flags)
+{
+	struct dir_snapshot *ds = buf;
+	struct dir_item *it;
+
+	(void)off;
+	if (array_reserve(&ds->items, &ds->cap, ds->n + 1,
+			  sizeof(*ds->items)) < 0) {
+		ds->err = -ENOMEM;
+		return 1;
+	}
+	it = &ds->items[ds->n];
+	it->name = strdup(name);
+	if (!it->name) {
+		ds->err = -ENOMEM;
+		return 1;
+	}
+	it->has_st = st && (flags & FUSE_FILL_DIR_PLUS);
+	if (it->has_st)
+		it->st = *st;
+	ds->n++;
+	return 0;
+}
+
+int op_opendir(const char *path, struct fuse_file_info *fi)
+{
+	struct dir_snapshot *ds;
+
+	(void)path;
+	ds = calloc(1, sizeof(*ds));
+	if (!ds)
+		return -ENOMEM;
+	fi->fh = (uint64_t)(uintptr_t)ds;
+	return 0;
+}
+
+int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
+	       off_t off, struct fuse_file_info *fi,
+	       enum fuse_readdir_flags flags)
+{
+	struct dir_snapshot *ds = (struct dir_snapshot *)(uintptr_t)fi->fh;
+	size_t i;
+	int r;
+
+	if (off == 0 || !ds->items) {
+		dir_snapshot_clear(ds);
+		r = list_dir(path, ds, collect_item, flags);
+		if (r == 0)
+			r = ds->err;
+		if (r < 0) {
+			dir_snapshot_clear(ds);
+			return r;
+		}
+	}
+	for (i = (size_t)off; i < ds->n; i++) {
+		const struct dir_item *it = &ds->items[i];
+		bool plus = it->has_st && (flags & FUSE_READDIR_PLUS);
+
+		if (filler(buf, it->name, plus ? &it->st : NULL, (off_t)i + 1,
+			   plus ? FUSE_FILL_DIR_PLUS : 0))
+			break;
+	}
+	return 0;
+}
+
+int op_releasedir(const char *path, struct fuse_file_info *fi)
+{
+	struct dir_snapshot *ds = (struct dir_snapshot *)(uintptr_t)fi->fh;
+
+	(void)path;
+	dir_snapshot_clear(ds);
+	free(ds);
+	return 0;
+}
+
+static int origin_from_caller(struct exec_origin *o, struct provenance **ret)
+{
+	struct provenance *p = NULL;
+	int r = provenance_read((int)fuse_get_context()->pid, get_fs()->mountpoint, &p);
+
+	memset(o, 0, sizeof(*o));
+	o->git_dirty = -1;
+	if (r < 0)
+		return r;
+	o->cmdline = p->cmdline;
+	o->git_repo = p->git_repo;
+	o->git_commit = p->git_commit;
+	o->git_dirty = p->git_dirty;
+	o->user = p->user;
+	o->host = p->host;
+	o->pid = p->pid;
+	*ret = p;
+	return 0;
+}
+
+int op_mkdir(const char *path, mode_t mode)
+{
+	struct fs *fs = get_fs();
+	struct fuse_context *ctx = fuse_get_context();
+	struct provenance *prov = NULL;
+	struct exec_origin origin;
+	const char *name;
+	struct node p;
+	struct entry e;
+	int64_t id;
+	int r;
+
+	r = fs_resolve_parent(fs, path, "mkdir", &p, &name);
+	if (r < 0)
+		return r;
+	switch (p.kind) {
+	case NODE_PIPELINES:
+		r = model_pipeline_create(fs->model, name, &id);
+		break;
+	case NODE_PIPELINE:
+		if (!strcmp(name, ".properties"))
+			return -EEXIST;
+		r = model_stage_create(fs->model, p.pipeline_id, p.pipeline,
+				       name, &id);
+		break;
+	case NODE_STAGE:
+		if (!strcmp(name, ".properties"))
+			return -EEXIST;
+		/* provenance is best effort: a vanished caller logs none */
+		if (origin_from_caller(&origin, &prov) < 0)
+			memset(&origin, 0, sizeof(origin)), origin.git_dirty = -1;
+		r = model_execution_create(fs->model, p.stage_id, name,
+					   &origin, &id);
+		if (r == 0 && prov &&
+		    fs_capture_environment(fs, id, prov->pid) < 0)
+			log_user("mkdir %s: the Python environment of the caller could not be logged",
+				 path);
+		provenance_free(prov);
+		break;
+	case NODE_SIDE:
+	case NODE_ENTRY:
+		if (!p.entry.is_dir)
+			return -ENOTDIR;
+		r = model_entry_mkdir(fs->model, p.exec_id, p.side,
+				      p.kind == NODE_SIDE ? 0 : p.entry.id,
+				      name, mode, ctx->uid, ctx->gid, &e);
+		break;
+	default:
+		return fs_refuse(-EPERM, "mkdir", path,
+				 "directories can only be made under pipelines/, a pipeline, a stage, or an execution's inputs/ and outputs/");
+	}
+	if (r == -EEXIST)
+		return r;
+	if (r < 0)
+		return fs_refuse(r, "mkdir", path, "the store refused it");
+	return 0;
+}
+
+int op_rmdir(const char *path)
+{
+	struct fs *fs = get_fs();
+	struct node n;
+	int r;
+
+	r = fs_resolve(fs, path, &n);
+	if (r < 0)
+		return r;
+	switch (n.kind) {
+	case NODE_PIPELINE:
+		r = model_pipeline_remove(fs->model, n.pipeline_id);
+		break;
+	case NODE_STAGE:
+		r = model_stage_remove(fs->model, n.stage_id);
+		break;
+	case NODE_EXEC:
+		r = model_execution_remove(fs->model, n.exec_id);
+		if (r == -ENOTEMPTY)
+			return fs_refuse(r, "rmdir", path,
+					 "the execution has logged artifacts; logged history is append-only");
+		break;
+	case NODE_ENTRY:
+		if (!n.entry.is_dir)
+			return -ENOTDIR;
+		r = model_entry_remove(fs->model, n.entry.id);
+		if (r == -EPERM)
+			return fs_refuse(r, "rmdir", path,
+					 "the directory was committed as an artifact; logged history is append-only");
+		break;
+	default:
+		return fs_refuse(-EPERM, "rmdir", path,
+				 "this directory is part of the fixed layout");
+	}
+	return r;
+}
