@@ -22,7 +22,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CMFFS = os.environ.get("CMFFS_BIN", os.path.join(ROOT, "build", "fs", "cmffs"))
+CMFFS = os.environ.get("CMFFS_BIN", os.path.join(ROOT, "build", "cli", "cmffs"))
 NULLFS = os.environ.get("NULLFS_BIN", os.path.join(ROOT, "build", "scripts", "bench", "nullfs"))
 STOREBENCH = os.path.join(ROOT, "build", "scripts", "bench", "storebench")
 

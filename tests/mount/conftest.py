@@ -13,7 +13,7 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-CMFFS = os.environ.get("CMFFS_BIN", os.path.join(ROOT, "build", "fs", "cmffs"))
+CMFFS = os.environ.get("CMFFS_BIN", os.path.join(ROOT, "build", "cli", "cmffs"))
 
 
 def fuse_usable():

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The cmffs command: init, mount, umount, status.  Every failure is one
- * "cmffs: ..." line on stderr and a non-zero exit status.
+ * The cmffs command: init, mount, umount, status, export, import, push,
+ * pull, fetch, gc.  Only mount needs the FUSE adapter (fs.h); the others
+ * call core/ and sync/.  Every failure is one "cmffs: ..." line on stderr
+ * and a non-zero exit status.
  */
 #include <errno.h>
 #include <stdarg.h>
