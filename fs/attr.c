@@ -18,26 +18,7 @@
 
 bool is_dir_node(const struct node *n)
 {
-	switch (n->kind) {
-	case NODE_CMF_STATUS:
-	case NODE_CMF_LOG:
-	case NODE_CTX_PROP:
-	case NODE_EXEC_PROP:
-	case NODE_EXEC_JSON:
-	case NODE_EXEC_STATE:
-	case NODE_METRICS_FILE:
-	case NODE_EXEC_LINEAGE:
-	case NODE_PIPELINE_DOT:
-	case NODE_PIPELINE_SVG:
-	case NODE_PIPELINE_CYPHER:
-	case NODE_COMMIT:
-	case NODE_ART_FILE:
-		return false;
-	case NODE_ENTRY:
-		return n->entry.is_dir;
-	default:
-		return true;
-	}
+	return n->kind == NODE_ENTRY ? n->entry.is_dir : fs_kind_is_dir(n->kind);
 }
 
 /* --- attributes ---------------------------------------------------------- */
@@ -46,12 +27,9 @@ static int dir_nlink(struct fs *fs, const struct node *n)
 {
 	int r;
 
+	if (fs_layout_nlink(n->kind))
+		return (int)fs_layout_nlink(n->kind);
 	switch (n->kind) {
-	case NODE_ROOT:
-		return 5;	/* ., .., pipelines, artifacts, .cmf */
-	case NODE_EXEC:
-		return 8;	/* inputs, outputs, properties, metrics, tensorboard,
-				 * dataslices */
 	case NODE_SIDE:
 	case NODE_ENTRY:
 		r = model_entry_subdirs(fs->model, n->exec_id, n->side,

@@ -46,6 +46,13 @@ static int fill_child(struct fill_ctx *c, const char *name)
 	return fill(c, name, NULL);
 }
 
+/* fs_layout_each() callback: list a fixed child. */
+static int fill_fixed(void *ud, const struct layout_child *c)
+{
+	fill_child(ud, c->name);
+	return 0;
+}
+
 static int name_cb(void *ud, const char *name, int64_t id)
 {
 	(void)id;
@@ -167,17 +174,8 @@ static int list_dir(const char *path, void *buf, fuse_fill_dir_t filler,
 	c.plus = (flags & FUSE_READDIR_PLUS) != 0;
 	filler(buf, ".", NULL, 0, 0);
 	filler(buf, "..", NULL, 0, 0);
+	(void)fs_layout_each(n.kind, fill_fixed, &c);
 	switch (n.kind) {
-	case NODE_ROOT:
-		fill_child(&c, "pipelines");
-		fill_child(&c, "artifacts");
-		fill_child(&c, ".cmf");
-		return 0;
-	case NODE_ARTIFACTS:
-		fill_child(&c, "by-hash");
-		fill_child(&c, "by-name");
-		fill_child(&c, "by-type");
-		return 0;
 	case NODE_ART_BYHASH:
 		return artifacts_hash_dirs(fs->model, name_cb, &c);
 	case NODE_ART_HASHDIR:
@@ -189,33 +187,13 @@ static int list_dir(const char *path, void *buf, fuse_fill_dir_t filler,
 		return artifacts_names(fs->model,
 				       n.art_type[0] ? n.art_type : NULL,
 				       n.art_prefix, name_cb, &c);
-	case NODE_CMF_DIR:
-		fill_child(&c, "status");
-		fill_child(&c, "log");
-		return 0;
 	case NODE_PIPELINES:
 		return model_pipeline_list(fs->model, name_cb, &c);
 	case NODE_PIPELINE:
-		fill_child(&c, ".properties");
-		fill_child(&c, "lineage.cypher");
-		fill_child(&c, "lineage.dot");
-		fill_child(&c, "lineage.svg");
 		return model_stage_list(fs->model, n.pipeline_id, name_cb, &c);
 	case NODE_STAGE:
-		fill_child(&c, ".properties");
 		return model_execution_list(fs->model, n.stage_id, name_cb,
 					    &c);
-	case NODE_EXEC:
-		fill_child(&c, "dataslices");
-		fill_child(&c, "execution.json");
-		fill_child(&c, "inputs");
-		fill_child(&c, "lineage");
-		fill_child(&c, "metrics");
-		fill_child(&c, "outputs");
-		fill_child(&c, "properties");
-		fill_child(&c, "state");
-		fill_child(&c, "tensorboard");
-		return 0;
 	case NODE_METRICS:
 		r = list_metrics(fs, &c, n.exec_id);
 		if (r == 0) {
@@ -239,7 +217,7 @@ static int list_dir(const char *path, void *buf, fuse_fill_dir_t filler,
 					n.kind == NODE_SIDE ? 0 : n.entry.id,
 					entry_cb, &c);
 	default:
-		return -ENOTDIR;
+		return 0;	/* children all fixed: listed above */
 	}
 }
 
@@ -385,19 +363,18 @@ int op_mkdir(const char *path, mode_t mode)
 	r = fs_resolve_parent(fs, path, "mkdir", &p, &name);
 	if (r < 0)
 		return r;
+	/* a fixed name would hide what mkdir makes */
+	if (fs_layout_find(p.kind, name))
+		return -EEXIST;
 	switch (p.kind) {
 	case NODE_PIPELINES:
 		r = model_pipeline_create(fs->model, name, &id);
 		break;
 	case NODE_PIPELINE:
-		if (!strcmp(name, ".properties"))
-			return -EEXIST;
 		r = model_stage_create(fs->model, p.pipeline_id, p.pipeline,
 				       name, &id);
 		break;
 	case NODE_STAGE:
-		if (!strcmp(name, ".properties"))
-			return -EEXIST;
 		/* provenance is best effort: a vanished caller logs none */
 		if (origin_from_caller(&origin, &prov) < 0)
 			memset(&origin, 0, sizeof(origin)), origin.git_dirty = -1;

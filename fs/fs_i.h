@@ -106,6 +106,43 @@ struct node {
  */
 int fs_resolve(struct fs *fs, const char *path, struct node *ret);
 
+/*
+ * The fixed layout of the mount: every name the mount itself makes (not a
+ * pipeline, stage, execution, property, artifact or file a user made), in
+ * the order a listing shows it.  path.c resolves with it, readdir lists it,
+ * getattr counts its directories for nlink; nothing else spells a fixed
+ * name.
+ */
+struct layout_child {
+	enum node_kind parent;
+	const char *name;
+	enum node_kind kind;
+	int side;		/* NODE_SIDE: which (enum entry_side) */
+};
+
+/* The fixed child @name of a node of kind @parent, or NULL. */
+const struct layout_child *fs_layout_find(enum node_kind parent,
+					  const char *name);
+
+/*
+ * Call @cb for each fixed child of a node of kind @parent, in listing
+ * order; a non-zero return stops and is returned.
+ */
+int fs_layout_each(enum node_kind parent,
+		   int (*cb)(void *ud, const struct layout_child *c), void *ud);
+
+/*
+ * Is a node of kind @kind a directory?  NODE_ENTRY depends on the entry
+ * (entry.is_dir); this says true for it.
+ */
+bool fs_kind_is_dir(enum node_kind kind);
+
+/*
+ * The nlink of a directory of kind @kind whose children are all fixed
+ * (2 + its fixed subdirectories), or 0 when it has children of the model.
+ */
+unsigned fs_layout_nlink(enum node_kind kind);
+
 /* Step from directory node @n (updated in place) into its child @name. */
 int fs_resolve_child(struct fs *fs, struct node *n, const char *name);
 

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Path to node resolution: every FUSE call starts here.  A path is walked
- * component by component against the model; nothing is cached, so what a
- * path names is always what the store says now.
+ * component by component: the fixed names from one table (fs_layout, the
+ * only place they are spelled), the others against the model, whose name
+ * cache (model.c) is kept exact by every change, so what a path names is
+ * always what the store says now.
  */
 #include "fs_i.h"
 
@@ -159,6 +161,121 @@ struct prop_find {
 	bool found;
 };
 
+/* --- the fixed layout ---------------------------------------------------- */
+
+static const struct layout_child fs_layout[] = {
+	{ NODE_ROOT, "pipelines", NODE_PIPELINES, 0 },
+	{ NODE_ROOT, "artifacts", NODE_ARTIFACTS, 0 },
+	{ NODE_ROOT, ".cmf", NODE_CMF_DIR, 0 },
+	{ NODE_ARTIFACTS, "by-hash", NODE_ART_BYHASH, 0 },
+	{ NODE_ARTIFACTS, "by-name", NODE_ART_NAMES, 0 },
+	{ NODE_ARTIFACTS, "by-type", NODE_ART_BYTYPE, 0 },
+	{ NODE_CMF_DIR, "status", NODE_CMF_STATUS, 0 },
+	{ NODE_CMF_DIR, "log", NODE_CMF_LOG, 0 },
+	{ NODE_PIPELINE, ".properties", NODE_CTX_PROPS, 0 },
+	{ NODE_PIPELINE, "lineage.cypher", NODE_PIPELINE_CYPHER, 0 },
+	{ NODE_PIPELINE, "lineage.dot", NODE_PIPELINE_DOT, 0 },
+	{ NODE_PIPELINE, "lineage.svg", NODE_PIPELINE_SVG, 0 },
+	{ NODE_STAGE, ".properties", NODE_CTX_PROPS, 0 },
+	{ NODE_EXEC, "dataslices", NODE_SIDE, SIDE_DATASLICE },
+	{ NODE_EXEC, "execution.json", NODE_EXEC_JSON, 0 },
+	{ NODE_EXEC, "inputs", NODE_SIDE, SIDE_INPUTS },
+	{ NODE_EXEC, "lineage", NODE_EXEC_LINEAGE, 0 },
+	{ NODE_EXEC, "metrics", NODE_METRICS, 0 },
+	{ NODE_EXEC, "outputs", NODE_SIDE, SIDE_OUTPUTS },
+	{ NODE_EXEC, "properties", NODE_EXEC_PROPS, 0 },
+	{ NODE_EXEC, "state", NODE_EXEC_STATE, 0 },
+	{ NODE_EXEC, "tensorboard", NODE_SIDE, SIDE_TENSORBOARD },
+};
+
+#define LAYOUT_LEN (sizeof(fs_layout) / sizeof(fs_layout[0]))
+
+/* Kinds of node that are files; every other kind is a directory. */
+static const bool kind_is_file[] = {
+	[NODE_CMF_STATUS] = true,
+	[NODE_CMF_LOG] = true,
+	[NODE_CTX_PROP] = true,
+	[NODE_EXEC_PROP] = true,
+	[NODE_EXEC_JSON] = true,
+	[NODE_EXEC_STATE] = true,
+	[NODE_METRICS_FILE] = true,
+	[NODE_EXEC_LINEAGE] = true,
+	[NODE_PIPELINE_DOT] = true,
+	[NODE_PIPELINE_SVG] = true,
+	[NODE_PIPELINE_CYPHER] = true,
+	[NODE_COMMIT] = true,
+	[NODE_ART_FILE] = true,
+};
+
+/* Kinds whose children are all in fs_layout (none from the model). */
+static bool all_fixed(enum node_kind kind)
+{
+	return kind == NODE_ROOT || kind == NODE_ARTIFACTS ||
+	       kind == NODE_CMF_DIR || kind == NODE_EXEC;
+}
+
+const struct layout_child *fs_layout_find(enum node_kind parent,
+					  const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < LAYOUT_LEN; i++)
+		if (fs_layout[i].parent == parent &&
+		    !strcmp(fs_layout[i].name, name))
+			return &fs_layout[i];
+	return NULL;
+}
+
+int fs_layout_each(enum node_kind parent,
+		   int (*cb)(void *ud, const struct layout_child *c), void *ud)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < LAYOUT_LEN; i++) {
+		if (fs_layout[i].parent != parent)
+			continue;
+		r = cb(ud, &fs_layout[i]);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+bool fs_kind_is_dir(enum node_kind kind)
+{
+	return (size_t)kind >= sizeof(kind_is_file) / sizeof(kind_is_file[0]) ||
+	       !kind_is_file[kind];
+}
+
+unsigned fs_layout_nlink(enum node_kind kind)
+{
+	unsigned n = 2;
+	size_t i;
+
+	if (!all_fixed(kind))
+		return 0;
+	for (i = 0; i < LAYOUT_LEN; i++)
+		if (fs_layout[i].parent == kind &&
+		    fs_kind_is_dir(fs_layout[i].kind))
+			n++;
+	return n;
+}
+
+/* Enter the fixed child @c of @n. */
+static void enter_fixed(struct node *n, const struct layout_child *c)
+{
+	n->kind = c->kind;
+	if (c->kind == NODE_ART_NAMES) {
+		/* by-name: every type */
+		n->art_type[0] = n->art_prefix[0] = '\0';
+	} else if (c->kind == NODE_SIDE) {
+		n->side = c->side;
+		memset(&n->entry, 0, sizeof(n->entry));
+		n->entry.is_dir = true;
+	}
+}
+
 static int prop_find_cb(void *ud, const char *name, int64_t id)
 {
 	struct prop_find *pf = ud;
@@ -187,32 +304,17 @@ static int find_prop(struct fs *fs, enum model_owner owner, int64_t id,
 /* One step from @n into child @name; @n is updated in place. */
 static int step(struct fs *fs, struct node *n, const char *name)
 {
+	const struct layout_child *fixed = fs_layout_find(n->kind, name);
 	int64_t id;
 	int r;
 
+	if (fixed) {
+		enter_fixed(n, fixed);
+		return 0;
+	}
+	if (all_fixed(n->kind))
+		return -ENOENT;
 	switch (n->kind) {
-	case NODE_ROOT:
-		if (!strcmp(name, "pipelines"))
-			n->kind = NODE_PIPELINES;
-		else if (!strcmp(name, ".cmf"))
-			n->kind = NODE_CMF_DIR;
-		else if (!strcmp(name, "artifacts"))
-			n->kind = NODE_ARTIFACTS;
-		else
-			return -ENOENT;
-		return 0;
-	case NODE_ARTIFACTS:
-		if (!strcmp(name, "by-hash")) {
-			n->kind = NODE_ART_BYHASH;
-		} else if (!strcmp(name, "by-type")) {
-			n->kind = NODE_ART_BYTYPE;
-		} else if (!strcmp(name, "by-name")) {
-			n->kind = NODE_ART_NAMES;
-			n->art_type[0] = n->art_prefix[0] = '\0';
-		} else {
-			return -ENOENT;
-		}
-		return 0;
 	case NODE_ART_BYHASH:
 		if (strlen(name) != 2)
 			return -ENOENT;
@@ -258,14 +360,6 @@ static int step(struct fs *fs, struct node *n, const char *name)
 			n->kind = NODE_ART_FILE;
 		return 0;
 	}
-	case NODE_CMF_DIR:
-		if (!strcmp(name, "status"))
-			n->kind = NODE_CMF_STATUS;
-		else if (!strcmp(name, "log"))
-			n->kind = NODE_CMF_LOG;
-		else
-			return -ENOENT;
-		return 0;
 	case NODE_PIPELINES:
 		r = model_pipeline_find(fs->model, name, &id);
 		if (r < 0)
@@ -276,22 +370,6 @@ static int step(struct fs *fs, struct node *n, const char *name)
 		return 0;
 	case NODE_PIPELINE:
 	case NODE_STAGE:
-		if (!strcmp(name, ".properties")) {
-			n->kind = NODE_CTX_PROPS;
-			return 0;
-		}
-		if (n->kind == NODE_PIPELINE && !strcmp(name, "lineage.dot")) {
-			n->kind = NODE_PIPELINE_DOT;
-			return 0;
-		}
-		if (n->kind == NODE_PIPELINE && !strcmp(name, "lineage.svg")) {
-			n->kind = NODE_PIPELINE_SVG;
-			return 0;
-		}
-		if (n->kind == NODE_PIPELINE && !strcmp(name, "lineage.cypher")) {
-			n->kind = NODE_PIPELINE_CYPHER;
-			return 0;
-		}
 		if (n->kind == NODE_PIPELINE) {
 			r = model_stage_find(fs->model, n->pipeline, name, &id);
 			if (r < 0)
@@ -313,39 +391,6 @@ static int step(struct fs *fs, struct node *n, const char *name)
 			return r;
 		n->kind = NODE_CTX_PROP;
 		return 0;
-	case NODE_EXEC:
-		if (!strcmp(name, "inputs") || !strcmp(name, "outputs") ||
-		    !strcmp(name, "tensorboard") || !strcmp(name, "dataslices")) {
-			n->kind = NODE_SIDE;
-			n->side = name[0] == 'i'   ? SIDE_INPUTS
-				  : name[0] == 'o' ? SIDE_OUTPUTS
-				  : name[0] == 't' ? SIDE_TENSORBOARD
-						   : SIDE_DATASLICE;
-			memset(&n->entry, 0, sizeof(n->entry));
-			n->entry.is_dir = true;
-			return 0;
-		}
-		if (!strcmp(name, "properties")) {
-			n->kind = NODE_EXEC_PROPS;
-			return 0;
-		}
-		if (!strcmp(name, "execution.json")) {
-			n->kind = NODE_EXEC_JSON;
-			return 0;
-		}
-		if (!strcmp(name, "state")) {
-			n->kind = NODE_EXEC_STATE;
-			return 0;
-		}
-		if (!strcmp(name, "lineage")) {
-			n->kind = NODE_EXEC_LINEAGE;
-			return 0;
-		}
-		if (!strcmp(name, "metrics")) {
-			n->kind = NODE_METRICS;
-			return 0;
-		}
-		return -ENOENT;
 	case NODE_METRICS: {
 		size_t len = strlen(name);
 		char base[256];

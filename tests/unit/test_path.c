@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for fs/path.c: path to node resolution against a real store,
+ * without a mount.  Every fixed name of the layout table resolves to its
+ * kind, model names resolve below them, a fixed name shadows nothing it
+ * should not, and what is not there is ENOENT (ENOTDIR below a file).
+ */
+#include "fs_i.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+struct fixture {
+	char dir[64];
+	struct fs fs;
+	int64_t e1;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct entry e;
+	int64_t p, s;
+	char path[128], *err = NULL;
+
+	if (!f)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/cmffs-test-path-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/mlmd", f->dir);
+	pthread_mutex_init(&f->fs.ofiles_lock, NULL);
+	if (model_open(path, MODEL_CREATE, &f->fs.model, &err) < 0 ||
+	    model_pipeline_create(f->fs.model, "p", &p) < 0 ||
+	    model_stage_create(f->fs.model, p, "p", "prep", &s) < 0 ||
+	    model_execution_create(f->fs.model, s, "r1", NULL, &f->e1) < 0 ||
+	    model_entry_mkdir(f->fs.model, f->e1, SIDE_OUTPUTS, 0, "data",
+			      0755, 0, 0, &e) < 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	model_close(f->fs.model);
+	pthread_mutex_destroy(&f->fs.ofiles_lock);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	free(f);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static enum node_kind kind_of(struct fixture *f, const char *path, int *ret_r)
+{
+	struct node n;
+
+	*ret_r = fs_resolve(&f->fs, path, &n);
+	return n.kind;
+}
+
+static void check(struct fixture *f, const char *path, enum node_kind want)
+{
+	int r;
+	enum node_kind got = kind_of(f, path, &r);
+
+	if (r != 0)
+		fail_msg("%s: %s", path, strerror(-r));
+	if (got != want)
+		fail_msg("%s: kind %d, want %d", path, got, want);
+}
+
+static void check_err(struct fixture *f, const char *path, int want)
+{
+	int r;
+
+	(void)kind_of(f, path, &r);
+	if (r != want)
+		fail_msg("%s: %d, want %d", path, r, want);
+}
+
+static void test_fixed_layout(void **state)
+{
+	struct fixture *f = *state;
+
+	check(f, "/", NODE_ROOT);
+	check(f, "/pipelines", NODE_PIPELINES);
+	check(f, "/.cmf/status", NODE_CMF_STATUS);
+	check(f, "/.cmf/log", NODE_CMF_LOG);
+	check(f, "/artifacts/by-hash", NODE_ART_BYHASH);
+	check(f, "/artifacts/by-type", NODE_ART_BYTYPE);
+	check(f, "/artifacts/by-name", NODE_ART_NAMES);
+	check(f, "/pipelines/p", NODE_PIPELINE);
+	check(f, "/pipelines/p/lineage.svg", NODE_PIPELINE_SVG);
+	check(f, "/pipelines/p/lineage.dot", NODE_PIPELINE_DOT);
+	check(f, "/pipelines/p/lineage.cypher", NODE_PIPELINE_CYPHER);
+	check(f, "/pipelines/p/.properties", NODE_CTX_PROPS);
+	check(f, "/pipelines/p/prep", NODE_STAGE);
+	check(f, "/pipelines/p/prep/.properties", NODE_CTX_PROPS);
+	check(f, "/pipelines/p/prep/r1", NODE_EXEC);
+	check(f, "/pipelines/p/prep/r1/execution.json", NODE_EXEC_JSON);
+	check(f, "/pipelines/p/prep/r1/state", NODE_EXEC_STATE);
+	check(f, "/pipelines/p/prep/r1/lineage", NODE_EXEC_LINEAGE);
+	check(f, "/pipelines/p/prep/r1/metrics", NODE_METRICS);
+	check(f, "/pipelines/p/prep/r1/properties", NODE_EXEC_PROPS);
+	check(f, "//pipelines///p/prep/r1/outputs/", NODE_SIDE);
+	check(f, "/pipelines/p/prep/r1/outputs/data", NODE_ENTRY);
+}
+
+static void test_sides(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		const char *name;
+		int side;
+	} sides[] = {
+		{ "inputs", SIDE_INPUTS }, { "outputs", SIDE_OUTPUTS },
+		{ "tensorboard", SIDE_TENSORBOARD },
+		{ "dataslices", SIDE_DATASLICE },
+	};
+	char path[128];
+	struct node n;
+	size_t i;
+
+	for (i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
+		snprintf(path, sizeof(path), "/pipelines/p/prep/r1/%s",
+			 sides[i].name);
+		assert_int_equal(fs_resolve(&f->fs, path, &n), 0);
+		assert_int_equal(n.kind, NODE_SIDE);
+		assert_int_equal(n.side, sides[i].side);
+		assert_true(n.entry.is_dir);
+		assert_int_equal(n.exec_id, f->e1);
+	}
+}
+
+static void test_missing(void **state)
+{
+	struct fixture *f = *state;
+
+	check_err(f, "/nothing", -ENOENT);
+	check_err(f, "/.cmf/other", -ENOENT);
+	check_err(f, "/artifacts/by-size", -ENOENT);
+	check_err(f, "/pipelines/q", -ENOENT);
+	check_err(f, "/pipelines/p/train", -ENOENT);
+	check_err(f, "/pipelines/p/prep/r2", -ENOENT);
+	check_err(f, "/pipelines/p/prep/r1/other", -ENOENT);
+	check_err(f, "/pipelines/p/prep/r1/outputs/none", -ENOENT);
+	check_err(f, "/.cmf/status/x", -ENOTDIR);
+	check_err(f, "/pipelines/p/prep/r1/state/x", -ENOTDIR);
+}
+
+/* Every directory kind is a directory; nlink of fixed-only directories. */
+static void test_kinds_and_nlink(void **state)
+{
+	(void)state;
+	assert_true(fs_kind_is_dir(NODE_ROOT));
+	assert_true(fs_kind_is_dir(NODE_EXEC));
+	assert_true(fs_kind_is_dir(NODE_METRICS));
+	assert_false(fs_kind_is_dir(NODE_EXEC_JSON));
+	assert_false(fs_kind_is_dir(NODE_ART_FILE));
+	assert_int_equal(fs_layout_nlink(NODE_ROOT), 5);
+	/* inputs, outputs, properties, metrics, tensorboard, dataslices */
+	assert_int_equal(fs_layout_nlink(NODE_EXEC), 8);
+	assert_int_equal(fs_layout_nlink(NODE_ARTIFACTS), 5);
+	assert_int_equal(fs_layout_nlink(NODE_CMF_DIR), 2);
+	assert_int_equal(fs_layout_nlink(NODE_PIPELINE), 0);
+	assert_null(fs_layout_find(NODE_STAGE, "lineage.svg"));
+	assert_non_null(fs_layout_find(NODE_PIPELINE, "lineage.svg"));
+}
+
+static int count_cb(void *ud, const struct layout_child *c)
+{
+	(void)c;
+	(*(int *)ud)++;
+	return 0;
+}
+
+static void test_each(void **state)
+{
+	int n = 0;
+
+	(void)state;
+	assert_int_equal(fs_layout_each(NODE_EXEC, count_cb, &n), 0);
+	assert_int_equal(n, 9);
+	n = 0;
+	assert_int_equal(fs_layout_each(NODE_SIDE, count_cb, &n), 0);
+	assert_int_equal(n, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_fixed_layout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sides, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
+		cmocka_unit_test(test_kinds_and_nlink),
+		cmocka_unit_test(test_each),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
