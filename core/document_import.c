@@ -1098,10 +1098,7 @@ int document_import(struct model *m, const char *text, size_t len,
 	r = store_begin(m->st);
 	if (r == 0)
 		r = import_pipelines(&im, pipelines, only_pipeline);
-	if (r == 0)
-		r = store_commit(m->st);
-	else
-		store_rollback(m->st);
+	r = store_end(m->st, r);
 	store_unlock(m->st);
 	if (r < 0 && !im.err)
 		fail(&im, r, "the store refused the import: %s", strerrordesc_np(-r));
@@ -1178,10 +1175,7 @@ int model_adopt_foreign(struct model *m, char **ret_err)
 		free(path);
 	}
 out:
-	if (r == 0)
-		r = store_commit(m->st);
-	else
-		store_rollback(m->st);
+	r = store_end(m->st, r);
 out_unlock:
 	store_unlock(m->st);
 	for (i = 0; i < n; i++) {
@@ -1256,10 +1250,7 @@ int model_dir_expand(struct model *m, int64_t dir_id,
 		if (r == -ENOTDIR || r == -EEXIST)
 			r = 0;
 	}
-	if (r == 0)
-		r = store_commit(m->st);
-	else
-		store_rollback(m->st);
+	r = store_end(m->st, r);
 out:
 	store_unlock(m->st);
 	free(im.err);

@@ -420,13 +420,10 @@ static int context_create(struct model *m, const char *type,
 				      false, name);
 	if (r == 0 && parent_id)
 		r = mlmd_parent_context_ensure(m->st, id, parent_id);
-	if (r == 0)
-		r = store_commit(m->st);
+out:
+	r = store_end(m->st, r);
 	if (r == 0)
 		*ret_id = id;
-out:
-	if (r < 0)
-		store_rollback(m->st);
 out_unlock:
 	store_unlock(m->st);
 	return r;
@@ -508,10 +505,7 @@ static int remove_unused(struct model *m, int64_t id,
 		r = -ENOTEMPTY;
 	for (i = 0; i < ndeletes && r == 0; i++)
 		r = exec_by_id(m->st, deletes[i], id);
-	if (r == 0)
-		r = store_commit(m->st);
-	else
-		store_rollback(m->st);
+	r = store_end(m->st, r);
 	m->names_gen++;		/* a name may be gone, or its id reused */
 out_unlock:
 	store_unlock(m->st);
@@ -701,13 +695,10 @@ int model_execution_create(struct model *m, int64_t stage_id,
 	}
 	if (r == 0)
 		r = mlmd_association_ensure(m->st, stage_id, id);
-	if (r == 0)
-		r = store_commit(m->st);
+out:
+	r = store_end(m->st, r);
 	if (r == 0)
 		*ret_id = id;
-out:
-	if (r < 0)
-		store_rollback(m->st);
 out_unlock:
 	store_unlock(m->st);
 	free(stage_name);
@@ -788,10 +779,7 @@ static int prop_change(struct model *m, enum model_owner owner, int64_t id,
 		r = mlmd_prop_delete(m->st, node, id, name, true);
 	if (r == 0)
 		r = mlmd_touch(m->st, node, id, store_now_ms());
-	if (r == 0)
-		r = store_commit(m->st);
-	else
-		store_rollback(m->st);
+	r = store_end(m->st, r);
 out:
 	store_unlock(m->st);
 	return r;

@@ -445,10 +445,7 @@ static int entry_new(struct model *m, int64_t execution_id, int side,
 				0, NULL, 0, mode, uid, gid, &id);
 	if (r == 0)
 		r = entry_get_locked(m, id, ret);
-	if (r == 0)
-		r = store_commit(m->st);
-	else
-		store_rollback(m->st);
+	r = store_end(m->st, r);
 out:
 	store_unlock(m->st);
 	return r;
@@ -1055,10 +1052,7 @@ int model_entry_log(struct model *m, int64_t id, const char *md5,
 		r = -EISDIR;
 	if (r == 0)
 		r = entry_log_locked(m, &e, md5, size, mtime_ns, ret_logged);
-	if (r == 0)
-		r = store_commit(m->st);
-	else
-		store_rollback(m->st);
+	r = store_end(m->st, r);
 	if (r == 0)
 		cache_types_locked(m);
 out:
@@ -1096,7 +1090,9 @@ int model_entry_link(struct model *m, int64_t src_id, int64_t execution_id,
 		goto out;
 	}
 	r = entry_insert_locked(m, execution_id, side, parent_id, name, false,
-				src.artifact_id, src.md5, src.size, src.mode,
+				src.artifact_id, src.md5,
+				src.size_known ? src.size : ENTRY_SIZE_UNKNOWN,
+				src.mode,
 				src.uid, src.gid, &id);
 	if (r == 0)
 		r = entry_set_link_locked(m, id, src.inode_id);
@@ -1105,9 +1101,7 @@ int model_entry_link(struct model *m, int64_t src_id, int64_t execution_id,
 	if (side == SIDE_DATASLICE) {
 		/* a member of a slice: no event until the slice is logged */
 		r = entry_get_locked(m, id, ret);
-		if (r == 0)
-			r = store_commit(m->st);
-		goto out;
+		goto out;	/* committed there */
 	}
 	r = entry_path_locked(m, id, &new_path);
 	if (r < 0)
@@ -1136,11 +1130,8 @@ int model_entry_link(struct model *m, int64_t src_id, int64_t execution_id,
 				      src.md5);
 	if (r >= 0)
 		r = entry_get_locked(m, id, ret);
-	if (r == 0)
-		r = store_commit(m->st);
 out:
-	if (r < 0)
-		store_rollback(m->st);
+	r = store_end(m->st, r);
 out_unlock:
 	store_unlock(m->st);
 	exec_ctx_release(&ctx);
@@ -1508,11 +1499,8 @@ int model_entry_remove(struct model *m, int64_t id)
 		r = entry_delete_locked(m, id);
 	if (r == 0 && other.id)
 		r = relog_after_locked(m, &e, &other);
-	if (r == 0)
-		r = store_commit(m->st);
 out:
-	if (r < 0)
-		store_rollback(m->st);
+	r = store_end(m->st, r);
 out_unlock:
 	store_unlock(m->st);
 	return r;
@@ -1719,10 +1707,7 @@ int model_entry_log_dir(struct model *m, int64_t dir_id, const char *oid,
 		r = set_version_locked(m, dir_id, artifact_id, oid, size,
 				       now_ns());
 commit:
-	if (r == 0)
-		r = store_commit(m->st);
-	else
-		store_rollback(m->st);
+	r = store_end(m->st, r);
 	if (r == 0)
 		cache_types_locked(m);
 out:

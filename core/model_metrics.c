@@ -115,10 +115,7 @@ int model_execution_set_state(struct model *m, int64_t id, int state,
 	if (r == 0 && git_end_commit)
 		r = mlmd_prop_set_str(m->st, MLMD_EXECUTION, id,
 				      "Git_End_Commit", false, git_end_commit);
-	if (r == 0)
-		r = store_commit(m->st);
-	else
-		store_rollback(m->st);
+	r = store_end(m->st, r);
 out:
 	store_unlock(m->st);
 	return r;
@@ -167,10 +164,7 @@ int model_metrics_log(struct model *m, int64_t id, const char *name,
 	if (r == 0)
 		r = mlmd_touch(m->st, MLMD_EXECUTION, id, now);
 out:
-	if (r == 0)
-		r = store_commit(m->st);
-	else
-		store_rollback(m->st);
+	r = store_end(m->st, r);
 out_unlock:
 	store_unlock(m->st);
 	exec_ctx_release(&ctx);

@@ -402,10 +402,7 @@ int model_dataslice_log(struct model *m, int64_t dir_id, const char *md5,
 		r = mlmd_step_done(s);
 	}
 out:
-	if (r == 0)
-		r = store_commit(m->st);
-	else
-		store_rollback(m->st);
+	r = store_end(m->st, r);
 out_unlock:
 	store_unlock(m->st);
 	exec_ctx_release(&ctx);

@@ -465,6 +465,14 @@ int store_commit(struct store *st)
 	return r;
 }
 
+int store_end(struct store *st, int r)
+{
+	if (r == 0)
+		return store_commit(st);
+	store_rollback(st);
+	return r;
+}
+
 void store_rollback(struct store *st)
 {
 	if (!sqlite3_get_autocommit(st->db))

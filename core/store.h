@@ -79,6 +79,12 @@ void store_stmt_done(sqlite3_stmt *stmt);
 int store_begin(struct store *st);
 int store_commit(struct store *st);
 void store_rollback(struct store *st);
+/*
+ * End the transaction a change began with store_begin(): COMMIT when @r
+ * is 0, else ROLLBACK.  Returns @r, or the commit's error (the change is
+ * then rolled back).  The store lock stays held.
+ */
+int store_end(struct store *st, int r);
 
 /* Run SQL without results (DDL, pragmas).  Caller holds the lock. */
 int store_exec(struct store *st, const char *sql);

@@ -294,10 +294,7 @@ int syncstate_object_done(struct model *m, const char *remote,
 	}
 	if (r == 0)
 		r = entry_object_pushed_locked(m, oid);
-	if (r == 0)
-		r = store_commit(m->st);
-	else
-		store_rollback(m->st);
+	r = store_end(m->st, r);
 out:
 	store_unlock(m->st);
 	return r;
@@ -429,10 +426,7 @@ int syncstate_slices_done(struct model *m, const char *server,
 		sqlite3_bind_int64(s, 3, v[i].artifact_id);
 		r = mlmd_step_done(s);
 	}
-	if (r == 0)
-		r = store_commit(m->st);
-	else
-		store_rollback(m->st);
+	r = store_end(m->st, r);
 out:
 	store_unlock(m->st);
 	return r;
