@@ -103,10 +103,11 @@ static const char *const sql_prop_list[] = {
 	" AND `is_custom_property` = 1 ORDER BY `name`",
 };
 static const char sql_dirattr_get[] =
-	"SELECT mode, uid, gid, mtime_ns FROM cmffs_dirattr WHERE ino = ?1";
+	"SELECT mode, uid, gid, mtime_ns FROM cmffs_dir_attr"
+	" WHERE owner = ?1 AND id = ?2";
 static const char sql_dirattr_set[] =
-	"INSERT OR REPLACE INTO cmffs_dirattr(ino, mode, uid, gid, mtime_ns)"
-	" VALUES (?1, ?2, ?3, ?4, ?5)";
+	"INSERT OR REPLACE INTO cmffs_dir_attr(owner, id, mode, uid, gid,"
+	" mtime_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 static const char sql_exec_prop_text[] =
 	"SELECT ifnull(`string_value`, '') FROM `ExecutionProperty`"
 	" WHERE `execution_id` = ?1 AND `name` = ?2 AND `is_custom_property` = 0";
@@ -805,7 +806,8 @@ int model_prop_rename(struct model *m, enum model_owner owner, int64_t id,
 
 /* --- directory attributes ------------------------------------------------- */
 
-int model_dirattr_get(struct model *m, uint64_t ino, struct dir_attr *ret)
+int model_dirattr_get(struct model *m, enum dirattr_owner owner, int64_t id,
+		      struct dir_attr *ret)
 {
 	sqlite3_stmt *s;
 	int rc, r;
@@ -814,7 +816,8 @@ int model_dirattr_get(struct model *m, uint64_t ino, struct dir_attr *ret)
 	r = store_stmt(m->st, sql_dirattr_get, &s);
 	if (r < 0)
 		goto out;
-	sqlite3_bind_int64(s, 1, (int64_t)ino);
+	sqlite3_bind_int(s, 1, (int)owner);
+	sqlite3_bind_int64(s, 2, id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		ret->mode = (mode_t)sqlite3_column_int64(s, 0);
@@ -830,7 +833,8 @@ out:
 	return r;
 }
 
-int model_dirattr_set(struct model *m, uint64_t ino, const struct dir_attr *a)
+int model_dirattr_set(struct model *m, enum dirattr_owner owner, int64_t id,
+		      const struct dir_attr *a)
 {
 	sqlite3_stmt *s;
 	int r;
@@ -838,11 +842,12 @@ int model_dirattr_set(struct model *m, uint64_t ino, const struct dir_attr *a)
 	store_lock(m->st);
 	r = store_stmt(m->st, sql_dirattr_set, &s);
 	if (r == 0) {
-		sqlite3_bind_int64(s, 1, (int64_t)ino);
-		sqlite3_bind_int64(s, 2, a->mode);
-		sqlite3_bind_int64(s, 3, a->uid);
-		sqlite3_bind_int64(s, 4, a->gid);
-		sqlite3_bind_int64(s, 5, a->mtime_ns);
+		sqlite3_bind_int(s, 1, (int)owner);
+		sqlite3_bind_int64(s, 2, id);
+		sqlite3_bind_int64(s, 3, a->mode);
+		sqlite3_bind_int64(s, 4, a->uid);
+		sqlite3_bind_int64(s, 5, a->gid);
+		sqlite3_bind_int64(s, 6, a->mtime_ns);
 		r = mlmd_step_done(s);
 	}
 	store_unlock(m->st);

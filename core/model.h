@@ -399,9 +399,22 @@ struct dir_attr {
 	gid_t gid;
 	int64_t mtime_ns;
 };
-/* -ENOENT when nothing was set for @ino. */
-int model_dirattr_get(struct model *m, uint64_t ino, struct dir_attr *ret);
-int model_dirattr_set(struct model *m, uint64_t ino, const struct dir_attr *a);
+/*
+ * The directories whose chmod, chown and utimens are remembered, named by
+ * what they show: the mount's root, pipelines/, a pipeline or stage (its
+ * context id), an execution (its id).  @id is 0 for the first two.
+ */
+enum dirattr_owner {
+	DIRATTR_ROOT = 1,
+	DIRATTR_PIPELINES = 2,
+	DIRATTR_CONTEXT = 3,
+	DIRATTR_EXECUTION = 4,
+};
+/* -ENOENT when nothing was set for that directory. */
+int model_dirattr_get(struct model *m, enum dirattr_owner owner, int64_t id,
+		      struct dir_attr *ret);
+int model_dirattr_set(struct model *m, enum dirattr_owner owner, int64_t id,
+		      const struct dir_attr *a);
 
 /* --- artifacts ----------------------------------------------------------- */
 

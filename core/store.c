@@ -252,7 +252,7 @@ static const char *const mlmd_probes[] = {
  * cmffs' own tables.  cmffs_entry is the file tree a user sees under an
  * execution's inputs/ and outputs/: one row per directory or file, a file
  * pointing at the artifact that is its current version (NULL while its first
- * version is still being written).  cmffs_dirattr keeps chmod/chown/utimens
+ * version is still being written).  cmffs_dir_attr keeps chmod/chown/utimens
  * of the fixed directories (pipelines, stages, executions).  Sync state:
  * cmffs_remote_object lists the objects confirmed at a storage remote,
  * cmffs_pushed_execution the last version of an execution a CMF server
@@ -318,12 +318,14 @@ static const char cmffs_ddl[] =
 	" name TEXT NOT NULL,"
 	" value TEXT NOT NULL,"
 	" PRIMARY KEY (entry_id, name)) STRICT;"
-	"CREATE TABLE IF NOT EXISTS cmffs_dirattr ("
-	" ino INTEGER PRIMARY KEY,"
+	"CREATE TABLE IF NOT EXISTS cmffs_dir_attr ("
+	" owner INTEGER NOT NULL,"
+	" id INTEGER NOT NULL,"
 	" mode INTEGER NOT NULL,"
 	" uid INTEGER NOT NULL,"
 	" gid INTEGER NOT NULL,"
-	" mtime_ns INTEGER NOT NULL) STRICT;";
+	" mtime_ns INTEGER NOT NULL,"
+	" PRIMARY KEY (owner, id)) STRICT;";
 
 /*
  * Columns added to cmffs' own tables after stores were made without them,
@@ -335,7 +337,27 @@ static const char cmffs_ddl[] =
  *    files: a file with bytes (not the empty file's md5) and size 0 is one.
  *    The partial index cmffs_entry_unknown_size lists them; its absence
  *    says the store predates the rule.
+ *  - cmffs_dirattr (keyed by the FUSE inode number the mount gave a fixed
+ *    directory: 1 root, 2 pipelines/, class 1 << 56 | context id, class
+ *    4 << 56 | execution id) becomes cmffs_dir_attr, keyed by what the
+ *    directory shows (model.h enum dirattr_owner), so inode numbers are
+ *    the mount's own business again.
  */
+/* Is there a table or index named @name in the store? */
+static bool has_schema_object(struct store *st, const char *name)
+{
+	sqlite3_stmt *s = NULL;
+	bool found = false;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM sqlite_master WHERE"
+			       " name = ?1", -1, &s, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+		found = sqlite3_step(s) == SQLITE_ROW;
+	}
+	sqlite3_finalize(s);
+	return found;
+}
+
 static int migrate_cmffs_tables(struct store *st)
 {
 	sqlite3_stmt *s = NULL;
@@ -349,21 +371,25 @@ static int migrate_cmffs_tables(struct store *st)
 	if (r == 0)
 		r = store_exec(st, "CREATE INDEX IF NOT EXISTS cmffs_entry_link"
 				   " ON cmffs_entry(link_id) WHERE link_id IS NOT NULL");
-	s = NULL;
-	if (r == 0 &&
-	    sqlite3_prepare_v2(st->db, "SELECT 1 FROM sqlite_master WHERE"
-			       " name = 'cmffs_entry_unknown_size'",
-			       -1, &s, NULL) == SQLITE_OK &&
-	    sqlite3_step(s) != SQLITE_ROW)
+	if (r == 0 && !has_schema_object(st, "cmffs_entry_unknown_size"))
 		r = store_exec(st, "UPDATE cmffs_entry SET size = -1"
 				   " WHERE is_dir = 0 AND size = 0 AND"
 				   " md5 IS NOT NULL AND"
 				   " md5 <> 'd41d8cd98f00b204e9800998ecf8427e'");
-	sqlite3_finalize(s);
 	if (r == 0)
 		r = store_exec(st, "CREATE INDEX IF NOT EXISTS"
 				   " cmffs_entry_unknown_size ON cmffs_entry(md5)"
 				   " WHERE size < 0");
+	if (r == 0 && has_schema_object(st, "cmffs_dirattr"))
+		r = store_exec(st,
+			"INSERT OR IGNORE INTO cmffs_dir_attr(owner, id, mode,"
+			" uid, gid, mtime_ns) SELECT CASE WHEN ino = 1 THEN 1"
+			" WHEN ino = 2 THEN 2 WHEN (ino >> 56) = 1 THEN 3"
+			" ELSE 4 END, CASE WHEN ino IN (1, 2) THEN 0"
+			" ELSE ino & 72057594037927935 END, mode, uid, gid,"
+			" mtime_ns FROM cmffs_dirattr WHERE ino IN (1, 2)"
+			" OR (ino >> 56) IN (1, 4);"
+			"DROP TABLE cmffs_dirattr;");
 	return r;
 }
 

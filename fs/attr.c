@@ -55,11 +55,42 @@ static bool generated_document(const struct node *n)
 	}
 }
 
+/*
+ * Which remembered directory @n is (model.h enum dirattr_owner): false for
+ * a node whose attributes follow the metadata instead.
+ */
+static bool dirattr_of(const struct node *n, enum dirattr_owner *ret_owner,
+		       int64_t *ret_id)
+{
+	switch (n->kind) {
+	case NODE_ROOT:
+		*ret_owner = DIRATTR_ROOT;
+		*ret_id = 0;
+		return true;
+	case NODE_PIPELINES:
+		*ret_owner = DIRATTR_PIPELINES;
+		*ret_id = 0;
+		return true;
+	case NODE_PIPELINE:
+	case NODE_STAGE:
+		*ret_owner = DIRATTR_CONTEXT;
+		*ret_id = n->ctx_id;
+		return true;
+	case NODE_EXEC:
+		*ret_owner = DIRATTR_EXECUTION;
+		*ret_id = n->exec_id;
+		return true;
+	default:
+		return false;
+	}
+}
+
 int node_stat(struct fs *fs, const struct node *n, struct stat *st)
 {
 	struct node_times t = { 0 };
+	enum dirattr_owner owner;
 	struct dir_attr da;
-	int64_t mtime_ns = fs->mount_time_ns, ctime_ns;
+	int64_t mtime_ns = fs->mount_time_ns, ctime_ns, owner_id;
 	int r;
 
 	memset(st, 0, sizeof(*st));
@@ -180,10 +211,9 @@ int node_stat(struct fs *fs, const struct node *n, struct stat *st)
 		if (n->kind >= NODE_ARTIFACTS && n->kind <= NODE_ART_NAMES)
 			st->st_mode = S_IFDIR | 0555;
 		st->st_nlink = (nlink_t)dir_nlink(fs, n);
-		if (n->kind == NODE_ROOT || n->kind == NODE_PIPELINES ||
-		    n->kind == NODE_PIPELINE || n->kind == NODE_STAGE ||
-		    n->kind == NODE_EXEC) {
-			if (model_dirattr_get(fs->model, st->st_ino, &da) == 0) {
+		if (dirattr_of(n, &owner, &owner_id)) {
+			if (model_dirattr_get(fs->model, owner, owner_id,
+					      &da) == 0) {
 				st->st_mode = S_IFDIR | (da.mode & 07777);
 				st->st_uid = da.uid;
 				st->st_gid = da.gid;
@@ -252,12 +282,14 @@ int op_getattr(const char *path, struct stat *st,
 	return node_stat(fs, &n, st);
 }
 
-/* Attributes of the fixed directories are remembered per inode. */
+/* Attributes of the fixed directories are remembered per directory. */
 static int set_dirattr(struct fs *fs, const struct node *n, int mode,
 		       uid_t uid, gid_t gid, const struct timespec *mtime)
 {
+	enum dirattr_owner owner;
 	struct dir_attr da;
 	struct stat st;
+	int64_t id;
 	int r = node_stat(fs, n, &st);
 
 	if (r < 0)
@@ -276,14 +308,17 @@ static int set_dirattr(struct fs *fs, const struct node *n, int mode,
 	if (mtime)
 		da.mtime_ns = (int64_t)mtime->tv_sec * 1000000000 +
 			      mtime->tv_nsec;
-	return model_dirattr_set(fs->model, fs_ino(n), &da);
+	if (!dirattr_of(n, &owner, &id))
+		return -EPERM;
+	return model_dirattr_set(fs->model, owner, id, &da);
 }
 
 static bool has_dirattr(const struct node *n)
 {
-	return n->kind == NODE_ROOT || n->kind == NODE_PIPELINES ||
-	       n->kind == NODE_PIPELINE || n->kind == NODE_STAGE ||
-	       n->kind == NODE_EXEC;
+	enum dirattr_owner owner;
+	int64_t id;
+
+	return dirattr_of(n, &owner, &id);
 }
 
 int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)

@@ -979,3 +979,24 @@ def test_export_lists_a_stages_executions_newest_first(mounted, tmp_path):
     again = json.loads((tmp_path / "again.json").read_text())
     assert [e["name"] for e in again["Pipeline"][0]["stages"][0]["executions"]] == \
         ["r3", "r2", "r1"]
+
+
+def test_fixed_directory_attributes_survive_a_remount(mounted):
+    """chmod, chown and utimens of the root, pipelines/, a pipeline, a stage
+    and an execution are remembered (keyed by what each shows)."""
+    run = mounted.path("pipelines", "p", "s", "e")
+    mkexec(run)
+    dirs = {mounted.path(): 0o751, mounted.path("pipelines"): 0o750,
+            mounted.path("pipelines", "p"): 0o700,
+            mounted.path("pipelines", "p", "s"): 0o711, run: 0o705}
+    for d, mode in dirs.items():
+        os.chmod(d, mode)
+    os.chown(run, 1234, 5678)
+    os.utime(mounted.path("pipelines", "p", "s"), (1_600_000_000, 1_600_000_000))
+    mounted.umount()
+    mounted.mount()
+    for d, mode in dirs.items():
+        assert os.stat(d).st_mode & 0o7777 == mode, d
+    st = os.stat(run)
+    assert (st.st_uid, st.st_gid) == (1234, 5678)
+    assert os.stat(mounted.path("pipelines", "p", "s")).st_mtime == 1_600_000_000

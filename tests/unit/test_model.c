@@ -401,10 +401,62 @@ static void test_import_refuses_unstorable_artifact_names(void **state)
 	assert_int_equal(q(f, "SELECT count(*) FROM Artifact"), 0);
 }
 
+/*
+ * A store whose directory attributes were keyed by the mount's inode
+ * numbers (cmffs_dirattr) is moved to keys of what the directory shows,
+ * once; rows of other inode classes are dropped.
+ */
+static void test_dirattr_moves_off_inode_numbers(void **state)
+{
+	struct fixture *f = *state;
+	struct dir_attr a = { .mode = 0700, .uid = 5, .gid = 6, .mtime_ns = 7 };
+	struct dir_attr got;
+	char *err = NULL, sql[512];
+	sqlite3 *db;
+
+	assert_int_equal(model_dirattr_set(f->m, DIRATTR_EXECUTION, f->e1, &a), 0);
+	assert_int_equal(model_dirattr_get(f->m, DIRATTR_EXECUTION, f->e1, &got), 0);
+	assert_int_equal(got.mode, 0700);
+	assert_int_equal(model_dirattr_get(f->m, DIRATTR_EXECUTION, f->e2, &got),
+			 -ENOENT);
+	model_close(f->m);
+	f->m = NULL;
+
+	/* the older layout: 1 root, 2 pipelines/, 1<<56|context, 4<<56|exec */
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	snprintf(sql, sizeof(sql),
+		 "DELETE FROM cmffs_dir_attr;"
+		 "CREATE TABLE cmffs_dirattr (ino INTEGER PRIMARY KEY,"
+		 " mode INTEGER NOT NULL, uid INTEGER NOT NULL,"
+		 " gid INTEGER NOT NULL, mtime_ns INTEGER NOT NULL) STRICT;"
+		 "INSERT INTO cmffs_dirattr VALUES (1, 448, 1, 1, 11),"
+		 " (2, 488, 2, 2, 22), (%lld, 456, 3, 3, 33),"
+		 " (%lld, 493, 4, 4, 44), (%lld, 420, 9, 9, 99);",
+		 (long long)((1ll << 56) | f->prep),
+		 (long long)((4ll << 56) | f->e2),
+		 (long long)((7ll << 56) | 3));
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(model_open(f->path, 0, &f->m, &err), 0);
+	assert_int_equal(model_dirattr_get(f->m, DIRATTR_ROOT, 0, &got), 0);
+	assert_int_equal(got.mode, 448);
+	assert_int_equal(model_dirattr_get(f->m, DIRATTR_PIPELINES, 0, &got), 0);
+	assert_int_equal(got.mtime_ns, 22);
+	assert_int_equal(model_dirattr_get(f->m, DIRATTR_CONTEXT, f->prep, &got), 0);
+	assert_int_equal(got.uid, 3);
+	assert_int_equal(model_dirattr_get(f->m, DIRATTR_EXECUTION, f->e2, &got), 0);
+	assert_int_equal(got.gid, 4);
+	assert_int_equal(q(f, "SELECT count(*) FROM cmffs_dir_attr"), 4);
+	assert_int_equal(q(f, "SELECT count(*) FROM sqlite_master"
+			      " WHERE name = 'cmffs_dirattr'"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_contexts_and_execution, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dirattr_moves_off_inode_numbers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_found_names_follow_removals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_types_by_path_and_dedup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_forms_lineage, setup, teardown),
