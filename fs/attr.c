@@ -94,7 +94,7 @@ int node_stat(struct fs *fs, const struct node *n, struct stat *st)
 	int r;
 
 	memset(st, 0, sizeof(*st));
-	st->st_ino = fs_ino(n);
+	st->st_ino = fs_ino(fs, n);
 	st->st_uid = fs->owner_uid;
 	st->st_gid = fs->owner_gid;
 	st->st_blksize = 1 << 20;

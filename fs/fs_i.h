@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include "cas.h"
+#include "inotab.h"
 #include "model.h"
 #include "sync.h"
 
@@ -40,6 +41,7 @@ struct fs {
 	const struct config *cfg;
 	struct syncer *syncer;	/* background sync; started in init */
 	struct fetcher *fetcher;	/* bytes of pulled files (fetch.h) */
+	struct inotab *inos;	/* numbers of nodes known by a key */
 };
 
 /* What a path names.  Filled by fs_resolve(). */
@@ -163,7 +165,7 @@ bool fs_metrics_pending(struct fs *fs, int64_t exec_id, const char *name);
 int fs_capture_environment(struct fs *fs, int64_t exec_id, int pid);
 
 /* Stable inode number of a node. */
-uint64_t fs_ino(const struct node *n);
+uint64_t fs_ino(struct fs *fs, const struct node *n);
 
 /* Write a refusal to the journal and return @r (negative errno). */
 int fs_refuse(int r, const char *op, const char *path, const char *why);

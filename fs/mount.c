@@ -69,6 +69,11 @@ int fs_mount(const struct fs_mount_opts *o)
 	fs.workspace = (char *)workspace_path(ws);
 	fs.model = workspace_model(ws);
 	fs.cas = workspace_cas(ws);
+	fs.inos = inotab_new();
+	if (!fs.inos) {
+		fprintf(stderr, "cmffs: out of memory\n");
+		goto out;
+	}
 	fs.cfg = workspace_config(ws);
 	fs.mountpoint = realpath(o->mountpoint, NULL);
 	fs.owner_uid = getuid();
@@ -155,6 +160,7 @@ out:
 	free(fsname);
 	free(err);
 	fetcher_close(fs.fetcher);
+	inotab_free(fs.inos);
 	free(fs.mountpoint);
 	workspace_close(ws);
 	pthread_mutex_destroy(&fs.ofiles_lock);

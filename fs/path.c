@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "artifacts.h"
+#include "inotab.h"
 #include "log.h"
 #include "names.h"
 #include "sb.h"
@@ -34,7 +35,36 @@ enum ino_class {
 	INO_VIEW = 10,
 };
 
-uint64_t fs_ino(const struct node *n)
+/*
+ * The number of a node known by a key, not an id: @tag, @len bytes of @a,
+ * a NUL, and @b; below 2^55, from fs->inos.  Should the table be out of
+ * memory, a hash of the key with bit 55 set stands in (it may collide, but
+ * never with a number of the table).
+ */
+static uint64_t keyed_ino(struct fs *fs, char tag, const void *a, size_t len,
+			  const char *b)
+{
+	char key[1 + 128 + 1 + 1024];
+	size_t blen = strlen(b), klen, i;
+	uint64_t n = 0, h = 1469598103934665603ull;
+
+	if (len > 128 || blen > 1024)
+		return 0;
+	key[0] = tag;
+	memcpy(key + 1, a, len);
+	key[1 + len] = '\0';
+	memcpy(key + 2 + len, b, blen);
+	klen = 2 + len + blen;
+	if (fs->inos)
+		n = inotab_get(fs->inos, key, klen);
+	if (n && n < (1ull << 55))
+		return n;
+	for (i = 0; i < klen; i++)
+		h = (h ^ (unsigned char)key[i]) * 1099511628211ull;
+	return (h & ((1ull << 55) - 1)) | (1ull << 55);
+}
+
+uint64_t fs_ino(struct fs *fs, const struct node *n)
 {
 	switch (n->kind) {
 	case NODE_ROOT:
@@ -85,28 +115,23 @@ uint64_t fs_ino(const struct node *n)
 		return INO_CLASS(INO_ARTIFACT) | (uint64_t)n->artifact_id;
 	case NODE_ART_HASHDIR:
 	case NODE_ART_NAMES: {
-		uint64_t h = 1469598103934665603ull;
-		const char *parts[] = { n->art_type, "\x01", n->art_prefix };
-		size_t i;
+		/* a view's directory: (type, prefix), numbered as first seen */
+		uint64_t v = keyed_ino(fs, 'v', n->art_type,
+				       strnlen(n->art_type, sizeof(n->art_type)),
+				       n->art_prefix);
 
-		for (i = 0; i < 3; i++)
-			for (const char *c = parts[i]; *c; c++)
-				h = (h ^ (unsigned char)*c) * 1099511628211ull;
-		return INO_CLASS(INO_VIEW) | (h & ((1ull << 56) - 1));
+		return v ? INO_CLASS(INO_VIEW) | v : 0;
 	}
 	case NODE_PIPELINE_CYPHER:
 		return INO_CLASS(INO_CTX_PROPS) | (3ull << 54) | (uint64_t)n->ctx_id;
 	case NODE_METRICS:
 		return INO_CLASS(INO_EXEC_PART) | ((uint64_t)n->exec_id << 3) | 5;
 	case NODE_METRICS_FILE: {
-		/* stable per (execution, name) */
-		uint64_t h = 1469598103934665603ull;
-		const char *c;
+		/* per (execution, name), numbered as first seen */
+		uint64_t v = keyed_ino(fs, 'm', &n->exec_id,
+				       sizeof(n->exec_id), n->name);
 
-		for (c = n->name; *c; c++)
-			h = (h ^ (unsigned char)*c) * 1099511628211ull;
-		return INO_CLASS(INO_METRICS) |
-		       ((((uint64_t)n->exec_id << 24) ^ h) & ((1ull << 56) - 1));
+		return v ? INO_CLASS(INO_METRICS) | v : 0;
 	}
 	case NODE_ENTRY:
 		/*

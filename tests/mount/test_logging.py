@@ -1000,3 +1000,27 @@ def test_fixed_directory_attributes_survive_a_remount(mounted):
     st = os.stat(run)
     assert (st.st_uid, st.st_gid) == (1234, 5678)
     assert os.stat(mounted.path("pipelines", "p", "s")).st_mtime == 1_600_000_000
+
+
+def test_view_directories_and_metrics_files_have_distinct_inodes(mounted):
+    """artifacts/ views and metrics/NAME.json have no id in the store: each
+    still gets a number no other node has, the same one while mounted."""
+    run = mounted.path("pipelines", "p", "s", "e")
+    mkexec(run)
+    for i in range(40):
+        os.makedirs(os.path.join(run, "outputs", f"d{i}"), exist_ok=True)
+        with open(os.path.join(run, "outputs", f"d{i}", "x.txt"), "w") as f:
+            f.write(f"{i}\n")
+    for name in ("a", "b", "c"):
+        with open(os.path.join(run, "metrics", f"{name}.json"), "w") as f:
+            f.write('{"v": 1}')
+    inos = {}
+    for top in (mounted.path("artifacts"), os.path.join(run, "metrics")):
+        for dirpath, dirnames, filenames in os.walk(top):
+            for n in dirnames + [f for f in filenames if f.endswith(".json")]:
+                p = os.path.join(dirpath, n)
+                inos.setdefault(os.lstat(p).st_ino, []).append(p)
+    dup = {i: ps for i, ps in inos.items() if len(ps) > 1}
+    assert not dup, dup
+    again = os.lstat(os.path.join(run, "metrics", "a.json")).st_ino
+    assert inos[again] == [os.path.join(run, "metrics", "a.json")]
