@@ -37,6 +37,13 @@
 #define EMPTY_MD5 "d41d8cd98f00b204e9800998ecf8427e"
 #define NOTE_UNREADABLE "last_unreadable"
 #define COPY_CHUNK ((size_t)1 << 20)
+#define DVC_PATH_MAX (sizeof(DVC_CACHE_DIR) + 48)
+
+/* Where upstream's DVC keeps object @oid, relative to the workspace. */
+static void dvc_cache_path(const char *oid, char path[DVC_PATH_MAX])
+{
+	snprintf(path, DVC_PATH_MAX, DVC_CACHE_DIR "/%.2s/%s", oid, oid + 2);
+}
 
 /* One object being fetched, and who waits for it. */
 struct inflight {
@@ -292,13 +299,13 @@ static int open_tree_file(struct fetcher *f, const char *path)
 static int fetch_local(struct fetcher *f, const char *oid, struct sb *why,
 		       uint64_t *ret_size)
 {
-	char path[sizeof(DVC_CACHE_DIR) + 48], got[MD5_HEX_LEN + 1];
+	char path[DVC_PATH_MAX], got[MD5_HEX_LEN + 1];
 	char **paths = NULL;
 	bool found = false;
 	size_t n = 0, i;
 	int fd, r;
 
-	snprintf(path, sizeof(path), DVC_CACHE_DIR "/%.2s/%s", oid, oid + 2);
+	dvc_cache_path(oid, path);
 	fd = safefs_open_file(f->ws_fd, path, O_RDONLY, 0, 0, NULL);
 	if (fd >= 0) {
 		r = commit_copy(f, fd, oid, got, ret_size);
@@ -705,7 +712,7 @@ static int size_work(struct job *j, const struct object_item *o,
 		     bool *ret_local, uint64_t *ret_size, char **ret_err)
 {
 	struct fetcher *f = j->f;
-	char path[sizeof(DVC_CACHE_DIR) + 48];
+	char path[DVC_PATH_MAX];
 	struct stat st;
 	unsigned slot;
 	int fd, r;
@@ -724,8 +731,7 @@ static int size_work(struct job *j, const struct object_item *o,
 			return syncstate_set_size(f->model, o->oid, *ret_size);
 		}
 	}
-	snprintf(path, sizeof(path), DVC_CACHE_DIR "/%.2s/%s", o->oid,
-		 o->oid + 2);
+	dvc_cache_path(o->oid, path);
 	if (f->upstream && safefs_stat_file(f->ws_fd, path, &st) == 0) {
 		*ret_size = (uint64_t)st.st_size;
 		return syncstate_set_size(f->model, o->oid, *ret_size);
