@@ -2,7 +2,7 @@
 /*
  * Internals of the FUSE adapter.
  *
- * Locking model: the model (core/model.h) serializes store access itself.
+ * Locking model: the model (core/store/model.h) serializes store access itself.
  * The open-file table has one lock (fs->ofiles_lock), each open file its own
  * (of->lock).  Order: ofiles_lock, then of->lock, then the cache's commit
  * hold (cas_hold(), which waits while a `cmffs gc` sweeps), then the store

@@ -82,7 +82,12 @@ struct exec_origin {
 	int pid;
 };
 
-/* Called per child in name order; a non-zero return stops the walk. */
+/*
+ * Called per child in name order, without the store lock (a callback may
+ * use the model).  Every listing of the model and of syncstate.h follows
+ * rows.h's contract: a negative return stops the listing and is returned,
+ * a positive one stops it and the listing returns 0.
+ */
 typedef int (*model_name_cb)(void *ud, const char *name, int64_t id);
 
 int model_pipeline_find(struct model *m, const char *name, int64_t *ret_id);

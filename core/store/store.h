@@ -16,6 +16,7 @@
 #define CMFFS_STORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <sqlite3.h>
@@ -62,6 +63,38 @@ void store_lock(struct store *st);
 void store_unlock(struct store *st);
 
 /*
+ * Every SQL statement of core/store/ is defined at file scope with one of
+ * these, which also registers it in the linker section cmffs_store_sql, so
+ * that one unit test (tests/unit/test_sql.c) prepares them all against a
+ * fresh store:
+ *
+ *	STORE_SQL(sql_find, "SELECT ... WHERE `id` = ?1");
+ *
+ *	static const char *const sql_touch[N] = { "UPDATE ...", ... };
+ *	STORE_SQL_TABLE(sql_touch);
+ *
+ * The name is what store_stmt() is given (its address is the cache key).
+ */
+struct store_sql_entry {
+	const char *file;		/* __FILE__ of the definition */
+	const char *name;
+	const char *const *sql;		/* @n statements */
+	size_t n;
+};
+
+#define STORE_SQL_SECTION_ \
+	__attribute__((used, section("cmffs_store_sql"), \
+		       aligned(sizeof(void *))))
+#define STORE_SQL(name, text) \
+	static const char name[] = text; \
+	static const char *const name##_one_ = name; \
+	static const struct store_sql_entry name##_entry_ STORE_SQL_SECTION_ = \
+		{ __FILE__, #name, &name##_one_, 1 }
+#define STORE_SQL_TABLE(name) \
+	static const struct store_sql_entry name##_entry_ STORE_SQL_SECTION_ = \
+		{ __FILE__, #name, name, sizeof(name) / sizeof(name[0]) }
+
+/*
  * Cached prepared statement for @sql.  @sql must be a string with static
  * storage (its address is the cache key): keep each module's SQL in one
  * static table.  The statement is returned reset with no bindings.
@@ -85,6 +118,16 @@ void store_rollback(struct store *st);
  * then rolled back).  The store lock stays held.
  */
 int store_end(struct store *st, int r);
+
+/*
+ * The write-transaction pair, for a change made under the lock in one
+ * transaction: store_write_begin() takes the lock and begins; if the
+ * BEGIN fails the lock is released again and -errno returned.
+ * store_write_end() ends the transaction as store_end() does and releases
+ * the lock; it returns @r or the commit's error.
+ */
+int store_write_begin(struct store *st);
+int store_write_end(struct store *st, int r);
 
 /* Run SQL without results (DDL, pragmas).  Caller holds the lock. */
 int store_exec(struct store *st, const char *sql);

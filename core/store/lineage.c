@@ -35,43 +35,43 @@
 	" FROM walk w WHERE NOT (w.kind = '" START "' AND w.id = ?1)"        \
 	" ORDER BY w.kind DESC, 2"
 
-static const char sql_upstream[] = WALK("e", "3", "4");
-static const char sql_downstream[] = WALK("e", "4", "3");
+STORE_SQL(sql_upstream, WALK("e", "3", "4"));
+STORE_SQL(sql_downstream, WALK("e", "4", "3"));
 /* from an artifact: upstream are the executions that output it, ... */
-static const char sql_art_upstream[] = WALK("a", "3", "4");
-static const char sql_art_downstream[] = WALK("a", "4", "3");
+STORE_SQL(sql_art_upstream, WALK("a", "3", "4"));
+STORE_SQL(sql_art_downstream, WALK("a", "4", "3"));
 
 /* executions of a pipeline's stages, and all their events */
-static const char sql_pipeline_executions[] =
+STORE_SQL(sql_pipeline_executions,
 	"SELECT e.`id`, c.`name` || '/' || CASE WHEN ifnull(e.`name`, '') = ''"
 	" THEN 'execution-' || e.`id` ELSE e.`name` END"
 	" FROM `ParentContext` pc JOIN `Context` c ON c.`id` = pc.`context_id`"
 	" JOIN `Association` x ON x.`context_id` = c.`id`"
 	" JOIN `Execution` e ON e.`id` = x.`execution_id`"
-	" WHERE pc.`parent_context_id` = ?1 ORDER BY e.`id`";
-static const char sql_pipeline_events[] =
+	" WHERE pc.`parent_context_id` = ?1 ORDER BY e.`id`");
+STORE_SQL(sql_pipeline_events,
 	"SELECT DISTINCT ev.`execution_id`, ev.`artifact_id`, ev.`type`,"
 	" a.`name`, t.`name` FROM `ParentContext` pc"
 	" JOIN `Association` x ON x.`context_id` = pc.`context_id`"
 	" JOIN `Event` ev ON ev.`execution_id` = x.`execution_id`"
 	" JOIN `Artifact` a ON a.`id` = ev.`artifact_id`"
 	" JOIN `Type` t ON t.`id` = a.`type_id`"
-	" WHERE pc.`parent_context_id` = ?1 ORDER BY ev.`id`";
+	" WHERE pc.`parent_context_id` = ?1 ORDER BY ev.`id`");
 
 /* executions with their uuid, for Cypher */
-static const char sql_pipeline_exec_uuids[] =
+STORE_SQL(sql_pipeline_exec_uuids,
 	"SELECT e.`id`, ifnull(u.`string_value`, '') FROM `ParentContext` pc"
 	" JOIN `Association` x ON x.`context_id` = pc.`context_id`"
 	" JOIN `Execution` e ON e.`id` = x.`execution_id`"
 	" LEFT JOIN `ExecutionProperty` u ON u.`execution_id` = e.`id`"
 	" AND u.`name` = 'Execution_uuid' AND u.`is_custom_property` = 0"
-	" WHERE pc.`parent_context_id` = ?1";
-static const char sql_pipeline_artifact_uris[] =
+	" WHERE pc.`parent_context_id` = ?1");
+STORE_SQL(sql_pipeline_artifact_uris,
 	"SELECT DISTINCT a.`id`, ifnull(a.`uri`, '') FROM `ParentContext` pc"
 	" JOIN `Association` x ON x.`context_id` = pc.`context_id`"
 	" JOIN `Event` ev ON ev.`execution_id` = x.`execution_id`"
 	" JOIN `Artifact` a ON a.`id` = ev.`artifact_id`"
-	" WHERE pc.`parent_context_id` = ?1";
+	" WHERE pc.`parent_context_id` = ?1");
 
 /* The pipeline's graph in memory. */
 struct gnode {

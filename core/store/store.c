@@ -458,9 +458,9 @@ int store_exec(struct store *st, const char *sql)
 	return store_errno(rc);
 }
 
-static const char sql_begin[] = "BEGIN IMMEDIATE";
-static const char sql_commit[] = "COMMIT";
-static const char sql_rollback[] = "ROLLBACK";
+STORE_SQL(sql_begin, "BEGIN IMMEDIATE");
+STORE_SQL(sql_commit, "COMMIT");
+STORE_SQL(sql_rollback, "ROLLBACK");
 
 /* Run the cached statement @sql (no results) once; 0 or -errno. */
 static int step_cached(struct store *st, const char *sql)
@@ -496,6 +496,24 @@ int store_end(struct store *st, int r)
 	if (r == 0)
 		return store_commit(st);
 	store_rollback(st);
+	return r;
+}
+
+int store_write_begin(struct store *st)
+{
+	int r;
+
+	store_lock(st);
+	r = store_begin(st);
+	if (r < 0)
+		store_unlock(st);
+	return r;
+}
+
+int store_write_end(struct store *st, int r)
+{
+	r = store_end(st, r);
+	store_unlock(st);
 	return r;
 }
 

@@ -58,80 +58,80 @@ static const struct mlmd_type_prop model_props[] = {
 	"  r.id = ifnull(e.link_id, e.id) AND r.link_id IS NULL),"         \
 	" ifnull(e.link_id, e.id)"
 
-static const char sql_entry_get[] =
-	"SELECT " ENTRY_COLS " FROM cmffs_entry e WHERE e.id = ?1";
-static const char sql_entry_lookup[] =
+STORE_SQL(sql_entry_get,
+	"SELECT " ENTRY_COLS " FROM cmffs_entry e WHERE e.id = ?1");
+STORE_SQL(sql_entry_lookup,
 	"SELECT " ENTRY_COLS " FROM cmffs_entry e WHERE e.execution_id = ?1"
-	" AND e.side = ?2 AND e.parent_id = ?3 AND e.name = ?4";
-static const char sql_entry_list[] =
+	" AND e.side = ?2 AND e.parent_id = ?3 AND e.name = ?4");
+STORE_SQL(sql_entry_list,
 	"SELECT " ENTRY_COLS " FROM cmffs_entry e WHERE e.execution_id = ?1"
-	" AND e.side = ?2 AND e.parent_id = ?3 ORDER BY e.name";
-static const char sql_entry_subdirs[] =
+	" AND e.side = ?2 AND e.parent_id = ?3 ORDER BY e.name");
+STORE_SQL(sql_entry_subdirs,
 	"SELECT count(*) FROM cmffs_entry WHERE execution_id = ?1"
-	" AND side = ?2 AND parent_id = ?3 AND is_dir = 1";
-static const char sql_entry_children[] =
-	"SELECT count(*) FROM cmffs_entry WHERE parent_id = ?1";
-static const char sql_entry_insert[] =
+	" AND side = ?2 AND parent_id = ?3 AND is_dir = 1");
+STORE_SQL(sql_entry_children,
+	"SELECT count(*) FROM cmffs_entry WHERE parent_id = ?1");
+STORE_SQL(sql_entry_insert,
 	"INSERT INTO cmffs_entry(execution_id, side, parent_id, name, is_dir,"
 	" artifact_id, md5, size, mode, uid, gid, mtime_ns, ctime_ns)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)";
-static const char sql_entry_set_link[] =
-	"UPDATE cmffs_entry SET link_id = ?2 WHERE id = ?1";
-static const char sql_entry_tree[] =
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)");
+STORE_SQL(sql_entry_set_link,
+	"UPDATE cmffs_entry SET link_id = ?2 WHERE id = ?1");
+STORE_SQL(sql_entry_tree,
 	"WITH RECURSIVE t(id, rel, is_dir, md5) AS ("
 	" SELECT id, name, is_dir, md5 FROM cmffs_entry WHERE parent_id = ?1"
 	" UNION ALL SELECT e.id, t.rel || '/' || e.name, e.is_dir, e.md5"
 	" FROM cmffs_entry e JOIN t ON e.parent_id = t.id WHERE t.is_dir = 1)"
-	" SELECT rel, md5 FROM t WHERE is_dir = 0";
-static const char sql_entry_set_bytes[] =
+	" SELECT rel, md5 FROM t WHERE is_dir = 0");
+STORE_SQL(sql_entry_set_bytes,
 	"UPDATE cmffs_entry SET artifact_id = NULL, md5 = ?2, size = ?3,"
-	" mtime_ns = ?4, ctime_ns = ?5 WHERE id = ?1";
-static const char sql_entry_set_version[] =
+	" mtime_ns = ?4, ctime_ns = ?5 WHERE id = ?1");
+STORE_SQL(sql_entry_set_version,
 	"UPDATE cmffs_entry SET artifact_id = ?2, md5 = ?3, size = ?4,"
-	" mtime_ns = ?5, ctime_ns = ?6 WHERE id = ?1";
-static const char sql_entry_move[] =
+	" mtime_ns = ?5, ctime_ns = ?6 WHERE id = ?1");
+STORE_SQL(sql_entry_move,
 	"UPDATE cmffs_entry SET parent_id = ?2, name = ?3, ctime_ns = ?4"
-	" WHERE id = ?1";
-static const char sql_entry_delete[] = "DELETE FROM cmffs_entry WHERE id = ?1";
-static const char sql_entry_setattr[] =
+	" WHERE id = ?1");
+STORE_SQL(sql_entry_delete, "DELETE FROM cmffs_entry WHERE id = ?1");
+STORE_SQL(sql_entry_setattr,
 	"UPDATE cmffs_entry SET mode = CASE WHEN ?2 THEN ?3 ELSE mode END,"
 	" uid = CASE WHEN ?4 THEN ?5 ELSE uid END,"
 	" gid = CASE WHEN ?4 THEN ?6 ELSE gid END,"
 	" mtime_ns = CASE WHEN ?7 THEN ?8 ELSE mtime_ns END,"
-	" ctime_ns = ?9 WHERE id = ?1";
-static const char sql_entry_drop_unlogged[] =
+	" ctime_ns = ?9 WHERE id = ?1");
+STORE_SQL(sql_entry_drop_unlogged,
 	"DELETE FROM cmffs_entry WHERE is_dir = 0 AND artifact_id IS NULL"
-	" AND md5 IS NULL";
-static const char sql_entry_parent[] =
-	"SELECT parent_id, name FROM cmffs_entry WHERE id = ?1";
-static const char sql_artifact_by_uri[] =
+	" AND md5 IS NULL");
+STORE_SQL(sql_entry_parent,
+	"SELECT parent_id, name FROM cmffs_entry WHERE id = ?1");
+STORE_SQL(sql_artifact_by_uri,
 	"SELECT `id` FROM `Artifact` WHERE `uri` = ?1 AND `type_id` = ?2"
-	" ORDER BY `id` DESC LIMIT 1";
-static const char sql_artifact_row[] =
+	" ORDER BY `id` DESC LIMIT 1");
+STORE_SQL(sql_artifact_row,
 	"SELECT a.`uri`, a.`name`, t.`name` FROM `Artifact` a JOIN `Type` t"
-	" ON t.`id` = a.`type_id` WHERE a.`id` = ?1";
-static const char sql_artifact_events[] =
+	" ON t.`id` = a.`type_id` WHERE a.`id` = ?1");
+STORE_SQL(sql_artifact_events,
 	"SELECT count(*), min(`execution_id`) FROM `Event`"
-	" WHERE `artifact_id` = ?1";
-static const char sql_artifact_entries[] =
-	"SELECT count(*) FROM cmffs_entry WHERE artifact_id = ?1";
-static const char sql_artifact_props_delete[] =
-	"DELETE FROM `ArtifactProperty` WHERE `artifact_id` = ?1";
-static const char sql_artifact_eventpaths_delete[] =
+	" WHERE `artifact_id` = ?1");
+STORE_SQL(sql_artifact_entries,
+	"SELECT count(*) FROM cmffs_entry WHERE artifact_id = ?1");
+STORE_SQL(sql_artifact_props_delete,
+	"DELETE FROM `ArtifactProperty` WHERE `artifact_id` = ?1");
+STORE_SQL(sql_artifact_eventpaths_delete,
 	"DELETE FROM `EventPath` WHERE `event_id` IN"
-	" (SELECT `id` FROM `Event` WHERE `artifact_id` = ?1)";
-static const char sql_artifact_events_delete[] =
-	"DELETE FROM `Event` WHERE `artifact_id` = ?1";
-static const char sql_artifact_attributions_delete[] =
-	"DELETE FROM `Attribution` WHERE `artifact_id` = ?1";
-static const char sql_artifact_delete[] =
-	"DELETE FROM `Artifact` WHERE `id` = ?1";
+	" (SELECT `id` FROM `Event` WHERE `artifact_id` = ?1)");
+STORE_SQL(sql_artifact_events_delete,
+	"DELETE FROM `Event` WHERE `artifact_id` = ?1");
+STORE_SQL(sql_artifact_attributions_delete,
+	"DELETE FROM `Attribution` WHERE `artifact_id` = ?1");
+STORE_SQL(sql_artifact_delete,
+	"DELETE FROM `Artifact` WHERE `id` = ?1");
 /*
  * The versions of the file at path ?2 (below side ?4's event type) of
  * execution ?1 that never left that execution: no event of another one, no
  * file but entry ?3 shows them, no push to a server since they were logged.
  */
-static const char sql_scratch_versions[] =
+STORE_SQL(sql_scratch_versions,
 	"SELECT a.`id` FROM `Artifact` a JOIN `Event` ev"
 	" ON ev.`artifact_id` = a.`id` WHERE ev.`execution_id` = ?1"
 	" AND ev.`type` = ?4"
@@ -142,21 +142,21 @@ static const char sql_scratch_versions[] =
 	" AND NOT EXISTS (SELECT 1 FROM cmffs_pushed_execution d"
 	"  WHERE d.execution_id = ?1"
 	"  AND d.pushed_update_ms >= a.`create_time_since_epoch`)"
-	" ORDER BY a.`id`";
+	" ORDER BY a.`id`");
 /*
  * The one entry other than ?2 showing artifact ?1, when exactly two do and
  * execution ?3 was not pushed since the artifact was logged.
  */
-static const char sql_link_other[] =
+STORE_SQL(sql_link_other,
 	"SELECT id FROM cmffs_entry WHERE artifact_id = ?1 AND id <> ?2"
 	" AND (SELECT count(*) FROM cmffs_entry x"
 	"  WHERE x.artifact_id = ?1) = 2"
 	" AND NOT EXISTS (SELECT 1 FROM cmffs_pushed_execution d, `Artifact` a"
 	"  WHERE d.execution_id = ?3 AND a.`id` = ?1"
-	"  AND d.pushed_update_ms >= a.`create_time_since_epoch`)";
-static const char sql_artifact_custom_keys[] =
+	"  AND d.pushed_update_ms >= a.`create_time_since_epoch`)");
+STORE_SQL(sql_artifact_custom_keys,
 	"SELECT `name` FROM `ArtifactProperty` WHERE `artifact_id` = ?1"
-	" AND `is_custom_property` = 1 ORDER BY `name`";
+	" AND `is_custom_property` = 1 ORDER BY `name`");
 
 static int64_t now_ns(void)
 {
@@ -273,40 +273,43 @@ int model_entry_lookup(struct model *m, int64_t execution_id, int side,
 	return r;
 }
 
+static int entry_row_copy(void *elem, sqlite3_stmt *s, void *arg)
+{
+	(void)arg;
+	entry_from_row(s, elem);
+	return 0;
+}
+
+struct entry_call {
+	model_entry_cb cb;
+	void *ud;
+};
+
+static int entry_row_call(void *ctx, void *elem)
+{
+	struct entry_call *c = ctx;
+
+	return c->cb(c->ud, elem);
+}
+
 int model_entry_list(struct model *m, int64_t execution_id, int side,
 		     int64_t parent_id, model_entry_cb cb, void *ud)
 {
-	struct entry *rows = NULL;
-	size_t n = 0, cap = 0, i;
+	struct store_rows rows = STORE_ROWS_INIT(struct entry, NULL);
+	struct entry_call call = { cb, ud };
 	sqlite3_stmt *s;
-	int rc, r;
+	int r;
 
-	/* collect, then call back without the lock: callbacks may use @m */
 	store_lock(m->st);
 	r = store_stmt(m->st, sql_entry_list, &s);
-	if (r < 0)
-		goto out_unlock;
-	sqlite3_bind_int64(s, 1, execution_id);
-	sqlite3_bind_int(s, 2, side);
-	sqlite3_bind_int64(s, 3, parent_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (array_reserve(&rows, &cap, n + 1,
-				  sizeof(*rows)) < 0) {
-			r = -ENOMEM;
-			break;
-		}
-		entry_from_row(s, &rows[n++]);
+	if (r == 0) {
+		sqlite3_bind_int64(s, 1, execution_id);
+		sqlite3_bind_int(s, 2, side);
+		sqlite3_bind_int64(s, 3, parent_id);
+		r = store_rows_collect(&rows, s, entry_row_copy, NULL);
 	}
-	if (!r && rc != SQLITE_DONE)
-		r = store_errno(rc);
-	store_stmt_done(s);
-out_unlock:
 	store_unlock(m->st);
-	for (i = 0; r == 0 && i < n; i++)
-		if (cb(ud, &rows[i]))
-			break;
-	free(rows);
-	return r;
+	return store_rows_each(&rows, r, entry_row_call, &call);
 }
 
 int model_entry_subdirs(struct model *m, int64_t execution_id, int side,
@@ -437,17 +440,15 @@ static int entry_new(struct model *m, int64_t execution_id, int side,
 	int64_t id;
 	int r;
 
-	store_lock(m->st);
-	r = store_begin(m->st);
+	r = store_write_begin(m->st);
 	if (r < 0)
 		goto out;
 	r = entry_insert_locked(m, execution_id, side, parent_id, name, is_dir,
 				0, NULL, 0, mode, uid, gid, &id);
 	if (r == 0)
 		r = entry_get_locked(m, id, ret);
-	r = store_end(m->st, r);
+	r = store_write_end(m->st, r);
 out:
-	store_unlock(m->st);
 	return r;
 }
 
@@ -561,18 +562,18 @@ out:
 	return r;
 }
 
-static const char sql_artifacts_of_object[] =
+STORE_SQL(sql_artifacts_of_object,
 	"SELECT DISTINCT a.`id`, p.`name` FROM `Artifact` a"
 	" JOIN `Type` t ON t.`id` = a.`type_id`"
 	" JOIN `Attribution` at ON at.`artifact_id` = a.`id`"
 	" JOIN `ParentContext` pc ON pc.`context_id` = at.`context_id`"
 	" JOIN `Context` p ON p.`id` = pc.`parent_context_id`"
-	" WHERE a.`uri` = ?1 AND t.`name` <> 'Label'";
+	" WHERE a.`uri` = ?1 AND t.`name` <> 'Label'");
 /* every execution with an event on artifact ?1 counts as updated at ?2 */
-static const char sql_touch_executions_of_artifact[] =
+STORE_SQL(sql_touch_executions_of_artifact,
 	"UPDATE `Execution` SET `last_update_time_since_epoch` = ?2"
 	" WHERE `id` IN (SELECT `execution_id` FROM `Event`"
-	" WHERE `artifact_id` = ?1)";
+	" WHERE `artifact_id` = ?1)");
 
 struct art_pipeline {
 	int64_t artifact_id;
@@ -905,10 +906,10 @@ static const struct mlmd_type_prop step_metrics_props[] = {
 	{ "url", MLMD_PT_STRING },
 };
 
-static const char sql_first_uuid[] =
+STORE_SQL(sql_first_uuid,
 	"SELECT substr(`string_value`, 1, instr(`string_value` || ',', ',') - 1)"
 	" FROM `ExecutionProperty` WHERE `execution_id` = ?1"
-	" AND `name` = 'Execution_uuid' AND `is_custom_property` = 0";
+	" AND `name` = 'Execution_uuid' AND `is_custom_property` = 0");
 
 /* A new Step_Metrics artifact for this version of metrics/NAME.csv. */
 static int step_metrics_log_locked(struct model *m, const struct entry *e,
@@ -1074,10 +1075,9 @@ int model_entry_link(struct model *m, int64_t src_id, int64_t execution_id,
 	int ev = side == SIDE_INPUTS ? MLMD_EVENT_INPUT : MLMD_EVENT_OUTPUT;
 	int r;
 
-	store_lock(m->st);
-	r = store_begin(m->st);
+	r = store_write_begin(m->st);
 	if (r < 0)
-		goto out_unlock;
+		goto out_free;
 	r = entry_get_locked(m, src_id, &src);
 	if (r < 0)
 		goto out;
@@ -1131,9 +1131,8 @@ int model_entry_link(struct model *m, int64_t src_id, int64_t execution_id,
 	if (r >= 0)
 		r = entry_get_locked(m, id, ret);
 out:
-	r = store_end(m->st, r);
-out_unlock:
-	store_unlock(m->st);
+	r = store_write_end(m->st, r);
+out_free:
 	exec_ctx_release(&ctx);
 	free(new_path);
 	free(type);
@@ -1469,10 +1468,9 @@ int model_entry_remove(struct model *m, int64_t id)
 	int64_t n;
 	int r;
 
-	store_lock(m->st);
-	r = store_begin(m->st);
+	r = store_write_begin(m->st);
 	if (r < 0)
-		goto out_unlock;
+		return r;
 	r = entry_get_locked(m, id, &e);
 	if (r < 0)
 		goto out;
@@ -1500,9 +1498,7 @@ int model_entry_remove(struct model *m, int64_t id)
 	if (r == 0 && other.id)
 		r = relog_after_locked(m, &e, &other);
 out:
-	r = store_end(m->st, r);
-out_unlock:
-	store_unlock(m->st);
+	r = store_write_end(m->st, r);
 	return r;
 }
 

@@ -9,6 +9,7 @@
 
 #include "mlmd.h"
 #include "model.h"
+#include "rows.h"
 #include "store.h"
 
 enum artifact_kind {
@@ -48,6 +49,29 @@ struct model {
 /* CMF's type names and the context type names */
 #define TYPE_PIPELINE "Parent_Context"
 #define TYPE_STAGE "Pipeline_Stage"
+
+/*
+ * (name, id) rows for store_rows (rows.h): column 0 is the name (NULL rows
+ * are skipped), column 1, if the query has one, the id.  @arg of
+ * name_row_copy is NULL or a struct name_rule.  name_row_call's context is
+ * a struct name_call.
+ */
+struct name_row {
+	char *name;	/* owned */
+	int64_t id;
+};
+struct name_rule {
+	bool strip_first;		/* drop up to the first '/' ("P/S") */
+	bool (*keep)(const char *name);	/* NULL keeps every row */
+};
+struct name_call {
+	model_name_cb cb;
+	void *ud;
+};
+#define NAME_ROWS_INIT STORE_ROWS_INIT(struct name_row, name_row_release)
+int name_row_copy(void *elem, sqlite3_stmt *s, void *arg);
+void name_row_release(void *elem);
+int name_row_call(void *ctx, void *elem);
 
 /* Stage of an execution (via Association) and pipeline facts. */
 struct exec_ctx {

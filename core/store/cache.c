@@ -20,9 +20,9 @@
 #define CONFIRMED_BATCH 1024
 
 /* confirmed at @remote (?1), in oid order after ?2: the primary key's order */
-static const char sql_confirmed[] =
+STORE_SQL(sql_confirmed,
 	"SELECT oid FROM cmffs_remote_object WHERE remote = ?1 AND oid > ?2"
-	" ORDER BY oid LIMIT ?3";
+	" ORDER BY oid LIMIT ?3");
 /*
  * What stays in the cache even at the storage: what an upload to a
  * cmf-server still reads from it (sync.c's side uploads after a metadata
@@ -30,7 +30,7 @@ static const char sql_confirmed[] =
  * logs in a version no server has), and the manifests of directories and
  * dataslices, which cache_gc() reads for the hashes they name.
  */
-static const char sql_kept[] =
+STORE_SQL(sql_kept,
 	"SELECT a.`uri` FROM `Artifact` a JOIN `Type` t ON t.`id` = a.`type_id`"
 	" WHERE (t.`name` IN ('Label', 'Environment') AND NOT EXISTS"
 	" (SELECT 1 FROM cmffs_side_upload u WHERE u.type = t.`name`"
@@ -39,17 +39,17 @@ static const char sql_kept[] =
 	" UNION SELECT x.md5 FROM cmffs_entry x WHERE x.side = 2"
 	" AND x.md5 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
 	" cmffs_tensorboard_upload u WHERE u.entry_id = x.id"
-	" AND u.md5 = x.md5)";
+	" AND u.md5 = x.md5)");
 /*
  * Everything that refers to an object, in one statement (one snapshot):
  * every artifact's uri and every file's bytes; column 2 says whether the
  * object is itself a list of hashes (a DVC .dir manifest, a dataslice).
  */
-static const char sql_referenced[] =
+STORE_SQL(sql_referenced,
 	"SELECT a.`uri`, t.`name` = 'Dataslice' OR substr(a.`uri`, 33) = '.dir'"
 	" FROM `Artifact` a LEFT JOIN `Type` t ON t.`id` = a.`type_id`"
 	" UNION ALL SELECT md5, substr(md5, 33) = '.dir' FROM cmffs_entry"
-	" WHERE md5 IS NOT NULL";
+	" WHERE md5 IS NOT NULL");
 
 struct obj {
 	char oid[MD5_HEX_LEN + 5];
