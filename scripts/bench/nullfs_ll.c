@@ -21,7 +21,9 @@
  * while the kernel still knows it.  The backing tree must be one file
  * system (a mount point below it answers EXDEV).  One descriptor per inode
  * the kernel caches: the limit of open files is raised to fs.nr_open when
- * the process may (root), else to its hard limit.
+ * the process may (CAP_SYS_RESOURCE), else to its hard limit; past it,
+ * lookups fail with EMFILE (said once on stderr) until the kernel forgets
+ * inodes.  10,000 files and their directories need about 10,010.
  *
  * Not a cmffs component: it is built only to be measured against.
  */
@@ -68,6 +70,7 @@ static struct {
 	ino_t root_ino;		/* the backing root's st_ino */
 	dev_t dev;		/* the backing file system */
 	double timeout;
+	int emfile_told;	/* EMFILE reported once on stderr */
 } ll = { .lock = PTHREAD_MUTEX_INITIALIZER, .timeout = 3600.0 };
 
 static size_t bucket(uint64_t id, size_t nbuckets)
@@ -200,8 +203,15 @@ static int do_lookup(int dirfd, const char *name, struct fuse_entry_param *e)
 	int fd, r = 0;
 
 	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
+	if (fd < 0) {
+		r = -errno;
+		if (r == -EMFILE && !__atomic_exchange_n(&ll.emfile_told, 1,
+							 __ATOMIC_RELAXED))
+			fprintf(stderr, "nullfs_ll: the kernel holds more "
+				"inodes than this process may open files "
+				"(RLIMIT_NOFILE): lookups fail with EMFILE\n");
+		return r;
+	}
 	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
 		r = -errno;
 		goto out;
