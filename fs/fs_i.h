@@ -289,6 +289,7 @@ int op_write(const char *path, const char *buf, size_t size, off_t off,
 int op_flush(const char *path, struct fuse_file_info *fi);
 int op_release(const char *path, struct fuse_file_info *fi);
 int op_fsync(const char *path, int datasync, struct fuse_file_info *fi);
+int op_fsyncdir(const char *path, int datasync, struct fuse_file_info *fi);
 int op_truncate(const char *path, off_t size, struct fuse_file_info *fi);
 
 /* namespace.c */

@@ -80,6 +80,7 @@ const struct fuse_operations fs_operations = {
 	.flush = op_flush,
 	.release = op_release,
 	.fsync = op_fsync,
+	.fsyncdir = op_fsyncdir,
 	.truncate = op_truncate,
 	.unlink = op_unlink,
 	.rename = op_rename,

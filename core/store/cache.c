@@ -411,7 +411,22 @@ static int mark_named_in(struct listing *l, int fd)
 	}
 }
 
-/* Mark what the store refers to, in one snapshot.  Cache held. */
+static int mark_redo_object(void *ud, const char *md5)
+{
+	struct obj *x = find(ud, md5);
+
+	if (x)
+		x->referenced = true;
+	return 0;
+}
+
+/*
+ * Mark what the store refers to, in one snapshot.  Cache held (no commit
+ * into the cache can be under way).  The redo log first: a change a live
+ * mount logged is there until its batch is committed, and the log is
+ * emptied only after the commit, so what the log no longer names when it
+ * is read, the snapshot read after it has (doc/design.md §6).
+ */
 static int mark_referenced(struct cas *cas, struct model *m,
 			   struct listing *l)
 {
@@ -419,6 +434,9 @@ static int mark_referenced(struct cas *cas, struct model *m,
 	size_t i;
 	int rc, r, fd;
 
+	r = model_redo_objects(m, mark_redo_object, l);
+	if (r < 0)
+		return r;
 	store_lock(m->st);
 	r = store_stmt(m->st, sql_referenced, &s);
 	if (r < 0)

@@ -642,13 +642,13 @@ static int place_at(struct importer *im, int64_t exec, int side,
 		if (next)
 			r = entry_insert_locked(im->m, exec, side, parent, c,
 						true, 0, NULL, 0, 0755, getuid(),
-						getgid(), &id);
+						getgid(), 0, &id);
 		else
 			r = entry_insert_locked(im->m, exec, side, parent, c,
 						last_is_dir, artifact_id, md5,
 						last_is_dir ? 0 : ENTRY_SIZE_UNKNOWN,
 						last_is_dir ? 0755 : 0644,
-						getuid(), getgid(), &id);
+						getuid(), getgid(), 0, &id);
 		parent = id;
 	}
 	free(copy);

@@ -7,13 +7,18 @@
 #include "model.h"
 
 #include <errno.h>
+#include <unistd.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <uuid/uuid.h>
 
 #include "array.h"
+#include "hash.h"
+#include "redo.h"
 #include "model_i.h"
 #include "urltext.h"
 
@@ -116,6 +121,25 @@ STORE_SQL(sql_exec_stage,
 	"SELECT `context_id` FROM `Association` WHERE `execution_id` = ?1"
 	" ORDER BY `context_id` LIMIT 1");
 
+/*
+ * Artifact type ids found in batched changes are kept once committed, and
+ * forgotten (with those kept before: a rolled-back batch may have made
+ * them) when a batch is rolled back.
+ */
+static void commit_hook(void *ud, bool committed)
+{
+	struct model *m = ud;
+	size_t k;
+
+	for (k = 0; k < _ART_MAX; k++) {
+		if (!committed)
+			m->art_type[k] = 0;
+		else if (!m->art_type[k])
+			m->art_type[k] = m->art_type_seen[k];
+	}
+	memset(m->art_type_seen, 0, sizeof(m->art_type_seen));
+}
+
 int model_open(const char *mlmd_path, unsigned flags, struct model **ret_model,
 	       char **ret_err)
 {
@@ -127,6 +151,7 @@ int model_open(const char *mlmd_path, unsigned flags, struct model **ret_model,
 	if (!m)
 		return -ENOMEM;
 	m->names_gen = 1;	/* empty slots (gen 0) never match */
+	m->redo_dirfd = -1;
 	if (flags & MODEL_CREATE)
 		sflags |= STORE_CREATE;
 	if (flags & MODEL_READONLY)
@@ -136,8 +161,90 @@ int model_open(const char *mlmd_path, unsigned flags, struct model **ret_model,
 		free(m);
 		return r;
 	}
+	store_set_commit_hook(m->st, commit_hook, m);
 	*ret_model = m;
 	return 0;
+}
+
+int model_redo_attach(struct model *m, int dirfd, const char *name,
+		      int how, char **ret_err)
+{
+	int r = 0;
+
+	if (m->redo_dirfd >= 0)
+		return -EBUSY;
+	m->redo_name = strdup(name);
+	if (!m->redo_name)
+		return -ENOMEM;
+	m->redo_dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+	if (m->redo_dirfd < 0) {
+		r = -errno;
+		free(m->redo_name);
+		m->redo_name = NULL;
+		return r;
+	}
+	if (how == MODEL_REDO_BATCH)
+		r = store_batch_enable(m->st, dirfd, name, entry_replay_locked,
+				       m, ret_err);
+	else if (how == MODEL_REDO_APPLY)
+		r = store_redo_apply(m->st, dirfd, name, entry_replay_locked,
+				     m, ret_err);
+	return r;
+}
+
+struct redo_objects {
+	int (*cb)(void *ud, const char *md5);
+	void *ud;
+};
+
+static int redo_object(void *ud, uint64_t seq, const void *rec, size_t len)
+{
+	struct redo_objects *ro = ud;
+	char md5[MD5_HEX_LEN + 1];
+
+	(void)seq;
+	if (entry_record_object(rec, len, md5) <= 0)
+		return 0;
+	return ro->cb(ro->ud, md5);
+}
+
+int model_redo_objects(struct model *m,
+		       int (*cb)(void *ud, const char *md5), void *ud)
+{
+	struct redo_objects ro = { cb, ud };
+	struct redo *log;
+	int r;
+
+	if (m->redo_dirfd < 0)
+		return 0;
+	r = redo_open(m->redo_dirfd, m->redo_name, false, &log);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	r = redo_each(log, redo_object, &ro, NULL);
+	redo_close(log);
+	return r;
+}
+
+int model_flush(struct model *m)
+{
+	return store_flush(m->st);
+}
+
+int64_t model_clock_ns(struct model *m)
+{
+	struct timespec ts;
+
+	if (m->change_ns)
+		return m->change_ns;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t model_clock_ms(struct model *m)
+{
+	return model_clock_ns(m) / 1000000;
 }
 
 void model_close(struct model *m)
@@ -145,6 +252,9 @@ void model_close(struct model *m)
 	if (!m)
 		return;
 	store_close(m->st);
+	if (m->redo_dirfd >= 0)
+		close(m->redo_dirfd);
+	free(m->redo_name);
 	free(m->remote);
 	free(m);
 }

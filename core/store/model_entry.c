@@ -21,8 +21,10 @@
 #include <time.h>
 
 #include "array.h"
+#include "hash.h"
 #include "model_i.h"
 #include "dirmanifest.h"
+#include "redo.h"
 #include "sb.h"
 
 #include <uuid/uuid.h>
@@ -75,6 +77,10 @@ STORE_SQL(sql_entry_insert,
 	"INSERT INTO cmffs_entry(execution_id, side, parent_id, name, is_dir,"
 	" artifact_id, md5, size, mode, uid, gid, mtime_ns, ctime_ns)"
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)");
+STORE_SQL(sql_entry_insert_id,
+	"INSERT INTO cmffs_entry(id, execution_id, side, parent_id, name,"
+	" is_dir, artifact_id, md5, size, mode, uid, gid, mtime_ns, ctime_ns)"
+	" VALUES (?13, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)");
 STORE_SQL(sql_entry_set_link,
 	"UPDATE cmffs_entry SET link_id = ?2 WHERE id = ?1");
 STORE_SQL(sql_entry_tree,
@@ -157,14 +163,6 @@ STORE_SQL(sql_link_other,
 STORE_SQL(sql_artifact_custom_keys,
 	"SELECT `name` FROM `ArtifactProperty` WHERE `artifact_id` = ?1"
 	" AND `is_custom_property` = 1 ORDER BY `name`");
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void entry_from_row(sqlite3_stmt *s, struct entry *e)
 {
@@ -396,7 +394,8 @@ int entry_insert_locked(struct model *m, int64_t execution_id,
 			       int side, int64_t parent_id, const char *name,
 			       bool is_dir, int64_t artifact_id,
 			       const char *md5, uint64_t size, mode_t mode,
-			       uid_t uid, gid_t gid, int64_t *ret_id)
+			       uid_t uid, gid_t gid, int64_t want_id,
+			       int64_t *ret_id)
 {
 	sqlite3_stmt *s;
 	struct entry parent;
@@ -410,9 +409,12 @@ int entry_insert_locked(struct model *m, int64_t execution_id,
 		    parent.side != side)
 			return -ENOTDIR;
 	}
-	r = store_stmt(m->st, sql_entry_insert, &s);
+	r = store_stmt(m->st, want_id ? sql_entry_insert_id : sql_entry_insert,
+		       &s);
 	if (r < 0)
 		return r;
+	if (want_id)
+		sqlite3_bind_int64(s, 13, want_id);
 	sqlite3_bind_int64(s, 1, execution_id);
 	sqlite3_bind_int(s, 2, side);
 	sqlite3_bind_int64(s, 3, parent_id);
@@ -426,29 +428,106 @@ int entry_insert_locked(struct model *m, int64_t execution_id,
 	sqlite3_bind_int64(s, 9, mode & 07777);
 	sqlite3_bind_int64(s, 10, uid);
 	sqlite3_bind_int64(s, 11, gid);
-	sqlite3_bind_int64(s, 12, now_ns());
+	sqlite3_bind_int64(s, 12, model_clock_ns(m));
 	r = mlmd_step_done(s);
 	if (r == 0)
 		*ret_id = sqlite3_last_insert_rowid(store_db(m->st));
 	return r;
 }
 
+/* --- batched changes and their redo records -------------------------------
+ *
+ * Creating an entry and logging a file's version are batched (store.h):
+ * each leaves one redo record, enough to make the same change again after
+ * a crash, with the same ids and times:
+ *
+ *	'C' id execution_id side parent_id is_dir mode uid gid time name
+ *	'L' id size mtime_ns time md5[32]
+ *
+ * integers little-endian 8 bytes (side, is_dir 1; mode, uid, gid 4), the
+ * name the rest of the record.  A record is replayed through the same
+ * functions that made it, which check it as they check a live change.
+ */
+enum { REC_CREATE = 'C', REC_LOG = 'L' };
+
+struct rec {
+	unsigned char b[REDO_RECORD_MAX];
+	size_t len;
+	bool bad;	/* written past the end, or read past it */
+};
+
+static void rec_put(struct rec *w, uint64_t v, size_t n)
+{
+	size_t i;
+
+	if (w->len + n > sizeof(w->b)) {
+		w->bad = true;
+		return;
+	}
+	for (i = 0; i < n; i++)
+		w->b[w->len++] = (unsigned char)(v >> (8 * i));
+}
+
+static void rec_put_bytes(struct rec *w, const char *p, size_t n)
+{
+	if (w->len + n > sizeof(w->b)) {
+		w->bad = true;
+		return;
+	}
+	memcpy(w->b + w->len, p, n);
+	w->len += n;
+}
+
+/* Reads @n little-endian bytes at @*pos of @p (@len bytes long). */
+static uint64_t rec_get(const unsigned char *p, size_t len, size_t *pos,
+			size_t n, bool *bad)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (*pos + n > len) {
+		*bad = true;
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		v |= (uint64_t)p[*pos + i] << (8 * i);
+	*pos += n;
+	return v;
+}
+
 static int entry_new(struct model *m, int64_t execution_id, int side,
 		     int64_t parent_id, const char *name, bool is_dir,
 		     mode_t mode, uid_t uid, gid_t gid, struct entry *ret)
 {
+	struct rec w = { .len = 0 };
 	int64_t id;
 	int r;
 
-	r = store_write_begin(m->st);
+	r = store_batch_begin(m->st);
 	if (r < 0)
-		goto out;
+		return r;
+	m->change_ns = model_clock_ns(m);
 	r = entry_insert_locked(m, execution_id, side, parent_id, name, is_dir,
-				0, NULL, 0, mode, uid, gid, &id);
+				0, NULL, 0, mode, uid, gid, 0, &id);
 	if (r == 0)
 		r = entry_get_locked(m, id, ret);
-	r = store_write_end(m->st, r);
-out:
+	if (r == 0) {
+		rec_put(&w, REC_CREATE, 1);
+		rec_put(&w, (uint64_t)id, 8);
+		rec_put(&w, (uint64_t)execution_id, 8);
+		rec_put(&w, (uint64_t)side, 1);
+		rec_put(&w, (uint64_t)parent_id, 8);
+		rec_put(&w, is_dir, 1);
+		rec_put(&w, mode, 4);
+		rec_put(&w, uid, 4);
+		rec_put(&w, gid, 4);
+		rec_put(&w, (uint64_t)m->change_ns, 8);
+		rec_put_bytes(&w, name, strlen(name));
+		r = w.bad ? -ENAMETOOLONG : 0;
+	}
+	m->change_ns = 0;
+	r = store_batch_end(m->st, r, w.b, w.len);
+	store_unlock(m->st);
 	return r;
 }
 
@@ -502,7 +581,7 @@ static int art_type_locked(struct model *m, enum artifact_kind k,
 		r = mlmd_type_ensure(m->st, MLMD_ARTIFACT_TYPE, art_type_name[k],
 				     dataset_props, N(dataset_props), ret_id);
 	/* cached once committed (the transaction may yet fail): see
-	 * model_entry_log() */
+	 * model.c's commit_hook() */
 	if (r == 0)
 		m->art_type_seen[k] = *ret_id;
 	return r;
@@ -597,7 +676,7 @@ int entry_object_pushed_locked(struct model *m, const char *oid)
 {
 	struct art_pipeline *rows = NULL;
 	size_t n = 0, cap = 0, i;
-	int64_t now = store_now_ms();
+	int64_t now = model_clock_ms(m);
 	sqlite3_stmt *s;
 	int rc, r;
 
@@ -819,7 +898,7 @@ static int log_bytes_locked(struct model *m, int64_t execution_id, int side,
 {
 	struct exec_ctx ctx = { 0 };
 	int ev = side == SIDE_INPUTS ? MLMD_EVENT_INPUT : MLMD_EVENT_OUTPUT;
-	int64_t now = store_now_ms(), type_id, artifact_id;
+	int64_t now = model_clock_ms(m), type_id, artifact_id;
 	char *path_key = NULL;
 	bool logged = true;
 	sqlite3_stmt *s;
@@ -897,7 +976,7 @@ static int set_version_locked(struct model *m, int64_t id,
 	sqlite3_bind_text(s, 3, md5, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 4, (int64_t)size);
 	sqlite3_bind_int64(s, 5, mtime_ns);
-	sqlite3_bind_int64(s, 6, now_ns());
+	sqlite3_bind_int64(s, 6, model_clock_ns(m));
 	return mlmd_step_done(s);
 }
 
@@ -916,7 +995,7 @@ static int step_metrics_log_locked(struct model *m, const struct entry *e,
 				   const char *md5, int64_t *ret_id)
 {
 	struct exec_ctx ctx = { 0 };
-	int64_t type_id, id = 0, now = store_now_ms();
+	int64_t type_id, id = 0, now = model_clock_ms(m);
 	char *name = NULL, *url = NULL;
 	const char *exec_uuid = "";
 	sqlite3_stmt *s = NULL;
@@ -1009,7 +1088,7 @@ static int entry_log_locked(struct model *m, const struct entry *e,
 		sqlite3_bind_text(s, 2, md5, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 3, (int64_t)size);
 		sqlite3_bind_int64(s, 4, mtime_ns);
-		sqlite3_bind_int64(s, 5, now_ns());
+		sqlite3_bind_int64(s, 5, model_clock_ns(m));
 		return mlmd_step_done(s);
 	}
 	r = entry_path_locked(m, e->id, &path);
@@ -1024,41 +1103,124 @@ static int entry_log_locked(struct model *m, const struct entry *e,
 	return r;
 }
 
-/* Remember the type ids the transaction that just committed found. */
-static void cache_types_locked(struct model *m)
-{
-	size_t k;
-
-	for (k = 0; k < _ART_MAX; k++)
-		if (!m->art_type[k])
-			m->art_type[k] = m->art_type_seen[k];
-}
 
 int model_entry_log(struct model *m, int64_t id, const char *md5,
 		    uint64_t size, int64_t mtime_ns, bool *ret_logged)
 {
+	struct rec w = { .len = 0 };
 	struct entry e;
 	int r;
 
 	if (!hash_is_md5(md5))
 		return -EINVAL;
-	store_lock(m->st);
-	/* ids found by an earlier transaction that may have rolled back */
-	memset(m->art_type_seen, 0, sizeof(m->art_type_seen));
-	r = store_begin(m->st);
+	r = store_batch_begin(m->st);
 	if (r < 0)
-		goto out;
+		return r;
+	m->change_ns = model_clock_ns(m);
 	r = entry_get_locked(m, id, &e);
 	if (r == 0 && e.is_dir)
 		r = -EISDIR;
 	if (r == 0)
 		r = entry_log_locked(m, &e, md5, size, mtime_ns, ret_logged);
-	r = store_end(m->st, r);
-	if (r == 0)
-		cache_types_locked(m);
-out:
+	if (r == 0) {
+		rec_put(&w, REC_LOG, 1);
+		rec_put(&w, (uint64_t)id, 8);
+		rec_put(&w, size, 8);
+		rec_put(&w, (uint64_t)mtime_ns, 8);
+		rec_put(&w, (uint64_t)m->change_ns, 8);
+		rec_put_bytes(&w, md5, MD5_HEX_LEN);
+	}
+	m->change_ns = 0;
+	r = store_batch_end(m->st, r, w.b, w.len);
+	/* types found by a change undone may not exist */
+	if (r < 0)
+		memset(m->art_type_seen, 0, sizeof(m->art_type_seen));
 	store_unlock(m->st);
 	return r;
+}
+
+int entry_record_object(const void *rec, size_t len,
+			char md5[MD5_HEX_LEN + 1])
+{
+	const unsigned char *p = rec;
+
+	/* 'L' id size mtime_ns time md5: the md5 ends the record */
+	if (len != 1 + 4 * 8 + MD5_HEX_LEN || p[0] != REC_LOG)
+		return 0;
+	memcpy(md5, p + len - MD5_HEX_LEN, MD5_HEX_LEN);
+	md5[MD5_HEX_LEN] = '\0';
+	return hash_is_md5(md5) ? 1 : 0;
+}
+
+int entry_replay_locked(void *ud, const void *rec, size_t len)
+{
+	const unsigned char *p = rec;
+	struct exec_ctx ctx = { 0 };
+	struct model *m = ud;
+	size_t pos = 1;
+	bool bad = false;
+	struct entry e;
+	int64_t id, got;
+	int r;
+
+	if (len < 1)
+		return -EBADMSG;
+	id = (int64_t)rec_get(p, len, &pos, 8, &bad);
+	if (p[0] == REC_CREATE) {
+		int64_t exec = (int64_t)rec_get(p, len, &pos, 8, &bad);
+		int side = (int)rec_get(p, len, &pos, 1, &bad);
+		int64_t parent = (int64_t)rec_get(p, len, &pos, 8, &bad);
+		bool is_dir = rec_get(p, len, &pos, 1, &bad) != 0;
+		mode_t mode = (mode_t)rec_get(p, len, &pos, 4, &bad);
+		uid_t uid = (uid_t)rec_get(p, len, &pos, 4, &bad);
+		gid_t gid = (gid_t)rec_get(p, len, &pos, 4, &bad);
+		int64_t t = (int64_t)rec_get(p, len, &pos, 8, &bad);
+		char name[256];
+
+		if (bad || id <= 0 || len - pos == 0 ||
+		    len - pos >= sizeof(name))
+			return -EBADMSG;
+		memcpy(name, p + pos, len - pos);
+		name[len - pos] = '\0';
+		/* one component, as a create in the mount made it */
+		if (strlen(name) != len - pos || strchr(name, '/') ||
+		    !strcmp(name, ".") || !strcmp(name, ".."))
+			return -EBADMSG;
+		/* the log is the user's file: a record names what exists */
+		if (side < SIDE_INPUTS || side > SIDE_DATASLICE)
+			return -EBADMSG;
+		r = exec_ctx_load_locked(m, exec, &ctx);
+		exec_ctx_release(&ctx);
+		if (r < 0)
+			return r;
+		m->change_ns = t;
+		r = entry_insert_locked(m, exec, side, parent, name, is_dir, 0,
+					NULL, 0, mode, uid, gid, id, &got);
+		m->change_ns = 0;
+		return r;
+	}
+	if (p[0] == REC_LOG) {
+		uint64_t size = rec_get(p, len, &pos, 8, &bad);
+		int64_t mtime_ns = (int64_t)rec_get(p, len, &pos, 8, &bad);
+		int64_t t = (int64_t)rec_get(p, len, &pos, 8, &bad);
+		char md5[MD5_HEX_LEN + 1];
+
+		if (bad || len - pos != MD5_HEX_LEN)
+			return -EBADMSG;
+		memcpy(md5, p + pos, MD5_HEX_LEN);
+		md5[MD5_HEX_LEN] = '\0';
+		if (!hash_is_md5(md5))
+			return -EBADMSG;
+		r = entry_get_locked(m, id, &e);
+		if (r == 0 && e.is_dir)
+			r = -EISDIR;
+		m->change_ns = t;
+		if (r == 0)
+			r = entry_log_locked(m, &e, md5, size, mtime_ns, NULL);
+		m->change_ns = 0;
+		return r;
+	}
+	return -EBADMSG;
 }
 
 int model_entry_link(struct model *m, int64_t src_id, int64_t execution_id,
@@ -1070,7 +1232,7 @@ int model_entry_link(struct model *m, int64_t src_id, int64_t execution_id,
 	char *type = NULL;
 	char *key = NULL;
 	int64_t id;
-	int64_t now = store_now_ms();
+	int64_t now = model_clock_ms(m);
 	struct exec_ctx ctx = { 0 };
 	int ev = side == SIDE_INPUTS ? MLMD_EVENT_INPUT : MLMD_EVENT_OUTPUT;
 	int r;
@@ -1093,7 +1255,7 @@ int model_entry_link(struct model *m, int64_t src_id, int64_t execution_id,
 				src.artifact_id, src.md5,
 				src.size_known ? src.size : ENTRY_SIZE_UNKNOWN,
 				src.mode,
-				src.uid, src.gid, &id);
+				src.uid, src.gid, 0, &id);
 	if (r == 0)
 		r = entry_set_link_locked(m, id, src.inode_id);
 	if (r < 0)
@@ -1295,7 +1457,7 @@ int model_entry_rename(struct model *m, int64_t id, int64_t new_parent,
 	sqlite3_bind_int64(s, 1, e.id);
 	sqlite3_bind_int64(s, 2, new_parent);
 	sqlite3_bind_text(s, 3, new_name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, now_ns());
+	sqlite3_bind_int64(s, 4, model_clock_ns(m));
 	r = mlmd_step_done(s);
 	if (r < 0)
 		goto out;
@@ -1520,7 +1682,7 @@ int model_entry_setattr(struct model *m, int64_t id, unsigned what,
 	sqlite3_bind_int64(s, 6, gid);
 	sqlite3_bind_int(s, 7, !!(what & ENTRY_SET_MTIME));
 	sqlite3_bind_int64(s, 8, mtime_ns);
-	sqlite3_bind_int64(s, 9, now_ns());
+	sqlite3_bind_int64(s, 9, model_clock_ns(m));
 	r = mlmd_step_done(s);
 	if (r == 0 && sqlite3_changes(store_db(m->st)) == 0)
 		r = -ENOENT;
@@ -1701,11 +1863,9 @@ int model_entry_log_dir(struct model *m, int64_t dir_id, const char *oid,
 				     &artifact_id, NULL);
 	if (r == 0)
 		r = set_version_locked(m, dir_id, artifact_id, oid, size,
-				       now_ns());
+				       model_clock_ns(m));
 commit:
 	r = store_end(m->st, r);
-	if (r == 0)
-		cache_types_locked(m);
 out:
 	store_unlock(m->st);
 	free(path);

@@ -129,6 +129,86 @@ int store_end(struct store *st, int r);
 int store_write_begin(struct store *st);
 int store_write_end(struct store *st, int r);
 
+/*
+ * Batched writes: group commit for changes that must be cheap (logging a
+ * file).  Such a change runs between store_batch_begin() and
+ * store_batch_end() inside one write transaction shared with the changes
+ * before it, under a savepoint of its own, and its redo record is
+ * appended to a redo log (redo.h) before store_batch_end() returns: from
+ * then on a crash of the process cannot lose it.  Readers on this
+ * connection (every model.h call of the process that made the change) see
+ * it at once; other connections see it once the batch is committed:
+ *  - when it holds STORE_BATCH_MAX changes;
+ *  - STORE_BATCH_AGE_MS after it began (a flusher thread);
+ *  - before any other write transaction of this connection (store_begin());
+ *  - by store_flush(), and by store_close().
+ * A commit also records the last redo sequence number in the store and
+ * empties the log.  A commit that fails (a full disk) is rolled back (the
+ * commit hook is told), and the log's records are applied again in a new
+ * transaction; if that fails too they stay in the log, and the next
+ * store_batch_begin() tries again first (and refuses the change if it
+ * cannot).
+ */
+#define STORE_BATCH_MAX 1024
+#define STORE_BATCH_AGE_MS 50
+
+/*
+ * Apply one redo record again, under the lock, in an open transaction
+ * (under a savepoint: a negative return undoes the record's partial work,
+ * the record is then skipped with a line in the log).
+ */
+typedef int (*store_replay_fn)(void *ud, const void *rec, size_t len);
+
+/*
+ * Told, under the lock, each time a write transaction (a batch, or a
+ * transaction of its own) was committed (true) or rolled back (false):
+ * what the store's user cached from it becomes safe to keep, or must be
+ * forgotten.  NULL clears it.
+ */
+typedef void (*store_commit_hook_fn)(void *ud, bool committed);
+void store_set_commit_hook(struct store *st, store_commit_hook_fn fn,
+			   void *ud);
+
+/*
+ * Turn batched writes on, with the redo log @name below directory @dirfd
+ * (opened without following links).  Records a crash left in the log,
+ * those with a sequence number above the one the store last committed,
+ * are first given to @replay in order and committed; then the flusher
+ * thread starts.  Caller does not hold the lock.  0 or -errno (*@ret_err,
+ * if not NULL, gets an owned explanation).
+ */
+int store_batch_enable(struct store *st, int dirfd, const char *name,
+		       store_replay_fn replay, void *ud, char **ret_err);
+
+/*
+ * Without batching: apply the records of redo log @name the store lacks
+ * (a mount died) in one transaction, then empty the log.  The caller must
+ * own the log: no process may have it open for batching (the workspace
+ * lock says so).  No log: 0.  Caller does not hold the lock.  0 or -errno
+ * (*@ret_err as above).
+ */
+int store_redo_apply(struct store *st, int dirfd, const char *name,
+		     store_replay_fn replay, void *ud, char **ret_err);
+
+/*
+ * Begin a batched change: take the lock and open a savepoint in the batch
+ * (beginning the batch if none is open).  Without batching enabled it is
+ * store_write_begin().  0, or -errno with the lock released.
+ */
+int store_batch_begin(struct store *st);
+/*
+ * End it: if @r is 0, append @rec (@len bytes, at most REDO_RECORD_MAX)
+ * to the redo log and keep the change, else (or if the append fails) undo
+ * it; commit if the batch is full.  The lock stays held: the caller
+ * releases it (store_unlock()) after what it does with the result.
+ * Returns @r or the append's error.  Without batching: store_end() and
+ * the commit hook (@rec unused).
+ */
+int store_batch_end(struct store *st, int r, const void *rec, size_t len);
+
+/* Commit the open batch now (nothing if none).  Takes the lock.  0/-errno. */
+int store_flush(struct store *st);
+
 /* Run SQL without results (DDL, pragmas).  Caller holds the lock. */
 int store_exec(struct store *st, const char *sql);
 
