@@ -511,15 +511,23 @@ int lineage_artifact_text(struct model *m, int64_t artifact_id,
 			    artifact_id, ret_text, ret_len);
 }
 
+/* @s[0..n) inside a Graphviz string: " and \ escaped. */
+static void dot_text(struct sb *sb, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && s[i]; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			sb_putc(sb, '\\');
+		sb_putc(sb, s[i]);
+	}
+}
+
 /* A Graphviz ID string: quoted, with " and \ escaped. */
 static void dot_quote(struct sb *sb, const char *s)
 {
 	sb_putc(sb, '"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			sb_putc(sb, '\\');
-		sb_putc(sb, *s);
-	}
+	dot_text(sb, s, strlen(s));
 	sb_putc(sb, '"');
 }
 
@@ -558,18 +566,15 @@ int lineage_pipeline_dot(struct model *m, int64_t pipeline_id,
 		long long a = sqlite3_column_int64(s, 1);
 		const char *name = (const char *)sqlite3_column_text(s, 3);
 		const char *type = (const char *)sqlite3_column_text(s, 4);
-		char label[512];
+		const char *colon = strchr(name, ':');
 
 		/* short label: path and 4 hex digits, as the CMF UI shows */
-		snprintf(label, sizeof(label), "%.*s\\n%s %.4s",
-			 (int)strcspn(name, ":"), name, type,
-			 strchr(name, ':') ? strchr(name, ':') + 1 : "");
 		sb_appendf(&sb, "\ta%lld [shape=ellipse, label=\"", a);
-		for (const char *c = label; *c; c++) {
-			if (*c == '"')
-				sb_putc(&sb, '\\');
-			sb_putc(&sb, *c);
-		}
+		dot_text(&sb, name, strcspn(name, ":"));
+		sb_puts(&sb, "\\n");
+		dot_text(&sb, type, strlen(type));
+		sb_putc(&sb, ' ');
+		dot_text(&sb, colon ? colon + 1 : "", 4);
 		sb_puts(&sb, "\"];\n");
 		if (sqlite3_column_int(s, 2) == 3)
 			sb_appendf(&sb, "\ta%lld -> e%lld;\n", a, e);

@@ -86,8 +86,10 @@ STORE_SQL_TABLE(sql_props_of);
 static const char *const sql_touch[_MLMD_NODE_MAX] = {
 	"UPDATE `Artifact` SET `last_update_time_since_epoch` = ?2"
 	" WHERE `id` = ?1",
-	"UPDATE `Execution` SET `last_update_time_since_epoch` = ?2"
-	" WHERE `id` = ?1",
+	/* an execution's version (syncstate.h) grows with every change,
+	 * even within one millisecond */
+	"UPDATE `Execution` SET `last_update_time_since_epoch` ="
+	" max(?2, `last_update_time_since_epoch` + 1) WHERE `id` = ?1",
 	"UPDATE `Context` SET `last_update_time_since_epoch` = ?2"
 	" WHERE `id` = ?1",
 };

@@ -648,9 +648,11 @@ STORE_SQL(sql_artifacts_of_object,
 	" JOIN `ParentContext` pc ON pc.`context_id` = at.`context_id`"
 	" JOIN `Context` p ON p.`id` = pc.`parent_context_id`"
 	" WHERE a.`uri` = ?1 AND t.`name` <> 'Label'");
-/* every execution with an event on artifact ?1 counts as updated at ?2 */
+/* every execution with an event on artifact ?1 counts as updated at ?2
+ * (or just after its last update: a version grows with every change) */
 STORE_SQL(sql_touch_executions_of_artifact,
-	"UPDATE `Execution` SET `last_update_time_since_epoch` = ?2"
+	"UPDATE `Execution` SET `last_update_time_since_epoch` ="
+	" max(?2, `last_update_time_since_epoch` + 1)"
 	" WHERE `id` IN (SELECT `execution_id` FROM `Event`"
 	" WHERE `artifact_id` = ?1)");
 

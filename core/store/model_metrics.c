@@ -25,7 +25,8 @@ STORE_SQL(sql_state_get,
 	"SELECT `last_known_state` FROM `Execution` WHERE `id` = ?1");
 STORE_SQL(sql_state_set,
 	"UPDATE `Execution` SET `last_known_state` = ?2,"
-	" `last_update_time_since_epoch` = ?3 WHERE `id` = ?1");
+	" `last_update_time_since_epoch` ="
+	" max(?3, `last_update_time_since_epoch` + 1) WHERE `id` = ?1");
 STORE_SQL(sql_metrics_names,
 	"SELECT DISTINCT substr(a.`name`, 1, instr(a.`name`, ':') - 1), 0"
 	" FROM `Event` ev JOIN `Artifact` a ON a.`id` = ev.`artifact_id`"
