@@ -41,6 +41,7 @@ static char tmp_dir[] = "/tmp/cmffs-test-http.XXXXXX";
 struct request {
 	char method[16];
 	char target[512];	/* path and query, as sent */
+	char head[2048];	/* the request line and headers, cut */
 	char *body;		/* what arrived (malloc) */
 	size_t len;		/* bytes of it */
 	size_t announced;	/* Content-Length */
@@ -143,6 +144,7 @@ static bool read_request(int fd, struct request *r)
 	head_len = (size_t)(end + 4 - buf);
 	*end = '\0';
 	(void)sscanf(buf, "%15s %511s", r->method, r->target);
+	(void)snprintf(r->head, sizeof(r->head), "%s", buf);
 	for (h = strstr(buf, "\r\n"); h; h = strstr(h + 2, "\r\n")) {
 		if (!strncasecmp(h + 2, "Content-Length:", 15))
 			r->announced = strtoul(h + 17, NULL, 10);
@@ -384,6 +386,7 @@ static void test_send_range(void **state)
 	assert_int_equal(http_local_error(&b, &k, why, sizeof(why)), 0);
 	r = received(0);
 	assert_string_equal(r->method, "PUT");
+	assert_non_null(strstr(r->head, "\r\nUser-Agent: cmffs/"));
 	assert_int_equal(r->len, 250000);
 	assert_memory_equal(r->body, bytes + 1000, 250000);
 	assert_string_equal(keep.buf, "{\"message\": \"ok\"}");
@@ -537,6 +540,22 @@ static void test_server_upload(void **state)
 	assert_non_null(memmem(r->body, r->len, "filename=\"run1/ev\"", 17));
 	server_close(s);
 	free(bytes);
+	close(fd);
+}
+
+/* A redirect is an answer, not followed: one request, -EPROTO. */
+static void test_server_no_redirect(void **state)
+{
+	struct server *s = open_server();
+	int fd = data_file(10, NULL);
+
+	(void)state;
+	server_forget();
+	assert_int_equal(server_upload(s, "redirect", NULL, "f", fd, 10),
+			 -EPROTO);
+	assert_non_null(strstr(server_error(s), "307"));
+	assert_int_equal(n_received(), 1);
+	server_close(s);
 	close(fd);
 }
 
@@ -757,6 +776,7 @@ int main(void)
 		cmocka_unit_test(test_sink),
 		cmocka_unit_test(test_server_upload),
 		cmocka_unit_test(test_server_upload_bad_file),
+		cmocka_unit_test(test_server_no_redirect),
 		cmocka_unit_test(test_server_bad_url),
 		cmocka_unit_test(test_encode),
 		cmocka_unit_test(test_join),
