@@ -12,6 +12,13 @@
 
 #define HTTP_BUFFER_SIZE (256L << 10)	/* receive and send buffers */
 
+int http_opt_errno(CURLcode cc)
+{
+	if (cc == CURLE_OK)
+		return 0;
+	return cc == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
+}
+
 int http_reset(CURL *curl, const struct http_opts *o, const char *url,
 	       char *errbuf)
 {
@@ -35,9 +42,7 @@ int http_reset(CURL *curl, const struct http_opts *o, const char *url,
 	HTTP_SETOPT(cc, curl, CURLOPT_USERAGENT, "cmffs/" PACKAGE_VERSION);
 	if (o->ca_file)
 		HTTP_SETOPT(cc, curl, CURLOPT_CAINFO, o->ca_file);
-	if (cc == CURLE_OK)
-		return 0;
-	return cc == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
+	return http_opt_errno(cc);
 }
 
 /* ------------------------------------------------------------------ */
@@ -119,13 +124,6 @@ static CURLcode body_callbacks(CURL *curl, struct http_body *b)
 	return cc;
 }
 
-static int setopt_errno(CURLcode cc)
-{
-	if (cc == CURLE_OK)
-		return 0;
-	return cc == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
-}
-
 /* @b as the body of an upload (HTTP PUT, SFTP) or, with @post, a POST. */
 static int body_attach(CURL *curl, struct http_body *b, bool post)
 {
@@ -137,7 +135,7 @@ static int body_attach(CURL *curl, struct http_body *b, bool post)
 	HTTP_SETOPT(cc, curl, post ? CURLOPT_POST : CURLOPT_UPLOAD, 1L);
 	HTTP_SETOPT(cc, curl, post ? CURLOPT_POSTFIELDSIZE_LARGE :
 		    CURLOPT_INFILESIZE_LARGE, (curl_off_t)b->len);
-	return setopt_errno(cc);
+	return http_opt_errno(cc);
 }
 
 int http_send(CURL *curl, struct http_body *b)
@@ -155,7 +153,7 @@ int http_mime_body(curl_mimepart *part, struct http_body *b)
 	if (b->len > (uint64_t)INT64_MAX)
 		return -EFBIG;
 	body_start(b);
-	return setopt_errno(curl_mime_data_cb(part, (curl_off_t)b->len,
+	return http_opt_errno(curl_mime_data_cb(part, (curl_off_t)b->len,
 					      http_body_read, http_body_seek,
 					      NULL, b));
 }
@@ -176,7 +174,7 @@ int http_receive(CURL *curl, struct http_sink *k, int fd, struct sb *keep,
 	k->flags = flags;
 	HTTP_SETOPT(cc, curl, CURLOPT_WRITEFUNCTION, http_sink_write);
 	HTTP_SETOPT(cc, curl, CURLOPT_WRITEDATA, k);
-	return setopt_errno(cc);
+	return http_opt_errno(cc);
 }
 
 /* Do the bytes of the answer on k->curl go to k->fd? */

@@ -63,6 +63,12 @@ struct http_opts {
 	} while (0)
 
 /*
+ * 0 for CURLE_OK, else the -errno of an option or a part libcurl refused:
+ * -ENOMEM when it ran out of memory, else -EINVAL.
+ */
+int http_opt_errno(CURLcode cc);
+
+/*
  * Reset @curl (its connections stay open) and set what every request
  * needs (above), @url (borrowed; curl copies it) and @errbuf
  * (CURL_ERROR_SIZE bytes, emptied here; curl writes its detail of a
@@ -108,7 +114,8 @@ int http_body_seek(void *body, curl_off_t offset, int origin);
 /*
  * Make @b (borrowed until the transfer ends) the body of the next request
  * on @curl, from its first byte: as an upload (HTTP PUT, SFTP upload) or
- * as a POST body.  Returns 0, -ENOMEM or -EINVAL (libcurl refused).
+ * as a POST body.  Returns 0, -EFBIG for more than INT64_MAX bytes,
+ * -ENOMEM or -EINVAL (libcurl refused).
  */
 int http_send(CURL *curl, struct http_body *b);
 int http_post(CURL *curl, struct http_body *b);

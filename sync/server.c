@@ -172,7 +172,7 @@ static int prepare(struct server *srv, const char *route, const char *name,
 	HTTP_SETOPT(c, srv->curl, CURLOPT_MAXFILESIZE_LARGE,
 		    (curl_off_t)answer->max);
 	if (r == 0 && c != CURLE_OK)
-		r = c == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
+		r = http_opt_errno(c);
 	curl_free(url);
 	if (r < 0)
 		return fail(srv, r, "cmf-server %s/api/%s: cannot set up the request: %s",
@@ -256,7 +256,7 @@ static long post_json(struct server *srv, const char *route, const char *json,
 	r = http_post(srv->curl, &body);
 	HTTP_SETOPT(c, srv->curl, CURLOPT_HTTPHEADER, hdr);
 	if (r == 0 && c != CURLE_OK)
-		r = c == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
+		r = http_opt_errno(c);
 	if (r < 0) {
 		r = fail(srv, (int)r, "cmf-server %s/api/%s: cannot set up the request",
 			 srv->shown, route);
@@ -380,9 +380,10 @@ int server_upload(struct server *srv, const char *route, const char *pipeline,
 		c = curl_mime_filename(part, filename);
 	if (c == CURLE_OK)
 		c = curl_mime_type(part, "application/octet-stream");
-	HTTP_SETOPT(c, srv->curl, CURLOPT_MIMEPOST, mime);
-	r = c == CURLE_OK ? http_mime_body(part, &body) :
-	    c == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
+	r = c == CURLE_OK ? http_mime_body(part, &body) : http_opt_errno(c);
+	if (r == 0)
+		r = http_opt_errno(curl_easy_setopt(srv->curl,
+						    CURLOPT_MIMEPOST, mime));
 	if (r < 0) {
 		r = fail(srv, r, "cmf-server %s/api/%s: cannot set up the upload of '%s'",
 			 srv->shown, route, filename);

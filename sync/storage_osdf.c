@@ -379,8 +379,9 @@ static int osdf_request(struct storage *s, const char *method,
 		goto out;
 	http_encode(&path, key, true);
 	hdrs = curl_slist_append(NULL, p->auth);
-	r = sb_err(&path) ? sb_err(&path) : !hdrs ? -ENOMEM :
-	    http_url_join(p->url, path.buf, NULL, &url);
+	r = hdrs ? sb_err(&path) : -ENOMEM;
+	if (r == 0)
+		r = http_url_join(p->url, path.buf, NULL, &url);
 	if (r == 0)
 		r = http_reset(p->curl, &p->opts, url, p->errbuf);
 	if (r == 0)
@@ -391,7 +392,7 @@ static int osdf_request(struct storage *s, const char *method,
 	if (!strcmp(method, "HEAD"))
 		HTTP_SETOPT(cc, p->curl, CURLOPT_NOBODY, 1L);
 	if (r == 0 && cc != CURLE_OK)
-		r = cc == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
+		r = http_opt_errno(cc);
 	if (r < 0) {
 		if (r != -ENOMEM)
 			r = storage_fail(s, r, "%s %s/%s: cannot set up the request: %s",

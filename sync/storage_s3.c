@@ -314,7 +314,7 @@ static int s3_setopts(struct s3 *p, struct s3_xfer *x,
 	else if (!strcmp(x->method, "DELETE"))
 		HTTP_SETOPT(cc, c, CURLOPT_CUSTOMREQUEST, "DELETE");
 	if (cc != CURLE_OK)
-		return cc == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
+		return http_opt_errno(cc);
 	if (!strcmp(x->method, "PUT"))
 		return http_send(c, x->src);
 	if (!strcmp(x->method, "POST"))

@@ -657,12 +657,6 @@ out:
 	return r;
 }
 
-static size_t ssh_list_cb(char *ptr, size_t size, size_t nmemb, void *data)
-{
-	sb_append(data, ptr, size * nmemb);
-	return size * nmemb;
-}
-
 /*
  * Append '*rm "<root><dir><name>"' to @quote for each "<base>.tmp-..." in
  * @names (a directory listing, one name a line).  0 or -ENOMEM.
@@ -721,17 +715,17 @@ static void ssh_drop_stale_tmps(struct storage *s, const char *key)
 	struct curl_slist *quote = NULL;
 	char *dir = NULL, *lurl = NULL, *kurl = NULL, *names = NULL;
 	CURLcode cc = CURLE_OK;
+	struct http_sink sink;
 	struct sb list;
 
 	sb_init(&list, 1 << 20);
 	if (!slash)
 		goto out;
 	dir = strndup(key, (size_t)(slash - key) + 1);	/* "files/md5/ab/" */
-	if (!dir || ssh_url(p, dir, &lurl) < 0 || ssh_prepare(s, lurl) < 0)
+	if (!dir || ssh_url(p, dir, &lurl) < 0 || ssh_prepare(s, lurl) < 0 ||
+	    http_receive(p->curl, &sink, -1, &list, HTTP_SINK_WHOLE) < 0)
 		goto out;
 	HTTP_SETOPT(cc, p->curl, CURLOPT_DIRLISTONLY, 1L);
-	HTTP_SETOPT(cc, p->curl, CURLOPT_WRITEFUNCTION, ssh_list_cb);
-	HTTP_SETOPT(cc, p->curl, CURLOPT_WRITEDATA, &list);
 	if (cc != CURLE_OK || curl_easy_perform(p->curl) != CURLE_OK)
 		goto out;
 	names = sb_detach(&list, NULL);
