@@ -332,7 +332,7 @@ int store_batch_begin(struct store *st)
 	}
 	/*
 	 * The flusher starts with the first batch, not at enable: a daemon
-	 * forks (fuse_daemonize()) after opening its store, and a thread
+	 * forks (libfuse daemonizes) after opening its store, and a thread
 	 * does not survive a fork.
 	 */
 	if (r == 0 && !b->flusher_started && !b->flusher_failed) {
