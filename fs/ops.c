@@ -51,7 +51,7 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	 */
 	conn->want &= ~FUSE_CAP_SPLICE_READ;
 	/* threads start here, after fuse_daemonize() forked */
-	if (syncer_start(fs->workspace, fs->cfg, &fs->syncer) < 0)
+	if (syncer_start(fs->workspace, fs->cfg, fs->model, &fs->syncer) < 0)
 		log_user("mount: background sync could not start");
 	return fs;
 }

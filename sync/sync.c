@@ -949,6 +949,7 @@ struct syncer {
 	bool started;
 	pthread_t thread;
 	struct sync_env *env;	/* this thread's only */
+	struct model *writer;	/* the mount's model, or NULL */
 	unsigned interval;
 };
 
@@ -992,6 +993,9 @@ static void *syncer_main(void *arg)
 		pthread_mutex_unlock(&s->lock);
 		/* let a burst of writes settle into one pass */
 		usleep(200000);
+		/* what the mount logged, committed for this connection */
+		if (s->writer)
+			(void)model_flush(s->writer);
 		r = sync_pass(s->env, NULL, NULL, NULL, &rep);
 		pthread_mutex_lock(&s->lock);
 		s->running = false;
@@ -1024,7 +1028,7 @@ static void *syncer_main(void *arg)
 }
 
 int syncer_start(const char *ws, const struct config *cfg,
-		 struct syncer **ret)
+		 struct model *writer, struct syncer **ret)
 {
 	struct syncer *s = calloc(1, sizeof(*s));
 	pthread_condattr_t ca;
@@ -1039,6 +1043,7 @@ int syncer_start(const char *ws, const struct config *cfg,
 	pthread_cond_init(&s->wake, &ca);
 	pthread_condattr_destroy(&ca);
 	s->interval = cfg->sync_interval ? cfg->sync_interval : 30;
+	s->writer = writer;
 	s->kicked = true;	/* resume what an earlier run left */
 	*ret = s;
 	if (cfg->storage == STORAGE_NONE && !cfg->server_url)
