@@ -1096,6 +1096,8 @@ int document_import(struct model *m, const char *text, size_t len,
 	}
 	r = store_write_begin(m->st);
 	if (r == 0)
+		m->names_gen++;	/* an import may change what is cached */
+	if (r == 0)
 		r = import_pipelines(&im, pipelines, only_pipeline);
 	r = store_write_end(m->st, r);
 	if (r < 0 && !im.err)
@@ -1124,6 +1126,8 @@ int model_adopt_foreign(struct model *m, char **ret_err)
 
 	*ret_err = NULL;
 	r = store_write_begin(m->st);
+	if (r == 0)
+		m->names_gen++;	/* an import may change what is cached */
 	if (r < 0)
 		goto out_free;
 	r = store_stmt(m->st, sql_foreign_events, &s);
@@ -1220,9 +1224,11 @@ int model_dir_expand(struct model *m, int64_t dir_id,
 	int r;
 
 	r = store_write_begin(m->st);
+	if (r == 0)
+		m->names_gen++;	/* an import may change what is cached */
 	if (r < 0)
 		goto out;
-	r = entry_get_locked_public(m, dir_id, &d);
+	r = entry_get_locked(m, dir_id, &d);
 	for (i = 0; r == 0 && i < n; i++) {
 		r = place_at(&im, d.execution_id, d.side, dir_id, v[i].relpath,
 			     false, 0, v[i].md5);

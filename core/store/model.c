@@ -131,6 +131,8 @@ static void commit_hook(void *ud, bool committed)
 	struct model *m = ud;
 	size_t k;
 
+	if (!committed)
+		m->names_gen++;	/* names and facts found in it may be gone */
 	for (k = 0; k < _ART_MAX; k++) {
 		if (!committed)
 			m->art_type[k] = 0;
@@ -254,6 +256,7 @@ void model_close(struct model *m)
 	store_close(m->st);
 	if (m->redo_dirfd >= 0)
 		close(m->redo_dirfd);
+	exec_ctx_release(&m->ctx_cache.c);
 	free(m->redo_name);
 	free(m->remote);
 	free(m);
@@ -409,12 +412,33 @@ static int list_names(struct store *st, const char *sql, int64_t id,
 	return store_rows_each(&rows, r, name_row_call, &call);
 }
 
+/* A copy of the cached facts of @execution_id, if they are cached. */
+static int ctx_from_cache(struct model *m, int64_t execution_id,
+			  struct exec_ctx *ret)
+{
+	const struct ctx_cache *k = &m->ctx_cache;
+
+	if (!k->execution_id || k->execution_id != execution_id ||
+	    k->gen != m->names_gen)
+		return -ENOENT;
+	ret->stage_id = k->c.stage_id;
+	ret->pipeline = strdup(k->c.pipeline);
+	ret->git_repo = strdup(k->c.git_repo);
+	if (ret->pipeline && ret->git_repo)
+		return 0;
+	exec_ctx_release(ret);
+	return -ENOMEM;
+}
+
 int exec_ctx_load_locked(struct model *m, int64_t execution_id,
 			 struct exec_ctx *ret)
 {
 	struct exec_ctx c = { 0 };
 	int r;
 
+	/* logging every file of an execution asks the same three facts */
+	if (ctx_from_cache(m, execution_id, ret) == 0)
+		return 0;
 	r = query_int(m->st, sql_exec_stage, execution_id, &c.stage_id);
 	if (r == 0)
 		r = query_text(m->st, sql_exec_prop_text, execution_id,
@@ -430,6 +454,15 @@ int exec_ctx_load_locked(struct model *m, int64_t execution_id,
 	if (r < 0) {
 		exec_ctx_release(&c);
 		return r;
+	}
+	exec_ctx_release(&m->ctx_cache.c);
+	m->ctx_cache.execution_id = 0;
+	m->ctx_cache.c.stage_id = c.stage_id;
+	m->ctx_cache.c.pipeline = strdup(c.pipeline);
+	m->ctx_cache.c.git_repo = strdup(c.git_repo);
+	if (m->ctx_cache.c.pipeline && m->ctx_cache.c.git_repo) {
+		m->ctx_cache.execution_id = execution_id;
+		m->ctx_cache.gen = m->names_gen;
 	}
 	*ret = c;
 	return 0;

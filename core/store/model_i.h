@@ -10,6 +10,7 @@
 #include "hash.h"
 #include "mlmd.h"
 #include "model.h"
+#include "redo.h"
 #include "rows.h"
 #include "store.h"
 
@@ -38,6 +39,24 @@ struct name_cache_slot {
 	char name[NAME_CACHE_NAME_MAX];
 };
 
+/* Stage of an execution (via Association) and pipeline facts. */
+struct exec_ctx {
+	int64_t stage_id;
+	char *pipeline;		/* owned: Pipeline_Type */
+	char *git_repo;		/* owned: Git_Repo, "" if none */
+};
+
+/*
+ * The last execution's exec_ctx, valid while gen == model.names_gen: an
+ * execution's stage, pipeline and git repository change only by removal
+ * (which bumps names_gen) or an import (which bumps it too).
+ */
+struct ctx_cache {
+	int64_t execution_id;	/* 0: empty */
+	uint64_t gen;
+	struct exec_ctx c;
+};
+
 struct model {
 	struct store *st;
 	char *remote;			/* protected by the store lock */
@@ -50,6 +69,7 @@ struct model {
 	 * one.  Protected by the store lock.
 	 */
 	int64_t change_ns;
+	struct ctx_cache ctx_cache;	/* protected by the store lock */
 	int redo_dirfd;			/* model_redo_attach(), or -1 */
 	char *redo_name;
 	struct name_cache_slot names[NAME_CACHE_SLOTS];	/* likewise */
@@ -86,21 +106,22 @@ int name_row_call(void *ctx, void *elem);
 int64_t model_clock_ns(struct model *m);
 int64_t model_clock_ms(struct model *m);
 
-/* Apply one redo record (store_replay_fn; model_entry.c). */
-int entry_replay_locked(void *ud, const void *rec, size_t len);
 /*
- * The object a redo record names, into @md5: 1, or 0 if it names none
- * (model_entry.c).
+ * Redo records (model_redo.c): the record of creating entry @e (as read
+ * back after its insert) and of logging version @md5 of entry @id, made at
+ * @time_ns, into @rec (*@ret_len bytes); 0 or -errno (a name too long).
  */
+int entry_record_create(const struct entry *e, int64_t time_ns,
+			unsigned char rec[REDO_RECORD_MAX], size_t *ret_len);
+int entry_record_log(int64_t id, uint64_t size, int64_t mtime_ns,
+		     int64_t time_ns, const char *md5,
+		     unsigned char rec[REDO_RECORD_MAX], size_t *ret_len);
+/* Apply one redo record (a store_replay_fn). */
+int entry_replay_locked(void *ud, const void *rec, size_t len);
+/* The object a redo record names, into @md5: 1, or 0 if it names none. */
 int entry_record_object(const void *rec, size_t len,
 			char md5[MD5_HEX_LEN + 1]);
 
-/* Stage of an execution (via Association) and pipeline facts. */
-struct exec_ctx {
-	int64_t stage_id;
-	char *pipeline;		/* owned: Pipeline_Type */
-	char *git_repo;		/* owned: Git_Repo, "" if none */
-};
 int exec_ctx_load_locked(struct model *m, int64_t execution_id,
 			 struct exec_ctx *ret);
 void exec_ctx_release(struct exec_ctx *c);
@@ -115,7 +136,19 @@ void exec_ctx_release(struct exec_ctx *c);
 int entry_object_pushed_locked(struct model *m, const char *oid);
 
 /* Entry rows (model_entry.c). */
-int entry_get_locked_public(struct model *m, int64_t id, struct entry *ret);
+int entry_get_locked(struct model *m, int64_t id, struct entry *ret);
+/* The path of entry @id below its side ("a/b.csv"); owned. */
+int entry_path_locked(struct model *m, int64_t id, char **ret_path);
+/* Logging (model_log.c): version @md5 of file @e; see model_entry_log(). */
+int entry_log_locked(struct model *m, const struct entry *e,
+		     const char *md5, uint64_t size, int64_t mtime_ns,
+		     bool *ret_logged);
+/*
+ * Add "<pipeline>:<object url>" to artifact @artifact_id's url unless
+ * present: 0, 1 when it changed, or -errno.
+ */
+int url_append_locked(struct model *m, int64_t artifact_id,
+		      const char *pipeline, const char *md5);
 int entry_lookup_locked(struct model *m, int64_t execution_id, int side,
 			int64_t parent_id, const char *name, struct entry *ret);
 /* @want_id: the new row's id (a replayed redo record), or 0: the next. */
