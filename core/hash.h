@@ -15,6 +15,8 @@
 #include <stdint.h>
 
 #define MD5_HEX_LEN 32
+/* The MD5 of no bytes: the empty file, which every store has. */
+#define EMPTY_MD5 "d41d8cd98f00b204e9800998ecf8427e"
 #define SHA256_HEX_LEN 64
 
 struct hash;

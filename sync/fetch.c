@@ -34,7 +34,6 @@
 
 /* DVC 3's cache below the working tree (upstream's `dvc add`) */
 #define DVC_CACHE_DIR ".dvc/cache/files/md5"
-#define EMPTY_MD5 "d41d8cd98f00b204e9800998ecf8427e"
 #define NOTE_UNREADABLE "last_unreadable"
 #define COPY_CHUNK ((size_t)1 << 20)
 #define DVC_PATH_MAX (sizeof(DVC_CACHE_DIR) + 48)

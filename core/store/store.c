@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "log.h"
 #include "safefs.h"
 #include "store_i.h"
@@ -364,7 +365,7 @@ static int migrate_cmffs_tables(struct store *st)
 		r = store_exec(st, "UPDATE cmffs_entry SET size = -1"
 				   " WHERE is_dir = 0 AND size = 0 AND"
 				   " md5 IS NOT NULL AND"
-				   " md5 <> 'd41d8cd98f00b204e9800998ecf8427e'");
+				   " md5 <> '" EMPTY_MD5 "'");
 	if (r == 0)
 		r = store_exec(st, "CREATE INDEX IF NOT EXISTS"
 				   " cmffs_entry_unknown_size ON cmffs_entry(md5)"
