@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <spawn.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,36 +137,63 @@ static int read_secret_file(const char *path, char **field)
 	return r;
 }
 
+/*
+ * `cmffs init` options that set one string of struct config: their getopt
+ * value is INIT_STRING + their index here.
+ */
+#define INIT_STRING 1000
+static const struct {
+	const char *name;
+	size_t offset;		/* of a char * in struct config */
+} init_strings[] = {
+	{ "path", offsetof(struct config, storage_path) },
+	{ "url", offsetof(struct config, storage_url) },
+	{ "endpoint-url", offsetof(struct config, endpoint_url) },
+	{ "access-key-id", offsetof(struct config, access_key_id) },
+	{ "secret-key", offsetof(struct config, secret_key) },
+	{ "region", offsetof(struct config, region) },
+	{ "key", offsetof(struct config, ssh_key) },
+	{ "token", offsetof(struct config, token_file) },
+	{ "server-url", offsetof(struct config, server_url) },
+	{ "ca-file", offsetof(struct config, ca_file) },
+	{ "host-key-sha256", offsetof(struct config, ssh_host_key_sha256) },
+};
+#define N_INIT_STRINGS (sizeof(init_strings) / sizeof(init_strings[0]))
+
 static int cmd_init(int argc, char **argv)
 {
-	static const struct option opts[] = {
+	struct option opts[N_INIT_STRINGS + 6] = {
 		{ "storage", required_argument, NULL, 't' },
-		{ "path", required_argument, NULL, 'p' },
-		{ "url", required_argument, NULL, 'u' },
-		{ "endpoint-url", required_argument, NULL, 'e' },
-		{ "access-key-id", required_argument, NULL, 'a' },
-		{ "secret-key", required_argument, NULL, 'k' },
 		{ "secret-key-file", required_argument, NULL, 'F' },
-		{ "region", required_argument, NULL, 'r' },
-		{ "key", required_argument, NULL, 'K' },
-		{ "token", required_argument, NULL, 'T' },
-		{ "server-url", required_argument, NULL, 's' },
-		{ "ca-file", required_argument, NULL, 'C' },
-		{ "host-key-sha256", required_argument, NULL, 'H' },
 		{ "sync-interval", required_argument, NULL, 'i' },
 		{ "cache-max-size", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
 	};
 	struct config *cfg = config_new();
 	char *err = NULL;
 	int c, r = 0, status = 1;
+	size_t i;
 
 	if (!cfg)
 		return fail("out of memory");
+	for (i = 0; i < N_INIT_STRINGS; i++)
+		opts[5 + i] = (struct option){ init_strings[i].name,
+					       required_argument, NULL,
+					       INIT_STRING + (int)i };
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c >= INIT_STRING && c < INIT_STRING + (int)N_INIT_STRINGS) {
+			char **field = (char **)((char *)cfg +
+				init_strings[c - INIT_STRING].offset);
+
+			r = set_str(field, optarg);
+			if (r < 0) {
+				fail("out of memory");
+				goto out;
+			}
+			continue;
+		}
 		switch (c) {
 		case 't':
 			if (storage_type_parse(optarg, &cfg->storage) < 0) {
@@ -174,42 +202,9 @@ static int cmd_init(int argc, char **argv)
 				goto out;
 			}
 			break;
-		case 'p':
-			r = set_str(&cfg->storage_path, optarg);
-			break;
-		case 'u':
-			r = set_str(&cfg->storage_url, optarg);
-			break;
-		case 'e':
-			r = set_str(&cfg->endpoint_url, optarg);
-			break;
-		case 'a':
-			r = set_str(&cfg->access_key_id, optarg);
-			break;
-		case 'k':
-			r = set_str(&cfg->secret_key, optarg);
-			break;
 		case 'F':
 			if (read_secret_file(optarg, &cfg->secret_key) < 0)
 				goto out;
-			break;
-		case 'r':
-			r = set_str(&cfg->region, optarg);
-			break;
-		case 'K':
-			r = set_str(&cfg->ssh_key, optarg);
-			break;
-		case 'T':
-			r = set_str(&cfg->token_file, optarg);
-			break;
-		case 's':
-			r = set_str(&cfg->server_url, optarg);
-			break;
-		case 'C':
-			r = set_str(&cfg->ca_file, optarg);
-			break;
-		case 'H':
-			r = set_str(&cfg->ssh_host_key_sha256, optarg);
 			break;
 		case 'i': {
 			char *end;
