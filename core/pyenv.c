@@ -218,3 +218,66 @@ int pyenv_freeze(int pid, char **ret_text, size_t *ret_len,
 	free(p.v);
 	return r;
 }
+
+/* What mkdir of an execution records besides its properties (pyenv.h). */
+int pyenv_log(struct cas *cas, struct model *m, int64_t exec_id, int pid,
+	      uid_t uid, gid_t gid)
+{
+	char name[MD5_HEX_LEN + 1], md5[MD5_HEX_LEN + 1], file[64];
+	char prop[96];
+	struct cas_tmp tmp = { .fd = -1 };
+	struct entry dir, e;
+	struct value v;
+	char *text = NULL;
+	size_t len = 0;
+	bool held = false;
+	int r;
+
+	r = pyenv_freeze(pid, &text, &len, name);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;	/* not Python: nothing to log */
+	r = cas_tmp_create(cas, &tmp);
+	if (r < 0)
+		goto out;
+	if (write(tmp.fd, text, len) != (ssize_t)len) {
+		r = errno ? -errno : -EIO;
+		goto out;
+	}
+	r = hash_buf(text, len, md5);
+	if (r < 0)
+		goto out;
+	/* no gc takes the object before the entry refers to it */
+	cas_hold(cas);
+	held = true;
+	r = cas_commit(cas, &tmp, md5);
+	if (r < 0)
+		goto out;
+	r = model_entry_lookup(m, exec_id, SIDE_INPUTS, 0,
+			       "cmf_artifacts", &dir);
+	if (r == -ENOENT)
+		r = model_entry_mkdir(m, exec_id, SIDE_INPUTS, 0,
+				      "cmf_artifacts", 0755, uid,
+				      gid, &dir);
+	if (r < 0)
+		goto out;
+	snprintf(file, sizeof(file), "python_env_%s.txt", name);
+	r = model_entry_create(m, exec_id, SIDE_INPUTS, dir.id, file,
+			       0444, uid, gid, &e);
+	if (r == 0)
+		r = model_entry_log(m, e.id, md5, len, e.mtime_ns, NULL);
+	cas_unhold(cas);
+	held = false;
+	if (r < 0)
+		goto out;
+	snprintf(prop, sizeof(prop), "cmf_artifacts/%s", file);
+	v.kind = VALUE_STRING;
+	v.s = prop;
+	r = model_prop_set(m, OWNER_EXECUTION, exec_id, "Python_Env",
+			   &v);
+out:
+	if (held)
+		cas_unhold(cas);
+	cas_tmp_discard(cas, &tmp);
+	free(text);
+	return r;
+}

@@ -10,7 +10,12 @@
 
 #include <stddef.h>
 
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cas.h"
 #include "hash.h"
+#include "model.h"
 
 /*
  * If process @pid runs a Python interpreter (its executable is python*),
@@ -25,5 +30,16 @@
  */
 int pyenv_freeze(int pid, char **ret_text, size_t *ret_len,
 		 char ret_name[MD5_HEX_LEN + 1]);
+
+/*
+ * What mkdir of an execution records besides its properties: the Python
+ * environment of process @pid (pyenv_freeze()) as an Environment input of
+ * execution @exec_id, E/inputs/cmf_artifacts/python_env_<h>.txt (its bytes
+ * in @cas; the entries owned by @uid:@gid), and the execution's custom
+ * property Python_Env naming it.  0, also when @pid runs no Python, or
+ * -errno.
+ */
+int pyenv_log(struct cas *cas, struct model *m, int64_t exec_id, int pid,
+	      uid_t uid, gid_t gid);
 
 #endif

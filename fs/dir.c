@@ -13,6 +13,7 @@
 #include "array.h"
 #include "artifacts.h"
 #include "log.h"
+#include "pyenv.h"
 #include "provenance.h"
 
 /* --- directories ------------------------------------------------------------ */
@@ -381,7 +382,8 @@ int op_mkdir(const char *path, mode_t mode)
 		r = model_execution_create(fs->model, p.stage_id, name,
 					   &origin, &id);
 		if (r == 0 && prov &&
-		    fs_capture_environment(fs, id, prov->pid) < 0)
+		    pyenv_log(fs->cas, fs->model, id, prov->pid, fs->owner_uid,
+			      fs->owner_gid) < 0)
 			log_user("mkdir %s: the Python environment of the caller could not be logged",
 				 path);
 		provenance_free(prov);

@@ -158,11 +158,6 @@ int fs_resolve_parent(struct fs *fs, const char *path, const char *op,
 /* Is metrics file @name of @exec_id created and not yet written? */
 bool fs_metrics_pending(struct fs *fs, int64_t exec_id, const char *name);
 
-/*
- * Log the Python environment of process @pid (if it runs Python) as an
- * input of execution @exec_id (capture.c).  0 when there is none.
- */
-int fs_capture_environment(struct fs *fs, int64_t exec_id, int pid);
 
 /* Stable inode number of a node. */
 uint64_t fs_ino(struct fs *fs, const struct node *n);
