@@ -978,20 +978,7 @@ out:
 int model_dirattr_set(struct model *m, enum dirattr_owner owner, int64_t id,
 		      const struct dir_attr *a)
 {
-	sqlite3_stmt *s;
-	int r;
-
-	store_lock(m->st);
-	r = store_stmt(m->st, sql_dirattr_set, &s);
-	if (r == 0) {
-		sqlite3_bind_int(s, 1, (int)owner);
-		sqlite3_bind_int64(s, 2, id);
-		sqlite3_bind_int64(s, 3, a->mode);
-		sqlite3_bind_int64(s, 4, a->uid);
-		sqlite3_bind_int64(s, 5, a->gid);
-		sqlite3_bind_int64(s, 6, a->mtime_ns);
-		r = mlmd_step_done(s);
-	}
-	store_unlock(m->st);
-	return r;
+	return store_run(m->st, sql_dirattr_set, "iiiiii", (int64_t)owner, id,
+			 (int64_t)a->mode, (int64_t)a->uid, (int64_t)a->gid,
+			 (int64_t)a->mtime_ns);
 }

@@ -62,19 +62,7 @@ static const struct mlmd_type_prop dataslice_props[] = {
 int model_entry_prop_set(struct model *m, int64_t id, const char *key,
 			 const char *value)
 {
-	sqlite3_stmt *s;
-	int r;
-
-	store_lock(m->st);
-	r = store_stmt(m->st, sql_prop_set, &s);
-	if (r == 0) {
-		sqlite3_bind_int64(s, 1, id);
-		sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 3, value, -1, SQLITE_STATIC);
-		r = mlmd_step_done(s);
-	}
-	store_unlock(m->st);
-	return r;
+	return store_run(m->st, sql_prop_set, "itt", id, key, value);
 }
 
 int model_entry_prop_get(struct model *m, int64_t id, const char *key,

@@ -466,6 +466,55 @@ int step_cached(struct store *st, const char *sql)
 	return rc == SQLITE_DONE ? 0 : store_errno(rc);
 }
 
+static void bind_va(sqlite3_stmt *s, const char *types, va_list ap)
+{
+	int i;
+
+	for (i = 0; types[i]; i++) {
+		switch (types[i]) {
+		case 'i':
+			sqlite3_bind_int64(s, i + 1, va_arg(ap, int64_t));
+			break;
+		case 't':
+			sqlite3_bind_text(s, i + 1, va_arg(ap, const char *), -1,
+					  SQLITE_STATIC);
+			break;
+		case 'd':
+			sqlite3_bind_double(s, i + 1, va_arg(ap, double));
+			break;
+		}
+	}
+}
+
+void store_bind(sqlite3_stmt *s, const char *types, ...)
+{
+	va_list ap;
+
+	va_start(ap, types);
+	bind_va(s, types, ap);
+	va_end(ap);
+}
+
+int store_run(struct store *st, const char *sql, const char *types, ...)
+{
+	sqlite3_stmt *s;
+	va_list ap;
+	int rc, r;
+
+	store_lock(st);
+	r = store_stmt(st, sql, &s);
+	if (r == 0) {
+		va_start(ap, types);
+		bind_va(s, types, ap);
+		va_end(ap);
+		rc = sqlite3_step(s);
+		r = rc == SQLITE_DONE ? 0 : store_errno(rc);
+		store_stmt_done(s);
+	}
+	store_unlock(st);
+	return r;
+}
+
 int store_begin(struct store *st)
 {
 	int r;

@@ -102,6 +102,19 @@ struct store_sql_entry {
  */
 int store_stmt(struct store *st, const char *sql, sqlite3_stmt **ret_stmt);
 
+/*
+ * Bind the variadic arguments to parameters 1, 2, ... of @s as @types says,
+ * one letter each: 'i' an int64_t (pass int64_t: cast narrower types),
+ * 't' a const char * (NULL binds NULL; the text must outlive the step),
+ * 'd' a double.
+ */
+void store_bind(sqlite3_stmt *s, const char *types, ...);
+/*
+ * Run the statement @sql (no result rows) once with arguments bound as in
+ * store_bind(), under the lock (the caller does not hold it).  0 or -errno.
+ */
+int store_run(struct store *st, const char *sql, const char *types, ...);
+
 /* Reset and clear a statement from store_stmt(); NULL-safe. */
 void store_stmt_done(sqlite3_stmt *stmt);
 

@@ -354,19 +354,8 @@ int syncstate_pending_executions(struct model *m, const char *server,
 int syncstate_execution_done(struct model *m, const char *server,
 			     int64_t execution_id, int64_t update_ms)
 {
-	sqlite3_stmt *s;
-	int r;
-
-	store_lock(m->st);
-	r = store_stmt(m->st, sql_execution_done, &s);
-	if (r == 0) {
-		sqlite3_bind_int64(s, 1, execution_id);
-		sqlite3_bind_text(s, 2, server, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 3, update_ms);
-		r = mlmd_step_done(s);
-	}
-	store_unlock(m->st);
-	return r;
+	return store_run(m->st, sql_execution_done, "iti",
+			 execution_id, server, update_ms);
 }
 
 int syncstate_slice_events(struct model *m, const char *server,
@@ -438,19 +427,8 @@ out:
 int syncstate_slice_seen(struct model *m, const char *server,
 			 int64_t execution_id, const char *uri)
 {
-	sqlite3_stmt *s;
-	int r;
-
-	store_lock(m->st);
-	r = store_stmt(m->st, sql_slice_seen, &s);
-	if (r == 0) {
-		sqlite3_bind_text(s, 1, server, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 2, execution_id);
-		sqlite3_bind_text(s, 3, uri, -1, SQLITE_STATIC);
-		r = mlmd_step_done(s);
-	}
-	store_unlock(m->st);
-	return r;
+	return store_run(m->st, sql_slice_seen, "tit",
+			 server, execution_id, uri);
 }
 
 int syncstate_execution_uuid(struct model *m, int64_t execution_id,
@@ -507,18 +485,7 @@ out:
 
 int syncstate_set_size(struct model *m, const char *md5, uint64_t size)
 {
-	sqlite3_stmt *s;
-	int r;
-
-	store_lock(m->st);
-	r = store_stmt(m->st, sql_set_size, &s);
-	if (r == 0) {
-		sqlite3_bind_text(s, 1, md5, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 2, (int64_t)size);
-		r = mlmd_step_done(s);
-	}
-	store_unlock(m->st);
-	return r;
+	return store_run(m->st, sql_set_size, "ti", md5, (int64_t)size);
 }
 
 int syncstate_note_set(struct model *m, const char *key, const char *value)
@@ -644,19 +611,7 @@ int syncstate_pending_tensorboard(struct model *m, const char *server,
 int syncstate_tensorboard_done(struct model *m, const char *server,
 			       int64_t entry_id, const char *md5)
 {
-	sqlite3_stmt *s;
-	int r;
-
-	store_lock(m->st);
-	r = store_stmt(m->st, sql_tb_done, &s);
-	if (r == 0) {
-		sqlite3_bind_int64(s, 1, entry_id);
-		sqlite3_bind_text(s, 2, server, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 3, md5, -1, SQLITE_STATIC);
-		r = mlmd_step_done(s);
-	}
-	store_unlock(m->st);
-	return r;
+	return store_run(m->st, sql_tb_done, "itt", entry_id, server, md5);
 }
 
 struct side_row {
@@ -719,17 +674,5 @@ int syncstate_pending_side(struct model *m, const char *server,
 int syncstate_side_done(struct model *m, const char *server, const char *type,
 			const char *uri)
 {
-	sqlite3_stmt *s;
-	int r;
-
-	store_lock(m->st);
-	r = store_stmt(m->st, sql_side_done, &s);
-	if (r == 0) {
-		sqlite3_bind_text(s, 1, server, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 2, type, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 3, uri, -1, SQLITE_STATIC);
-		r = mlmd_step_done(s);
-	}
-	store_unlock(m->st);
-	return r;
+	return store_run(m->st, sql_side_done, "ttt", server, type, uri);
 }
