@@ -190,8 +190,10 @@ int batch_commit_locked(struct store *st)
 	struct batch *b = st->batch;
 	int r;
 
-	if (!b || !b->open)
+	if (!b)
 		return 0;
+	if (!b->open)	/* a commit failed before: its records wait in the log */
+		return b->replay_due ? reapply_locked(st) : 0;
 	r = applied_set(st, b->seq);
 	if (r == 0)
 		r = step_cached(st, sql_batch_commit);
