@@ -191,7 +191,7 @@ static void a_process_that_dies_loses_no_logged_file(void **state)
 	struct fixture *f = *state;
 	struct entry e, first = { 0 };
 	struct model *m;
-	int64_t p, s, x, ctime0 = 0;
+	int64_t p, s, x, ctime0 = 0, before;
 	int status, i;
 	pid_t pid;
 
@@ -228,9 +228,14 @@ static void a_process_that_dies_loses_no_logged_file(void **state)
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 
-	/* the store opens clean and holds nothing of the child's */
-	assert_int_equal(count(f, "SELECT count(*) FROM cmffs_entry"), 0);
-	assert_true(file_size(f, "redo") > 0);
+	/*
+	 * The store opens clean and holds what the child's batches the
+	 * flusher committed (none, unless the child ran slower than
+	 * STORE_BATCH_AGE_MS: valgrind); the rest is in the log.
+	 */
+	before = count(f, "SELECT count(*) FROM cmffs_entry");
+	assert_true(before >= 0 && before <= FILES);
+	assert_true(before == FILES || file_size(f, "redo") > 0);
 
 	m = open_batched(f);
 	assert_int_equal(count(f, "SELECT count(*) FROM cmffs_entry"), FILES);
