@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gitinfo - git state of a directory's repository through libgit2; the
+ * contract is in gitinfo.h.
+ *
+ * Setup (gitinfo_setup(), once per process) and its reasons:
+ *  - GIT_OPT_SET_OWNER_VALIDATION on: libgit2 then refuses a repository
+ *    whose working directory, .git file or git directory is not owned by
+ *    the thread's effective uid, git's safe.directory rule.  That uid is
+ *    the caller's while the lookup runs (cred_enter()), so a user cannot
+ *    get the daemon to report on a repository someone else owns.
+ *  - GIT_OPT_SET_SEARCH_PATH to "" for the system, XDG, global and
+ *    ProgramData levels: the daemon's own (root's) ~/.gitconfig,
+ *    /etc/gitconfig and their attributes and ignore files are never read,
+ *    and no safe.directory entry from them can switch the owner check
+ *    off.  Only the repository's own config (and what it includes) counts.
+ *  - No remote is ever connected (git_remote_create_anonymous() only
+ *    builds the URL), no hook or filter program is run (libgit2 1.5 runs
+ *    none on status; the filter drivers of .gitattributes are not
+ *    registered), the index is never written
+ *    (GIT_STATUS_OPT_UPDATE_INDEX is not set).
+ *  - git_repository_open_ext() is not given GIT_REPOSITORY_OPEN_FROM_ENV:
+ *    the daemon's GIT_DIR, GIT_CEILING_DIRECTORIES, ... are ignored.
+ */
+#include "gitinfo.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <git2.h>
+
+static pthread_once_t gitinfo_once = PTHREAD_ONCE_INIT;
+static int gitinfo_setup_err;	/* 0 once the setup succeeded */
+
+static void gitinfo_setup(void)
+{
+	static const int levels[] = {
+		GIT_CONFIG_LEVEL_SYSTEM, GIT_CONFIG_LEVEL_XDG,
+		GIT_CONFIG_LEVEL_GLOBAL, GIT_CONFIG_LEVEL_PROGRAMDATA,
+	};
+	size_t i;
+
+	if (git_libgit2_init() < 0) {
+		gitinfo_setup_err = -EIO;
+		return;
+	}
+	if (git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 1) < 0)
+		gitinfo_setup_err = -EIO;
+	for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+		if (git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, levels[i], "") < 0)
+			gitinfo_setup_err = -EIO;
+}
+
+/* ------------------------------------------------------------------ */
+/* Running as the caller                                                */
+/* ------------------------------------------------------------------ */
+
+/* The daemon thread's credentials while it runs as someone else. */
+struct saved_cred {
+	bool switched;
+	uid_t euid;
+	gid_t egid;
+	gid_t *groups;
+	int ngroups;
+	int dumpable;
+};
+
+/*
+ * The raw system calls change the calling thread only; glibc's wrappers
+ * would change every thread of the daemon (POSIX setxid semantics).
+ */
+static int thread_setgroups(size_t n, const gid_t *groups)
+{
+	return syscall(SYS_setgroups, n, groups) < 0 ? -errno : 0;
+}
+
+static int thread_setegid(gid_t gid)
+{
+	return syscall(SYS_setresgid, (gid_t)-1, gid, (gid_t)-1) < 0 ?
+	       -errno : 0;
+}
+
+static int thread_seteuid(uid_t uid)
+{
+	return syscall(SYS_setresuid, (uid_t)-1, uid, (uid_t)-1) < 0 ?
+	       -errno : 0;
+}
+
+/*
+ * Switch back.  A thread that cannot get its credentials back would go on
+ * serving every user's requests as one of them: that is not survivable,
+ * so it aborts (it cannot happen: the saved uid stays the one we had).
+ */
+static void cred_leave(struct saved_cred *sv)
+{
+	if (!sv->switched)
+		return;
+	if (thread_seteuid(sv->euid) < 0 || thread_setegid(sv->egid) < 0 ||
+	    thread_setgroups((size_t)sv->ngroups, sv->groups) < 0)
+		abort();
+	/* a change of euid made the process non-dumpable; undo that */
+	if (sv->dumpable >= 0)
+		prctl(PR_SET_DUMPABLE, (unsigned long)sv->dumpable, 0, 0, 0);
+	free(sv->groups);
+	sv->groups = NULL;
+	sv->switched = false;
+}
+
+/*
+ * Take on @as (NULL: stay as we are) in this thread.
+ * Returns 0, -EPERM if the daemon cannot become that user, -ENOMEM.
+ */
+static int cred_enter(const struct gitinfo_cred *as, struct saved_cred *sv)
+{
+	int n, r;
+
+	memset(sv, 0, sizeof(*sv));
+	sv->dumpable = -1;
+	sv->euid = geteuid();
+	sv->egid = getegid();
+	if (!as || (as->uid == sv->euid && as->gid == sv->egid))
+		return 0;
+	if (sv->euid != 0 || as->ngroups > INT_MAX)
+		return -EPERM;
+	n = getgroups(0, NULL);
+	if (n < 0)
+		return -errno;
+	sv->groups = calloc((size_t)n + 1, sizeof(gid_t));
+	if (!sv->groups)
+		return -ENOMEM;
+	n = getgroups(n, sv->groups);
+	if (n < 0) {
+		r = -errno;
+		goto fail;
+	}
+	sv->ngroups = n;
+	sv->dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+	/* groups and gid first: once the euid is not 0 we cannot */
+	sv->switched = true;
+	r = thread_setgroups(as->ngroups, as->groups);
+	if (r == 0)
+		r = thread_setegid(as->gid);
+	if (r == 0)
+		r = thread_seteuid(as->uid);
+	if (r == 0)
+		return 0;
+fail:
+	if (sv->switched)
+		cred_leave(sv);
+	free(sv->groups);
+	sv->groups = NULL;
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* The remote                                                           */
+/* ------------------------------------------------------------------ */
+
+/* The first non-empty url of each remote, in config order. */
+struct remote_urls {
+	char **names;
+	char **urls;
+	size_t nr;
+	size_t alloc;
+	int err;		/* -ENOMEM, sticky */
+};
+
+static void remote_urls_release(struct remote_urls *ru)
+{
+	size_t i;
+
+	for (i = 0; i < ru->nr; i++) {
+		free(ru->names[i]);
+		free(ru->urls[i]);
+	}
+	free(ru->names);
+	free(ru->urls);
+	memset(ru, 0, sizeof(*ru));
+}
+
+/* Record @url for remote @name unless it has one.  0 or -ENOMEM. */
+static int remote_urls_add(struct remote_urls *ru, const char *name,
+			   size_t namelen, const char *url)
+{
+	size_t i, alloc;
+	char **n, **u;
+
+	for (i = 0; i < ru->nr; i++)
+		if (strlen(ru->names[i]) == namelen &&
+		    !memcmp(ru->names[i], name, namelen))
+			return 0;
+	if (ru->nr == ru->alloc) {
+		alloc = ru->alloc ? ru->alloc * 2 : 4;
+		n = realloc(ru->names, alloc * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		ru->names = n;
+		u = realloc(ru->urls, alloc * sizeof(*u));
+		if (!u)
+			return -ENOMEM;
+		ru->urls = u;
+		ru->alloc = alloc;
+	}
+	ru->names[ru->nr] = strndup(name, namelen);
+	ru->urls[ru->nr] = strdup(url);
+	if (!ru->names[ru->nr] || !ru->urls[ru->nr]) {
+		free(ru->names[ru->nr]);
+		free(ru->urls[ru->nr]);
+		return -ENOMEM;
+	}
+	ru->nr++;
+	return 0;
+}
+
+/* git_config_foreach_match() callback for "remote.NAME.url". */
+static int remote_url_cb(const git_config_entry *e, void *payload)
+{
+	struct remote_urls *ru = payload;
+	const char *name = e->name + strlen("remote."), *dot;
+
+	dot = strrchr(name, '.');
+	if (!dot || dot == name || !e->value || !e->value[0])
+		return 0;
+	ru->err = remote_urls_add(ru, name, (size_t)(dot - name), e->value);
+	return ru->err;
+}
+
+/* cmf_origin, origin, else the smallest name; NULL if none. */
+static const char *remote_urls_pick(const struct remote_urls *ru)
+{
+	static const char *const preferred[] = { "cmf_origin", "origin" };
+	size_t i, k, best = SIZE_MAX;
+
+	for (k = 0; k < sizeof(preferred) / sizeof(preferred[0]); k++)
+		for (i = 0; i < ru->nr; i++)
+			if (!strcmp(ru->names[i], preferred[k]))
+				return ru->urls[i];
+	for (i = 0; i < ru->nr; i++)
+		if (best == SIZE_MAX || strcmp(ru->names[i], ru->names[best]) < 0)
+			best = i;
+	return best == SIZE_MAX ? NULL : ru->urls[best];
+}
+
+/*
+ * The URL of the chosen remote of @repo into *@ret (owned; NULL if there
+ * is none or it cannot be read).  Returns 0 or -ENOMEM.
+ */
+static int read_remote(git_repository *repo, char **ret)
+{
+	struct remote_urls ru = { 0 };
+	git_config *cfg = NULL;
+	git_remote *remote = NULL;
+	const char *url;
+	int r = 0;
+
+	*ret = NULL;
+	if (git_repository_config_snapshot(&cfg, repo) < 0)
+		goto out;
+	if (git_config_foreach_match(cfg, "^remote\\..+\\.url$", remote_url_cb,
+				     &ru) < 0 && ru.err) {
+		r = ru.err;
+		goto out;
+	}
+	url = remote_urls_pick(&ru);
+	if (!url)
+		goto out;
+	/* an unnamed remote: insteadOf applied, nothing written or fetched */
+	if (git_remote_create_anonymous(&remote, repo, url) == 0 &&
+	    git_remote_url(remote))
+		url = git_remote_url(remote);
+	*ret = strdup(url);
+	if (!*ret)
+		r = -ENOMEM;
+out:
+	git_remote_free(remote);
+	git_config_free(cfg);
+	remote_urls_release(&ru);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* HEAD and the dirty flag                                              */
+/* ------------------------------------------------------------------ */
+
+/* HEAD's commit as 40 lowercase hex digits into @hex, "" if none. */
+static void read_head(git_repository *repo, char hex[GIT_OID_HEXSZ + 1])
+{
+	git_oid oid;
+
+	hex[0] = '\0';
+	if (git_reference_name_to_id(&oid, repo, "HEAD") == 0)
+		git_oid_tostr(hex, GIT_OID_HEXSZ + 1, &oid);
+}
+
+/* 1 dirty, 0 clean, -1 unknown. */
+static int read_dirty(git_repository *repo)
+{
+	git_status_options opts;
+	git_status_list *list = NULL;
+	int dirty = -1;
+
+	if (git_repository_is_bare(repo) ||
+	    git_status_options_init(&opts, GIT_STATUS_OPTIONS_VERSION) < 0)
+		return -1;
+	/* no untracked, no ignored, no submodules; never writes the index */
+	opts.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
+	opts.flags = GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
+	if (git_status_list_new(&list, repo, &opts) == 0)
+		dirty = git_status_list_entrycount(list) > 0;
+	git_status_list_free(list);
+	return dirty;
+}
+
+/*
+ * Look @dir's repository up (with the thread's current credentials):
+ * *@ret_url (owned, NULL if none), @hex, *@ret_dirty.  0 or -ENOMEM.
+ */
+static int repo_lookup(const char *dir, char **ret_url,
+		       char hex[GIT_OID_HEXSZ + 1], int *ret_dirty)
+{
+	git_repository *repo = NULL;
+	char *abs;
+	int r = 0;
+
+	abs = realpath(dir, NULL);
+	if (!abs)
+		return errno == ENOMEM ? -ENOMEM : 0;
+	if (git_repository_open_ext(&repo, abs, GIT_REPOSITORY_OPEN_CROSS_FS,
+				    NULL) < 0)
+		goto out;
+	r = read_remote(repo, ret_url);
+	if (r < 0)
+		goto out;
+	read_head(repo, hex);
+	*ret_dirty = read_dirty(repo);
+out:
+	git_repository_free(repo);
+	free(abs);
+	return r;
+}
+
+int gitinfo_read(const char *dir, const struct gitinfo_cred *as,
+		 char **ret_repo, char **ret_commit, int *ret_dirty)
+{
+	char hex[GIT_OID_HEXSZ + 1] = "";
+	struct saved_cred sv;
+	char *url = NULL, *commit = NULL;
+	int dirty = -1, r;
+
+	if (!dir || !ret_repo || !ret_commit || !ret_dirty)
+		return -EINVAL;
+	pthread_once(&gitinfo_once, gitinfo_setup);
+	/* a user the daemon cannot become, or no libgit2: no data */
+	r = gitinfo_setup_err ? gitinfo_setup_err : cred_enter(as, &sv);
+	if (r == 0) {
+		r = repo_lookup(dir, &url, hex, &dirty);
+		cred_leave(&sv);
+	}
+	if (r == -ENOMEM)
+		goto out;
+	r = -ENOMEM;
+	commit = strdup(hex);
+	if (!url)
+		url = strdup("");
+	if (!commit || !url)
+		goto out;
+	*ret_repo = url;
+	*ret_commit = commit;
+	*ret_dirty = dirty;
+	url = NULL;
+	commit = NULL;
+	r = 0;
+out:
+	free(url);
+	free(commit);
+	return r;
+}
