@@ -6,30 +6,18 @@ would, and a repository the caller does not own is not reported (git's
 import os
 import shutil
 import subprocess
-from unittest import mock
 
 import pytest
 
-from conftest import CMFFS, Mount, fuse_usable, mkexec
+from conftest import fuse_usable, mkexec
 
 UID = 4242
 
 
-class SharedMount(Mount):
-    """Mounted with -o allow_other, so that other users reach it."""
-
-    def mount(self):
-        popen = subprocess.Popen
-
-        def with_allow_other(args, **kw):
-            return popen([*args, "-o", "allow_other"], **kw)
-
-        with mock.patch.object(subprocess, "Popen", with_allow_other):
-            Mount.mount(self)
-
-
 @pytest.fixture
-def shared(tmp_path):
+def shared(request, tmp_path, monkeypatch):
+    """The `mounted` workspace, mounted with -o allow_other so that other
+    users reach it."""
     if not fuse_usable() or os.geteuid() != 0:
         pytest.skip("needs root and /dev/fuse")
     if not shutil.which("git") or not shutil.which("setpriv"):
@@ -37,19 +25,17 @@ def shared(tmp_path):
     # the other user walks to the repositories and the mountpoint
     for p in (tmp_path, tmp_path.parent):
         os.chmod(p, 0o755)
-    m = SharedMount(tmp_path)
-    m.init()
-    m.mount()
-    ok = False
-    try:
-        yield m
-        ok = True
-    finally:
-        if m.proc is not None:
-            if ok:
-                m.umount()
-            else:
-                m.force_unmount()
+    popen = subprocess.Popen
+
+    def with_allow_other(args, **kw):
+        if args[1:2] == ["mount"]:
+            args = [*args, "-o", "allow_other"]
+        return popen(args, **kw)
+
+    monkeypatch.setattr(subprocess, "Popen", with_allow_other)
+    m = request.getfixturevalue("mounted")
+    monkeypatch.undo()
+    return m
 
 
 def git_repo(path, remote):

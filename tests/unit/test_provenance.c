@@ -862,7 +862,7 @@ static void test_git_staged_only(void **state)
 	assert_int_equal(git_dirty_of(root), 1);
 	assert_int_equal(sh(root, "git add new.txt"), 0);
 	assert_int_equal(git_dirty_of(root), 0);
-	/* a mode change staged with the worktree file unchanged */
+	/* a mode change staged (the working tree keeps the old mode) */
 	assert_int_equal(sh(root, "git update-index --chmod=-x run.sh && "
 				  "git diff --quiet"), 1);
 	assert_int_equal(git_dirty_of(root), 1);
