@@ -169,7 +169,6 @@ struct remote_urls {
 	char **urls;
 	size_t nr;
 	size_t alloc;
-	int err;		/* -ENOMEM, sticky */
 };
 
 static void remote_urls_release(struct remote_urls *ru)
@@ -219,17 +218,20 @@ static int remote_urls_add(struct remote_urls *ru, const char *name,
 	return 0;
 }
 
-/* git_config_foreach_match() callback for "remote.NAME.url". */
-static int remote_url_cb(const git_config_entry *e, void *payload)
+/*
+ * Record the url of config entry @e if it is "remote.NAME.url" (libgit2
+ * gives section and key in lower case).  Returns 0 or -ENOMEM.
+ */
+static int remote_url_add(struct remote_urls *ru, const git_config_entry *e)
 {
-	struct remote_urls *ru = payload;
-	const char *name = e->name + strlen("remote."), *dot;
+	size_t n = strlen(e->name);
+	const char *name = e->name + strlen("remote.");
 
-	dot = strrchr(name, '.');
-	if (!dot || dot == name || !e->value || !e->value[0])
+	if (strncmp(e->name, "remote.", strlen("remote.")) ||
+	    n <= strlen("remote..url") || strcmp(e->name + n - 4, ".url") ||
+	    !e->value || !e->value[0])
 		return 0;
-	ru->err = remote_urls_add(ru, name, (size_t)(dot - name), e->value);
-	return ru->err;
+	return remote_urls_add(ru, name, n - strlen("remote..url"), e->value);
 }
 
 /* cmf_origin, origin, else the smallest name; NULL if none. */
@@ -255,18 +257,23 @@ static const char *remote_urls_pick(const struct remote_urls *ru)
 static int read_remote(git_repository *repo, char **ret)
 {
 	struct remote_urls ru = { 0 };
+	git_config_iterator *it = NULL;
+	git_config_entry *e;
 	git_config *cfg = NULL;
 	git_remote *remote = NULL;
 	const char *url;
 	int r = 0;
 
 	*ret = NULL;
-	if (git_repository_config_snapshot(&cfg, repo) < 0)
+	/* every entry in file order (not git_config_foreach_match(): its
+	 * regex leaks in libgit2 1.5) */
+	if (git_repository_config_snapshot(&cfg, repo) < 0 ||
+	    git_config_iterator_new(&it, cfg) < 0)
 		goto out;
-	if (git_config_foreach_match(cfg, "^remote\\..+\\.url$", remote_url_cb,
-				     &ru) < 0 && ru.err) {
-		r = ru.err;
-		goto out;
+	while (git_config_next(&e, it) == 0) {
+		r = remote_url_add(&ru, e);
+		if (r < 0)
+			goto out;
 	}
 	url = remote_urls_pick(&ru);
 	if (!url)
@@ -280,6 +287,7 @@ static int read_remote(git_repository *repo, char **ret)
 		r = -ENOMEM;
 out:
 	git_remote_free(remote);
+	git_config_iterator_free(it);
 	git_config_free(cfg);
 	remote_urls_release(&ru);
 	return r;
