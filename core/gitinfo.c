@@ -21,23 +21,51 @@
  *    (GIT_STATUS_OPT_UPDATE_INDEX is not set).
  *  - git_repository_open_ext() is not given GIT_REPOSITORY_OPEN_FROM_ENV:
  *    the daemon's GIT_DIR, GIT_CEILING_DIRECTORIES, ... are ignored.
+ *  - libgit2 opens files without O_NONBLOCK: a FIFO in place of a ref, an
+ *    index or an included config file would block the thread in open()
+ *    for ever (git blocks too), and with it a FUSE worker.  A watchdog
+ *    timer (watchdog_start()) sends the looking-up thread GITINFO_SIGNAL,
+ *    whose handler does nothing and is installed without SA_RESTART, after
+ *    GITINFO_WAIT_MS and then every GITINFO_RETRY_MS until the lookup
+ *    ends: such a call fails with EINTR and the datum is unknown.  Reading
+ *    a regular file on a local disk is not interrupted by a signal.
  */
 #include "gitinfo.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <git2.h>
 
+/* glibc 2.36 has the field but not yet its POSIX-style name */
+#ifndef sigev_notify_thread_id
+#define sigev_notify_thread_id _sigev_un._tid
+#endif
+
+/* The watchdog's signal: a real-time one nothing else in cmffs uses. */
+#define GITINFO_SIGNAL		(SIGRTMAX - 2)
+/* A lookup blocked this long in an interruptible call is interrupted, */
+#define GITINFO_WAIT_MS		3000
+/* and again this often until it ends. */
+#define GITINFO_RETRY_MS	100
+
 static pthread_once_t gitinfo_once = PTHREAD_ONCE_INIT;
 static int gitinfo_setup_err;	/* 0 once the setup succeeded */
+static bool gitinfo_watchdog;	/* GITINFO_SIGNAL's handler is ours */
+
+static void gitinfo_wake(int sig)
+{
+	(void)sig;
+}
 
 static void gitinfo_setup(void)
 {
@@ -45,8 +73,16 @@ static void gitinfo_setup(void)
 		GIT_CONFIG_LEVEL_SYSTEM, GIT_CONFIG_LEVEL_XDG,
 		GIT_CONFIG_LEVEL_GLOBAL, GIT_CONFIG_LEVEL_PROGRAMDATA,
 	};
+	struct sigaction sa, old;
 	size_t i;
 
+	/* unless the program has a use of its own for the signal */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = gitinfo_wake;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(GITINFO_SIGNAL, NULL, &old) == 0 &&
+	    old.sa_handler == SIG_DFL && !(old.sa_flags & SA_SIGINFO))
+		gitinfo_watchdog = sigaction(GITINFO_SIGNAL, &sa, NULL) == 0;
 	if (git_libgit2_init() < 0) {
 		gitinfo_setup_err = -EIO;
 		return;
@@ -56,6 +92,68 @@ static void gitinfo_setup(void)
 	for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
 		if (git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, levels[i], "") < 0)
 			gitinfo_setup_err = -EIO;
+}
+
+/* ------------------------------------------------------------------ */
+/* The watchdog                                                         */
+/* ------------------------------------------------------------------ */
+
+struct watchdog {
+	bool armed;
+	timer_t timer;
+	sigset_t oldmask;
+};
+
+static void watchdog_sigset(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, GITINFO_SIGNAL);
+}
+
+/* Arm a timer signalling this thread; without one the lookup just runs. */
+static void watchdog_start(struct watchdog *w)
+{
+	struct itimerspec its = {
+		.it_value = { GITINFO_WAIT_MS / 1000,
+			      GITINFO_WAIT_MS % 1000 * 1000000L },
+		.it_interval = { GITINFO_RETRY_MS / 1000,
+				 GITINFO_RETRY_MS % 1000 * 1000000L },
+	};
+	struct sigevent sev;
+	sigset_t set;
+
+	w->armed = false;
+	watchdog_sigset(&set);
+	if (!gitinfo_watchdog ||
+	    pthread_sigmask(SIG_UNBLOCK, &set, &w->oldmask) != 0)
+		return;
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = GITINFO_SIGNAL;
+	sev.sigev_notify_thread_id = gettid();
+	if (timer_create(CLOCK_MONOTONIC, &sev, &w->timer) < 0) {
+		pthread_sigmask(SIG_SETMASK, &w->oldmask, NULL);
+		return;
+	}
+	w->armed = true;
+	timer_settime(w->timer, 0, &its, NULL);
+}
+
+/* Disarm, and drop a signal still pending for this thread. */
+static void watchdog_stop(struct watchdog *w)
+{
+	const struct timespec now = { 0, 0 };
+	sigset_t set;
+
+	if (!w->armed)
+		return;
+	timer_delete(w->timer);
+	watchdog_sigset(&set);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	while (sigtimedwait(&set, NULL, &now) > 0)
+		;
+	pthread_sigmask(SIG_SETMASK, &w->oldmask, NULL);
+	w->armed = false;
 }
 
 /* ------------------------------------------------------------------ */
@@ -333,13 +431,17 @@ static int read_dirty(git_repository *repo)
 static int repo_lookup(const char *dir, char **ret_url,
 		       char hex[GIT_OID_HEXSZ + 1], int *ret_dirty)
 {
+	struct watchdog w;
 	git_repository *repo = NULL;
 	char *abs;
 	int r = 0;
 
+	watchdog_start(&w);
 	abs = realpath(dir, NULL);
-	if (!abs)
-		return errno == ENOMEM ? -ENOMEM : 0;
+	if (!abs) {
+		r = errno == ENOMEM ? -ENOMEM : 0;
+		goto out;
+	}
 	if (git_repository_open_ext(&repo, abs, GIT_REPOSITORY_OPEN_CROSS_FS,
 				    NULL) < 0)
 		goto out;
@@ -350,6 +452,7 @@ static int repo_lookup(const char *dir, char **ret_url,
 	*ret_dirty = read_dirty(repo);
 out:
 	git_repository_free(repo);
+	watchdog_stop(&w);
 	free(abs);
 	return r;
 }

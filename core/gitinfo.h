@@ -21,7 +21,12 @@
  * a daemon that is not root can look up only for its own euid.
  *
  * Thread-safe.  Blocks on filesystem I/O (the dirty check hashes changed
- * working-tree files): call it from a worker thread.
+ * working-tree files): call it from a worker thread.  A call waiting on
+ * something that may never come (a FIFO where git expects a ref, the
+ * index or an included config) is interrupted after 3 s by a signal to
+ * the thread, SIGRTMAX - 2, whose do-nothing handler the first lookup
+ * installs (unless the program handles that signal itself): that datum is
+ * then unknown.  No such signal is left pending when a lookup returns.
  */
 #ifndef CMFFS_GITINFO_H
 #define CMFFS_GITINFO_H

@@ -1240,6 +1240,72 @@ static void test_git_submodule(void **state)
 	free(sub);
 }
 
+/* Seconds since @t0 (CLOCK_MONOTONIC). */
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) +
+	       (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/*
+ * A FIFO where git expects a file (a ref, the index, an included config)
+ * would block libgit2's open() for ever: the watchdog interrupts it, the
+ * datum is unknown, and no signal is left pending for the thread.
+ */
+static void test_git_fifo(void **state)
+{
+	char *t = *state, *root, *head, *p, cfg[PATH_MAX + 32];
+	struct timespec t0;
+	struct gitres g;
+	sigset_t pending;
+
+	if (!t)
+		skip();
+	root = pjoin(t, "repo");
+	head = make_repo(root);
+	p = pjoin(root, ".git/refs/heads/main");
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(mkfifo(p, 0644), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	gi(root, &g);
+	assert_true(seconds_since(&t0) < 60);
+	assert_string_equal(g.repo, "https://example.com/al pha.git");
+	assert_string_equal(g.commit, "");
+	assert_int_equal(g.dirty, -1);
+	gi_free(&g);
+	assert_int_equal(unlink(p), 0);
+	write_str(root, ".git/refs/heads/main", head);
+	free(p);
+
+	p = pjoin(root, ".git/index");
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(mkfifo(p, 0644), 0);
+	g.commit = git_commit_of(root);
+	assert_string_equal(g.commit, head);
+	free(g.commit);
+	assert_int_equal(git_dirty_of(root), -1);
+	assert_int_equal(unlink(p), 0);
+	free(p);
+
+	p = pjoin(t, "include.fifo");
+	assert_int_equal(mkfifo(p, 0644), 0);
+	snprintf(cfg, sizeof(cfg), "[include]\n\tpath = %s\n", p);
+	append_str(root, ".git/config", cfg);
+	gi(root, &g);
+	assert_string_equal(g.repo, "");
+	assert_string_equal(g.commit, "");
+	gi_free(&g);
+	free(p);
+
+	assert_int_equal(sigpending(&pending), 0);
+	assert_false(sigismember(&pending, SIGRTMAX - 2));
+	free(head);
+	free(root);
+}
+
 /* ------------------------------------------------------------------ */
 /* git: ownership and the caller's credentials (root only)              */
 /* ------------------------------------------------------------------ */
@@ -1433,6 +1499,7 @@ int main(void)
 		GIT_TEST(test_git_worktree),
 		GIT_TEST(test_git_remote_config),
 		GIT_TEST(test_git_submodule),
+		GIT_TEST(test_git_fifo),
 		GIT_TEST(test_git_owner),
 		GIT_TEST(test_read_git_as_caller),
 #undef GIT_TEST
