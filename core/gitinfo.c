@@ -14,11 +14,19 @@
  *    /etc/gitconfig and their attributes and ignore files are never read,
  *    and no safe.directory entry from them can switch the owner check
  *    off.  Only the repository's own config (and what it includes) counts.
- *  - No remote is ever connected (git_remote_create_anonymous() only
- *    builds the URL), no hook or filter program is run (libgit2 1.5 runs
+ *  - No remote is ever connected (nothing in git_remote.h is used), no
+ *    hook or filter program is run (libgit2 1.5 runs
  *    none on status; the filter drivers of .gitattributes are not
  *    registered), the index is never written
  *    (GIT_STATUS_OPT_UPDATE_INDEX is not set).
+ *  - GIT_OPT_SET_EXTENSIONS adds partialclone, worktreeConfig and
+ *    preciousObjects to what libgit2 1.5 accepts (only noop) in a
+ *    repository of format version 1, which `git clone --filter` and
+ *    `git worktree`/`git sparse-checkout` make: none changes how HEAD,
+ *    the config, the index or present objects read (a missing object, or
+ *    a setting only in config.worktree, makes that datum unknown or
+ *    missed; nothing is ever fetched).  objectFormat (SHA-256) and
+ *    refStorage (reftable) change them and stay refused.
  *  - git_repository_open_ext() is not given GIT_REPOSITORY_OPEN_FROM_ENV:
  *    the daemon's GIT_DIR, GIT_CEILING_DIRECTORIES, ... are ignored.
  *  - libgit2 opens files without O_NONBLOCK: a FIFO in place of a ref, an
@@ -32,14 +40,17 @@
  */
 #include "gitinfo.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <stdint.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -73,6 +84,9 @@ static void gitinfo_setup(void)
 		GIT_CONFIG_LEVEL_SYSTEM, GIT_CONFIG_LEVEL_XDG,
 		GIT_CONFIG_LEVEL_GLOBAL, GIT_CONFIG_LEVEL_PROGRAMDATA,
 	};
+	static const char *extensions[] = {
+		"partialclone", "worktreeconfig", "preciousobjects",
+	};
 	struct sigaction sa, old;
 	size_t i;
 
@@ -87,11 +101,106 @@ static void gitinfo_setup(void)
 		gitinfo_setup_err = -EIO;
 		return;
 	}
-	if (git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 1) < 0)
+	if (git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 1) < 0 ||
+	    git_libgit2_opts(GIT_OPT_SET_EXTENSIONS, extensions,
+			     sizeof(extensions) / sizeof(extensions[0])) < 0)
 		gitinfo_setup_err = -EIO;
 	for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
 		if (git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, levels[i], "") < 0)
 			gitinfo_setup_err = -EIO;
+}
+
+/* ------------------------------------------------------------------ */
+/* libgit2 1.5's regex leak                                             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * libgit2 1.5.1 (Debian 12's) git_regexp_match() returns without freeing
+ * its PCRE2 match data when the string does not match (fixed in 1.6).
+ * git_repository_open_ext() matches every config entry of a repository
+ * whose core.repositoryformatversion is 1 (sparse checkouts, partial
+ * clones) against "^extensions\\.": about 20 KiB lost per entry and
+ * lookup, for as long as the daemon runs.  So the two functions below
+ * take the place of PCRE2's (the program's definition wins over the
+ * library's for libgit2's calls; libgit2 is cmffs's only user of PCRE2):
+ * while a lookup runs in a thread, the match data created in it are
+ * tracked, and what libgit2 did not free is freed when the lookup ends
+ * (md_track_end()).  Outside a lookup they only pass the call on.
+ */
+void *pcre2_match_data_create_8(uint32_t ovecsize, void *gcontext);
+void pcre2_match_data_free_8(void *md);
+
+static void *(*real_md_create)(uint32_t, void *);
+static void (*real_md_free)(void *);
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+/* The match data created and not yet freed in this thread's lookup. */
+static _Thread_local struct {
+	bool on;
+	void **p;
+	size_t n;
+	size_t alloc;
+} md_track;
+
+static void md_resolve(void)
+{
+	*(void **)&real_md_create = dlsym(RTLD_NEXT,
+					  "pcre2_match_data_create_8");
+	*(void **)&real_md_free = dlsym(RTLD_NEXT, "pcre2_match_data_free_8");
+}
+
+void *pcre2_match_data_create_8(uint32_t ovecsize, void *gcontext)
+{
+	size_t alloc;
+	void **p, *md;
+
+	pthread_once(&md_once, md_resolve);
+	if (!real_md_create)
+		return NULL;
+	md = real_md_create(ovecsize, gcontext);
+	if (!md || !md_track.on)
+		return md;
+	if (md_track.n == md_track.alloc) {
+		alloc = md_track.alloc ? md_track.alloc * 2 : 16;
+		p = realloc(md_track.p, alloc * sizeof(*p));
+		if (!p)
+			return md;	/* untracked: at worst libgit2's leak */
+		md_track.p = p;
+		md_track.alloc = alloc;
+	}
+	md_track.p[md_track.n++] = md;
+	return md;
+}
+
+void pcre2_match_data_free_8(void *md)
+{
+	size_t i;
+
+	pthread_once(&md_once, md_resolve);
+	for (i = md_track.n; md && md_track.on && i-- > 0;)
+		if (md_track.p[i] == md) {
+			md_track.p[i] = md_track.p[--md_track.n];
+			break;
+		}
+	if (real_md_free)
+		real_md_free(md);
+}
+
+static void md_track_begin(void)
+{
+	md_track.on = true;
+}
+
+/* Free what the lookup left behind, and stop tracking. */
+static void md_track_end(void)
+{
+	while (md_track.n && real_md_free)
+		real_md_free(md_track.p[--md_track.n]);
+	free(md_track.p);
+	md_track.p = NULL;
+	md_track.n = 0;
+	md_track.alloc = 0;
+	md_track.on = false;
 }
 
 /* ------------------------------------------------------------------ */
@@ -317,19 +426,22 @@ static int remote_urls_add(struct remote_urls *ru, const char *name,
 }
 
 /*
- * Record the url of config entry @e if it is "remote.NAME.url" (libgit2
- * gives section and key in lower case).  Returns 0 or -ENOMEM.
+ * Is config entry @e "@section.SUB.@key" with a non-empty value (libgit2
+ * gives section and key in lower case, SUB as written)?  Sets *@ret_sub
+ * and *@ret_len to SUB (borrowed from @e).
  */
-static int remote_url_add(struct remote_urls *ru, const git_config_entry *e)
+static bool entry_is(const git_config_entry *e, const char *section,
+		     const char *key, const char **ret_sub, size_t *ret_len)
 {
-	size_t n = strlen(e->name);
-	const char *name = e->name + strlen("remote.");
+	size_t n = strlen(e->name), ls = strlen(section), lk = strlen(key);
 
-	if (strncmp(e->name, "remote.", strlen("remote.")) ||
-	    n <= strlen("remote..url") || strcmp(e->name + n - 4, ".url") ||
-	    !e->value || !e->value[0])
-		return 0;
-	return remote_urls_add(ru, name, n - strlen("remote..url"), e->value);
+	if (n < ls + lk + 3 || strncmp(e->name, section, ls) ||
+	    e->name[ls] != '.' || e->name[n - lk - 1] != '.' ||
+	    strcmp(e->name + n - lk, key) || !e->value || !e->value[0])
+		return false;
+	*ret_sub = e->name + ls + 1;
+	*ret_len = n - ls - lk - 2;
+	return true;
 }
 
 /* cmf_origin, origin, else the smallest name; NULL if none. */
@@ -349,6 +461,49 @@ static const char *remote_urls_pick(const struct remote_urls *ru)
 }
 
 /*
+ * @url with url.<base>.insteadOf of @cfg applied, as git does for
+ * fetching and so shows in `git remote -v`: the longest insteadOf value
+ * that is a prefix of @url (the first of equal length) is replaced by its
+ * <base>.  pushInsteadOf is for pushing and not applied.  *@ret owned.
+ * Returns 0 or -ENOMEM.  (Not git_remote_create_anonymous(), which does
+ * the same: its config regex leaks in libgit2 1.5.)
+ */
+static int apply_insteadof(git_config *cfg, const char *url, char **ret)
+{
+	git_config_iterator *it = NULL;
+	git_config_entry *e;
+	const char *sub;
+	char *base = NULL;
+	size_t best = 0, n, len;
+	int r = 0;
+
+	if (git_config_iterator_new(&it, cfg) == 0) {
+		while (git_config_next(&e, it) == 0) {
+			if (!entry_is(e, "url", "insteadof", &sub, &len))
+				continue;
+			n = strlen(e->value);
+			if (n <= best || strncmp(url, e->value, n))
+				continue;
+			free(base);
+			base = strndup(sub, len);
+			if (!base) {
+				r = -ENOMEM;
+				goto out;
+			}
+			best = n;
+		}
+	}
+	if (asprintf(ret, "%s%s", base ? base : "", url + best) < 0) {
+		*ret = NULL;
+		r = -ENOMEM;
+	}
+out:
+	git_config_iterator_free(it);
+	free(base);
+	return r;
+}
+
+/*
  * The URL of the chosen remote of @repo into *@ret (owned; NULL if there
  * is none or it cannot be read).  Returns 0 or -ENOMEM.
  */
@@ -358,8 +513,8 @@ static int read_remote(git_repository *repo, char **ret)
 	git_config_iterator *it = NULL;
 	git_config_entry *e;
 	git_config *cfg = NULL;
-	git_remote *remote = NULL;
-	const char *url;
+	const char *url, *sub;
+	size_t len;
 	int r = 0;
 
 	*ret = NULL;
@@ -369,22 +524,16 @@ static int read_remote(git_repository *repo, char **ret)
 	    git_config_iterator_new(&it, cfg) < 0)
 		goto out;
 	while (git_config_next(&e, it) == 0) {
-		r = remote_url_add(&ru, e);
+		if (!entry_is(e, "remote", "url", &sub, &len))
+			continue;
+		r = remote_urls_add(&ru, sub, len, e->value);
 		if (r < 0)
 			goto out;
 	}
 	url = remote_urls_pick(&ru);
-	if (!url)
-		goto out;
-	/* an unnamed remote: insteadOf applied, nothing written or fetched */
-	if (git_remote_create_anonymous(&remote, repo, url) == 0 &&
-	    git_remote_url(remote))
-		url = git_remote_url(remote);
-	*ret = strdup(url);
-	if (!*ret)
-		r = -ENOMEM;
+	if (url)
+		r = apply_insteadof(cfg, url, ret);
 out:
-	git_remote_free(remote);
 	git_config_iterator_free(it);
 	git_config_free(cfg);
 	remote_urls_release(&ru);
@@ -437,6 +586,7 @@ static int repo_lookup(const char *dir, char **ret_url,
 	int r = 0;
 
 	watchdog_start(&w);
+	md_track_begin();
 	abs = realpath(dir, NULL);
 	if (!abs) {
 		r = errno == ENOMEM ? -ENOMEM : 0;
@@ -452,6 +602,7 @@ static int repo_lookup(const char *dir, char **ret_url,
 	*ret_dirty = read_dirty(repo);
 out:
 	git_repository_free(repo);
+	md_track_end();
 	watchdog_stop(&w);
 	free(abs);
 	return r;

@@ -689,6 +689,19 @@ static void test_git_basic(void **state)
 	assert_string_equal(g.repo, "/b.git");
 	free(g.repo);
 
+	/* format version 1 with the extensions of a partial clone and of
+	 * worktree configs: read as usual (and, under valgrind and ASan,
+	 * without libgit2 1.5's leak of a regex match per config entry) */
+	assert_int_equal(sh(root, "git config core.repositoryformatversion 1 "
+				  "&& git config extensions.worktreeConfig true "
+				  "&& git config extensions.partialClone alpha "
+				  "&& git rev-parse HEAD"), 0);
+	gi(root, &g);
+	assert_string_equal(g.commit, head);
+	assert_string_equal(g.repo, "/b.git");
+	assert_int_equal(g.dirty, 0);
+	gi_free(&g);
+
 	free(head);
 	free(sub);
 	free(root);
