@@ -15,10 +15,9 @@
  *    and no safe.directory entry from them can switch the owner check
  *    off.  Only the repository's own config (and what it includes) counts.
  *  - No remote is ever connected (nothing in git_remote.h is used), no
- *    hook or filter program is run (libgit2 1.5 runs
- *    none on status; the filter drivers of .gitattributes are not
- *    registered), the index is never written
- *    (GIT_STATUS_OPT_UPDATE_INDEX is not set).
+ *    hook or filter program is run (libgit2 1.5 runs none on status; the
+ *    filter drivers of .gitattributes are not registered), the index is
+ *    never written (GIT_STATUS_OPT_UPDATE_INDEX is not set).
  *  - GIT_OPT_SET_EXTENSIONS adds partialclone, worktreeConfig and
  *    preciousObjects to what libgit2 1.5 accepts (only noop) in a
  *    repository of format version 1, which `git clone --filter` and
@@ -49,8 +48,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <stdint.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>

@@ -562,11 +562,12 @@ static int sh(const char *dir, const char *cmd)
 	int n, st;
 
 	n = snprintf(buf, sizeof(buf),
-		     "cd '%s' && HOME='%s' GIT_CONFIG_NOSYSTEM=1 "
+		     "cd '%s' && HOME='%s' XDG_CONFIG_HOME='%s/.xdg' "
+		     "GIT_CONFIG_NOSYSTEM=1 "
 		     "GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com "
 		     "GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.com "
 		     "sh -c '%s' >/dev/null 2>&1",
-		     dir, dir, cmd);
+		     dir, dir, dir, cmd);
 	assert_true(n > 0 && (size_t)n < sizeof(buf));
 	st = system(buf);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
@@ -1145,14 +1146,11 @@ static void test_git_no_repo(void **state)
  */
 static void test_git_remote_config(void **state)
 {
-	char *t = *state, *root, *head, *home, *r, cfg[2 * PATH_MAX];
-	const char *old_home = getenv("HOME");
-	char *saved_home = old_home ? strdup(old_home) : NULL;
+	char *t = *state, *root, *head, *r, cfg[2 * PATH_MAX];
 
 	if (!t)
 		skip();
 	root = pjoin(t, "repo");
-	home = pjoin(t, "home");
 	head = make_repo(root);
 	/* includeIf gitdir: gives the remote */
 	write_str(t, "inc/remote.cfg",
@@ -1194,22 +1192,12 @@ static void test_git_remote_config(void **state)
 	assert_string_equal(r, "git@deep.example:luded.git");
 	free(r);
 
-	/* HOME's ~/.gitconfig (the daemon's) rewrites nothing */
-	write_str(home, ".gitconfig",
-		  "[url \"https://from-home/\"]\n\tinsteadOf = git@deep\n"
-		  "[remote \"cmf_origin\"]\n\turl = /from/home\n");
-	setenv("HOME", home, 1);
+	/* the daemon's ~/.gitconfig (main() made one) is not read */
 	r = git_repo_of(root);
-	assert_string_equal(r, "git@deep.example:luded.git");
+	assert_null(strstr(r, "from-home"));
 	free(r);
-	if (saved_home)
-		setenv("HOME", saved_home, 1);
-	else
-		unsetenv("HOME");
 
-	free(saved_home);
 	free(head);
-	free(home);
 	free(root);
 }
 
@@ -1487,8 +1475,32 @@ static void test_read_git_as_caller(void **state)
 	free(theirs);
 }
 
+/*
+ * A HOME and XDG_CONFIG_HOME for this process whose git config would add
+ * a remote cmf_origin and rewrite every URL: gitinfo must read neither
+ * (it is set before the first lookup sets libgit2 up).  Returns the
+ * directory (owned).
+ */
+static char *make_daemon_home(void)
+{
+	char *home = make_tmpdir(), *xdg = pjoin(home, ".config");
+	static const char cfg[] =
+		"[remote \"cmf_origin\"]\n\turl = https://from-home/r.git\n"
+		"[url \"https://from-home/\"]\n\tinsteadOf = /\n"
+		"\tinsteadOf = https://\n\tinsteadOf = git@\n";
+
+	write_str(home, ".gitconfig", cfg);
+	write_str(home, ".config/git/config", cfg);
+	assert_int_equal(setenv("HOME", home, 1), 0);
+	assert_int_equal(setenv("XDG_CONFIG_HOME", xdg, 1), 0);
+	free(xdg);
+	return home;
+}
+
 int main(void)
 {
+	char *home = make_daemon_home();
+	int r;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_repr_plain),
 		cmocka_unit_test(test_repr_quotes),
@@ -1518,5 +1530,8 @@ int main(void)
 #undef GIT_TEST
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	r = cmocka_run_group_tests(tests, NULL, NULL);
+	rm_rf(home);
+	free(home);
+	return r;
 }
