@@ -13,9 +13,9 @@
  *
  * All functions are thread-safe (getpwuid_r, no strerror).  They block on
  * filesystem I/O (the dirty check may hash working-tree files), so call
- * them from a worker thread.  If the
- * process's working directory lies inside the cmffs mount itself, the git
- * lookup performs stat()/open() on that mount: the daemon must then be
+ * them from a worker thread.  If the process's working directory lies
+ * inside the cmffs mount itself and no @avoid is given, the git lookup
+ * performs stat()/open() on that mount: the daemon must then be
  * multi-threaded or it will deadlock on itself.
  *
  * Paths are taken as seen by the daemon: a process in another mount
@@ -24,8 +24,6 @@
  */
 #ifndef CMFFS_PROVENANCE_H
 #define CMFFS_PROVENANCE_H
-
-#include <stddef.h>
 
 /*
  * The provenance of one process.  Every char * member is owned by the
