@@ -31,12 +31,18 @@ static int sb_grow(struct sb *sb, size_t extra)
 		sb->err = -E2BIG;
 		return sb->err;
 	}
+	/* no object is larger than PTRDIFF_MAX: len + extra + 1 and the
+	 * doubling below stay under it, and so never wrap around */
+	if (extra >= PTRDIFF_MAX - sb->len) {
+		sb->err = -ENOMEM;
+		return sb->err;
+	}
 	want = sb->len + extra + 1;
 	if (want <= sb->cap)
 		return 0;
 	cap = sb->cap ? sb->cap : 64;
 	while (cap < want)
-		cap *= 2;
+		cap = cap > PTRDIFF_MAX / 2 ? want : cap * 2;
 	p = realloc(sb->cap ? sb->buf : NULL, cap);
 	if (!p) {
 		sb->err = -ENOMEM;

@@ -31,9 +31,10 @@ void value_parse(const char *text, struct value *ret)
 	/* decimal only: no hex floats, no inf/nan */
 	if (strpbrk(text, "xXnNiI"))
 		return;
-	errno = 0;
+	/* an underflow (ERANGE, 0 or a subnormal) is a number, as Python's
+	 * float() reads it; an overflow gives inf */
 	d = strtod(text, &end);
-	if (!errno && *end == '\0' && isfinite(d)) {
+	if (*end == '\0' && isfinite(d)) {
 		ret->kind = VALUE_DOUBLE;
 		ret->d = d;
 	}

@@ -249,6 +249,42 @@ static int open_dot_file(struct workspace *ws, int dot, const char *name,
 	return fd;
 }
 
+/*
+ * The redo log WS/.cmf/redo (doc/design.md §6).  The mount (which holds
+ * WS/.cmf/lock) batches its logging through it.  A command applies what a
+ * mount that died left in it, if no mount is alive (it can take the lock
+ * for that moment); beside a live mount it leaves the log to the mount.
+ */
+static int open_redo(struct workspace *ws, int dot, unsigned flags,
+		     char **ret_err)
+{
+	char *err = NULL;
+	int fd, r;
+
+	if (flags & WORKSPACE_LOCK) {
+		/* created here so that it belongs to the workspace's owner */
+		fd = open_dot_file(ws, dot, "redo", O_RDWR, ret_err);
+		if (fd < 0)
+			return fd;
+		close(fd);
+		r = model_redo_attach(ws->model, dot, "redo", MODEL_REDO_BATCH,
+				      &err);
+	} else {
+		fd = safefs_open_file(dot, "lock", O_RDWR, 0, 0, NULL);
+		r = model_redo_attach(ws->model, dot, "redo",
+				      fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0
+					      ? MODEL_REDO_APPLY : 0,
+				      &err);
+		if (fd >= 0)
+			close(fd);
+	}
+	if (r < 0)
+		r = fail(ret_err, r, "%s/.cmf/redo: %s", ws->path,
+			 err ? err : strerrordesc_np(-r));
+	free(err);
+	return r;
+}
+
 int workspace_open(const char *path, unsigned flags, struct workspace **ret,
 		   char **ret_err)
 {
@@ -312,6 +348,9 @@ int workspace_open(const char *path, unsigned flags, struct workspace **ret,
 		goto out;
 	}
 	r = model_set_remote(ws->model, config_remote_url(ws->cfg));
+	if (r < 0)
+		goto out;
+	r = open_redo(ws, dot, flags, ret_err);
 	if (r < 0)
 		goto out;
 	r = cas_open(ws->path, &ws->cas);

@@ -766,14 +766,22 @@ int op_release(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
+/*
+ * fsync and fsyncdir commit the open batch of logged changes to WS/mlmd
+ * (doc/design.md §6): whatever was logged before is then what any other
+ * process reading the store sees, not only this mount.
+ */
 int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
-	struct handle *h = handle_of(fi);
-
 	(void)path;
 	(void)datasync;
-	(void)h;
-	return 0;
+	(void)fi;
+	return model_flush(get_fs()->model);
+}
+
+int op_fsyncdir(const char *path, int datasync, struct fuse_file_info *fi)
+{
+	return op_fsync(path, datasync, fi);
 }
 
 int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)

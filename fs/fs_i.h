@@ -2,7 +2,7 @@
 /*
  * Internals of the FUSE adapter.
  *
- * Locking model: the model (core/model.h) serializes store access itself.
+ * Locking model: the model (core/store/model.h) serializes store access itself.
  * The open-file table has one lock (fs->ofiles_lock), each open file its own
  * (of->lock).  Order: ofiles_lock, then of->lock, then the cache's commit
  * hold (cas_hold(), which waits while a `cmffs gc` sweeps), then the store
@@ -289,6 +289,7 @@ int op_write(const char *path, const char *buf, size_t size, off_t off,
 int op_flush(const char *path, struct fuse_file_info *fi);
 int op_release(const char *path, struct fuse_file_info *fi);
 int op_fsync(const char *path, int datasync, struct fuse_file_info *fi);
+int op_fsyncdir(const char *path, int datasync, struct fuse_file_info *fi);
 int op_truncate(const char *path, off_t size, struct fuse_file_info *fi);
 
 /* namespace.c */

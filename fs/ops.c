@@ -51,7 +51,7 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	 */
 	conn->want &= ~FUSE_CAP_SPLICE_READ;
 	/* threads start here, after fuse_daemonize() forked */
-	if (syncer_start(fs->workspace, fs->cfg, &fs->syncer) < 0)
+	if (syncer_start(fs->workspace, fs->cfg, fs->model, &fs->syncer) < 0)
 		log_user("mount: background sync could not start");
 	return fs;
 }
@@ -80,6 +80,7 @@ const struct fuse_operations fs_operations = {
 	.flush = op_flush,
 	.release = op_release,
 	.fsync = op_fsync,
+	.fsyncdir = op_fsyncdir,
 	.truncate = op_truncate,
 	.unlink = op_unlink,
 	.rename = op_rename,

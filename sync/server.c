@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The cmf-server client over libcurl; see server.h. */
+/*
+ * The cmf-server client over libcurl; see server.h.  Requests are set up,
+ * sent and received through http.h like the storage backends': http and
+ * https only, redirects not followed, and a request that moves no byte
+ * for stall-timeout seconds fails.
+ */
 #include "server.h"
 
 #include <errno.h>
@@ -14,15 +19,21 @@
 
 #include "curlerr.h"
 #include "document.h"
+#include "http.h"
 #include "sb.h"
 #include "urltext.h"
 
+#define SERVER_STALL_DEFAULT 120L	/* seconds, when none is given */
+#define SERVER_ANSWER_MAX ((size_t)1 << 20)	/* but a pulled document */
+
 struct server {
 	CURL *curl;
-	char *base;		/* "http://host:8080", what requests go to */
-	char *shown;		/* base redacted (url_redact): for messages */
+	CURLU *base;		/* "http://host:8080": requests go below it */
+	char *shown;		/* the URL redacted (url_redact): for messages
+				 * and sync-state keys */
 	char *ca_file;
-	long stall_s;		/* a request moving no byte this long fails */
+	struct http_opts opts;	/* http,https; ca_file; stall-timeout */
+	char errbuf[CURL_ERROR_SIZE];
 	char error[512];
 };
 
@@ -40,33 +51,52 @@ static int fail(struct server *srv, int r, const char *fmt, ...)
 }
 
 int server_open(const char *url, const char *ca_file, unsigned stall_s,
-		struct server **ret)
+		struct server **ret, char **ret_err)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
+	const char *why = NULL;
+	char *text = NULL;
 	size_t n;
+	int r = -ENOMEM;
 
-	if (!srv)
-		return -ENOMEM;
-	srv->stall_s = stall_s ? (long)stall_s : 120L;
-	srv->base = strdup(url);
+	if (ret_err)
+		*ret_err = NULL;
+	if (!url) {
+		r = -EINVAL;
+		goto out;
+	}
+	text = strdup(url);
+	if (!srv || !text)
+		goto out;
+	/* what the user wrote, less a trailing "/" or "/api": also the key
+	 * of the sync state, so it stays as it was */
+	n = strlen(text);
+	while (n && text[n - 1] == '/')
+		text[--n] = '\0';
+	if (n >= 4 && !strcmp(text + n - 4, "/api"))
+		text[n - 4] = '\0';
+	srv->shown = url_redact(text);
 	srv->ca_file = ca_file ? strdup(ca_file) : NULL;
 	srv->curl = curl_easy_init();
-	if (!srv->base || (ca_file && !srv->ca_file) || !srv->curl) {
-		server_close(srv);
-		return -ENOMEM;
-	}
-	n = strlen(srv->base);
-	while (n && srv->base[n - 1] == '/')
-		srv->base[--n] = '\0';
-	if (n >= 4 && !strcmp(srv->base + n - 4, "/api"))
-		srv->base[n - 4] = '\0';
-	srv->shown = url_redact(srv->base);
-	if (!srv->shown) {
-		server_close(srv);
-		return -ENOMEM;
-	}
+	if (!srv->shown || (ca_file && !srv->ca_file) || !srv->curl)
+		goto out;
+	r = http_url_parse(text, "http,https",
+			   HTTP_URL_NO_QUERY | HTTP_URL_NO_FRAGMENT, &srv->base,
+			   &why);
+	if (r == -EINVAL && ret_err &&
+	    asprintf(ret_err, "the server URL '%s' %s", srv->shown, why) < 0)
+		*ret_err = NULL;
+	if (r < 0)
+		goto out;
+	srv->opts.protocols = "http,https";
+	srv->opts.ca_file = srv->ca_file;
+	srv->opts.stall_s = stall_s ? (long)stall_s : SERVER_STALL_DEFAULT;
 	*ret = srv;
-	return 0;
+	srv = NULL;
+out:
+	free(text);
+	server_close(srv);
+	return r;
 }
 
 void server_close(struct server *srv)
@@ -75,7 +105,7 @@ void server_close(struct server *srv)
 		return;
 	if (srv->curl)
 		curl_easy_cleanup(srv->curl);
-	free(srv->base);
+	curl_url_cleanup(srv->base);
 	free(srv->shown);
 	free(srv->ca_file);
 	free(srv);
@@ -91,26 +121,97 @@ const char *server_url(const struct server *srv)
 	return srv->shown;
 }
 
-static size_t collect(char *p, size_t size, size_t n, void *ud)
+/*
+ * <url>/api/@route, with "?@name=@value" (@value percent-encoded) when
+ * @name is not NULL; owned (curl_free()) in *ret_url.
+ */
+static int route_url(struct server *srv, const char *route, const char *name,
+		     const char *value, char **ret_url)
 {
-	struct sb *sb = ud;
+	struct sb path, query;
+	int r;
 
-	sb_append(sb, p, size * n);
-	return sb_err(sb) ? 0 : size * n;
+	sb_init(&path, 0);
+	sb_init(&query, 0);
+	sb_puts(&path, "api/");
+	sb_puts(&path, route);
+	if (name) {
+		sb_puts(&query, name);
+		sb_putc(&query, '=');
+		http_encode(&query, value, false);
+	}
+	r = sb_err(&path) ? sb_err(&path) : sb_err(&query);
+	if (r == 0)
+		r = http_url_join(srv->base, path.buf, name ? query.buf : NULL,
+				  ret_url);
+	sb_release(&path);
+	sb_release(&query);
+	return r;
 }
 
-/* A failed transfer to @route: one line saying what happened. */
-static int transfer_failed(struct server *srv, CURLcode c, const char *route)
+/*
+ * Reset the handle for a request to @route (and the query @name=@value,
+ * as route_url()) whose answer goes into @answer, which it may not
+ * outgrow.  0 or -errno with a message.
+ */
+static int prepare(struct server *srv, const char *route, const char *name,
+		   const char *value, struct http_sink *sink,
+		   struct sb *answer)
 {
+	char *url = NULL, ebuf[128];
+	CURLcode c = CURLE_OK;
+	int r;
+
+	r = route_url(srv, route, name, value, &url);
+	if (r == 0)
+		r = http_reset(srv->curl, &srv->opts, url, srv->errbuf);
+	if (r == 0)
+		r = http_receive(srv->curl, sink, -1, answer, HTTP_SINK_WHOLE);
+	/* an answer announced larger than @answer may hold: refused unread;
+	 * one that grows past it while it streams: the sink stops it */
+	HTTP_SETOPT(c, srv->curl, CURLOPT_MAXFILESIZE_LARGE,
+		    (curl_off_t)answer->max);
+	if (r == 0 && c != CURLE_OK)
+		r = http_opt_errno(c);
+	curl_free(url);
+	if (r < 0)
+		return fail(srv, r, "cmf-server %s/api/%s: cannot set up the request: %s",
+			    srv->shown, route, strerror_r(-r, ebuf, sizeof(ebuf)));
+	return 0;
+}
+
+/*
+ * Run the prepared request, which sends @body (or NULL) and receives into
+ * @sink.  Returns the HTTP status (>= 100) of the answer, or -errno with
+ * one line saying what happened.
+ */
+static long perform(struct server *srv, const char *route,
+		    const struct http_body *body, const struct http_sink *sink)
+{
+	char why[160];
+	long status = 0;
+	CURLcode c;
+	int r;
+
+	c = curl_easy_perform(srv->curl);
+	r = http_local_error(body, sink, why, sizeof(why));
+	if (r < 0)
+		return fail(srv, r, "cmf-server %s/api/%s: %s", srv->shown,
+			    route, why);
 	if (c == CURLE_OPERATION_TIMEDOUT)
 		return fail(srv, -ETIMEDOUT,
 			    "cmf-server %s/api/%s: the server stopped answering ([sync] stall-timeout = %ld s); retried later",
-			    srv->shown, route, srv->stall_s);
-	/* the answer's callback stops past the size limit of an answer */
-	return fail(srv, c == CURLE_WRITE_ERROR ? -EFBIG
-						 : curl_to_errno(srv->curl, c),
-		    "cmf-server %s/api/%s: %s",
-		    srv->shown, route, curl_easy_strerror(c));
+			    srv->shown, route, srv->opts.stall_s);
+	if (c != CURLE_OK)
+		return fail(srv, curl_to_errno(srv->curl, c),
+			    "cmf-server %s/api/%s: %s", srv->shown, route,
+			    srv->errbuf[0] ? srv->errbuf :
+			    curl_easy_strerror(c));
+	if (curl_easy_getinfo(srv->curl, CURLINFO_RESPONSE_CODE, &status) !=
+		    CURLE_OK || status < 100)
+		return fail(srv, -EPROTO, "cmf-server %s/api/%s: no HTTP status",
+			    srv->shown, route);
+	return status;
 }
 
 /* "detail" of a FastAPI error body, or the body itself, shortened */
@@ -133,49 +234,40 @@ static void detail_of(const char *body, char *out, size_t len)
 }
 
 /*
- * POST @body (JSON) to @route; the answer in *ret_answer (owned).
- * Returns the HTTP status (>= 100) or -errno for transport failures.
+ * POST @json to @route; the answer in @answer, which it may not outgrow.
+ * Returns the HTTP status (>= 100), or -errno with a message.
  */
-static long post_json(struct server *srv, const char *route, const char *body,
+static long post_json(struct server *srv, const char *route, const char *json,
 		      struct sb *answer)
 {
 	struct curl_slist *hdr = NULL;
-	char url[1024];
-	long status = 0;
-	CURLcode c;
+	struct http_body body;
+	struct http_sink sink;
+	CURLcode c = CURLE_OK;
+	long r;
 
-	snprintf(url, sizeof(url), "%s/api/%s", srv->base, route);
 	hdr = curl_slist_append(hdr, "Content-Type: application/json");
 	if (!hdr)
 		return -ENOMEM;
-	curl_easy_reset(srv->curl);
-	curl_easy_setopt(srv->curl, CURLOPT_URL, url);
-	/* the server speaks http(s) only, whatever a config or a redirect says */
-	curl_easy_setopt(srv->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(srv->curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(srv->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(srv->curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-	/* a merge of a big document takes time; a dead server does not */
-	curl_easy_setopt(srv->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(srv->curl, CURLOPT_LOW_SPEED_TIME, srv->stall_s);
-	curl_easy_setopt(srv->curl, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(srv->curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(srv->curl, CURLOPT_POSTFIELDSIZE_LARGE,
-			 (curl_off_t)strlen(body));
-	curl_easy_setopt(srv->curl, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(srv->curl, CURLOPT_WRITEDATA, answer);
-	/* an answer announced larger than @answer may hold: refused unread;
-	 * one that grows past it while it streams: collect() stops it */
-	curl_easy_setopt(srv->curl, CURLOPT_MAXFILESIZE_LARGE,
-			 (curl_off_t)answer->max);
-	if (srv->ca_file)
-		curl_easy_setopt(srv->curl, CURLOPT_CAINFO, srv->ca_file);
-	c = curl_easy_perform(srv->curl);
+	http_body_mem(&body, json, strlen(json));
+	r = prepare(srv, route, NULL, NULL, &sink, answer);
+	if (r < 0)
+		goto out;
+	r = http_post(srv->curl, &body);
+	HTTP_SETOPT(c, srv->curl, CURLOPT_HTTPHEADER, hdr);
+	if (r == 0 && c != CURLE_OK)
+		r = http_opt_errno(c);
+	if (r < 0) {
+		r = fail(srv, (int)r, "cmf-server %s/api/%s: cannot set up the request",
+			 srv->shown, route);
+		goto out;
+	}
+	r = perform(srv, route, &body, &sink);
+out:
+	/* the handle must not keep pointers to what we free */
+	(void)curl_easy_setopt(srv->curl, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(hdr);
-	if (c != CURLE_OK)
-		return transfer_failed(srv, c, route);
-	curl_easy_getinfo(srv->curl, CURLINFO_RESPONSE_CODE, &status);
-	return status;
+	return r;
 }
 
 /* Map a non-200 answer to an errno and message. */
@@ -221,7 +313,7 @@ int server_push(struct server *srv, const char *pipeline, const char *doc,
 	long status;
 	int r = 0;
 
-	sb_init(&answer, 1 << 20);
+	sb_init(&answer, SERVER_ANSWER_MAX);
 	/* json_payload is the document as a JSON string: double encoded */
 	req = json_pack("{s:n, s:s#, s:s}", "exec_uuid", "json_payload", doc,
 			len, "pipeline_name", pipeline);
@@ -259,87 +351,49 @@ out:
 	return r;
 }
 
-struct upload_src {
-	int fd;
-	curl_off_t off;
-};
-
-static size_t read_part(char *buf, size_t size, size_t n, void *ud)
+int server_upload(struct server *srv, const char *route, const char *pipeline,
+		  const char *filename, int fd, uint64_t size)
 {
-	struct upload_src *u = ud;
-	ssize_t got = pread(u->fd, buf, size * n, u->off);
-
-	if (got < 0)
-		return CURL_READFUNC_ABORT;
-	u->off += got;
-	return (size_t)got;
-}
-
-static int seek_part(void *ud, curl_off_t off, int origin)
-{
-	struct upload_src *u = ud;
-
-	if (origin != SEEK_SET)
-		return CURL_SEEKFUNC_CANTSEEK;
-	u->off = off;
-	return CURL_SEEKFUNC_OK;
-}
-
-char *server_escape(struct server *srv, const char *s)
-{
-	char *e = curl_easy_escape(srv->curl, s, 0);
-	char *copy = e ? strdup(e) : NULL;
-
-	curl_free(e);
-	return copy;
-}
-
-int server_upload(struct server *srv, const char *route, const char *filename,
-		  int fd, uint64_t size)
-{
-	struct upload_src src = { .fd = fd };
-	struct sb answer;
+	struct http_body body;
+	struct http_sink sink;
 	curl_mime *mime = NULL;
 	curl_mimepart *part;
+	struct sb answer;
 	json_t *ans = NULL;
-	char url[2048];
-	long status = 0;
-	CURLcode c;
-	int r = 0;
+	CURLcode c = CURLE_OK;
+	long status;
+	int r;
 
-	sb_init(&answer, 1 << 20);
-	snprintf(url, sizeof(url), "%s/api/%s", srv->base, route);
-	curl_easy_reset(srv->curl);
+	sb_init(&answer, SERVER_ANSWER_MAX);
+	http_body_fd(&body, fd, 0, size);
+	r = prepare(srv, route, pipeline ? "pipeline_name" : NULL, pipeline,
+		    &sink, &answer);
+	if (r < 0)
+		goto out;
 	mime = curl_mime_init(srv->curl);
 	part = mime ? curl_mime_addpart(mime) : NULL;
-	if (!part) {
-		r = -ENOMEM;
+	if (!part)
+		c = CURLE_OUT_OF_MEMORY;
+	if (c == CURLE_OK)
+		c = curl_mime_name(part, "file");
+	if (c == CURLE_OK)
+		c = curl_mime_filename(part, filename);
+	if (c == CURLE_OK)
+		c = curl_mime_type(part, "application/octet-stream");
+	r = c == CURLE_OK ? http_mime_body(part, &body) : http_opt_errno(c);
+	if (r == 0)
+		r = http_opt_errno(curl_easy_setopt(srv->curl,
+						    CURLOPT_MIMEPOST, mime));
+	if (r < 0) {
+		r = fail(srv, r, "cmf-server %s/api/%s: cannot set up the upload of '%s'",
+			 srv->shown, route, filename);
 		goto out;
 	}
-	curl_mime_name(part, "file");
-	curl_mime_filename(part, filename);
-	curl_mime_type(part, "application/octet-stream");
-	curl_mime_data_cb(part, (curl_off_t)size, read_part, seek_part, NULL,
-			  &src);
-	curl_easy_setopt(srv->curl, CURLOPT_URL, url);
-	/* the server speaks http(s) only, whatever a config or a redirect says */
-	curl_easy_setopt(srv->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(srv->curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(srv->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(srv->curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-	curl_easy_setopt(srv->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(srv->curl, CURLOPT_LOW_SPEED_TIME, srv->stall_s);
-	curl_easy_setopt(srv->curl, CURLOPT_MIMEPOST, mime);
-	curl_easy_setopt(srv->curl, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(srv->curl, CURLOPT_WRITEDATA, &answer);
-	if (srv->ca_file)
-		curl_easy_setopt(srv->curl, CURLOPT_CAINFO, srv->ca_file);
-	c = curl_easy_perform(srv->curl);
-	if (c != CURLE_OK) {
-		r = transfer_failed(srv, c, route);
+	status = perform(srv, route, &body, &sink);
+	if (status < 0) {
+		r = (int)status;
 		goto out;
 	}
-	curl_easy_getinfo(srv->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 200) {
 		r = http_fail(srv, "upload", status, answer.buf);
 		goto out;
@@ -352,6 +406,8 @@ int server_upload(struct server *srv, const char *route, const char *filename,
 			 e ? e : "?");
 	}
 out:
+	/* the handle must not keep pointers to what we free */
+	(void)curl_easy_setopt(srv->curl, CURLOPT_MIMEPOST, NULL);
 	curl_mime_free(mime);
 	json_decref(ans);
 	sb_release(&answer);

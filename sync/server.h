@@ -25,12 +25,14 @@ enum push_status {
 };
 
 /*
- * @url like "http://host:8080" (a trailing "/api" or "/" is tolerated).
+ * @url like "http://host:8080" (a trailing "/api" or "/" is tolerated);
+ * an http or https URL with a host and without query or fragment, else
+ * -EINVAL with a message in *ret_err (owned, if @ret_err is not NULL).
  * A request that moves no byte for @stall_s seconds (0: 120) fails with
- * -ETIMEDOUT, to be retried later.
+ * -ETIMEDOUT, to be retried later.  Nothing is sent yet.
  */
 int server_open(const char *url, const char *ca_file, unsigned stall_s,
-		struct server **ret);
+		struct server **ret, char **ret_err);
 void server_close(struct server *srv);	/* NULL-safe */
 
 int server_push(struct server *srv, const char *pipeline, const char *doc,
@@ -49,16 +51,17 @@ int server_pull_execution(struct server *srv, const char *pipeline,
 			  size_t *ret_len);
 
 /*
- * Upload @size bytes of @fd as multipart field "file" named @filename to
- * POST <url>/api/@route (e.g. "tensorboard?pipeline_name=P", already
- * URL-encoded by the caller).  The server's {"error": ...} answers, which
- * come with status 200 (doc/cmf-upstream.md §8.28), are failures (-EPROTO).
+ * Upload @size bytes of @fd (read with pread() from offset 0) as multipart
+ * field "file" named @filename to POST <url>/api/@route ("label",
+ * "python-env", "tensorboard"), with the query pipeline_name=@pipeline
+ * when @pipeline is not NULL (tensorboard, doc/cmf-upstream.md §3).  A
+ * file shorter than @size or unreadable fails the upload with -EIO or
+ * its -errno; nothing short is sent.  The server's {"error": ...}
+ * answers, which come with status 200 (doc/cmf-upstream.md §8.28), are
+ * failures (-EPROTO).
  */
-int server_upload(struct server *srv, const char *route, const char *filename,
-		  int fd, uint64_t size);
-
-/* @s URL-encoded for a query value; owned, NULL on ENOMEM. */
-char *server_escape(struct server *srv, const char *s);
+int server_upload(struct server *srv, const char *route, const char *pipeline,
+		  const char *filename, int fd, uint64_t size);
 
 const char *server_error(const struct server *srv);
 /* The server URL as shown and recorded: its password redacted. */

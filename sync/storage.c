@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "hash.h"
 
@@ -141,35 +140,4 @@ int storage_get(struct storage *s, const char *oid, int fd)
 const char *storage_error(const struct storage *s)
 {
 	return s->error[0] ? s->error : "no error";
-}
-
-size_t file_body_read(char *buf, size_t size, size_t nitems, void *data)
-{
-	struct file_body *b = data;
-	size_t want = size * nitems;
-	ssize_t n;
-
-	if (b->off >= b->size)
-		return 0;
-	if (want > b->size - b->off)
-		want = (size_t)(b->size - b->off);
-	do
-		n = pread(b->fd, buf, want, (off_t)b->off);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0) {
-		b->err = n < 0 ? -errno : -EIO;
-		return CURL_READFUNC_ABORT;
-	}
-	b->off += (uint64_t)n;
-	return (size_t)n;
-}
-
-int file_body_seek(void *data, curl_off_t offset, int origin)
-{
-	struct file_body *b = data;
-
-	if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > b->size)
-		return CURL_SEEKFUNC_CANTSEEK;
-	b->off = (uint64_t)offset;
-	return CURL_SEEKFUNC_OK;
 }

@@ -11,8 +11,6 @@
 #include <stdarg.h>
 #include <stdint.h>
 
-#include <curl/curl.h>
-
 #include "storage.h"
 
 struct storage_ops {
@@ -36,24 +34,6 @@ struct storage {
 /* Record a message for storage_error() and return @r. */
 int storage_fail(struct storage *s, int r, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-
-/*
- * The local file of a libcurl transfer.  As an upload body it is the first
- * @size bytes of @fd, read with pread from @off on: pass it as
- * CURLOPT_READDATA and CURLOPT_SEEKDATA with the two callbacks below.  A
- * file that shrinks or fails mid-upload aborts the transfer with @err set
- * (-EIO or -errno): never a short object.
- */
-struct file_body {
-	int fd;
-	uint64_t off;		/* next byte to send */
-	uint64_t size;		/* bytes to send */
-	int err;		/* -errno recorded by a callback */
-};
-
-size_t file_body_read(char *buf, size_t size, size_t nitems, void *data);
-/* libcurl rewinds the body when it resends on a fresh connection. */
-int file_body_seek(void *data, curl_off_t offset, int origin);
 
 extern const struct storage_ops storage_local_ops;
 extern const struct storage_ops storage_s3_ops;

@@ -23,8 +23,8 @@
  * token were wrong); point the url at the origin instead.
  *
  * One CURL handle per storage, reset before every request (connections
- * stay open).  No total timeout: connecting has 10 s, and a transfer
- * without progress for 60 s is abandoned.
+ * stay open), set up by http_reset(): no total timeout, 10 s to connect,
+ * and a transfer without progress for [sync] stall-timeout is abandoned.
  */
 #include "storage_i.h"
 
@@ -41,17 +41,19 @@
 #include <curl/curl.h>
 
 #include "curlerr.h"
+#include "http.h"
+#include "sb.h"
 
-#define OSDF_CONNECT_TIMEOUT	10L	/* seconds */
-#define OSDF_BUFFER_SIZE	(256L * 1024)
 #define OSDF_TOKEN_MAX		(64 * 1024)	/* bytes in a token file */
 #define OSDF_BODY_KEEP		160	/* bytes of an error body kept */
 #define AUTH_PREFIX		"Authorization: Bearer "
 
 struct osdf_priv {
-	long stall_s;		/* [sync] stall-timeout */
+	struct http_opts opts;	/* https only; ca_file; stall-timeout */
 	CURL *curl;
-	char *base;		/* storage_url without trailing '/' */
+	CURLU *url;		/* storage_url, parsed */
+	char *base;		/* storage_url without trailing '/', for
+				 * messages */
 	char *token_file;
 	char *ca_file;		/* NULL: system CAs */
 	char *auth;		/* "Authorization: Bearer <token>" */
@@ -62,24 +64,6 @@ struct osdf_priv {
 	struct timespec tok_mtime;
 	char errbuf[CURL_ERROR_SIZE];
 };
-
-/* One request's transfer state, shared with the callbacks. */
-struct osdf_xfer {
-	CURL *curl;
-	struct file_body file;	/* PUT: the body (fd -1 otherwise); GET:
-				 * off is where the next byte lands */
-	int out_fd;		/* GET: where a 200 body goes, else -1 */
-	int status;		/* 0 unknown, 1 success body, -1 error body */
-	char body[OSDF_BODY_KEEP + 1];	/* start of an error body */
-	size_t body_len;
-};
-
-/* Set a curl option unless an earlier one failed: the first error sticks. */
-#define SETOPT(cc, h, opt, val)                                         \
-	do {                                                            \
-		if ((cc) == CURLE_OK)                                   \
-			(cc) = curl_easy_setopt((h), (opt), (val));     \
-	} while (0)
 
 static void wipe_free(char *p)
 {
@@ -223,6 +207,7 @@ static void osdf_free(struct osdf_priv *p)
 	if (!p)
 		return;
 	curl_easy_cleanup(p->curl);
+	curl_url_cleanup(p->url);
 	free(p->base);
 	free(p->token_file);
 	free(p->ca_file);
@@ -233,18 +218,10 @@ static void osdf_free(struct osdf_priv *p)
 static int osdf_open(struct storage *s, const struct config *cfg)
 {
 	struct osdf_priv *p;
-	const char *url = cfg->storage_url;
+	const char *url = cfg->storage_url, *why = "is not set";
 	size_t len;
 	int r;
 
-	if (!url || strncasecmp(url, "https://", 8) != 0 || !url[8])
-		return storage_fail(s, -EINVAL,
-				    "osdf storage needs url = https://HOST/PATH (got '%s')",
-				    url ? url : "");
-	if (strpbrk(url, "?# \t\r\n"))
-		return storage_fail(s, -EINVAL,
-				    "osdf storage url '%s' must not contain a query, a fragment or whitespace",
-				    url);
 	if (!cfg->token_file || !cfg->token_file[0])
 		return storage_fail(s, -EINVAL,
 				    "osdf storage needs token = /path/to/token/file");
@@ -259,7 +236,18 @@ static int osdf_open(struct storage *s, const struct config *cfg)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->stall_s = (long)config_stall_timeout(cfg);
+	r = -EINVAL;
+	if (url)
+		r = http_url_parse(url, "https",
+				   HTTP_URL_NO_QUERY | HTTP_URL_NO_FRAGMENT,
+				   &p->url, &why);
+	if (r < 0) {
+		if (r == -EINVAL)
+			r = storage_fail(s, r,
+					 "osdf storage url '%s' %s: it must be https://HOST[:PORT]/PATH, without query, fragment or spaces",
+					 url ? url : "", why);
+		goto out;
+	}
 	len = strlen(url);
 	while (len > 8 && url[len - 1] == '/')
 		len--;
@@ -272,6 +260,9 @@ static int osdf_open(struct storage *s, const struct config *cfg)
 		r = -ENOMEM;
 		goto out;
 	}
+	p->opts.protocols = "https";
+	p->opts.ca_file = p->ca_file;
+	p->opts.stall_s = (long)config_stall_timeout(cfg);
 	r = token_load(s, p);
 	if (r < 0)
 		goto out;
@@ -289,117 +280,7 @@ static void osdf_close(struct storage *s)
 	s->priv = NULL;
 }
 
-/* Keep the start of an error body for the message; consume the rest. */
-static void keep_body(struct osdf_xfer *x, const char *ptr, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len && x->body_len < OSDF_BODY_KEEP; i++) {
-		char c = ptr[i];
-
-		x->body[x->body_len++] = (c < 0x20 || c == 0x7f) ? ' ' : c;
-	}
-	x->body[x->body_len] = '\0';
-}
-
-static size_t osdf_write_cb(char *ptr, size_t size, size_t nmemb, void *data)
-{
-	struct osdf_xfer *x = data;
-	size_t len = size * nmemb, done = 0;
-	long code = 0;
-	ssize_t n;
-
-	if (x->status == 0) {
-		(void)curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &code);
-		x->status = code == 200 ? 1 : -1;
-	}
-	if (x->status < 0 || x->out_fd < 0) {
-		keep_body(x, ptr, len);
-		return len;
-	}
-	while (done < len) {
-		n = pwrite(x->out_fd, ptr + done, len - done,
-			   (off_t)(x->file.off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			x->file.err = n < 0 ? -errno : -EIO;
-			return 0;	/* CURLE_WRITE_ERROR */
-		}
-		done += (size_t)n;
-	}
-	x->file.off += len;
-	return len;
-}
-
-/*
- * Refresh the token, reset the handle and set what every request needs;
- * *ret_hdrs gets the header list (owned by the caller: osdf_hdrs_free()).
- */
-static int osdf_prepare(struct storage *s, const char *key,
-			struct osdf_xfer *x, struct curl_slist **ret_hdrs)
-{
-	struct osdf_priv *p = s->priv;
-	struct curl_slist *hdrs = NULL;
-	CURL *h = p->curl;
-	CURLcode cc = CURLE_OK;
-	char *url = NULL;
-	size_t lb = strlen(p->base), lk = strlen(key);
-	int r;
-
-	r = token_refresh(s, p);
-	if (r < 0)
-		return r;
-	url = malloc(lb + 1 + lk + 1);
-	hdrs = curl_slist_append(NULL, p->auth);
-	if (!url || !hdrs) {
-		r = -ENOMEM;
-		goto out;
-	}
-	memcpy(url, p->base, lb);
-	url[lb] = '/';
-	memcpy(url + lb + 1, key, lk + 1);
-
-	curl_easy_reset(h);
-	p->errbuf[0] = '\0';
-	x->curl = h;
-	SETOPT(cc, h, CURLOPT_ERRORBUFFER, p->errbuf);
-	SETOPT(cc, h, CURLOPT_URL, url);
-	SETOPT(cc, h, CURLOPT_PROTOCOLS_STR, "https");
-	SETOPT(cc, h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
-	SETOPT(cc, h, CURLOPT_NOSIGNAL, 1L);
-	SETOPT(cc, h, CURLOPT_CONNECTTIMEOUT, OSDF_CONNECT_TIMEOUT);
-	SETOPT(cc, h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	SETOPT(cc, h, CURLOPT_LOW_SPEED_TIME, p->stall_s);
-	SETOPT(cc, h, CURLOPT_TCP_KEEPALIVE, 1L);
-	SETOPT(cc, h, CURLOPT_BUFFERSIZE, OSDF_BUFFER_SIZE);
-	SETOPT(cc, h, CURLOPT_UPLOAD_BUFFERSIZE, OSDF_BUFFER_SIZE);
-	SETOPT(cc, h, CURLOPT_SSL_VERIFYPEER, 1L);
-	SETOPT(cc, h, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (p->ca_file)
-		SETOPT(cc, h, CURLOPT_CAINFO, p->ca_file);
-	SETOPT(cc, h, CURLOPT_HTTPHEADER, hdrs);
-	SETOPT(cc, h, CURLOPT_WRITEFUNCTION, osdf_write_cb);
-	SETOPT(cc, h, CURLOPT_WRITEDATA, x);
-	if (cc == CURLE_OUT_OF_MEMORY) {
-		r = -ENOMEM;
-		goto out;
-	}
-	if (cc != CURLE_OK) {
-		r = storage_fail(s, -EINVAL, "libcurl refused an HTTPS option: %s",
-				 curl_easy_strerror(cc));
-		goto out;
-	}
-	*ret_hdrs = hdrs;
-	hdrs = NULL;
-	r = 0;
-out:
-	free(url);
-	curl_slist_free_all(hdrs);
-	return r;
-}
-
-/* Free a header list made by osdf_prepare(), wiping the token in it. */
+/* Free a header list, wiping the token in it. */
 static void osdf_hdrs_free(struct curl_slist *hdrs)
 {
 	struct curl_slist *l;
@@ -429,9 +310,12 @@ static int osdf_curl_fail(struct storage *s, CURLcode cc, const char *method,
 	return storage_fail(s, r, "%s %s/%s: %s", method, p->base, key, detail);
 }
 
-/* Map an HTTP status other than success to -errno and a message. */
+/*
+ * Map an HTTP status other than success to -errno and a message; @body
+ * is the start of the answer (one line).
+ */
 static int osdf_http_fail(struct storage *s, long code, const char *method,
-			  const char *key, const struct osdf_xfer *x)
+			  const char *key, const char *body)
 {
 	struct osdf_priv *p = s->priv;
 	bool put = strcmp(method, "PUT") == 0;
@@ -468,123 +352,112 @@ static int osdf_http_fail(struct storage *s, long code, const char *method,
 	return storage_fail(s, r, "%s %s/%s: HTTP %ld%s%s%s%s%s", method,
 			    p->base, key, code, why,
 			    loc ? " to " : "", loc ? loc : "",
-			    x->body_len ? ": " : "", x->body);
+			    *body ? ": " : "", body);
 }
 
 /*
- * Run the prepared request; 0 for a 2xx answer (200 only when @want200),
- * else -errno with a message.
+ * One request on @key: HEAD, PUT of @body, or GET into @out_fd (-1:
+ * none), with the token refreshed first.  0 for a 2xx answer (200 for
+ * HEAD and GET), else -errno with a message.
  */
-static int osdf_perform(struct storage *s, const char *method,
-			const char *key, struct osdf_xfer *x, bool want200)
+static int osdf_request(struct storage *s, const char *method,
+			const char *key, struct http_body *body, int out_fd)
 {
 	struct osdf_priv *p = s->priv;
-	CURLcode cc;
+	struct curl_slist *hdrs = NULL;
+	char *url = NULL, why[160], text[OSDF_BODY_KEEP + 1];
+	CURLcode cc = CURLE_OK;
+	struct http_sink sink;
+	struct sb keep, path;
 	long code = 0;
-	char buf[128];
+	int r;
 
+	sb_init(&keep, OSDF_BODY_KEEP);
+	sb_init(&path, 0);
+	r = token_refresh(s, p);
+	if (r < 0)
+		goto out;
+	http_encode(&path, key, true);
+	hdrs = curl_slist_append(NULL, p->auth);
+	r = hdrs ? sb_err(&path) : -ENOMEM;
+	if (r == 0)
+		r = http_url_join(p->url, path.buf, NULL, &url);
+	if (r == 0)
+		r = http_reset(p->curl, &p->opts, url, p->errbuf);
+	if (r == 0)
+		r = http_receive(p->curl, &sink, out_fd, &keep, 0);
+	if (r == 0 && body)
+		r = http_send(p->curl, body);
+	HTTP_SETOPT(cc, p->curl, CURLOPT_HTTPHEADER, hdrs);
+	if (!strcmp(method, "HEAD"))
+		HTTP_SETOPT(cc, p->curl, CURLOPT_NOBODY, 1L);
+	if (r == 0 && cc != CURLE_OK)
+		r = http_opt_errno(cc);
+	if (r < 0) {
+		if (r != -ENOMEM)
+			r = storage_fail(s, r, "%s %s/%s: cannot set up the request: %s",
+					 method, p->base, key,
+					 strerror_r(-r, why, sizeof(why)));
+		goto out;
+	}
 	cc = curl_easy_perform(p->curl);
-	if (x->file.err == -EIO && x->file.fd >= 0 &&
-	    x->file.off < x->file.size)
-		return storage_fail(s, -EIO,
-				    "%s %s/%s: the data ended after %llu of %llu bytes",
-				    method, p->base, key,
-				    (unsigned long long)x->file.off,
-				    (unsigned long long)x->file.size);
-	if (x->file.err)
-		return storage_fail(s, x->file.err, "%s %s/%s: local file: %s",
-				    method, p->base, key,
-				    strerror_r(-x->file.err, buf, sizeof(buf)));
-	if (cc != CURLE_OK)
-		return osdf_curl_fail(s, cc, method, key);
+	r = http_local_error(body, &sink, why, sizeof(why));
+	if (r < 0) {
+		r = storage_fail(s, r, "%s %s/%s: %s", method, p->base, key,
+				 why);
+		goto out;
+	}
+	if (cc != CURLE_OK) {
+		r = osdf_curl_fail(s, cc, method, key);
+		goto out;
+	}
 	(void)curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &code);
-	if (want200 ? code == 200 : code >= 200 && code < 300)
-		return 0;
-	return osdf_http_fail(s, code, method, key, x);
+	if (body ? code >= 200 && code < 300 : code == 200) {
+		r = 0;
+		goto out;
+	}
+	(void)snprintf(text, sizeof(text), "%s", keep.buf);
+	http_text_line(text, OSDF_BODY_KEEP);
+	r = osdf_http_fail(s, code, method, key, text);
+out:
+	/* the handle must not keep pointers to what we free */
+	(void)curl_easy_setopt(p->curl, CURLOPT_HTTPHEADER, NULL);
+	osdf_hdrs_free(hdrs);
+	curl_free(url);
+	sb_release(&path);
+	sb_release(&keep);
+	return r;
 }
 
 static int osdf_stat(struct storage *s, const char *key, uint64_t *ret_size)
 {
 	struct osdf_priv *p = s->priv;
-	struct osdf_xfer x = { .file = { .fd = -1 }, .out_fd = -1 };
-	struct curl_slist *hdrs = NULL;
-	CURLcode cc = CURLE_OK;
-	int r;
+	int r = osdf_request(s, "HEAD", key, NULL, -1);
 
-	r = osdf_prepare(s, key, &x, &hdrs);
-	if (r < 0)
-		goto out;
-	SETOPT(cc, p->curl, CURLOPT_NOBODY, 1L);
-	if (cc != CURLE_OK) {
-		r = cc == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
-		goto out;
-	}
-	r = osdf_perform(s, "HEAD", key, &x, true);
-	if (r == 0 && ret_size) {
-		curl_off_t len = -1;
-
-		/* a HEAD answers with the object's Content-Length */
-		if (curl_easy_getinfo(p->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
-				      &len) != CURLE_OK || len < 0)
-			r = storage_fail(s, -EPROTO,
-					 "HEAD %s/%s: no Content-Length in the answer",
-					 p->base, key);
-		else
-			*ret_size = (uint64_t)len;
-	}
-out:
-	osdf_hdrs_free(hdrs);
-	return r;
+	if (r < 0 || !ret_size)
+		return r;
+	if (http_content_length(p->curl, ret_size) < 0)
+		return storage_fail(s, -EPROTO,
+				    "HEAD %s/%s: no Content-Length in the answer",
+				    p->base, key);
+	return 0;
 }
 
 static int osdf_put(struct storage *s, const char *key, int fd, uint64_t size)
 {
-	struct osdf_priv *p = s->priv;
-	struct osdf_xfer x = {
-		.file = { .fd = fd, .size = size }, .out_fd = -1
-	};
-	struct curl_slist *hdrs = NULL;
-	CURLcode cc = CURLE_OK;
+	struct http_body body;
 	int r;
 
-	if (size > (uint64_t)INT64_MAX)
-		return storage_fail(s, -EFBIG, "'%s' is too large", key);
 	r = osdf_stat(s, key, NULL);
 	if (r != -ENOENT)
 		return r;	/* 0: already there (same bytes), or an error */
-
-	r = osdf_prepare(s, key, &x, &hdrs);
-	if (r < 0)
-		goto out;
-	SETOPT(cc, p->curl, CURLOPT_UPLOAD, 1L);
-	SETOPT(cc, p->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)size);
-	SETOPT(cc, p->curl, CURLOPT_READFUNCTION, file_body_read);
-	SETOPT(cc, p->curl, CURLOPT_READDATA, &x.file);
-	SETOPT(cc, p->curl, CURLOPT_SEEKFUNCTION, file_body_seek);
-	SETOPT(cc, p->curl, CURLOPT_SEEKDATA, &x.file);
-	if (cc != CURLE_OK) {
-		r = cc == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
-		goto out;
-	}
-	r = osdf_perform(s, "PUT", key, &x, false);
-out:
-	osdf_hdrs_free(hdrs);
-	return r;
+	http_body_fd(&body, fd, 0, size);
+	return osdf_request(s, "PUT", key, &body, -1);
 }
 
 static int osdf_get(struct storage *s, const char *key, int fd)
 {
-	struct osdf_xfer x = { .file = { .fd = -1 }, .out_fd = fd };
-	struct curl_slist *hdrs = NULL;
-	int r;
-
-	r = osdf_prepare(s, key, &x, &hdrs);
-	if (r < 0)
-		goto out;
-	r = osdf_perform(s, "GET", key, &x, true);
-out:
-	osdf_hdrs_free(hdrs);
-	return r;
+	return osdf_request(s, "GET", key, NULL, fd);
 }
 
 const struct storage_ops storage_osdf_ops = {

@@ -9,16 +9,19 @@
  *	  empty-body hash for GET, HEAD and DELETE), which libcurl signs;
  *	- has its path encoded per RFC 3986 (uppercase hex, '/' kept), and
  *	  its query parameters sorted by name, encoded the same way, and
- *	  written "name=" when they have no value ("?uploads=").
+ *	  written "name=" when they have no value ("?uploads="): libcurl
+ *	  signs the path and query as sent (http_encode(), and
+ *	  http_url_join(), which keeps them byte for byte).
  * See doc/test-servers.md section 0.
  *
  * Objects below S3_MULTIPART_THRESHOLD go up in one PUT streamed from the
  * fd; larger ones as a multipart upload of S3_PART_SIZE parts, up to
  * `jobs` ([storage] in .cmfconfig) parts in flight at once.  Bodies are
  * never held in memory: each body is read twice from the fd with pread(),
- * once to hash it and once while curl sends it, so memory stays at one
- * S3_IO_CHUNK buffer (plus curl's S3_UPLOAD_BUF) per part in flight,
- * whatever the object size.  S3 makes an object visible only once its PUT
+ * once to hash it (sha256_fd_range(), 256 KiB at a time) and once while
+ * curl sends it (a struct http_body, through curl's 256 KiB upload
+ * buffer), so memory stays at about 0.5 MiB per part in flight, whatever
+ * the object size.  S3 makes an object visible only once its PUT
  * or its CompleteMultipartUpload succeeded, which gives storage_put() its
  * all-or-nothing guarantee; a failed multipart upload is aborted so that
  * its parts do not linger.
@@ -55,13 +58,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
 
 #include "curlerr.h"
 #include "hash.h"
+#include "http.h"
 #include "sb.h"
 #include "threads.h"
 
@@ -73,31 +75,23 @@
 #define S3_PART_SIZE ((uint64_t)16 << 20)
 #define S3_MAX_PARTS 10000U
 #define S3_MAX_OBJECT_SIZE ((uint64_t)5 << 40)	/* S3's limit, 5 TiB */
-/* Buffer for hashing bodies; curl's own upload buffer is S3_UPLOAD_BUF. */
-#define S3_IO_CHUNK ((size_t)256 << 10)
-#define S3_UPLOAD_BUF (256L << 10)
 /* Response bodies other than GET data (errors, XML) are kept up to this. */
 #define S3_BODY_MAX ((size_t)64 << 10)
 #define S3_ETAG_MAX 200
 /* Longest S3 error Code or Message quoted in a message. */
 #define S3_TEXT_MAX 200
 
-#define S3_CONNECT_TIMEOUT 10L		/* seconds */
-#define S3_LOW_SPEED_LIMIT 1024L	/* bytes/s, for [sync] stall-timeout */
-
-#define SHA256_HEX_LEN 64
 #define S3_EMPTY_SHA256 \
 	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 struct s3 {
-	long stall_s;		/* [sync] stall-timeout: slower than
-				 * S3_LOW_SPEED_LIMIT this long = abandoned */
+	struct http_opts opts;	/* http,https; ca_file; stall-timeout */
 	CURL *curl;		/* reused for every request */
 	CURL **part_curl;	/* [jobs - 1] for the part threads; each NULL
 				 * until first used, then reused */
 	unsigned jobs;		/* parts of one upload in flight, >= 1 */
-	char *bucket;		/* bucket name, raw */
-	char *bucket_url;	/* "ENDPOINT/BUCKET", no trailing '/' */
+	char *bucket;		/* bucket name, raw (needs no encoding) */
+	CURLU *endpoint;	/* endpoint-url, parsed */
 	char *prefix;		/* "" or "dir/sub/" (raw, ends in '/') */
 	char *sigv4;		/* "aws:amz:REGION:s3" */
 	char *access_key;	/* may contain ':' (Swift's "test:tester") */
@@ -106,153 +100,29 @@ struct s3 {
 	char errbuf[CURL_ERROR_SIZE];	/* curl's detail for the last failure */
 };
 
-/* Where a request body comes from: a range of a file, or memory. */
-struct s3_src {
-	int fd;			/* -1: use mem */
-	uint64_t off;		/* file offset of the first byte */
-	uint64_t len;		/* body length */
-	uint64_t pos;		/* bytes handed to curl so far */
-	const char *mem;	/* when fd < 0; borrowed */
-};
-
 /* One HTTP exchange: what to send, and what came back. */
 struct s3_xfer {
 	/* in */
-	CURL *curl;
 	const char *method;	/* GET HEAD PUT POST DELETE */
 	const char *url;	/* borrowed, fully encoded */
 	const char *sha256;	/* payload hash hex; NULL: empty body */
 	const char *content_type;	/* NULL: none sent */
 	const char *range;	/* CURLOPT_RANGE, or NULL */
-	struct s3_src *src;	/* body for PUT/POST, or NULL */
+	struct http_body *src;	/* body for PUT/POST, or NULL */
 	int out_fd;		/* GET: where a 2xx body goes; -1: none */
 	/* out */
 	long status;		/* HTTP status of the final response */
 	struct sb body;		/* non-2xx-GET body, up to S3_BODY_MAX */
-	uint64_t written;	/* bytes written to out_fd */
+	struct http_sink sink;	/* writes out_fd or body */
 	char etag[S3_ETAG_MAX + 1];	/* ETag header, "" when absent */
-	int cb_err;		/* -errno from a callback's local I/O */
 	/* in: when not NULL, polled during the transfer; true stops it */
 	bool (*cancelled)(void *ud);
 	void *cancel_ud;
 };
 
 /* ------------------------------------------------------------------ */
-/* Small helpers: encoding, hashing, XML, error mapping                */
+/* Small helpers: XML, error mapping                                   */
 /* ------------------------------------------------------------------ */
-
-static bool is_unreserved(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	       (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-	       c == '~';
-}
-
-/*
- * Append @s percent-encoded per RFC 3986 with uppercase hex, as SigV4
- * wants it; '/' is kept when @keep_slash (paths), encoded otherwise
- * (query values).
- */
-static void sb_put_encoded(struct sb *sb, const char *s, bool keep_slash)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	char esc[3];
-
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (is_unreserved(c) || (keep_slash && c == '/')) {
-			sb_putc(sb, (char)c);
-			continue;
-		}
-		esc[0] = '%';
-		esc[1] = hex[c >> 4];
-		esc[2] = hex[c & 0xf];
-		sb_append(sb, esc, sizeof(esc));
-	}
-}
-
-static int sha256_final_hex(EVP_MD_CTX *ctx, char hex[SHA256_HEX_LEN + 1])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-
-	if (EVP_DigestFinal_ex(ctx, md, &n) != 1 || n != SHA256_HEX_LEN / 2)
-		return -EIO;
-	hex_encode(md, n, hex);
-	return 0;
-}
-
-/* SHA-256 of @n bytes at @p, as lowercase hex.  0 or -ENOMEM/-EIO. */
-static int sha256_mem(const void *p, size_t n, char hex[SHA256_HEX_LEN + 1])
-{
-	EVP_MD_CTX *ctx;
-	int r;
-
-	ctx = EVP_MD_CTX_new();
-	if (!ctx)
-		return -ENOMEM;
-	r = -EIO;
-	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(ctx, p, n) != 1)
-		goto out;
-	r = sha256_final_hex(ctx, hex);
-out:
-	EVP_MD_CTX_free(ctx);
-	return r;
-}
-
-/*
- * SHA-256 of bytes [@off, @off + @len) of @fd, read with pread().
- * Returns 0, -errno from pread(), -EIO if the file ends early or OpenSSL
- * fails, or -ENOMEM.
- */
-static int sha256_fd_range(int fd, uint64_t off, uint64_t len,
-			   char hex[SHA256_HEX_LEN + 1])
-{
-	EVP_MD_CTX *ctx = NULL;
-	unsigned char *buf = NULL;
-	uint64_t done = 0;
-	int r;
-
-	ctx = EVP_MD_CTX_new();
-	buf = malloc(S3_IO_CHUNK);
-	if (!ctx || !buf) {
-		r = -ENOMEM;
-		goto out;
-	}
-	r = -EIO;
-	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		goto out;
-	while (done < len) {
-		size_t want = S3_IO_CHUNK;
-		ssize_t n;
-
-		if (len - done < want)
-			want = (size_t)(len - done);
-		n = pread(fd, buf, want, (off_t)(off + done));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			goto out;
-		}
-		if (n == 0) {
-			r = -EIO;	/* shorter than the caller said */
-			goto out;
-		}
-		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1) {
-			r = -EIO;
-			goto out;
-		}
-		done += (uint64_t)n;
-	}
-	r = sha256_final_hex(ctx, hex);
-out:
-	free(buf);
-	EVP_MD_CTX_free(ctx);
-	return r;
-}
 
 /*
  * Find the text of the first <@tag> element in @xml (NUL-terminated),
@@ -310,21 +180,6 @@ static int xml_element_text(const char *xml, const char *tag, char **ret)
 	}
 	*ret = sb_detach(&sb, NULL);
 	return *ret ? 0 : -ENOMEM;
-}
-
-/* Make server-supplied text safe for a one-line message, in place. */
-static void sanitize(char *s, size_t max)
-{
-	size_t i;
-
-	for (i = 0; s[i]; i++) {
-		if (i == max) {
-			s[i] = '\0';
-			break;
-		}
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			s[i] = ' ';
-	}
 }
 
 static bool status_transient(long st)
@@ -396,74 +251,6 @@ static size_t header_cb(char *line, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
-/*
- * Response body: a successful GET's goes to out_fd; anything else is kept
- * (up to S3_BODY_MAX, the rest dropped) for the error Code or the XML.
- */
-static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-	struct s3_xfer *x = ud;
-	size_t n = size * nmemb, done = 0;
-	long st = 0;
-
-	if (x->out_fd >= 0 &&
-	    curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &st) ==
-		    CURLE_OK &&
-	    st >= 200 && st <= 299) {
-		while (done < n) {
-			ssize_t w = pwrite(x->out_fd, ptr + done, n - done,
-					   (off_t)x->written);
-
-			if (w < 0) {
-				if (errno == EINTR)
-					continue;
-				x->cb_err = -errno;
-				return 0;	/* CURLE_WRITE_ERROR */
-			}
-			done += (size_t)w;
-			x->written += (uint64_t)w;
-		}
-		return n;
-	}
-	if (x->body.len < S3_BODY_MAX) {
-		size_t keep = S3_BODY_MAX - x->body.len;
-
-		sb_append(&x->body, ptr, n < keep ? n : keep);
-	}
-	return n;
-}
-
-static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
-{
-	struct s3_xfer *x = ud;
-	struct s3_src *src = x->src;
-	size_t want = size * nitems;
-	ssize_t n;
-
-	if (src->len - src->pos < want)
-		want = (size_t)(src->len - src->pos);
-	if (!want)
-		return 0;
-	if (src->fd < 0) {
-		memcpy(buf, src->mem + src->pos, want);
-		src->pos += want;
-		return want;
-	}
-	do {
-		n = pread(src->fd, buf, want, (off_t)(src->off + src->pos));
-	} while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		x->cb_err = -errno;
-		return CURL_READFUNC_ABORT;
-	}
-	if (n == 0) {
-		x->cb_err = -EIO;	/* the file shrank under us */
-		return CURL_READFUNC_ABORT;
-	}
-	src->pos += (uint64_t)n;
-	return (size_t)n;
-}
-
 /* Stop the transfer (CURLE_ABORTED_BY_CALLBACK) once x->cancelled says so. */
 static int xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow,
 		       curl_off_t ultotal, curl_off_t ulnow)
@@ -477,31 +264,18 @@ static int xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow,
 	return x->cancelled(x->cancel_ud) ? 1 : 0;
 }
 
-/* curl rewinds the body when it resends on a connection that went stale. */
-static int seek_cb(void *ud, curl_off_t offset, int origin)
-{
-	struct s3_xfer *x = ud;
-
-	if (origin != SEEK_SET || offset < 0 ||
-	    (uint64_t)offset > x->src->len)
-		return CURL_SEEKFUNC_CANTSEEK;
-	x->src->pos = (uint64_t)offset;
-	return CURL_SEEKFUNC_OK;
-}
-
 /* ------------------------------------------------------------------ */
 /* Requests                                                            */
 /* ------------------------------------------------------------------ */
 
-static void xfer_init(struct s3_xfer *x, struct s3 *p, const char *method,
+static void xfer_init(struct s3_xfer *x, const char *method,
 		      const char *url)
 {
 	memset(x, 0, sizeof(*x));
-	x->curl = p->curl;
 	x->method = method;
 	x->url = url;
 	x->out_fd = -1;
-	sb_init(&x->body, S3_BODY_MAX + 1);
+	sb_init(&x->body, S3_BODY_MAX);
 }
 
 static void xfer_release(struct s3_xfer *x)
@@ -509,69 +283,43 @@ static void xfer_release(struct s3_xfer *x)
 	sb_release(&x->body);
 }
 
-static CURLcode s3_setopts(struct s3 *p, struct s3_xfer *x,
-			   struct curl_slist *hdrs)
+/* Reset the handle and set up @x on it.  0, -ENOMEM or -EINVAL. */
+static int s3_setopts(struct s3 *p, struct s3_xfer *x,
+		      struct curl_slist *hdrs)
 {
 	CURL *c = p->curl;
-	CURLcode cc;
+	CURLcode cc = CURLE_OK;
+	int r;
 
-	if ((cc = curl_easy_setopt(c, CURLOPT_URL, x->url)) ||
-	    (cc = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https")) ||
-	    (cc = curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR,
-				   "http,https")) ||
-	    (cc = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L)) ||
-	    (cc = curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
-				   S3_CONNECT_TIMEOUT)) ||
-	    (cc = curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT,
-				   S3_LOW_SPEED_LIMIT)) ||
-	    (cc = curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, p->stall_s)) ||
-	    (cc = curl_easy_setopt(c, CURLOPT_ERRORBUFFER, p->errbuf)) ||
-	    (cc = curl_easy_setopt(c, CURLOPT_AWS_SIGV4, p->sigv4)) ||
-	    (cc = curl_easy_setopt(c, CURLOPT_USERNAME, p->access_key)) ||
-	    (cc = curl_easy_setopt(c, CURLOPT_PASSWORD, p->secret_key)) ||
-	    (cc = curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs)) ||
-	    (cc = curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb)) ||
-	    (cc = curl_easy_setopt(c, CURLOPT_HEADERDATA, x)) ||
-	    (cc = curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb)) ||
-	    (cc = curl_easy_setopt(c, CURLOPT_WRITEDATA, x)))
-		return cc;
-	if (p->ca_file &&
-	    (cc = curl_easy_setopt(c, CURLOPT_CAINFO, p->ca_file)))
-		return cc;
-	if (x->range && (cc = curl_easy_setopt(c, CURLOPT_RANGE, x->range)))
-		return cc;
-	if (x->cancelled &&
-	    ((cc = curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L)) ||
-	     (cc = curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION,
-				    xferinfo_cb)) ||
-	     (cc = curl_easy_setopt(c, CURLOPT_XFERINFODATA, x))))
-		return cc;
-
-	if (!strcmp(x->method, "HEAD"))
-		return curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-	if (!strcmp(x->method, "GET"))
-		return curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-	if (!strcmp(x->method, "DELETE"))
-		return curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
-	if (!strcmp(x->method, "PUT")) {
-		if ((cc = curl_easy_setopt(c, CURLOPT_UPLOAD, 1L)) ||
-		    (cc = curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
-					   (curl_off_t)x->src->len)) ||
-		    (cc = curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE,
-					   S3_UPLOAD_BUF)))
-			return cc;
-	} else {	/* POST */
-		if ((cc = curl_easy_setopt(c, CURLOPT_POST, 1L)) ||
-		    (cc = curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-					   (curl_off_t)x->src->len)))
-			return cc;
+	r = http_reset(c, &p->opts, x->url, p->errbuf);
+	if (r == 0)
+		r = http_receive(c, &x->sink, x->out_fd, &x->body, 0);
+	if (r < 0)
+		return r;
+	HTTP_SETOPT(cc, c, CURLOPT_AWS_SIGV4, p->sigv4);
+	HTTP_SETOPT(cc, c, CURLOPT_USERNAME, p->access_key);
+	HTTP_SETOPT(cc, c, CURLOPT_PASSWORD, p->secret_key);
+	HTTP_SETOPT(cc, c, CURLOPT_HTTPHEADER, hdrs);
+	HTTP_SETOPT(cc, c, CURLOPT_HEADERFUNCTION, header_cb);
+	HTTP_SETOPT(cc, c, CURLOPT_HEADERDATA, x);
+	if (x->range)
+		HTTP_SETOPT(cc, c, CURLOPT_RANGE, x->range);
+	if (x->cancelled) {
+		HTTP_SETOPT(cc, c, CURLOPT_NOPROGRESS, 0L);
+		HTTP_SETOPT(cc, c, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+		HTTP_SETOPT(cc, c, CURLOPT_XFERINFODATA, x);
 	}
-	if ((cc = curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb)) ||
-	    (cc = curl_easy_setopt(c, CURLOPT_READDATA, x)) ||
-	    (cc = curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, seek_cb)) ||
-	    (cc = curl_easy_setopt(c, CURLOPT_SEEKDATA, x)))
-		return cc;
-	return CURLE_OK;
+	if (!strcmp(x->method, "HEAD"))
+		HTTP_SETOPT(cc, c, CURLOPT_NOBODY, 1L);
+	else if (!strcmp(x->method, "DELETE"))
+		HTTP_SETOPT(cc, c, CURLOPT_CUSTOMREQUEST, "DELETE");
+	if (cc != CURLE_OK)
+		return http_opt_errno(cc);
+	if (!strcmp(x->method, "PUT"))
+		return http_send(c, x->src);
+	if (!strcmp(x->method, "POST"))
+		return http_post(c, x->src);
+	return 0;
 }
 
 /*
@@ -584,19 +332,13 @@ static int s3_perform(struct storage *s, struct s3_xfer *x, const char *what)
 {
 	struct s3 *p = s->priv;
 	struct curl_slist *hdrs = NULL, *tmp;
-	char line[128];
+	char line[128], why[160] = "";
 	CURLcode cc;
 	int r;
 
-	/* a body read by curl from the file starts at its beginning */
-	if (x->src)
-		x->src->pos = 0;
 	x->status = 0;
 	x->etag[0] = '\0';
-	x->cb_err = 0;
-	x->written = 0;
 	sb_reset(&x->body);
-	p->errbuf[0] = '\0';
 
 	(void)snprintf(line, sizeof(line), "x-amz-content-sha256: %s",
 		       x->sha256 ? x->sha256 : S3_EMPTY_SHA256);
@@ -616,25 +358,21 @@ static int s3_perform(struct storage *s, struct s3_xfer *x, const char *what)
 		hdrs = tmp;
 	}
 
-	curl_easy_reset(p->curl);
-	cc = s3_setopts(p, x, hdrs);
-	if (cc == CURLE_OK)
-		cc = curl_easy_perform(p->curl);
-	if (cc != CURLE_OK) {
-		char ebuf[128];
-
-		if (x->cb_err) {
-			r = storage_fail(s, x->cb_err,
-					 "S3 %s %s: local file: %s", x->method,
-					 what,
-					 strerror_r(-x->cb_err, ebuf,
-						    sizeof(ebuf)));
-			goto out;
-		}
-		r = storage_fail(s, curl_to_errno(p->curl, cc), "S3 %s %s: %s",
+	r = s3_setopts(p, x, hdrs);
+	if (r < 0) {
+		r = storage_fail(s, r, "S3 %s %s: cannot set up the request: %s",
 				 x->method, what,
-				 p->errbuf[0] ? p->errbuf :
-						curl_easy_strerror(cc));
+				 strerror_r(-r, why, sizeof(why)));
+		goto out;
+	}
+	cc = curl_easy_perform(p->curl);
+	if (cc != CURLE_OK) {
+		r = http_local_error(x->src, &x->sink, why, sizeof(why));
+		if (r == 0)
+			r = curl_to_errno(p->curl, cc);
+		r = storage_fail(s, r, "S3 %s %s: %s", x->method, what,
+				 why[0] ? why : p->errbuf[0] ? p->errbuf :
+				 curl_easy_strerror(cc));
 		goto out;
 	}
 	cc = curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &x->status);
@@ -665,9 +403,9 @@ static int s3_fail_status(struct storage *s, const char *method,
 	int r;
 
 	if (xml_element_text(body, "Code", &code) == 0)
-		sanitize(code, S3_TEXT_MAX);
+		http_text_line(code, S3_TEXT_MAX);
 	if (xml_element_text(body, "Message", &msg) == 0)
-		sanitize(msg, S3_TEXT_MAX);
+		http_text_line(msg, S3_TEXT_MAX);
 	r = code_to_errno(code, http_status_to_errno(status));
 	r = storage_fail(s, r, "S3 %s %s: %ld%s%s%s%s%s", method, what, status,
 			 code ? " " : "", code ? code : "",
@@ -683,26 +421,28 @@ static int s3_fail_status(struct storage *s, const char *method,
 }
 
 /*
- * "BUCKET_URL/PREFIXKEY[?QUERY]" with the key encoded (NULL @key: the
- * bucket itself).  @query (borrowed) is already sorted and encoded.
- * Returns an owned string or NULL on ENOMEM.
+ * The URL of the bucket, ENDPOINT/BUCKET, or with @key of the object,
+ * ENDPOINT/BUCKET/PREFIXKEY with prefix and key percent-encoded as SigV4
+ * signs them; @query (borrowed, already sorted and encoded) when not
+ * NULL.  Owned (curl_free()), or NULL on ENOMEM.
  */
 static char *s3_url(const struct s3 *p, const char *key, const char *query)
 {
-	struct sb sb;
+	char *url = NULL;
+	struct sb path;
 
-	sb_init(&sb, 0);
-	sb_puts(&sb, p->bucket_url);
+	sb_init(&path, 0);
+	sb_puts(&path, p->bucket);	/* checked: needs no encoding */
 	if (key) {
-		sb_putc(&sb, '/');
-		sb_put_encoded(&sb, p->prefix, true);
-		sb_put_encoded(&sb, key, true);
+		sb_putc(&path, '/');
+		http_encode(&path, p->prefix, true);
+		http_encode(&path, key, true);
 	}
-	if (query) {
-		sb_putc(&sb, '?');
-		sb_puts(&sb, query);
-	}
-	return sb_detach(&sb, NULL);
+	if (sb_err(&path) ||
+	    http_url_join(p->endpoint, path.buf, query, &url) < 0)
+		url = NULL;
+	sb_release(&path);
+	return url;
 }
 
 /*
@@ -726,7 +466,7 @@ static int s3_head_diagnose(struct storage *s, const char *key,
 	if (!url)
 		return storage_fail(s, http_status_to_errno(head_status),
 				    "S3 HEAD %s: %ld", what, head_status);
-	xfer_init(&x, p, "GET", url);
+	xfer_init(&x, "GET", url);
 	if (key)
 		x.range = "0-0";
 	r = s3_perform(s, &x, what);
@@ -738,7 +478,7 @@ static int s3_head_diagnose(struct storage *s, const char *key,
 		r = s3_fail_status(s, "HEAD", what, head_status, x.body.buf,
 				   ret_code);
 	xfer_release(&x);
-	free(url);
+	curl_free(url);
 	return r;
 }
 
@@ -762,7 +502,7 @@ static int s3_head(struct storage *s, const char *key, const char *what,
 	if (!url)
 		return storage_fail(s, -ENOMEM, "S3 HEAD %s: out of memory",
 				    what);
-	xfer_init(&x, p, "HEAD", url);
+	xfer_init(&x, "HEAD", url);
 	r = s3_perform(s, &x, what);
 	if (r < 0)
 		goto out;
@@ -777,7 +517,7 @@ static int s3_head(struct storage *s, const char *key, const char *what,
 		r = s3_fail_status(s, "HEAD", what, x.status, "", NULL);
 out:
 	xfer_release(&x);
-	free(url);
+	curl_free(url);
 	return r;
 }
 
@@ -800,7 +540,7 @@ static void s3_free(struct s3 *p)
 		free(p->part_curl);
 	}
 	free(p->bucket);
-	free(p->bucket_url);
+	curl_url_cleanup(p->endpoint);
 	free(p->prefix);
 	free(p->sigv4);
 	free(p->access_key);
@@ -821,10 +561,11 @@ static bool bucket_name_ok(const char *b, size_t n)
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)b[i];
 
-		if (!is_unreserved(c) || c == '~')
+		if (!http_unreserved(c) || c == '~')
 			return false;
 	}
-	return true;
+	/* "." and "..": a URL path would lose them */
+	return strspn(b, ".") < n;
 }
 
 /*
@@ -881,35 +622,25 @@ static int parse_storage_url(struct storage *s, struct s3 *p,
 }
 
 /*
- * "ENDPOINT/BUCKET" into p->bucket_url.  The endpoint must be an http or
- * https URL without credentials, query or fragment; a path is kept.
+ * Parse @endpoint into p->endpoint: an http or https URL without
+ * credentials, query or fragment; a path is kept.
  */
-static int build_bucket_url(struct storage *s, struct s3 *p,
-			    const char *endpoint)
+static int parse_endpoint(struct storage *s, struct s3 *p,
+			  const char *endpoint)
 {
-	const char *auth;
-	size_t n;
-	struct sb sb;
+	const char *why = "is not set";
+	int r = -EINVAL;
 
-	if (!endpoint || (strncmp(endpoint, "http://", 7) &&
-			  strncmp(endpoint, "https://", 8)))
-		return storage_fail(s, -EINVAL,
-				    "S3: endpoint-url must start with http:// or https://");
-	auth = strstr(endpoint, "://") + 3;
-	n = strcspn(auth, "/");
-	if (!n || memchr(auth, '@', n) || strpbrk(endpoint, "?# \t\r\n"))
-		return storage_fail(s, -EINVAL,
-				    "S3: endpoint-url must be http(s)://HOST[:PORT][/PATH], without user, query or spaces");
-	n = strlen(endpoint);
-	while (n && endpoint[n - 1] == '/')
-		n--;
-	sb_init(&sb, 0);
-	sb_append(&sb, endpoint, n);
-	sb_putc(&sb, '/');
-	sb_puts(&sb, p->bucket);	/* checked: needs no encoding */
-	p->bucket_url = sb_detach(&sb, NULL);
-	if (!p->bucket_url)
-		return storage_fail(s, -ENOMEM, "S3: out of memory");
+	if (endpoint)
+		r = http_url_parse(endpoint, "http,https",
+				   HTTP_URL_NO_USER | HTTP_URL_NO_QUERY |
+				   HTTP_URL_NO_FRAGMENT, &p->endpoint, &why);
+	if (r == -ENOMEM)
+		return storage_fail(s, r, "S3: out of memory");
+	if (r < 0)
+		return storage_fail(s, r,
+				    "S3: endpoint-url '%s' %s: it must be http(s)://HOST[:PORT][/PATH], without user, query or spaces",
+				    endpoint ? endpoint : "", why);
 	return 0;
 }
 
@@ -933,12 +664,10 @@ static int s3_open(struct storage *s, const struct config *cfg)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return storage_fail(s, -ENOMEM, "S3: out of memory");
-	p->stall_s = (long)config_stall_timeout(cfg);
-
 	r = parse_storage_url(s, p, cfg->storage_url);
 	if (r < 0)
 		goto out;
-	r = build_bucket_url(s, p, cfg->endpoint_url);
+	r = parse_endpoint(s, p, cfg->endpoint_url);
 	if (r < 0)
 		goto out;
 	if (!cfg->access_key_id || !*cfg->access_key_id ||
@@ -959,6 +688,9 @@ static int s3_open(struct storage *s, const struct config *cfg)
 	p->secret_key = strdup(cfg->secret_key);
 	p->ca_file = cfg->ca_file && *cfg->ca_file ? strdup(cfg->ca_file) :
 						    NULL;
+	p->opts.protocols = "http,https";
+	p->opts.ca_file = p->ca_file;
+	p->opts.stall_s = (long)config_stall_timeout(cfg);
 	p->curl = curl_easy_init();
 	p->jobs = config_storage_jobs(cfg);
 	if (p->jobs > 1)
@@ -1005,18 +737,14 @@ static void s3_close(struct storage *s)
 static int s3_stat(struct storage *s, const char *key, uint64_t *ret_size)
 {
 	struct s3 *p = s->priv;
-	curl_off_t len = -1;
 	int r = s3_head(s, key, key, NULL);
 
 	if (r < 0 || !ret_size)
 		return r;
-	/* a HEAD answers with the object's Content-Length */
-	if (curl_easy_getinfo(p->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
-			      &len) != CURLE_OK || len < 0)
+	if (http_content_length(p->curl, ret_size) < 0)
 		return storage_fail(s, -EPROTO,
 				    "S3 HEAD %s: no Content-Length in the answer",
 				    key);
-	*ret_size = (uint64_t)len;
 	return 0;
 }
 
@@ -1026,11 +754,12 @@ static int s3_put_single(struct storage *s, const char *key, int fd,
 {
 	struct s3 *p = s->priv;
 	char sha[SHA256_HEX_LEN + 1], ebuf[128];
-	struct s3_src src = { .fd = fd, .off = 0, .len = size };
+	struct http_body src;
 	struct s3_xfer x;
 	char *url;
 	int r;
 
+	http_body_fd(&src, fd, 0, size);
 	r = sha256_fd_range(fd, 0, size, sha);
 	if (r < 0)
 		return storage_fail(s, r, "S3 PUT %s: reading the file: %s",
@@ -1039,14 +768,14 @@ static int s3_put_single(struct storage *s, const char *key, int fd,
 	if (!url)
 		return storage_fail(s, -ENOMEM, "S3 PUT %s: out of memory",
 				    key);
-	xfer_init(&x, p, "PUT", url);
+	xfer_init(&x, "PUT", url);
 	x.sha256 = sha;
 	x.src = &src;
 	r = s3_perform(s, &x, key);
 	if (r == 0 && x.status != 200)
 		r = s3_fail_status(s, "PUT", key, x.status, x.body.buf, NULL);
 	xfer_release(&x);
-	free(url);
+	curl_free(url);
 	return r;
 }
 
@@ -1055,7 +784,7 @@ static void sb_put_param(struct sb *sb, const char *name, const char *value)
 {
 	sb_puts(sb, name);
 	sb_putc(sb, '=');
-	sb_put_encoded(sb, value, false);
+	http_encode(sb, value, false);
 }
 
 /* Abort a multipart upload, keeping the message of the failure. */
@@ -1074,12 +803,12 @@ static void s3_multipart_abort(struct storage *s, const char *key,
 	if (!sb_err(&q))
 		url = s3_url(p, key, q.buf);
 	if (url) {
-		xfer_init(&x, p, "DELETE", url);
+		xfer_init(&x, "DELETE", url);
 		/* best effort: a leftover upload only costs space */
 		(void)s3_perform(s, &x, key);
 		xfer_release(&x);
 	}
-	free(url);
+	curl_free(url);
 	sb_release(&q);
 	memcpy(s->error, saved, sizeof(saved));
 }
@@ -1089,16 +818,17 @@ static int s3_multipart_initiate(struct storage *s, const char *key,
 				 char **ret_id)
 {
 	struct s3 *p = s->priv;
-	struct s3_src src = { .fd = -1, .mem = "" };
+	struct http_body src;
 	struct s3_xfer x;
 	char *url, *id = NULL;
 	int r;
 
+	http_body_mem(&src, "", 0);
 	url = s3_url(p, key, "uploads=");
 	if (!url)
 		return storage_fail(s, -ENOMEM, "S3 POST %s: out of memory",
 				    key);
-	xfer_init(&x, p, "POST", url);
+	xfer_init(&x, "POST", url);
 	x.src = &src;
 	/* the object's type is set here; without it curl sends a form type */
 	x.content_type = "application/octet-stream";
@@ -1126,7 +856,7 @@ static int s3_multipart_initiate(struct storage *s, const char *key,
 out:
 	free(id);
 	xfer_release(&x);
-	free(url);
+	curl_free(url);
 	return r;
 }
 
@@ -1142,12 +872,13 @@ static int s3_multipart_part(struct storage *s, const char *key,
 {
 	struct s3 *p = s->priv;
 	char sha[SHA256_HEX_LEN + 1], ebuf[128], what[128];
-	struct s3_src src = { .fd = fd, .off = off, .len = len };
+	struct http_body src;
 	struct s3_xfer x;
 	char *url = NULL;
 	struct sb q;
 	int r;
 
+	http_body_fd(&src, fd, off, len);
 	(void)snprintf(what, sizeof(what), "%s (part %u)", key, num);
 	r = sha256_fd_range(fd, off, len, sha);
 	if (r < 0)
@@ -1163,7 +894,7 @@ static int s3_multipart_part(struct storage *s, const char *key,
 	if (!url)
 		return storage_fail(s, -ENOMEM, "S3 PUT %s: out of memory",
 				    key);
-	xfer_init(&x, p, "PUT", url);
+	xfer_init(&x, "PUT", url);
 	x.sha256 = sha;
 	x.src = &src;
 	x.cancelled = cancelled;
@@ -1184,7 +915,7 @@ static int s3_multipart_part(struct storage *s, const char *key,
 					 "S3 PUT %s: out of memory", key);
 out:
 	xfer_release(&x);
-	free(url);
+	curl_free(url);
 	return r;
 }
 
@@ -1199,7 +930,7 @@ static int s3_multipart_complete(struct storage *s, const char *key,
 {
 	struct s3 *p = s->priv;
 	char sha[SHA256_HEX_LEN + 1];
-	struct s3_src src = { .fd = -1 };
+	struct http_body src;
 	struct s3_xfer x;
 	struct sb xml, q;
 	char *url = NULL;
@@ -1224,14 +955,13 @@ static int s3_multipart_complete(struct storage *s, const char *key,
 		r = storage_fail(s, -ENOMEM, "S3 POST %s: out of memory", key);
 		goto out_free;
 	}
-	r = sha256_mem(xml.buf, xml.len, sha);
+	r = sha256_buf(xml.buf, xml.len, sha);
 	if (r < 0) {
 		r = storage_fail(s, r, "S3 POST %s: hashing failed", key);
 		goto out_free;
 	}
-	src.mem = xml.buf;
-	src.len = xml.len;
-	xfer_init(&x, p, "POST", url);
+	http_body_mem(&src, xml.buf, xml.len);
+	xfer_init(&x, "POST", url);
 	x.sha256 = sha;
 	x.src = &src;
 	x.content_type = "application/xml";
@@ -1244,7 +974,7 @@ static int s3_multipart_complete(struct storage *s, const char *key,
 				 "S3 POST %s?uploadId: unexpected answer", key);
 	xfer_release(&x);
 out_free:
-	free(url);
+	curl_free(url);
 	sb_release(&q);
 	sb_release(&xml);
 	return r;
@@ -1477,13 +1207,13 @@ static int s3_get(struct storage *s, const char *key, int fd)
 	if (!url)
 		return storage_fail(s, -ENOMEM, "S3 GET %s: out of memory",
 				    key);
-	xfer_init(&x, p, "GET", url);
+	xfer_init(&x, "GET", url);
 	x.out_fd = fd;
 	r = s3_perform(s, &x, key);
 	if (r == 0 && x.status != 200)
 		r = s3_fail_status(s, "GET", key, x.status, x.body.buf, NULL);
 	xfer_release(&x);
-	free(url);
+	curl_free(url);
 	return r;
 }
 

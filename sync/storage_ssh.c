@@ -26,10 +26,11 @@
  * upload of the same key removes such leftovers once the object is in
  * place, and the object, never confirmed, is still pending until then.
  *
- * One CURL handle per storage.  It is reset before every request, which
- * keeps the SSH connection open for the next one.  Transfers are not bound
- * by a total timeout (objects may be large): connecting has 10 s, and a
- * transfer that makes no progress for 60 s is abandoned.
+ * One CURL handle per storage.  It is reset before every request
+ * (http_reset()), which keeps the SSH connection open for the next one.
+ * Transfers are not bound by a total timeout (objects may be large):
+ * connecting has 10 s, one SFTP reply 60 s, and a transfer that makes no
+ * progress for [sync] stall-timeout is abandoned.
  */
 #include "storage_i.h"
 
@@ -50,16 +51,15 @@
 
 #include "curlerr.h"
 #include "hash.h"
+#include "http.h"
 #include "sb.h"
 
-#define SSH_CONNECT_TIMEOUT	10L	/* seconds, TCP + SSH handshake */
 #define SSH_RESPONSE_TIMEOUT	60L	/* seconds for one SFTP reply */
-#define SSH_BUFFER_SIZE		(256L * 1024)
 #define SSH_DEFAULT_PORT	22L
 #define SHA256_B64_LEN		43	/* base64 of 32 bytes, no padding */
 
 struct ssh_priv {
-	long stall_s;		/* [sync] stall-timeout */
+	struct http_opts opts;	/* sftp only; stall-timeout */
 	CURL *curl;
 	CURLU *url;		/* sftp://host[:port]/: no user, no path */
 	char *user;		/* login name */
@@ -72,14 +72,6 @@ struct ssh_priv {
 	char *pin;		/* host key SHA256, base64 without padding */
 	char errbuf[CURL_ERROR_SIZE];
 };
-
-/* One upload or download between a local fd and libcurl. */
-/* Set a curl option unless an earlier one failed: the first error sticks. */
-#define SETOPT(cc, h, opt, val)                                         \
-	do {                                                            \
-		if ((cc) == CURLE_OK)                                   \
-			(cc) = curl_easy_setopt((h), (opt), (val));     \
-	} while (0)
 
 static char *str_cat3(const char *a, const char *b, const char *c)
 {
@@ -156,41 +148,20 @@ static int ssh_parse_url(struct storage *s, struct ssh_priv *p,
 			 const char *url)
 {
 	CURLU *u = NULL;
-	char *user = NULL, *pass = NULL, *host = NULL, *port = NULL;
-	char *path = NULL, *query = NULL;
+	char *user = NULL, *host = NULL, *port = NULL, *path = NULL;
+	const char *why;
 	CURLUcode uc;
 	size_t len;
 	int r;
 
-	if (strncasecmp(url, "ssh://", 6) != 0) {
-		r = storage_fail(s, -EINVAL,
-				 "ssh storage url '%s' does not start with ssh://",
-				 url);
+	r = http_url_parse(url, "ssh",
+			   HTTP_URL_NO_PASSWORD | HTTP_URL_NO_QUERY, &u, &why);
+	if (r == -EINVAL)
+		r = storage_fail(s, r,
+				 "ssh storage url '%s' %s: it must be ssh://[user@]host[:port]/path (key authentication only)",
+				 url, why);
+	if (r < 0)
 		goto out;
-	}
-	u = curl_url();
-	if (!u) {
-		r = -ENOMEM;
-		goto out;
-	}
-	uc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
-	if (uc != CURLUE_OK) {
-		r = uc == CURLUE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
-		r = storage_fail(s, r, "cannot parse ssh storage url '%s': %s",
-				 url, curl_url_strerror(uc));
-		goto out;
-	}
-	if (curl_url_get(u, CURLUPART_PASSWORD, &pass, 0) == CURLUE_OK) {
-		r = storage_fail(s, -EINVAL,
-				 "ssh storage url '%s' has a password: only key authentication is supported",
-				 url);
-		goto out;
-	}
-	if (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK) {
-		r = storage_fail(s, -EINVAL,
-				 "ssh storage url '%s' has a query", url);
-		goto out;
-	}
 	uc = curl_url_get(u, CURLUPART_USER, &user, CURLU_URLDECODE);
 	if (uc == CURLUE_OK && user[0] != '\0') {
 		p->user = strdup(user);
@@ -272,11 +243,9 @@ static int ssh_parse_url(struct storage *s, struct ssh_priv *p,
 	r = 0;
 out:
 	curl_free(user);
-	curl_free(pass);
 	curl_free(host);
 	curl_free(port);
 	curl_free(path);
-	curl_free(query);
 	curl_url_cleanup(u);
 	return r;
 }
@@ -391,7 +360,8 @@ static int ssh_open(struct storage *s, const struct config *cfg)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->stall_s = (long)config_stall_timeout(cfg);
+	p->opts.protocols = "sftp";
+	p->opts.stall_s = (long)config_stall_timeout(cfg);
 
 	r = ssh_parse_url(s, p, cfg->storage_url);
 	if (r < 0)
@@ -447,28 +417,16 @@ static void ssh_close(struct storage *s)
 /* sftp://host[:port]/<root><key>, owned (curl_free) in *ret_url. */
 static int ssh_url(struct ssh_priv *p, const char *key, char **ret_url)
 {
-	CURLU *u = NULL;
-	char *path = NULL;
-	CURLUcode uc;
+	struct sb path;
 	int r;
 
-	path = str_cat3(p->root, key, "");
-	u = curl_url_dup(p->url);
-	if (!path || !u) {
-		r = -ENOMEM;
-		goto out;
-	}
-	uc = curl_url_set(u, CURLUPART_PATH, path, CURLU_URLENCODE);
-	if (uc == CURLUE_OK)
-		uc = curl_url_get(u, CURLUPART_URL, ret_url, 0);
-	if (uc != CURLUE_OK) {
-		r = uc == CURLUE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
-		goto out;
-	}
-	r = 0;
-out:
-	free(path);
-	curl_url_cleanup(u);
+	sb_init(&path, 0);
+	http_encode(&path, p->root, true);
+	http_encode(&path, key, true);
+	r = sb_err(&path);
+	if (r == 0)
+		r = http_url_join(p->url, path.buf, NULL, ret_url);
+	sb_release(&path);
 	return r;
 }
 
@@ -481,26 +439,19 @@ static int ssh_prepare(struct storage *s, const char *url)
 	struct ssh_priv *p = s->priv;
 	CURL *h = p->curl;
 	CURLcode cc = CURLE_OK;
+	int r;
 
-	curl_easy_reset(h);
-	p->errbuf[0] = '\0';
-	SETOPT(cc, h, CURLOPT_ERRORBUFFER, p->errbuf);
-	SETOPT(cc, h, CURLOPT_URL, url);
-	SETOPT(cc, h, CURLOPT_PROTOCOLS_STR, "sftp");
-	SETOPT(cc, h, CURLOPT_REDIR_PROTOCOLS_STR, "sftp");
-	SETOPT(cc, h, CURLOPT_NOSIGNAL, 1L);
-	SETOPT(cc, h, CURLOPT_CONNECTTIMEOUT, SSH_CONNECT_TIMEOUT);
-	SETOPT(cc, h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	SETOPT(cc, h, CURLOPT_LOW_SPEED_TIME, p->stall_s);
-	SETOPT(cc, h, CURLOPT_SERVER_RESPONSE_TIMEOUT, SSH_RESPONSE_TIMEOUT);
-	SETOPT(cc, h, CURLOPT_TCP_KEEPALIVE, 1L);
-	SETOPT(cc, h, CURLOPT_BUFFERSIZE, SSH_BUFFER_SIZE);
-	SETOPT(cc, h, CURLOPT_UPLOAD_BUFFERSIZE, SSH_BUFFER_SIZE);
-	SETOPT(cc, h, CURLOPT_USERNAME, p->user);
-	SETOPT(cc, h, CURLOPT_SSH_AUTH_TYPES, (long)CURLSSH_AUTH_PUBLICKEY);
-	SETOPT(cc, h, CURLOPT_SSH_PRIVATE_KEYFILE, p->key_file);
-	SETOPT(cc, h, CURLOPT_SSH_PUBLIC_KEYFILE, p->pub_file);
-	SETOPT(cc, h, CURLOPT_SSH_HOST_PUBLIC_KEY_SHA256, p->pin);
+	r = http_reset(h, &p->opts, url, p->errbuf);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return storage_fail(s, r, "libcurl refused an SFTP option");
+	HTTP_SETOPT(cc, h, CURLOPT_SERVER_RESPONSE_TIMEOUT, SSH_RESPONSE_TIMEOUT);
+	HTTP_SETOPT(cc, h, CURLOPT_USERNAME, p->user);
+	HTTP_SETOPT(cc, h, CURLOPT_SSH_AUTH_TYPES, (long)CURLSSH_AUTH_PUBLICKEY);
+	HTTP_SETOPT(cc, h, CURLOPT_SSH_PRIVATE_KEYFILE, p->key_file);
+	HTTP_SETOPT(cc, h, CURLOPT_SSH_PUBLIC_KEYFILE, p->pub_file);
+	HTTP_SETOPT(cc, h, CURLOPT_SSH_HOST_PUBLIC_KEY_SHA256, p->pin);
 	if (cc == CURLE_OUT_OF_MEMORY)
 		return -ENOMEM;
 	if (cc != CURLE_OK)
@@ -580,27 +531,6 @@ static int ssh_fail(struct storage *s, CURLcode cc, const char *what,
 	}
 }
 
-static size_t ssh_write_cb(char *ptr, size_t size, size_t nmemb, void *data)
-{
-	struct file_body *x = data;
-	size_t len = size * nmemb, done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = pwrite(x->fd, ptr + done, len - done,
-			   (off_t)(x->off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			x->err = n < 0 ? -errno : -EIO;
-			return 0;	/* CURLE_WRITE_ERROR */
-		}
-		done += (size_t)n;
-	}
-	x->off += len;
-	return len;
-}
-
 /* Stops a download at its first bytes: the size is known by then. */
 static size_t first_bytes_cb(char *ptr, size_t size, size_t nmemb,
 			     void *data)
@@ -628,15 +558,15 @@ static int ssh_stat(struct storage *s, const char *key, uint64_t *ret_size)
 		goto out;
 	if (!ret_size) {
 		/* opens the file for reading and stats it, reads nothing */
-		SETOPT(cc, p->curl, CURLOPT_NOBODY, 1L);
+		HTTP_SETOPT(cc, p->curl, CURLOPT_NOBODY, 1L);
 	} else {
 		/*
 		 * libcurl reports an SFTP file's size once a download has
 		 * begun (not for a NOBODY): begin one, stop at its first
 		 * bytes.
 		 */
-		SETOPT(cc, p->curl, CURLOPT_WRITEFUNCTION, first_bytes_cb);
-		SETOPT(cc, p->curl, CURLOPT_WRITEDATA, &stopped);
+		HTTP_SETOPT(cc, p->curl, CURLOPT_WRITEFUNCTION, first_bytes_cb);
+		HTTP_SETOPT(cc, p->curl, CURLOPT_WRITEDATA, &stopped);
 	}
 	if (cc == CURLE_OK)
 		cc = curl_easy_perform(p->curl);
@@ -644,21 +574,13 @@ static int ssh_stat(struct storage *s, const char *key, uint64_t *ret_size)
 		cc = CURLE_OK;
 	r = cc == CURLE_OK ? 0 : ssh_fail(s, cc, "stat", key);
 	if (r == 0 && ret_size) {
-		curl_off_t len = -1;
-
 		/* a download that ended without a byte: an empty file */
 		if (!stopped)
-			len = 0;
-		else if (curl_easy_getinfo(p->curl,
-					   CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
-					   &len) != CURLE_OK)
-			len = -1;
-		if (len < 0)
+			*ret_size = 0;
+		else if (http_content_length(p->curl, ret_size) < 0)
 			r = storage_fail(s, -EPROTO,
 					 "SFTP stat of %s: no size in the answer",
 					 key);
-		else
-			*ret_size = (uint64_t)len;
 	}
 out:
 	curl_free(url);
@@ -718,8 +640,8 @@ static int ssh_drop_tmp(struct storage *s, const char *key, const char *tmp)
 	r = ssh_prepare(s, url);
 	if (r < 0)
 		goto out;
-	SETOPT(cc, p->curl, CURLOPT_NOBODY, 1L);
-	SETOPT(cc, p->curl, CURLOPT_QUOTE, quote);
+	HTTP_SETOPT(cc, p->curl, CURLOPT_NOBODY, 1L);
+	HTTP_SETOPT(cc, p->curl, CURLOPT_QUOTE, quote);
 	if (cc == CURLE_OK)
 		cc = curl_easy_perform(p->curl);
 	if (cc == CURLE_REMOTE_FILE_NOT_FOUND)
@@ -733,12 +655,6 @@ out:
 	free(cmd);
 	curl_free(url);
 	return r;
-}
-
-static size_t ssh_list_cb(char *ptr, size_t size, size_t nmemb, void *data)
-{
-	sb_append(data, ptr, size * nmemb);
-	return size * nmemb;
 }
 
 /*
@@ -799,17 +715,17 @@ static void ssh_drop_stale_tmps(struct storage *s, const char *key)
 	struct curl_slist *quote = NULL;
 	char *dir = NULL, *lurl = NULL, *kurl = NULL, *names = NULL;
 	CURLcode cc = CURLE_OK;
+	struct http_sink sink;
 	struct sb list;
 
 	sb_init(&list, 1 << 20);
 	if (!slash)
 		goto out;
 	dir = strndup(key, (size_t)(slash - key) + 1);	/* "files/md5/ab/" */
-	if (!dir || ssh_url(p, dir, &lurl) < 0 || ssh_prepare(s, lurl) < 0)
+	if (!dir || ssh_url(p, dir, &lurl) < 0 || ssh_prepare(s, lurl) < 0 ||
+	    http_receive(p->curl, &sink, -1, &list, HTTP_SINK_WHOLE) < 0)
 		goto out;
-	SETOPT(cc, p->curl, CURLOPT_DIRLISTONLY, 1L);
-	SETOPT(cc, p->curl, CURLOPT_WRITEFUNCTION, ssh_list_cb);
-	SETOPT(cc, p->curl, CURLOPT_WRITEDATA, &list);
+	HTTP_SETOPT(cc, p->curl, CURLOPT_DIRLISTONLY, 1L);
 	if (cc != CURLE_OK || curl_easy_perform(p->curl) != CURLE_OK)
 		goto out;
 	names = sb_detach(&list, NULL);
@@ -817,8 +733,8 @@ static void ssh_drop_stale_tmps(struct storage *s, const char *key)
 		goto out;
 	if (ssh_url(p, key, &kurl) < 0 || ssh_prepare(s, kurl) < 0)
 		goto out;
-	SETOPT(cc, p->curl, CURLOPT_NOBODY, 1L);
-	SETOPT(cc, p->curl, CURLOPT_QUOTE, quote);
+	HTTP_SETOPT(cc, p->curl, CURLOPT_NOBODY, 1L);
+	HTTP_SETOPT(cc, p->curl, CURLOPT_QUOTE, quote);
 	if (cc == CURLE_OK)
 		(void)curl_easy_perform(p->curl);
 out:
@@ -869,14 +785,12 @@ static bool tmp_may_exist(CURLcode cc)
 static int ssh_put(struct storage *s, const char *key, int fd, uint64_t size)
 {
 	struct ssh_priv *p = s->priv;
-	struct file_body x = { .fd = fd, .off = 0, .size = size, .err = 0 };
 	struct curl_slist *post = NULL, *l;
-	char *tmp = NULL, *url = NULL, *cmd = NULL;
+	char *tmp = NULL, *url = NULL, *cmd = NULL, why[160];
 	CURLcode cc = CURLE_OK;
+	struct http_body body;
 	int r;
 
-	if (size > (uint64_t)INT64_MAX)
-		return storage_fail(s, -EFBIG, "'%s' is too large", key);
 	r = ssh_stat(s, key, NULL);
 	if (r != -ENOENT)
 		return r;	/* 0: already there (same bytes), or an error */
@@ -899,17 +813,17 @@ static int ssh_put(struct storage *s, const char *key, int fd, uint64_t size)
 	r = ssh_prepare(s, url);
 	if (r < 0)
 		goto out;
-	SETOPT(cc, p->curl, CURLOPT_UPLOAD, 1L);
-	SETOPT(cc, p->curl, CURLOPT_READFUNCTION, file_body_read);
-	SETOPT(cc, p->curl, CURLOPT_READDATA, &x);
-	SETOPT(cc, p->curl, CURLOPT_SEEKFUNCTION, file_body_seek);
-	SETOPT(cc, p->curl, CURLOPT_SEEKDATA, &x);
-	SETOPT(cc, p->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)size);
-	SETOPT(cc, p->curl, CURLOPT_FTP_CREATE_MISSING_DIRS,
-	       (long)CURLFTP_CREATE_DIR);
-	SETOPT(cc, p->curl, CURLOPT_NEW_FILE_PERMS, 0644L);
-	SETOPT(cc, p->curl, CURLOPT_NEW_DIRECTORY_PERMS, 0755L);
-	SETOPT(cc, p->curl, CURLOPT_POSTQUOTE, post);
+	http_body_fd(&body, fd, 0, size);
+	r = http_send(p->curl, &body);
+	if (r < 0) {
+		r = errno_msg_fail(s, r, "cannot upload", key);
+		goto out;
+	}
+	HTTP_SETOPT(cc, p->curl, CURLOPT_FTP_CREATE_MISSING_DIRS,
+		    (long)CURLFTP_CREATE_DIR);
+	HTTP_SETOPT(cc, p->curl, CURLOPT_NEW_FILE_PERMS, 0644L);
+	HTTP_SETOPT(cc, p->curl, CURLOPT_NEW_DIRECTORY_PERMS, 0755L);
+	HTTP_SETOPT(cc, p->curl, CURLOPT_POSTQUOTE, post);
 	if (cc == CURLE_OK)
 		cc = curl_easy_perform(p->curl);
 	if (cc == CURLE_OK) {
@@ -918,13 +832,9 @@ static int ssh_put(struct storage *s, const char *key, int fd, uint64_t size)
 		goto out;
 	}
 
-	if (x.err == -EIO && x.off < size) {
-		r = storage_fail(s, -EIO,
-				 "the data for '%s' ended after %llu of %llu bytes",
-				 key, (unsigned long long)x.off,
-				 (unsigned long long)size);
-	} else if (x.err) {
-		r = errno_msg_fail(s, x.err, "cannot read the data for", key);
+	r = http_local_error(&body, NULL, why, sizeof(why));
+	if (r < 0) {
+		r = storage_fail(s, r, "cannot upload '%s': %s", key, why);
 	} else if (cc == CURLE_QUOTE_ERROR) {
 		/* the rename failed: fine if the object is there now */
 		r = storage_fail(s, -EPROTO,
@@ -949,9 +859,9 @@ out:
 static int ssh_get(struct storage *s, const char *key, int fd)
 {
 	struct ssh_priv *p = s->priv;
-	struct file_body x = { .fd = fd, .off = 0, .size = 0, .err = 0 };
-	char *url = NULL;
+	char *url = NULL, why[160];
 	CURLcode cc = CURLE_OK;
+	struct http_sink sink;
 	int r;
 
 	r = ssh_url(p, key, &url);
@@ -960,15 +870,14 @@ static int ssh_get(struct storage *s, const char *key, int fd)
 	r = ssh_prepare(s, url);
 	if (r < 0)
 		goto out;
-	SETOPT(cc, p->curl, CURLOPT_WRITEFUNCTION, ssh_write_cb);
-	SETOPT(cc, p->curl, CURLOPT_WRITEDATA, &x);
-	if (cc == CURLE_OK)
-		cc = curl_easy_perform(p->curl);
-	if (cc == CURLE_OK)
-		r = 0;
-	else if (x.err)
-		r = errno_msg_fail(s, x.err, "cannot write the download of", key);
-	else
+	r = http_receive(p->curl, &sink, fd, NULL, HTTP_SINK_ANY_STATUS);
+	if (r < 0)
+		goto out;
+	cc = curl_easy_perform(p->curl);
+	r = http_local_error(NULL, &sink, why, sizeof(why));
+	if (r < 0)
+		r = storage_fail(s, r, "cannot download '%s': %s", key, why);
+	else if (cc != CURLE_OK)
 		r = ssh_fail(s, cc, "download", key);
 out:
 	curl_free(url);

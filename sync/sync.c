@@ -159,14 +159,17 @@ static int need_storage(struct sync_env *env, struct sync_report *rep)
 
 static int need_server(struct sync_env *env, struct sync_report *rep)
 {
+	char *err = NULL;
 	int r;
 
 	if (env->server)
 		return 0;
 	r = server_open(env->cfg->server_url, env->cfg->ca_file,
-			config_stall_timeout(env->cfg), &env->server);
+			config_stall_timeout(env->cfg), &env->server, &err);
 	if (r < 0)
-		report(rep, r, "cmf-server: %s", strerrordesc_np(-r));
+		report(rep, r, "cmf-server: %s",
+		       err ? err : strerrordesc_np(-r));
+	free(err);
 	return r;
 }
 
@@ -597,22 +600,19 @@ static int upload_tensorboard(void *ud, const struct pending_upload *u)
 {
 	struct pass *p = ud;
 	struct sync_env *env = p->env;
-	char *route = NULL, *pipe = NULL;
 	struct stat st;
 	int fd = -1, r;
 
 	r = cas_open_object(env->cas, u->md5, &fd);
 	if (r < 0)
 		return 0;	/* bytes gone (a crash before commit): skip */
-	pipe = server_escape(env->server, u->pipeline);
-	if (!pipe || fstat(fd, &st) < 0 ||
-	    asprintf(&route, "tensorboard?pipeline_name=%s", pipe) < 0) {
-		route = NULL;
-		r = -ENOMEM;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
 		goto out;
 	}
 	progress(p, "uploading tensorboard log %s", u->name);
-	r = server_upload(env->server, route, u->name, fd, (uint64_t)st.st_size);
+	r = server_upload(env->server, "tensorboard", u->pipeline, u->name, fd,
+			  (uint64_t)st.st_size);
 	if (r < 0) {
 		report(p->rep, r, "%s", server_error(env->server));
 		goto out;
@@ -622,8 +622,6 @@ static int upload_tensorboard(void *ud, const struct pending_upload *u)
 out:
 	if (fd >= 0)
 		close(fd);
-	free(route);
-	free(pipe);
 	return r;
 }
 
@@ -649,8 +647,8 @@ static int upload_side(struct pass *p, const char *type, const char *uri,
 		goto out;
 	}
 	progress(p, "uploading %s %s", env_file ? "environment" : "label", file);
-	r = server_upload(env->server, env_file ? "python-env" : "label", file,
-			  fd, (uint64_t)st.st_size);
+	r = server_upload(env->server, env_file ? "python-env" : "label", NULL,
+			  file, fd, (uint64_t)st.st_size);
 	if (r < 0) {
 		report(p->rep, r, "%s", server_error(env->server));
 		goto out;
@@ -951,6 +949,7 @@ struct syncer {
 	bool started;
 	pthread_t thread;
 	struct sync_env *env;	/* this thread's only */
+	struct model *writer;	/* the mount's model, or NULL */
 	unsigned interval;
 };
 
@@ -994,6 +993,9 @@ static void *syncer_main(void *arg)
 		pthread_mutex_unlock(&s->lock);
 		/* let a burst of writes settle into one pass */
 		usleep(200000);
+		/* what the mount logged, committed for this connection */
+		if (s->writer)
+			(void)model_flush(s->writer);
 		r = sync_pass(s->env, NULL, NULL, NULL, &rep);
 		pthread_mutex_lock(&s->lock);
 		s->running = false;
@@ -1026,7 +1028,7 @@ static void *syncer_main(void *arg)
 }
 
 int syncer_start(const char *ws, const struct config *cfg,
-		 struct syncer **ret)
+		 struct model *writer, struct syncer **ret)
 {
 	struct syncer *s = calloc(1, sizeof(*s));
 	pthread_condattr_t ca;
@@ -1041,6 +1043,7 @@ int syncer_start(const char *ws, const struct config *cfg,
 	pthread_cond_init(&s->wake, &ca);
 	pthread_condattr_destroy(&ca);
 	s->interval = cfg->sync_interval ? cfg->sync_interval : 30;
+	s->writer = writer;
 	s->kicked = true;	/* resume what an earlier run left */
 	*ret = s;
 	if (cfg->storage == STORAGE_NONE && !cfg->server_url)

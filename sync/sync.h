@@ -97,10 +97,13 @@ struct syncer;
 /*
  * Start the thread for workspace @ws.  Without a storage or a server
  * configured it does nothing (and *ret is still usable).  The thread
- * blocks SIGINT/SIGTERM/SIGHUP so the FUSE session keeps them.
+ * blocks SIGINT/SIGTERM/SIGHUP so the FUSE session keeps them.  @writer
+ * (borrowed, may be NULL) is the mount's model: its batch of logged
+ * changes is committed before each pass, so that the pass, on a store
+ * connection of its own, sees every change logged before it began.
  */
 int syncer_start(const char *ws, const struct config *cfg,
-		 struct syncer **ret);
+		 struct model *writer, struct syncer **ret);
 /* Something changed: sync soon.  Cheap, any thread. */
 void syncer_kick(struct syncer *s);
 /* Stop (finishing the current request), join, free.  NULL-safe. */

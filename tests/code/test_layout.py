@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """The code's layout rules, checked on the tree (run by scripts/test):
-SQL is spoken only in core/, FUSE only in fs/ (and the command that mounts),
+SQL is spoken only in core/store/, FUSE only in fs/ (and the command that mounts),
 libcurl only in sync/, and comments cite doc/ rather than files a clone
 does not have."""
 import os
@@ -25,8 +25,28 @@ def offenders(pattern, dirs):
     return sorted(p for p, text in sources(*dirs) if rx.search(text))
 
 
-def test_sql_only_in_core():
-    assert offenders(r"\bsqlite3_|<sqlite3\.h>", ("sync", "fs", "cli")) == []
+def test_sql_only_in_core_store():
+    inside = os.path.join("core", "store") + os.sep
+    assert [p for p in offenders(r"\bsqlite3_|<sqlite3\.h>", ("core", "sync", "fs", "cli"))
+            if not p.startswith(inside)] == []
+
+
+def test_every_statement_is_registered():
+    """Statements are defined with STORE_SQL / STORE_SQL_TABLE (store.h), so
+    that tests/unit/test_sql.c prepares every one; only store.c itself
+    prepares statements directly (the schema, the statement cache)."""
+    bare = offenders(r"(?m)^\s*static const char (\*const )?sql_\w+\s*\[[^]]*\]\s*=\s*\"",
+                     ("core",))
+    assert bare == []
+    tables = {}
+    for p, text in sources("core"):
+        for name in re.findall(r"(?m)^static const char \*const (sql_\w+)\[", text):
+            tables.setdefault(p, []).append(name)
+    unregistered = [(p, n) for p, names in tables.items() for n in names
+                    if f"STORE_SQL_TABLE({n})" not in open(os.path.join(ROOT, p)).read()]
+    assert unregistered == []
+    prepare = offenders(r"\bsqlite3_prepare", ("core", "sync", "fs", "cli"))
+    assert prepare == [os.path.join("core", "store", "store.c")]
 
 
 def test_fuse_only_in_the_adapter():

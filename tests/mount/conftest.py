@@ -93,7 +93,18 @@ class Mount:
     def path(self, *parts):
         return os.path.join(self.mnt, *parts)
 
+    def flush(self):
+        """Commit the mount's batch of logged changes to WS/mlmd, as any
+        program can: fsync() of a directory of the mount (`sync MNT`)."""
+        if self.proc and self.proc.poll() is None and os.path.ismount(self.mnt):
+            fd = os.open(self.mnt, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
     def sql(self, query, args=()):
+        self.flush()
         db = sqlite3.connect(os.path.join(self.ws, "mlmd"))
         try:
             return db.execute(query, args).fetchall()
@@ -101,6 +112,7 @@ class Mount:
             db.close()
 
     def sql_exec(self, statement, args=()):
+        self.flush()
         db = sqlite3.connect(os.path.join(self.ws, "mlmd"))
         try:
             db.execute(statement, args)
@@ -111,6 +123,22 @@ class Mount:
     def journal(self):
         with open(self.path(".cmf", "log")) as f:
             return f.read()
+
+
+def recover(ws):
+    """After a mount died: the store opens clean as it is, and the first
+    cmffs command applies the redo log, in which the changes of the last
+    batch wait (doc/design.md §6).  Returns how many bytes the log held."""
+    db = sqlite3.connect(os.path.join(ws, "mlmd"))
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    finally:
+        db.close()
+    redo = os.path.join(ws, ".cmf", "redo")
+    held = os.path.getsize(redo) if os.path.exists(redo) else 0
+    cmffs("status", ws)
+    assert not os.path.exists(redo) or os.path.getsize(redo) == 0
+    return held
 
 
 @pytest.fixture

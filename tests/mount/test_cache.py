@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import CMFFS, Mount, cmffs, fuse_usable, mkexec
+from conftest import CMFFS, Mount, cmffs, fuse_usable, mkexec, recover
 from servers import wait_for
 
 KB = 1000
@@ -325,6 +325,7 @@ def test_unpushed_objects_survive_an_outage_and_kill_9(tmp_path, cleanup, round_
 
     closed = [l.split() for l in log.read_text().splitlines()]
     assert len(closed) > 5
+    recover(m.ws)
     unpushed = check_unpushed_in_cache(m, remote)
     assert {h for _, h in closed} <= set(unpushed)
     r = cmffs("gc", m.ws)

@@ -17,7 +17,7 @@ import pytest
 from conftest import CMFFS, Mount, cmffs, fuse_usable, mkexec
 
 MIB = 1 << 20
-DOCUMENT_MAX = 128 * MIB        # core/document.h DOCUMENT_MAX_BYTES
+DOCUMENT_MAX = 128 * MIB        # core/store/document.h DOCUMENT_MAX_BYTES
 
 TABLES = ("Type", "TypeProperty", "Context", "ContextProperty", "ParentContext",
           "Execution", "ExecutionProperty", "Association", "Artifact",

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The bounded cache (core/cache.c) on a workspace of 3,000 objects: what is
+ * The bounded cache (core/store/cache.c) on a workspace of 3,000 objects: what is
  * evictable (confirmed at the current remote, in more than one batch of the
  * store's rows; not another remote's), the order of eviction (least
  * recently read first, down to the limit exactly), nothing unconfirmed

@@ -543,6 +543,12 @@ static void test_bad_config(void **state)
 	assert_int_equal(open_s3(&st, &c), -EINVAL);
 	make_config(&c, "s3://b/../x", endpoint, secret);
 	assert_int_equal(open_s3(&st, &c), -EINVAL);
+	/* a bucket "." or "..": URL normalization would drop it and send
+	 * the keys to another bucket */
+	make_config(&c, "s3://../x", endpoint, secret);
+	assert_int_equal(open_s3(&st, &c), -EINVAL);
+	make_config(&c, "s3://./files", endpoint, secret);
+	assert_int_equal(open_s3(&st, &c), -EINVAL);
 	make_config(&c, "gs://bucket", endpoint, secret);
 	assert_int_equal(open_s3(&st, &c), -EINVAL);
 	make_config(&c, run_url(), "ftp://127.0.0.1", secret);

@@ -11,48 +11,37 @@
 #include "array.h"
 #include "model_i.h"
 
-static const char sql_pipeline[] =
+STORE_SQL(sql_pipeline,
 	"SELECT c.`id` FROM `Context` c JOIN `Type` t ON t.`id` = c.`type_id`"
 	" WHERE t.`name` = 'Parent_Context' AND t.`type_kind` = 2"
-	" AND c.`name` = ?1";
-static const char sql_context[] =
+	" AND c.`name` = ?1");
+STORE_SQL(sql_context,
 	"SELECT c.`id`, c.`name`, c.`type_id`, t.`name`,"
 	" c.`create_time_since_epoch`, c.`last_update_time_since_epoch`"
 	" FROM `Context` c JOIN `Type` t ON t.`id` = c.`type_id`"
-	" WHERE c.`id` = ?1";
-static const char sql_stages[] =
+	" WHERE c.`id` = ?1");
+STORE_SQL(sql_stages,
 	"SELECT `context_id` FROM `ParentContext` WHERE `parent_context_id` = ?1"
-	" ORDER BY `context_id`";
+	" ORDER BY `context_id`");
 /* newest first, as upstream's dumptojson lists them (MLMD's
  * get_executions_by_context: create time, descending) */
-static const char sql_executions[] =
+STORE_SQL(sql_executions,
 	"SELECT x.`execution_id` FROM `Association` x JOIN `Execution` e"
 	" ON e.`id` = x.`execution_id` WHERE x.`context_id` = ?1"
-	" ORDER BY e.`create_time_since_epoch` DESC, e.`id` DESC";
-static const char sql_execution[] =
+	" ORDER BY e.`create_time_since_epoch` DESC, e.`id` DESC");
+STORE_SQL(sql_execution,
 	"SELECT e.`id`, ifnull(e.`name`, ''), e.`type_id`, t.`name`,"
 	" e.`create_time_since_epoch`, e.`last_update_time_since_epoch`"
 	" FROM `Execution` e JOIN `Type` t ON t.`id` = e.`type_id`"
-	" WHERE e.`id` = ?1";
-static const char sql_events[] =
+	" WHERE e.`id` = ?1");
+STORE_SQL(sql_events,
 	"SELECT `type`, `artifact_id` FROM `Event` WHERE `execution_id` = ?1"
-	" ORDER BY `id`";
-static const char sql_artifact[] =
+	" ORDER BY `id`");
+STORE_SQL(sql_artifact,
 	"SELECT a.`id`, ifnull(a.`name`, ''), a.`type_id`, t.`name`,"
 	" a.`create_time_since_epoch`, a.`last_update_time_since_epoch`,"
 	" ifnull(a.`uri`, '') FROM `Artifact` a JOIN `Type` t"
-	" ON t.`id` = a.`type_id` WHERE a.`id` = ?1";
-static const char *const sql_props[_MLMD_NODE_MAX] = {
-	"SELECT `name`, `int_value`, `double_value`, `string_value`"
-	" FROM `ArtifactProperty` WHERE `artifact_id` = ?1"
-	" AND `is_custom_property` = ?2 ORDER BY `name`",
-	"SELECT `name`, `int_value`, `double_value`, `string_value`"
-	" FROM `ExecutionProperty` WHERE `execution_id` = ?1"
-	" AND `is_custom_property` = ?2 ORDER BY `name`",
-	"SELECT `name`, `int_value`, `double_value`, `string_value`"
-	" FROM `ContextProperty` WHERE `context_id` = ?1"
-	" AND `is_custom_property` = ?2 ORDER BY `name`",
-};
+	" ON t.`id` = a.`type_id` WHERE a.`id` = ?1");
 
 /* A list of ids from a query bound to @id; *ret owned. */
 static int id_list(struct store *st, const char *sql, int64_t id,
@@ -90,39 +79,11 @@ static int id_list(struct store *st, const char *sql, int64_t id,
 static json_t *props(struct store *st, enum mlmd_node node, int64_t id,
 		     int custom)
 {
-	json_t *obj = json_object();
-	sqlite3_stmt *s;
-	int rc;
+	json_t *obj;
 
-	if (!obj || store_stmt(st, sql_props[node], &s) < 0) {
-		json_decref(obj);
+	if (mlmd_props_json(st, node, id, custom, MLMD_VALUE_CMFQUERY,
+			    &obj) < 0)
 		return NULL;
-	}
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int(s, 2, custom);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *k = (const char *)sqlite3_column_text(s, 0);
-		json_t *v;
-
-		if (sqlite3_column_type(s, 3) != SQLITE_NULL)
-			v = json_string((const char *)sqlite3_column_text(s, 3));
-		else if (sqlite3_column_type(s, 1) != SQLITE_NULL)
-			v = json_integer(sqlite3_column_int64(s, 1));
-		else if (sqlite3_column_type(s, 2) != SQLITE_NULL)
-			v = json_real(sqlite3_column_double(s, 2));
-		else
-			v = json_real(0.0);	/* upstream: unset -> 0.0 */
-		if (!v || json_object_set_new(obj, k, v) < 0) {
-			json_decref(v);
-			rc = SQLITE_NOMEM;
-			break;
-		}
-	}
-	store_stmt_done(s);
-	if (rc != SQLITE_DONE) {
-		json_decref(obj);
-		return NULL;
-	}
 	return obj;
 }
 

@@ -26,14 +26,14 @@
 	" WHERE " OBJECT_URI("a.`uri`")                                   \
 	" UNION ALL SELECT md5, size, artifact_id FROM cmffs_entry"       \
 	" WHERE artifact_id IS NOT NULL AND md5 IS NOT NULL) "
-static const char sql_pending_objects[] =
+STORE_SQL(sql_pending_objects,
 	SQL_OBJECTS
 	"SELECT oid, max(max(size), 0) FROM obj WHERE NOT EXISTS (SELECT 1 FROM"
 	" cmffs_remote_object o WHERE o.oid = obj.oid AND o.remote = ?1)"
-	" GROUP BY oid ORDER BY min(ord)";
-static const char sql_object_done[] =
+	" GROUP BY oid ORDER BY min(ord)");
+STORE_SQL(sql_object_done,
 	"INSERT OR REPLACE INTO cmffs_remote_object(oid, remote, pushed_ms)"
-	" VALUES (?1, ?2, ?3)";
+	" VALUES (?1, ?2, ?3)");
 /*
  * The Dataslice events of execution @exec (columns ev, a), and whether
  * server ?1 has one (cmffs_pushed_slice).
@@ -47,7 +47,7 @@ static const char sql_object_done[] =
 	" k.execution_id = ev.`execution_id` AND k.artifact_id = a.`id`"  \
 	" AND k.server = ?1)"
 /* executions whose last update is newer than what @server acknowledged */
-static const char sql_pending_executions[] =
+STORE_SQL(sql_pending_executions,
 	"SELECT e.`id`, e.`last_update_time_since_epoch`,"
 	" ifnull(p.`string_value`, ''),"
 	" (SELECT count(DISTINCT a.`uri`) FROM `Event` ev JOIN `Artifact` a"
@@ -65,26 +65,26 @@ static const char sql_pending_executions[] =
 	" WHERE (d.pushed_update_ms IS NULL"
 	" OR d.pushed_update_ms < e.`last_update_time_since_epoch`)"
 	" AND (?3 IS NULL OR p.`string_value` = ?3)"
-	" ORDER BY e.`last_update_time_since_epoch`, e.`id`";
-static const char sql_slice_events[] =
+	" ORDER BY e.`last_update_time_since_epoch`, e.`id`");
+STORE_SQL(sql_slice_events,
 	"SELECT ev.`artifact_id`, " SQL_SLICE_KNOWN " FROM "
-	SQL_SLICE_EVENTS("?2") " ORDER BY ev.`id`";
-static const char sql_slice_done[] =
+	SQL_SLICE_EVENTS("?2") " ORDER BY ev.`id`");
+STORE_SQL(sql_slice_done,
 	"INSERT OR IGNORE INTO cmffs_pushed_slice(execution_id, artifact_id,"
-	" server) VALUES (?2, ?3, ?1)";
-static const char sql_slice_seen[] =
+	" server) VALUES (?2, ?3, ?1)");
+STORE_SQL(sql_slice_seen,
 	"INSERT OR IGNORE INTO cmffs_pushed_slice(execution_id, artifact_id,"
 	" server) SELECT ev.`execution_id`, a.`id`, ?1 FROM "
-	SQL_SLICE_EVENTS("?2") " AND a.`uri` = ?3";
-static const char sql_first_uuid[] =
+	SQL_SLICE_EVENTS("?2") " AND a.`uri` = ?3");
+STORE_SQL(sql_first_uuid,
 	"SELECT substr(`string_value`, 1,"
 	" instr(`string_value` || ',', ',') - 1) FROM `ExecutionProperty`"
 	" WHERE `execution_id` = ?1 AND `name` = 'Execution_uuid'"
-	" AND `is_custom_property` = 0 AND `string_value` <> ''";
-static const char sql_execution_done[] =
+	" AND `is_custom_property` = 0 AND `string_value` <> ''");
+STORE_SQL(sql_execution_done,
 	"INSERT OR REPLACE INTO cmffs_pushed_execution(execution_id, server,"
-	" pushed_update_ms) VALUES (?1, ?2, ?3)";
-static const char sql_counts[] =
+	" pushed_update_ms) VALUES (?1, ?2, ?3)");
+STORE_SQL(sql_counts,
 	SQL_OBJECTS
 	"SELECT (SELECT count(DISTINCT oid) FROM obj WHERE NOT EXISTS"
 	"  (SELECT 1 FROM cmffs_remote_object o WHERE o.oid = obj.oid"
@@ -94,8 +94,8 @@ static const char sql_counts[] =
 	"  ON d.execution_id = e.`id` AND d.server = ?2 WHERE"
 	"  d.pushed_update_ms IS NULL OR"
 	"  d.pushed_update_ms < e.`last_update_time_since_epoch`),"
-	" (SELECT count(*) FROM cmffs_pushed_execution WHERE server = ?2)";
-static const char sql_tb_pending[] =
+	" (SELECT count(*) FROM cmffs_pushed_execution WHERE server = ?2)");
+STORE_SQL(sql_tb_pending,
 	"SELECT x.id, x.md5, ifnull(pp.`string_value`, ''),"
 	" ifnull(ct.`string_value`, ''), CASE WHEN ifnull(e.`name`, '') = ''"
 	" THEN 'execution-' || e.`id` ELSE e.`name` END"
@@ -107,37 +107,37 @@ static const char sql_tb_pending[] =
 	" WHERE x.side = 2 AND x.is_dir = 0 AND x.md5 IS NOT NULL"
 	" AND NOT EXISTS (SELECT 1 FROM cmffs_tensorboard_upload u"
 	" WHERE u.entry_id = x.id AND u.server = ?1 AND u.md5 = x.md5)"
-	" ORDER BY x.id";
-static const char sql_tb_done[] =
+	" ORDER BY x.id");
+STORE_SQL(sql_tb_done,
 	"INSERT OR REPLACE INTO cmffs_tensorboard_upload(entry_id, server, md5)"
-	" VALUES (?1, ?2, ?3)";
-static const char sql_side_pending[] =
+	" VALUES (?1, ?2, ?3)");
+STORE_SQL(sql_side_pending,
 	"SELECT DISTINCT a.`uri`, a.`name` FROM `Artifact` a JOIN `Type` t"
 	" ON t.`id` = a.`type_id` WHERE t.`name` = ?2 AND length(a.`uri`) = 32"
 	" AND NOT EXISTS (SELECT 1 FROM cmffs_side_upload u WHERE u.type = ?2"
-	" AND u.uri = a.`uri` AND u.server = ?1) ORDER BY a.`id`";
-static const char sql_side_done[] =
+	" AND u.uri = a.`uri` AND u.server = ?1) ORDER BY a.`id`");
+STORE_SQL(sql_side_done,
 	"INSERT OR IGNORE INTO cmffs_side_upload(type, uri, server)"
-	" VALUES (?2, ?3, ?1)";
-static const char sql_note_set[] =
+	" VALUES (?2, ?3, ?1)");
+STORE_SQL(sql_note_set,
 	"INSERT OR REPLACE INTO cmffs_sync_note(key, value, time_ms)"
-	" VALUES (?1, ?2, ?3)";
-static const char sql_note_delete[] = "DELETE FROM cmffs_sync_note WHERE key = ?1";
-static const char sql_note_get[] =
-	"SELECT value, time_ms FROM cmffs_sync_note WHERE key = ?1";
+	" VALUES (?1, ?2, ?3)");
+STORE_SQL(sql_note_delete, "DELETE FROM cmffs_sync_note WHERE key = ?1");
+STORE_SQL(sql_note_get,
+	"SELECT value, time_ms FROM cmffs_sync_note WHERE key = ?1");
 /* sizes not yet known: -1 (ENTRY_SIZE_UNKNOWN), the partial index
  * cmffs_entry_unknown_size finds them */
-static const char sql_set_size[] =
-	"UPDATE cmffs_entry SET size = ?2 WHERE md5 = ?1 AND size < 0";
-static const char sql_unknown_sizes[] =
+STORE_SQL(sql_set_size,
+	"UPDATE cmffs_entry SET size = ?2 WHERE md5 = ?1 AND size < 0");
+STORE_SQL(sql_unknown_sizes,
 	"SELECT md5, 0 FROM cmffs_entry WHERE size < 0 AND md5 IS NOT NULL"
-	" GROUP BY md5 ORDER BY min(id)";
+	" GROUP BY md5 ORDER BY min(id)");
 /*
  * The files of a pipeline, of one of its stages, or of one execution: the
  * pipeline context, its child stage context "P/S" and the stage's
  * executions (Association), by name.
  */
-static const char sql_scope_objects[] =
+STORE_SQL(sql_scope_objects,
 	"SELECT en.md5, max(max(en.size), 0) FROM cmffs_entry en"
 	" JOIN `Association` asn ON asn.`execution_id` = en.execution_id"
 	" JOIN `Context` st ON st.`id` = asn.`context_id`"
@@ -147,60 +147,64 @@ static const char sql_scope_objects[] =
 	" WHERE en.is_dir = 0 AND en.md5 IS NOT NULL AND pl.`name` = ?1"
 	" AND (?2 IS NULL OR st.`name` = ?1 || '/' || ?2)"
 	" AND (?3 IS NULL OR ex.`name` = ?3)"
-	" GROUP BY en.md5 ORDER BY min(en.id)";
+	" GROUP BY en.md5 ORDER BY min(en.id)");
 
 struct object_row {
 	char oid[40];
 	uint64_t size;
 };
 
+static int object_row_copy(void *elem, sqlite3_stmt *s, void *arg)
+{
+	struct object_row *row = elem;
+	const char *oid = (const char *)sqlite3_column_text(s, 0);
+
+	(void)arg;
+	if (!oid || strlen(oid) >= sizeof(row->oid))
+		return 1;
+	memcpy(row->oid, oid, strlen(oid) + 1);
+	row->size = (uint64_t)sqlite3_column_int64(s, 1);
+	return 0;
+}
+
+struct object_call {
+	sync_object_cb cb;
+	void *ud;
+};
+
+static int object_row_call(void *ctx, void *elem)
+{
+	struct object_call *c = ctx;
+	struct object_row *row = elem;
+
+	return c->cb(c->ud, row->oid, row->size);
+}
+
 /*
  * Run @sql (columns: oid, size) with up to three text parameters (NULL
- * binds NULL), collect its rows under the store lock, then call @cb for
- * each without the lock.  A negative @cb return stops and is returned; a
- * positive one stops and 0 is returned.
+ * binds NULL) and hand the rows to @cb (rows.h: collect, then call).
  */
 static int each_object(struct model *m, const char *sql, const char *p1,
 		       const char *p2, const char *p3, sync_object_cb cb,
 		       void *ud)
 {
 	const char *params[3] = { p1, p2, p3 };
-	struct object_row *rows = NULL;
-	size_t n = 0, cap = 0, i;
+	struct store_rows rows = STORE_ROWS_INIT(struct object_row, NULL);
+	struct object_call call = { cb, ud };
 	sqlite3_stmt *s;
-	int rc, r;
+	int i, r;
 
 	store_lock(m->st);
 	r = store_stmt(m->st, sql, &s);
-	if (r < 0)
-		goto out_unlock;
-	for (i = 0; i < 3; i++)
-		if (sqlite3_bind_parameter_count(s) > (int)i)
-			sqlite3_bind_text(s, (int)i + 1, params[i], -1,
-					  SQLITE_STATIC);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *oid = (const char *)sqlite3_column_text(s, 0);
-
-		if (!oid || strlen(oid) >= sizeof(rows->oid))
-			continue;
-		if (array_reserve(&rows, &cap, n + 1,
-				  sizeof(*rows)) < 0) {
-			r = -ENOMEM;
-			break;
-		}
-		memcpy(rows[n].oid, oid, strlen(oid) + 1);
-		rows[n].size = (uint64_t)sqlite3_column_int64(s, 1);
-		n++;
+	if (r == 0) {
+		for (i = 0; i < 3; i++)
+			if (sqlite3_bind_parameter_count(s) > i)
+				sqlite3_bind_text(s, i + 1, params[i], -1,
+						  SQLITE_STATIC);
+		r = store_rows_collect(&rows, s, object_row_copy, NULL);
 	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_errno(rc);
-	store_stmt_done(s);
-out_unlock:
 	store_unlock(m->st);
-	for (i = 0; r == 0 && i < n; i++)
-		r = cb(ud, rows[i].oid, rows[i].size);
-	free(rows);
-	return r > 0 ? 0 : r;
+	return store_rows_each(&rows, r, object_row_call, &call);
 }
 
 int syncstate_pending_objects(struct model *m, const char *remote,
@@ -214,10 +218,10 @@ int syncstate_unknown_sizes(struct model *m, sync_object_cb cb, void *ud)
 	return each_object(m, sql_unknown_sizes, NULL, NULL, NULL, cb, ud);
 }
 
-static const char sql_object_paths[] =
+STORE_SQL(sql_object_paths,
 	"SELECT DISTINCT substr(`name`, 1, instr(`name` || ':', ':') - 1)"
 	" FROM `Artifact` WHERE `uri` = ?1 AND `name` IS NOT NULL"
-	" ORDER BY `id` DESC";
+	" ORDER BY `id` DESC");
 
 int syncstate_object_paths(struct model *m, const char *oid,
 			   char ***ret_paths, size_t *ret_n)
@@ -281,10 +285,9 @@ int syncstate_object_done(struct model *m, const char *remote,
 	sqlite3_stmt *s;
 	int r;
 
-	store_lock(m->st);
-	r = store_begin(m->st);
+	r = store_write_begin(m->st);
 	if (r < 0)
-		goto out;
+		return r;
 	r = store_stmt(m->st, sql_object_done, &s);
 	if (r == 0) {
 		sqlite3_bind_text(s, 1, oid, -1, SQLITE_STATIC);
@@ -294,56 +297,58 @@ int syncstate_object_done(struct model *m, const char *remote,
 	}
 	if (r == 0)
 		r = entry_object_pushed_locked(m, oid);
-	r = store_end(m->st, r);
-out:
-	store_unlock(m->st);
+	r = store_write_end(m->st, r);
 	return r;
+}
+
+static int execution_row_copy(void *elem, sqlite3_stmt *s, void *arg)
+{
+	struct pending_execution *row = elem;
+	const char *p = (const char *)sqlite3_column_text(s, 2);
+
+	(void)arg;
+	row->id = sqlite3_column_int64(s, 0);
+	row->update_ms = sqlite3_column_int64(s, 1);
+	snprintf(row->pipeline, sizeof(row->pipeline), "%s", p ? p : "");
+	row->missing_objects = sqlite3_column_int(s, 3);
+	row->unknown_slices = sqlite3_column_int(s, 4);
+	return 0;
+}
+
+struct execution_call {
+	sync_execution_cb cb;
+	void *ud;
+};
+
+static int execution_row_call(void *ctx, void *elem)
+{
+	struct execution_call *c = ctx;
+
+	return c->cb(c->ud, elem);
 }
 
 int syncstate_pending_executions(struct model *m, const char *server,
 				 const char *remote, const char *pipeline,
 				 sync_execution_cb cb, void *ud)
 {
-	struct pending_execution *rows = NULL;
-	size_t n = 0, cap = 0, i;
+	struct store_rows rows =
+		STORE_ROWS_INIT(struct pending_execution, NULL);
+	struct execution_call call = { cb, ud };
 	sqlite3_stmt *s;
-	int rc, r;
+	int r;
 
 	store_lock(m->st);
 	r = store_stmt(m->st, sql_pending_executions, &s);
-	if (r < 0)
-		goto out_unlock;
-	sqlite3_bind_text(s, 1, server, -1, SQLITE_STATIC);
-	if (remote)
-		sqlite3_bind_text(s, 2, remote, -1, SQLITE_STATIC);
-	if (pipeline)
-		sqlite3_bind_text(s, 3, pipeline, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *p = (const char *)sqlite3_column_text(s, 2);
-
-		if (array_reserve(&rows, &cap, n + 1,
-				  sizeof(*rows)) < 0) {
-			r = -ENOMEM;
-			break;
-		}
-		memset(&rows[n], 0, sizeof(rows[n]));
-		rows[n].id = sqlite3_column_int64(s, 0);
-		rows[n].update_ms = sqlite3_column_int64(s, 1);
-		snprintf(rows[n].pipeline, sizeof(rows[n].pipeline), "%s",
-			 p ? p : "");
-		rows[n].missing_objects = sqlite3_column_int(s, 3);
-		rows[n].unknown_slices = sqlite3_column_int(s, 4);
-		n++;
+	if (r == 0) {
+		sqlite3_bind_text(s, 1, server, -1, SQLITE_STATIC);
+		if (remote)
+			sqlite3_bind_text(s, 2, remote, -1, SQLITE_STATIC);
+		if (pipeline)
+			sqlite3_bind_text(s, 3, pipeline, -1, SQLITE_STATIC);
+		r = store_rows_collect(&rows, s, execution_row_copy, NULL);
 	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_errno(rc);
-	store_stmt_done(s);
-out_unlock:
 	store_unlock(m->st);
-	for (i = 0; r == 0 && i < n; i++)
-		r = cb(ud, &rows[i]);
-	free(rows);
-	return r;
+	return store_rows_each(&rows, r, execution_row_call, &call);
 }
 
 int syncstate_execution_done(struct model *m, const char *server,
@@ -411,8 +416,7 @@ int syncstate_slices_done(struct model *m, const char *server,
 	size_t i;
 	int r;
 
-	store_lock(m->st);
-	r = store_begin(m->st);
+	r = store_write_begin(m->st);
 	if (r < 0)
 		goto out;
 	for (i = 0; r == 0 && i < n; i++) {
@@ -426,9 +430,8 @@ int syncstate_slices_done(struct model *m, const char *server,
 		sqlite3_bind_int64(s, 3, v[i].artifact_id);
 		r = mlmd_step_done(s);
 	}
-	r = store_end(m->st, r);
+	r = store_write_end(m->st, r);
 out:
-	store_unlock(m->st);
 	return r;
 }
 
@@ -563,68 +566,79 @@ out:
 	return r;
 }
 
+static int upload_row_copy(void *elem, sqlite3_stmt *s, void *arg)
+{
+	struct pending_upload *row = elem;
+	const char *stage = (const char *)sqlite3_column_text(s, 3);
+	const char *slash = stage ? strchr(stage, '/') : NULL;
+
+	(void)arg;
+	row->entry_id = sqlite3_column_int64(s, 0);
+	snprintf(row->md5, sizeof(row->md5), "%s",
+		 (const char *)sqlite3_column_text(s, 1));
+	snprintf(row->pipeline, sizeof(row->pipeline), "%s",
+		 (const char *)sqlite3_column_text(s, 2));
+	/* the prefix STAGE/EXECUTION/ is completed with the path below */
+	if (asprintf(&row->name, "%s/%s", slash ? slash + 1 : stage ? stage : "",
+		     (const char *)sqlite3_column_text(s, 4)) < 0) {
+		row->name = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void upload_row_release(void *elem)
+{
+	struct pending_upload *row = elem;
+
+	free(row->name);
+	row->name = NULL;
+}
+
+struct upload_call {
+	struct model *m;
+	sync_upload_cb cb;
+	void *ud;
+};
+
+/* Completes the row's name with the file's path, then calls back. */
+static int upload_row_call(void *ctx, void *elem)
+{
+	struct upload_call *c = ctx;
+	struct pending_upload *row = elem;
+	char *path = NULL, *full = NULL;
+	int r;
+
+	r = model_entry_path(c->m, row->entry_id, &path);
+	if (r == -ENOENT)
+		return 0;	/* removed meanwhile */
+	if (r == 0 && asprintf(&full, "%s/%s", row->name, path) < 0)
+		r = -ENOMEM;
+	free(path);
+	if (r < 0)
+		return r;
+	free(row->name);
+	row->name = full;
+	return c->cb(c->ud, row);
+}
+
 int syncstate_pending_tensorboard(struct model *m, const char *server,
 				  sync_upload_cb cb, void *ud)
 {
-	struct pending_upload *rows = NULL;
-	size_t n = 0, cap = 0, i;
+	struct store_rows rows = STORE_ROWS_INIT(struct pending_upload,
+						 upload_row_release);
+	struct upload_call call = { m, cb, ud };
 	sqlite3_stmt *s;
-	int rc, r;
+	int r;
 
 	store_lock(m->st);
 	r = store_stmt(m->st, sql_tb_pending, &s);
-	if (r < 0)
-		goto out_unlock;
-	sqlite3_bind_text(s, 1, server, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *stage = (const char *)sqlite3_column_text(s, 3);
-		const char *slash = strchr(stage, '/');
-
-		if (array_reserve(&rows, &cap, n + 1,
-				  sizeof(*rows)) < 0) {
-			r = -ENOMEM;
-			break;
-		}
-		memset(&rows[n], 0, sizeof(rows[n]));
-		rows[n].entry_id = sqlite3_column_int64(s, 0);
-		snprintf(rows[n].md5, sizeof(rows[n].md5), "%s",
-			 (const char *)sqlite3_column_text(s, 1));
-		snprintf(rows[n].pipeline, sizeof(rows[n].pipeline), "%s",
-			 (const char *)sqlite3_column_text(s, 2));
-		/* the prefix STAGE/EXECUTION/ is completed with the path below */
-		if (asprintf(&rows[n].name, "%s/%s", slash ? slash + 1 : stage,
-			     (const char *)sqlite3_column_text(s, 4)) < 0) {
-			r = -ENOMEM;
-			break;
-		}
-		n++;
+	if (r == 0) {
+		sqlite3_bind_text(s, 1, server, -1, SQLITE_STATIC);
+		r = store_rows_collect(&rows, s, upload_row_copy, NULL);
 	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_errno(rc);
-	store_stmt_done(s);
-out_unlock:
 	store_unlock(m->st);
-	for (i = 0; r == 0 && i < n; i++) {
-		char *path = NULL, *full = NULL;
-
-		r = model_entry_path(m, rows[i].entry_id, &path);
-		if (r == -ENOENT) {
-			r = 0;	/* removed meanwhile */
-			continue;
-		}
-		if (r == 0 && asprintf(&full, "%s/%s", rows[i].name, path) < 0)
-			r = -ENOMEM;
-		free(path);
-		if (r < 0)
-			break;
-		free(rows[i].name);
-		rows[i].name = full;
-		r = cb(ud, &rows[i]);
-	}
-	for (i = 0; i < n; i++)
-		free(rows[i].name);
-	free(rows);
-	return r;
+	return store_rows_each(&rows, r, upload_row_call, &call);
 }
 
 int syncstate_tensorboard_done(struct model *m, const char *server,
@@ -645,46 +659,61 @@ int syncstate_tensorboard_done(struct model *m, const char *server,
 	return r;
 }
 
+struct side_row {
+	char *uri;
+	char *name;
+};
+
+static int side_row_copy(void *elem, sqlite3_stmt *s, void *arg)
+{
+	struct side_row *row = elem;
+	const char *name = (const char *)sqlite3_column_text(s, 1);
+
+	(void)arg;
+	row->uri = strdup((const char *)sqlite3_column_text(s, 0));
+	row->name = strdup(name ? name : "");
+	return row->uri && row->name ? 0 : -ENOMEM;
+}
+
+static void side_row_release(void *elem)
+{
+	struct side_row *row = elem;
+
+	free(row->uri);
+	free(row->name);
+}
+
+struct side_call {
+	sync_side_cb cb;
+	void *ud;
+};
+
+static int side_row_call(void *ctx, void *elem)
+{
+	struct side_call *c = ctx;
+	struct side_row *row = elem;
+
+	return c->cb(c->ud, row->uri, row->name);
+}
+
 int syncstate_pending_side(struct model *m, const char *server,
 			   const char *type, sync_side_cb cb, void *ud)
 {
-	char **rows = NULL;
-	size_t n = 0, cap = 0, i;
+	struct store_rows rows = STORE_ROWS_INIT(struct side_row,
+						 side_row_release);
+	struct side_call call = { cb, ud };
 	sqlite3_stmt *s;
-	int rc, r;
+	int r;
 
 	store_lock(m->st);
 	r = store_stmt(m->st, sql_side_pending, &s);
-	if (r < 0)
-		goto out_unlock;
-	sqlite3_bind_text(s, 1, server, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, type, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (array_reserve(&rows, &cap, n + 2, sizeof(*rows)) < 0) {
-			r = -ENOMEM;
-			break;
-		}
-		rows[n] = strdup((const char *)sqlite3_column_text(s, 0));
-		rows[n + 1] = strdup(sqlite3_column_text(s, 1)
-					     ? (const char *)sqlite3_column_text(s, 1)
-					     : "");
-		n += 2;
-		if (!rows[n - 2] || !rows[n - 1]) {
-			r = -ENOMEM;
-			break;
-		}
+	if (r == 0) {
+		sqlite3_bind_text(s, 1, server, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, type, -1, SQLITE_STATIC);
+		r = store_rows_collect(&rows, s, side_row_copy, NULL);
 	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_errno(rc);
-	store_stmt_done(s);
-out_unlock:
 	store_unlock(m->st);
-	for (i = 0; r == 0 && i < n; i += 2)
-		r = cb(ud, rows[i], rows[i + 1]);
-	for (i = 0; i < n; i++)
-		free(rows[i]);
-	free(rows);
-	return r;
+	return store_rows_each(&rows, r, side_row_call, &call);
 }
 
 int syncstate_side_done(struct model *m, const char *server, const char *type,

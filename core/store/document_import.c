@@ -30,34 +30,34 @@ struct importer {
 	char *err;		/* first error, owned */
 };
 
-static const char sql_uuid_candidates[] =
+STORE_SQL(sql_uuid_candidates,
 	"SELECT `execution_id`, `string_value` FROM `ExecutionProperty`"
 	" WHERE `name` = 'Execution_uuid' AND `is_custom_property` = 0"
-	" AND instr(`string_value`, ?1) > 0";
-static const char sql_execution_row[] =
-	"SELECT `type_id`, ifnull(`name`, '') FROM `Execution` WHERE `id` = ?1";
+	" AND instr(`string_value`, ?1) > 0");
+STORE_SQL(sql_execution_row,
+	"SELECT `type_id`, ifnull(`name`, '') FROM `Execution` WHERE `id` = ?1");
 /* the stage of an execution: @stage ?2 first, if it is one of them */
-static const char sql_execution_stage[] =
+STORE_SQL(sql_execution_stage,
 	"SELECT c.`id`, c.`name` FROM `Association` x JOIN `Context` c"
 	" ON c.`id` = x.`context_id` WHERE x.`execution_id` = ?1"
-	" ORDER BY c.`id` = ?2 DESC, c.`id` LIMIT 1";
+	" ORDER BY c.`id` = ?2 DESC, c.`id` LIMIT 1");
 /* a parent of context ?1 other than ?2 */
-static const char sql_other_parent[] =
+STORE_SQL(sql_other_parent,
 	"SELECT c.`name` FROM `ParentContext` pc JOIN `Context` c"
 	" ON c.`id` = pc.`parent_context_id` WHERE pc.`context_id` = ?1"
-	" AND pc.`parent_context_id` <> ?2 LIMIT 1";
-static const char sql_execution_by_name[] =
-	"SELECT `id` FROM `Execution` WHERE `type_id` = ?1 AND `name` = ?2";
-static const char sql_artifact_by_uri[] =
+	" AND pc.`parent_context_id` <> ?2 LIMIT 1");
+STORE_SQL(sql_execution_by_name,
+	"SELECT `id` FROM `Execution` WHERE `type_id` = ?1 AND `name` = ?2");
+STORE_SQL(sql_artifact_by_uri,
 	"SELECT `id` FROM `Artifact` WHERE `uri` = ?1 AND `type_id` = ?2"
-	" ORDER BY `id` DESC LIMIT 1";
-static const char sql_artifact_by_name[] =
-	"SELECT `id` FROM `Artifact` WHERE `type_id` = ?1 AND `name` = ?2";
-static const char sql_event_exists[] =
+	" ORDER BY `id` DESC LIMIT 1");
+STORE_SQL(sql_artifact_by_name,
+	"SELECT `id` FROM `Artifact` WHERE `type_id` = ?1 AND `name` = ?2");
+STORE_SQL(sql_event_exists,
 	"SELECT count(*) FROM `Event` WHERE `artifact_id` = ?1"
-	" AND `execution_id` = ?2 AND `type` = ?3";
+	" AND `execution_id` = ?2 AND `type` = ?3");
 /* events of executions whose files were never placed (made by cmflib) */
-static const char sql_foreign_events[] =
+STORE_SQL(sql_foreign_events,
 	"SELECT ev.`execution_id`, ev.`type`, a.`id`, a.`name`, a.`uri`"
 	" FROM `Event` ev JOIN `Artifact` a ON a.`id` = ev.`artifact_id`"
 	" JOIN `Type` t ON t.`id` = a.`type_id`"
@@ -65,20 +65,20 @@ static const char sql_foreign_events[] =
 	" AND t.`name` <> 'Metrics' AND a.`name` IS NOT NULL"
 	" AND NOT EXISTS (SELECT 1 FROM cmffs_entry x"
 	"  WHERE x.execution_id = ev.`execution_id`)"
-	" ORDER BY ev.`id`";
-static const char sql_commit_dir[] =
-	"UPDATE cmffs_entry SET artifact_id = ?2, md5 = ?3 WHERE id = ?1";
-static const char sql_entry_version[] =
+	" ORDER BY ev.`id`");
+STORE_SQL(sql_commit_dir,
+	"UPDATE cmffs_entry SET artifact_id = ?2, md5 = ?3 WHERE id = ?1");
+STORE_SQL(sql_entry_version,
 	"UPDATE cmffs_entry SET artifact_id = ?2, md5 = ?3, size = -1"
-	" WHERE id = ?1";
-static const char sql_newer_version[] =
+	" WHERE id = ?1");
+STORE_SQL(sql_newer_version,
 	"SELECT ifnull((SELECT max(`id`) FROM `Event` WHERE `execution_id` = ?1"
 	" AND `artifact_id` = ?2 AND `type` = ?4), 0) > ifnull((SELECT"
 	" max(`id`) FROM `Event` WHERE `execution_id` = ?1 AND"
-	" `artifact_id` = ?3 AND `type` = ?4), 0)";
-static const char sql_set_times[] =
+	" `artifact_id` = ?3 AND `type` = ?4), 0)");
+STORE_SQL(sql_set_times,
 	"UPDATE `Execution` SET `create_time_since_epoch` = ?2,"
-	" `last_update_time_since_epoch` = ?3 WHERE `id` = ?1";
+	" `last_update_time_since_epoch` = ?3 WHERE `id` = ?1");
 
 static int fail(struct importer *im, int r, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -642,13 +642,13 @@ static int place_at(struct importer *im, int64_t exec, int side,
 		if (next)
 			r = entry_insert_locked(im->m, exec, side, parent, c,
 						true, 0, NULL, 0, 0755, getuid(),
-						getgid(), &id);
+						getgid(), 0, &id);
 		else
 			r = entry_insert_locked(im->m, exec, side, parent, c,
 						last_is_dir, artifact_id, md5,
 						last_is_dir ? 0 : ENTRY_SIZE_UNKNOWN,
 						last_is_dir ? 0755 : 0644,
-						getuid(), getgid(), &id);
+						getuid(), getgid(), 0, &id);
 		parent = id;
 	}
 	free(copy);
@@ -1094,12 +1094,10 @@ int document_import(struct model *m, const char *text, size_t len,
 		*ret_err = im.err;
 		return r;
 	}
-	store_lock(m->st);
-	r = store_begin(m->st);
+	r = store_write_begin(m->st);
 	if (r == 0)
 		r = import_pipelines(&im, pipelines, only_pipeline);
-	r = store_end(m->st, r);
-	store_unlock(m->st);
+	r = store_write_end(m->st, r);
 	if (r < 0 && !im.err)
 		fail(&im, r, "the store refused the import: %s", strerrordesc_np(-r));
 	if (r == 0 && ret_stats)
@@ -1125,10 +1123,9 @@ int model_adopt_foreign(struct model *m, char **ret_err)
 	int rc, r;
 
 	*ret_err = NULL;
-	store_lock(m->st);
-	r = store_begin(m->st);
+	r = store_write_begin(m->st);
 	if (r < 0)
-		goto out_unlock;
+		goto out_free;
 	r = store_stmt(m->st, sql_foreign_events, &s);
 	if (r < 0)
 		goto out;
@@ -1175,9 +1172,8 @@ int model_adopt_foreign(struct model *m, char **ret_err)
 		free(path);
 	}
 out:
-	r = store_end(m->st, r);
-out_unlock:
-	store_unlock(m->st);
+	r = store_write_end(m->st, r);
+out_free:
 	for (i = 0; i < n; i++) {
 		free(rows[i].name);
 		free(rows[i].uri);
@@ -1187,48 +1183,32 @@ out_unlock:
 	return r < 0 ? r : (int)n;
 }
 
-static const char sql_unexpanded_dirs[] =
-	"SELECT d.id, d.md5 FROM cmffs_entry d WHERE d.is_dir = 1"
-	" AND d.md5 LIKE '%.dir'";
+STORE_SQL(sql_unexpanded_dirs,
+	"SELECT d.md5, d.id FROM cmffs_entry d WHERE d.is_dir = 1"
+	" AND d.md5 LIKE '%.dir'");
+
+static bool is_dir_oid(const char *oid)
+{
+	return manifest_is_oid(oid);
+}
+
+/* rows (md5, id): the manifest's object id is the name */
+static const struct name_rule dir_oids = { .keep = is_dir_oid };
 
 int model_unexpanded_dirs(struct model *m, model_name_cb cb, void *ud)
 {
-	struct row {
-		int64_t id;
-		char oid[DIR_OID_LEN + 1];
-	} *rows = NULL;
-	size_t n = 0, cap = 0, i;
+	struct store_rows rows = NAME_ROWS_INIT;
+	struct name_call call = { cb, ud };
 	sqlite3_stmt *s;
-	int rc, r;
+	int r;
 
 	store_lock(m->st);
 	r = store_stmt(m->st, sql_unexpanded_dirs, &s);
-	if (r < 0)
-		goto out;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *oid = (const char *)sqlite3_column_text(s, 1);
-
-		if (!oid || !manifest_is_oid(oid))
-			continue;
-		if (array_reserve(&rows, &cap, n + 1,
-				  sizeof(*rows)) < 0) {
-			r = -ENOMEM;
-			break;
-		}
-		rows[n].id = sqlite3_column_int64(s, 0);
-		memcpy(rows[n].oid, oid, DIR_OID_LEN + 1);
-		n++;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_errno(rc);
-	store_stmt_done(s);
-out:
+	if (r == 0)
+		r = store_rows_collect(&rows, s, name_row_copy,
+				       (void *)&dir_oids);
 	store_unlock(m->st);
-	for (i = 0; r == 0 && i < n; i++)
-		if (cb(ud, rows[i].oid, rows[i].id))
-			break;
-	free(rows);
-	return r;
+	return store_rows_each(&rows, r, name_row_call, &call);
 }
 
 int model_dir_expand(struct model *m, int64_t dir_id,
@@ -1239,8 +1219,7 @@ int model_dir_expand(struct model *m, int64_t dir_id,
 	size_t i;
 	int r;
 
-	store_lock(m->st);
-	r = store_begin(m->st);
+	r = store_write_begin(m->st);
 	if (r < 0)
 		goto out;
 	r = entry_get_locked_public(m, dir_id, &d);
@@ -1250,9 +1229,8 @@ int model_dir_expand(struct model *m, int64_t dir_id,
 		if (r == -ENOTDIR || r == -EEXIST)
 			r = 0;
 	}
-	r = store_end(m->st, r);
+	r = store_write_end(m->st, r);
 out:
-	store_unlock(m->st);
 	free(im.err);
 	return r;
 }

@@ -14,41 +14,31 @@
 
 #define WITH_BYTES "length(a.`uri`) IN (32, 36)"
 
-static const char sql_hash_dirs[] =
+STORE_SQL(sql_hash_dirs,
 	"SELECT DISTINCT substr(a.`uri`, 1, 2), 0 FROM `Artifact` a WHERE "
-	WITH_BYTES " ORDER BY 1";
-static const char sql_in_hash_dir[] =
+	WITH_BYTES " ORDER BY 1");
+STORE_SQL(sql_in_hash_dir,
 	"SELECT substr(a.`uri`, 3), min(a.`id`) FROM `Artifact` a"
 	" WHERE substr(a.`uri`, 1, 2) = ?1 AND " WITH_BYTES
-	" GROUP BY a.`uri` ORDER BY 1";
-static const char sql_find_uri[] =
-	"SELECT min(`id`) FROM `Artifact` WHERE `uri` = ?1 HAVING count(*) > 0";
-static const char sql_types[] =
+	" GROUP BY a.`uri` ORDER BY 1");
+STORE_SQL(sql_find_uri,
+	"SELECT min(`id`) FROM `Artifact` WHERE `uri` = ?1 HAVING count(*) > 0");
+STORE_SQL(sql_types,
 	"SELECT DISTINCT t.`name`, 0 FROM `Artifact` a JOIN `Type` t"
-	" ON t.`id` = a.`type_id` ORDER BY 1";
-static const char sql_names[] =
+	" ON t.`id` = a.`type_id` ORDER BY 1");
+STORE_SQL(sql_names,
 	"SELECT a.`name`, a.`id` FROM `Artifact` a JOIN `Type` t"
 	" ON t.`id` = a.`type_id` WHERE (?1 IS NULL OR t.`name` = ?1)"
 	" AND a.`name` IS NOT NULL AND substr(a.`name`, 1, length(?2)) = ?2"
-	" ORDER BY a.`name`";
-static const char sql_info[] =
+	" ORDER BY a.`name`");
+STORE_SQL(sql_info,
 	"SELECT ifnull(a.`uri`, ''), (SELECT max(x.size) FROM cmffs_entry x"
 	" WHERE x.md5 = a.`uri`), a.`create_time_since_epoch` FROM `Artifact` a"
-	" WHERE a.`id` = ?1";
-static const char sql_record[] =
+	" WHERE a.`id` = ?1");
+STORE_SQL(sql_record,
 	"SELECT t.`name`, ifnull(a.`name`, ''), ifnull(a.`uri`, ''),"
 	" a.`create_time_since_epoch` FROM `Artifact` a JOIN `Type` t"
-	" ON t.`id` = a.`type_id` WHERE a.`id` = ?1";
-static const char sql_props[] =
-	"SELECT `name`, `int_value`, `double_value`, `string_value`,"
-	" `bool_value`, `is_custom_property` FROM `ArtifactProperty`"
-	" WHERE `artifact_id` = ?1"
-	" ORDER BY `name`";
-
-struct row {
-	char *name;
-	int64_t id;
-};
+	" ON t.`id` = a.`type_id` WHERE a.`id` = ?1");
 
 /*
  * Can @name be one entry of a view directory?  Not "", ".", ".." (the
@@ -61,76 +51,56 @@ static bool view_name_ok(const char *name)
 	       !strchr(name, '/');
 }
 
+/* the names a view lists as they are */
+static const struct name_rule view_names = { .keep = view_name_ok };
+
 /*
- * Collect rows of (text, id) for @sql, then call @cb without the lock
- * (for the names view_name_ok() accepts), or @each (for every name).
+ * Run @sql with up to two text parameters (@a2 NULL binds "") and hand
+ * its (name, id) rows, @rule applied, to @call (rows.h: collect, then
+ * call).
  */
 static int rows_then_call(struct model *m, const char *sql, const char *a1,
 			  const char *a2, int nbind,
-			  int (*each)(void *, const char *, int64_t, void *),
-			  void *state, model_name_cb cb, void *ud)
+			  const struct name_rule *rule,
+			  store_row_call_fn call, void *ctx)
 {
-	struct row *rows = NULL;
-	size_t n = 0, cap = 0, i;
+	struct store_rows rows = NAME_ROWS_INIT;
 	sqlite3_stmt *s;
-	int rc, r;
+	int r;
 
 	store_lock(m->st);
 	r = store_stmt(m->st, sql, &s);
-	if (r < 0)
-		goto out;
-	if (nbind >= 1 && a1)
-		sqlite3_bind_text(s, 1, a1, -1, SQLITE_STATIC);
-	if (nbind >= 2)
-		sqlite3_bind_text(s, 2, a2 ? a2 : "", -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *t = (const char *)sqlite3_column_text(s, 0);
-
-		if (!t)
-			continue;
-		if (array_reserve(&rows, &cap, n + 1,
-				  sizeof(*rows)) < 0) {
-			r = -ENOMEM;
-			break;
-		}
-		rows[n].name = strdup(t);
-		rows[n].id = sqlite3_column_int64(s, 1);
-		if (!rows[n].name) {
-			r = -ENOMEM;
-			break;
-		}
-		n++;
+	if (r == 0) {
+		if (nbind >= 1 && a1)
+			sqlite3_bind_text(s, 1, a1, -1, SQLITE_STATIC);
+		if (nbind >= 2)
+			sqlite3_bind_text(s, 2, a2 ? a2 : "", -1,
+					  SQLITE_STATIC);
+		r = store_rows_collect(&rows, s, name_row_copy, (void *)rule);
 	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_errno(rc);
-	store_stmt_done(s);
-out:
 	store_unlock(m->st);
-	for (i = 0; i < n; i++) {
-		if (r == 0 && (each || view_name_ok(rows[i].name))) {
-			int x = each ? each(state, rows[i].name, rows[i].id, NULL)
-				     : cb(ud, rows[i].name, rows[i].id);
+	return store_rows_each(&rows, r, call, ctx);
+}
 
-			if (x)
-				r = x < 0 ? x : 1;
-		}
-		free(rows[i].name);
-	}
-	free(rows);
-	return r < 0 ? r : 0;
+/* The view's names, to a model_name_cb. */
+static int list_view_names(struct model *m, const char *sql, const char *a1,
+			   int nbind, model_name_cb cb, void *ud)
+{
+	struct name_call call = { cb, ud };
+
+	return rows_then_call(m, sql, a1, NULL, nbind, &view_names,
+			      name_row_call, &call);
 }
 
 int artifacts_hash_dirs(struct model *m, model_name_cb cb, void *ud)
 {
-	return rows_then_call(m, sql_hash_dirs, NULL, NULL, 0, NULL, NULL, cb,
-			      ud);
+	return list_view_names(m, sql_hash_dirs, NULL, 0, cb, ud);
 }
 
 int artifacts_in_hash_dir(struct model *m, const char *prefix,
 			  model_name_cb cb, void *ud)
 {
-	return rows_then_call(m, sql_in_hash_dir, prefix, NULL, 1, NULL, NULL,
-			      cb, ud);
+	return list_view_names(m, sql_in_hash_dir, prefix, 1, cb, ud);
 }
 
 int artifacts_find_uri(struct model *m, const char *uri, int64_t *ret_id)
@@ -150,7 +120,7 @@ int artifacts_find_uri(struct model *m, const char *uri, int64_t *ret_id)
 
 int artifacts_types(struct model *m, model_name_cb cb, void *ud)
 {
-	return rows_then_call(m, sql_types, NULL, NULL, 0, NULL, NULL, cb, ud);
+	return list_view_names(m, sql_types, NULL, 0, cb, ud);
 }
 
 struct children {
@@ -166,15 +136,15 @@ struct children {
 };
 
 /* One name below the prefix: a directory child or a file child. */
-static int child_of(void *state, const char *name, int64_t id, void *unused)
+static int child_of(void *ctx, void *elem)
 {
-	struct children *c = state;
-	const char *rest = name + c->plen;
+	struct children *c = ctx;
+	const struct name_row *row = elem;
+	const char *rest = row->name + c->plen;
 	size_t colon = strcspn(rest, ":");
 	const char *slash = memchr(rest, '/', colon);
 	char dir[256];
 
-	(void)unused;
 	if (!*rest)
 		return 0;
 	if (slash) {
@@ -203,12 +173,12 @@ static int child_of(void *state, const char *name, int64_t id, void *unused)
 	if (c->want) {
 		if (!strcmp(c->want, rest)) {
 			c->found = true;
-			c->found_id = id;
+			c->found_id = row->id;
 			return 1;
 		}
 		return 0;
 	}
-	return c->cb(c->ud, rest, id);
+	return c->cb(c->ud, rest, row->id);
 }
 
 int artifacts_names(struct model *m, const char *type, const char *prefix,
@@ -217,8 +187,8 @@ int artifacts_names(struct model *m, const char *type, const char *prefix,
 	struct children c = { .prefix = prefix, .plen = strlen(prefix),
 			      .cb = cb, .ud = ud };
 
-	return rows_then_call(m, sql_names, type, prefix, 2, child_of, &c, NULL,
-			      NULL);
+	return rows_then_call(m, sql_names, type, prefix, 2, NULL, child_of,
+			      &c);
 }
 
 int artifacts_find_name(struct model *m, const char *type, const char *name,
@@ -234,8 +204,8 @@ int artifacts_find_name(struct model *m, const char *type, const char *name,
 	c.prefix = prefix;
 	c.plen = strlen(prefix);
 	c.want = slash ? slash + 1 : name;
-	r = rows_then_call(m, sql_names, type, prefix, 2, child_of, &c, NULL,
-			   NULL);
+	r = rows_then_call(m, sql_names, type, prefix, 2, NULL, child_of,
+			   &c);
 	free(prefix);
 	if (r < 0)
 		return r;
@@ -276,17 +246,15 @@ out:
 int artifacts_record_json(struct model *m, int64_t id, char **ret_text,
 			  size_t *ret_len)
 {
-	json_t *doc = NULL, *p = json_object(), *cp = json_object();
+	json_t *doc = NULL, *p = NULL, *cp = NULL;
 	sqlite3_stmt *s;
 	char *text;
 	int rc, r;
 
 	store_lock(m->st);
 	r = store_stmt(m->st, sql_record, &s);
-	if (r < 0 || !p || !cp) {
-		r = r < 0 ? r : -ENOMEM;
+	if (r < 0)
 		goto out;
-	}
 	sqlite3_bind_int64(s, 1, id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
@@ -301,26 +269,13 @@ int artifacts_record_json(struct model *m, int64_t id, char **ret_text,
 		r = rc == SQLITE_ROW ? -ENOMEM : -ENOENT;
 		goto out;
 	}
-	r = store_stmt(m->st, sql_props, &s);
+	r = mlmd_props_json(m->st, MLMD_ARTIFACT, id, false, MLMD_VALUE_TYPED,
+			    &p);
+	if (r == 0)
+		r = mlmd_props_json(m->st, MLMD_ARTIFACT, id, true,
+				    MLMD_VALUE_TYPED, &cp);
 	if (r < 0)
 		goto out;
-	sqlite3_bind_int64(s, 1, id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *k = (const char *)sqlite3_column_text(s, 0);
-		json_t *v = mlmd_value_json(s, 1);
-
-		if (!v || !k ||
-		    json_object_set_new(sqlite3_column_int(s, 5) ? cp : p, k,
-					v) < 0) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-	}
-	store_stmt_done(s);
-	if (rc != SQLITE_DONE) {
-		r = store_errno(rc);
-		goto out;
-	}
 	if (json_object_set(doc, "properties", p) < 0 ||
 	    json_object_set(doc, "custom_properties", cp) < 0) {
 		r = -ENOMEM;

@@ -21,8 +21,10 @@
 #include <time.h>
 
 #include "array.h"
+#include "hash.h"
 #include "model_i.h"
 #include "dirmanifest.h"
+#include "redo.h"
 #include "sb.h"
 
 #include <uuid/uuid.h>
@@ -58,80 +60,84 @@ static const struct mlmd_type_prop model_props[] = {
 	"  r.id = ifnull(e.link_id, e.id) AND r.link_id IS NULL),"         \
 	" ifnull(e.link_id, e.id)"
 
-static const char sql_entry_get[] =
-	"SELECT " ENTRY_COLS " FROM cmffs_entry e WHERE e.id = ?1";
-static const char sql_entry_lookup[] =
+STORE_SQL(sql_entry_get,
+	"SELECT " ENTRY_COLS " FROM cmffs_entry e WHERE e.id = ?1");
+STORE_SQL(sql_entry_lookup,
 	"SELECT " ENTRY_COLS " FROM cmffs_entry e WHERE e.execution_id = ?1"
-	" AND e.side = ?2 AND e.parent_id = ?3 AND e.name = ?4";
-static const char sql_entry_list[] =
+	" AND e.side = ?2 AND e.parent_id = ?3 AND e.name = ?4");
+STORE_SQL(sql_entry_list,
 	"SELECT " ENTRY_COLS " FROM cmffs_entry e WHERE e.execution_id = ?1"
-	" AND e.side = ?2 AND e.parent_id = ?3 ORDER BY e.name";
-static const char sql_entry_subdirs[] =
+	" AND e.side = ?2 AND e.parent_id = ?3 ORDER BY e.name");
+STORE_SQL(sql_entry_subdirs,
 	"SELECT count(*) FROM cmffs_entry WHERE execution_id = ?1"
-	" AND side = ?2 AND parent_id = ?3 AND is_dir = 1";
-static const char sql_entry_children[] =
-	"SELECT count(*) FROM cmffs_entry WHERE parent_id = ?1";
-static const char sql_entry_insert[] =
+	" AND side = ?2 AND parent_id = ?3 AND is_dir = 1");
+STORE_SQL(sql_entry_children,
+	"SELECT count(*) FROM cmffs_entry WHERE parent_id = ?1");
+STORE_SQL(sql_entry_insert,
 	"INSERT INTO cmffs_entry(execution_id, side, parent_id, name, is_dir,"
 	" artifact_id, md5, size, mode, uid, gid, mtime_ns, ctime_ns)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)";
-static const char sql_entry_set_link[] =
-	"UPDATE cmffs_entry SET link_id = ?2 WHERE id = ?1";
-static const char sql_entry_tree[] =
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)");
+STORE_SQL(sql_entry_insert_id,
+	"INSERT INTO cmffs_entry(id, execution_id, side, parent_id, name,"
+	" is_dir, artifact_id, md5, size, mode, uid, gid, mtime_ns, ctime_ns)"
+	" VALUES (?13, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)");
+STORE_SQL(sql_entry_set_link,
+	"UPDATE cmffs_entry SET link_id = ?2 WHERE id = ?1");
+STORE_SQL(sql_entry_tree,
 	"WITH RECURSIVE t(id, rel, is_dir, md5) AS ("
 	" SELECT id, name, is_dir, md5 FROM cmffs_entry WHERE parent_id = ?1"
 	" UNION ALL SELECT e.id, t.rel || '/' || e.name, e.is_dir, e.md5"
 	" FROM cmffs_entry e JOIN t ON e.parent_id = t.id WHERE t.is_dir = 1)"
-	" SELECT rel, md5 FROM t WHERE is_dir = 0";
-static const char sql_entry_set_bytes[] =
+	" SELECT rel, md5 FROM t WHERE is_dir = 0");
+STORE_SQL(sql_entry_set_bytes,
 	"UPDATE cmffs_entry SET artifact_id = NULL, md5 = ?2, size = ?3,"
-	" mtime_ns = ?4, ctime_ns = ?5 WHERE id = ?1";
-static const char sql_entry_set_version[] =
+	" mtime_ns = ?4, ctime_ns = ?5 WHERE id = ?1");
+STORE_SQL(sql_entry_set_version,
 	"UPDATE cmffs_entry SET artifact_id = ?2, md5 = ?3, size = ?4,"
-	" mtime_ns = ?5, ctime_ns = ?6 WHERE id = ?1";
-static const char sql_entry_move[] =
+	" mtime_ns = ?5, ctime_ns = ?6 WHERE id = ?1");
+STORE_SQL(sql_entry_move,
 	"UPDATE cmffs_entry SET parent_id = ?2, name = ?3, ctime_ns = ?4"
-	" WHERE id = ?1";
-static const char sql_entry_delete[] = "DELETE FROM cmffs_entry WHERE id = ?1";
-static const char sql_entry_setattr[] =
+	" WHERE id = ?1");
+STORE_SQL(sql_entry_delete, "DELETE FROM cmffs_entry WHERE id = ?1");
+STORE_SQL(sql_entry_setattr,
 	"UPDATE cmffs_entry SET mode = CASE WHEN ?2 THEN ?3 ELSE mode END,"
 	" uid = CASE WHEN ?4 THEN ?5 ELSE uid END,"
 	" gid = CASE WHEN ?4 THEN ?6 ELSE gid END,"
 	" mtime_ns = CASE WHEN ?7 THEN ?8 ELSE mtime_ns END,"
-	" ctime_ns = ?9 WHERE id = ?1";
-static const char sql_entry_drop_unlogged[] =
+	" ctime_ns = ?9 WHERE id = ?1");
+STORE_SQL(sql_entry_drop_unlogged,
 	"DELETE FROM cmffs_entry WHERE is_dir = 0 AND artifact_id IS NULL"
-	" AND md5 IS NULL";
-static const char sql_entry_parent[] =
-	"SELECT parent_id, name FROM cmffs_entry WHERE id = ?1";
-static const char sql_artifact_by_uri[] =
+	" AND md5 IS NULL");
+STORE_SQL(sql_entry_parent,
+	"SELECT parent_id, name FROM cmffs_entry WHERE id = ?1");
+STORE_SQL(sql_artifact_by_uri,
 	"SELECT `id` FROM `Artifact` WHERE `uri` = ?1 AND `type_id` = ?2"
-	" ORDER BY `id` DESC LIMIT 1";
-static const char sql_artifact_row[] =
+	" ORDER BY `id` DESC LIMIT 1");
+STORE_SQL(sql_artifact_row,
 	"SELECT a.`uri`, a.`name`, t.`name` FROM `Artifact` a JOIN `Type` t"
-	" ON t.`id` = a.`type_id` WHERE a.`id` = ?1";
-static const char sql_artifact_events[] =
+	" ON t.`id` = a.`type_id` WHERE a.`id` = ?1");
+STORE_SQL(sql_artifact_events,
 	"SELECT count(*), min(`execution_id`) FROM `Event`"
-	" WHERE `artifact_id` = ?1";
-static const char sql_artifact_entries[] =
-	"SELECT count(*) FROM cmffs_entry WHERE artifact_id = ?1";
-static const char sql_artifact_props_delete[] =
-	"DELETE FROM `ArtifactProperty` WHERE `artifact_id` = ?1";
-static const char sql_artifact_eventpaths_delete[] =
+	" WHERE `artifact_id` = ?1");
+STORE_SQL(sql_artifact_entries,
+	"SELECT count(*) FROM cmffs_entry WHERE artifact_id = ?1");
+STORE_SQL(sql_artifact_props_delete,
+	"DELETE FROM `ArtifactProperty` WHERE `artifact_id` = ?1");
+STORE_SQL(sql_artifact_eventpaths_delete,
 	"DELETE FROM `EventPath` WHERE `event_id` IN"
-	" (SELECT `id` FROM `Event` WHERE `artifact_id` = ?1)";
-static const char sql_artifact_events_delete[] =
-	"DELETE FROM `Event` WHERE `artifact_id` = ?1";
-static const char sql_artifact_attributions_delete[] =
-	"DELETE FROM `Attribution` WHERE `artifact_id` = ?1";
-static const char sql_artifact_delete[] =
-	"DELETE FROM `Artifact` WHERE `id` = ?1";
+	" (SELECT `id` FROM `Event` WHERE `artifact_id` = ?1)");
+STORE_SQL(sql_artifact_events_delete,
+	"DELETE FROM `Event` WHERE `artifact_id` = ?1");
+STORE_SQL(sql_artifact_attributions_delete,
+	"DELETE FROM `Attribution` WHERE `artifact_id` = ?1");
+STORE_SQL(sql_artifact_delete,
+	"DELETE FROM `Artifact` WHERE `id` = ?1");
 /*
  * The versions of the file at path ?2 (below side ?4's event type) of
  * execution ?1 that never left that execution: no event of another one, no
  * file but entry ?3 shows them, no push to a server since they were logged.
  */
-static const char sql_scratch_versions[] =
+STORE_SQL(sql_scratch_versions,
 	"SELECT a.`id` FROM `Artifact` a JOIN `Event` ev"
 	" ON ev.`artifact_id` = a.`id` WHERE ev.`execution_id` = ?1"
 	" AND ev.`type` = ?4"
@@ -142,29 +148,21 @@ static const char sql_scratch_versions[] =
 	" AND NOT EXISTS (SELECT 1 FROM cmffs_pushed_execution d"
 	"  WHERE d.execution_id = ?1"
 	"  AND d.pushed_update_ms >= a.`create_time_since_epoch`)"
-	" ORDER BY a.`id`";
+	" ORDER BY a.`id`");
 /*
  * The one entry other than ?2 showing artifact ?1, when exactly two do and
  * execution ?3 was not pushed since the artifact was logged.
  */
-static const char sql_link_other[] =
+STORE_SQL(sql_link_other,
 	"SELECT id FROM cmffs_entry WHERE artifact_id = ?1 AND id <> ?2"
 	" AND (SELECT count(*) FROM cmffs_entry x"
 	"  WHERE x.artifact_id = ?1) = 2"
 	" AND NOT EXISTS (SELECT 1 FROM cmffs_pushed_execution d, `Artifact` a"
 	"  WHERE d.execution_id = ?3 AND a.`id` = ?1"
-	"  AND d.pushed_update_ms >= a.`create_time_since_epoch`)";
-static const char sql_artifact_custom_keys[] =
+	"  AND d.pushed_update_ms >= a.`create_time_since_epoch`)");
+STORE_SQL(sql_artifact_custom_keys,
 	"SELECT `name` FROM `ArtifactProperty` WHERE `artifact_id` = ?1"
-	" AND `is_custom_property` = 1 ORDER BY `name`";
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
+	" AND `is_custom_property` = 1 ORDER BY `name`");
 
 static void entry_from_row(sqlite3_stmt *s, struct entry *e)
 {
@@ -273,40 +271,43 @@ int model_entry_lookup(struct model *m, int64_t execution_id, int side,
 	return r;
 }
 
+static int entry_row_copy(void *elem, sqlite3_stmt *s, void *arg)
+{
+	(void)arg;
+	entry_from_row(s, elem);
+	return 0;
+}
+
+struct entry_call {
+	model_entry_cb cb;
+	void *ud;
+};
+
+static int entry_row_call(void *ctx, void *elem)
+{
+	struct entry_call *c = ctx;
+
+	return c->cb(c->ud, elem);
+}
+
 int model_entry_list(struct model *m, int64_t execution_id, int side,
 		     int64_t parent_id, model_entry_cb cb, void *ud)
 {
-	struct entry *rows = NULL;
-	size_t n = 0, cap = 0, i;
+	struct store_rows rows = STORE_ROWS_INIT(struct entry, NULL);
+	struct entry_call call = { cb, ud };
 	sqlite3_stmt *s;
-	int rc, r;
+	int r;
 
-	/* collect, then call back without the lock: callbacks may use @m */
 	store_lock(m->st);
 	r = store_stmt(m->st, sql_entry_list, &s);
-	if (r < 0)
-		goto out_unlock;
-	sqlite3_bind_int64(s, 1, execution_id);
-	sqlite3_bind_int(s, 2, side);
-	sqlite3_bind_int64(s, 3, parent_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (array_reserve(&rows, &cap, n + 1,
-				  sizeof(*rows)) < 0) {
-			r = -ENOMEM;
-			break;
-		}
-		entry_from_row(s, &rows[n++]);
+	if (r == 0) {
+		sqlite3_bind_int64(s, 1, execution_id);
+		sqlite3_bind_int(s, 2, side);
+		sqlite3_bind_int64(s, 3, parent_id);
+		r = store_rows_collect(&rows, s, entry_row_copy, NULL);
 	}
-	if (!r && rc != SQLITE_DONE)
-		r = store_errno(rc);
-	store_stmt_done(s);
-out_unlock:
 	store_unlock(m->st);
-	for (i = 0; r == 0 && i < n; i++)
-		if (cb(ud, &rows[i]))
-			break;
-	free(rows);
-	return r;
+	return store_rows_each(&rows, r, entry_row_call, &call);
 }
 
 int model_entry_subdirs(struct model *m, int64_t execution_id, int side,
@@ -393,7 +394,8 @@ int entry_insert_locked(struct model *m, int64_t execution_id,
 			       int side, int64_t parent_id, const char *name,
 			       bool is_dir, int64_t artifact_id,
 			       const char *md5, uint64_t size, mode_t mode,
-			       uid_t uid, gid_t gid, int64_t *ret_id)
+			       uid_t uid, gid_t gid, int64_t want_id,
+			       int64_t *ret_id)
 {
 	sqlite3_stmt *s;
 	struct entry parent;
@@ -407,9 +409,12 @@ int entry_insert_locked(struct model *m, int64_t execution_id,
 		    parent.side != side)
 			return -ENOTDIR;
 	}
-	r = store_stmt(m->st, sql_entry_insert, &s);
+	r = store_stmt(m->st, want_id ? sql_entry_insert_id : sql_entry_insert,
+		       &s);
 	if (r < 0)
 		return r;
+	if (want_id)
+		sqlite3_bind_int64(s, 13, want_id);
 	sqlite3_bind_int64(s, 1, execution_id);
 	sqlite3_bind_int(s, 2, side);
 	sqlite3_bind_int64(s, 3, parent_id);
@@ -423,30 +428,105 @@ int entry_insert_locked(struct model *m, int64_t execution_id,
 	sqlite3_bind_int64(s, 9, mode & 07777);
 	sqlite3_bind_int64(s, 10, uid);
 	sqlite3_bind_int64(s, 11, gid);
-	sqlite3_bind_int64(s, 12, now_ns());
+	sqlite3_bind_int64(s, 12, model_clock_ns(m));
 	r = mlmd_step_done(s);
 	if (r == 0)
 		*ret_id = sqlite3_last_insert_rowid(store_db(m->st));
 	return r;
 }
 
+/* --- batched changes and their redo records -------------------------------
+ *
+ * Creating an entry and logging a file's version are batched (store.h):
+ * each leaves one redo record, enough to make the same change again after
+ * a crash, with the same ids and times:
+ *
+ *	'C' id execution_id side parent_id is_dir mode uid gid time name
+ *	'L' id size mtime_ns time md5[32]
+ *
+ * integers little-endian 8 bytes (side, is_dir 1; mode, uid, gid 4), the
+ * name the rest of the record.  A record is replayed through the same
+ * functions that made it, which check it as they check a live change.
+ */
+enum { REC_CREATE = 'C', REC_LOG = 'L' };
+
+struct rec {
+	unsigned char b[REDO_RECORD_MAX];
+	size_t len;
+	bool bad;	/* written past the end, or read past it */
+};
+
+static void rec_put(struct rec *w, uint64_t v, size_t n)
+{
+	size_t i;
+
+	if (w->len + n > sizeof(w->b)) {
+		w->bad = true;
+		return;
+	}
+	for (i = 0; i < n; i++)
+		w->b[w->len++] = (unsigned char)(v >> (8 * i));
+}
+
+static void rec_put_bytes(struct rec *w, const char *p, size_t n)
+{
+	if (w->len + n > sizeof(w->b)) {
+		w->bad = true;
+		return;
+	}
+	memcpy(w->b + w->len, p, n);
+	w->len += n;
+}
+
+/* Reads @n little-endian bytes at @*pos of @p (@len bytes long). */
+static uint64_t rec_get(const unsigned char *p, size_t len, size_t *pos,
+			size_t n, bool *bad)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (*pos + n > len) {
+		*bad = true;
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		v |= (uint64_t)p[*pos + i] << (8 * i);
+	*pos += n;
+	return v;
+}
+
 static int entry_new(struct model *m, int64_t execution_id, int side,
 		     int64_t parent_id, const char *name, bool is_dir,
 		     mode_t mode, uid_t uid, gid_t gid, struct entry *ret)
 {
+	struct rec w = { .len = 0 };
 	int64_t id;
 	int r;
 
-	store_lock(m->st);
-	r = store_begin(m->st);
+	r = store_batch_begin(m->st);
 	if (r < 0)
-		goto out;
+		return r;
+	m->change_ns = model_clock_ns(m);
 	r = entry_insert_locked(m, execution_id, side, parent_id, name, is_dir,
-				0, NULL, 0, mode, uid, gid, &id);
+				0, NULL, 0, mode, uid, gid, 0, &id);
 	if (r == 0)
 		r = entry_get_locked(m, id, ret);
-	r = store_end(m->st, r);
-out:
+	if (r == 0) {
+		rec_put(&w, REC_CREATE, 1);
+		rec_put(&w, (uint64_t)id, 8);
+		rec_put(&w, (uint64_t)execution_id, 8);
+		rec_put(&w, (uint64_t)side, 1);
+		rec_put(&w, (uint64_t)parent_id, 8);
+		rec_put(&w, is_dir, 1);
+		rec_put(&w, mode, 4);
+		rec_put(&w, uid, 4);
+		rec_put(&w, gid, 4);
+		rec_put(&w, (uint64_t)m->change_ns, 8);
+		rec_put_bytes(&w, name, strlen(name));
+		r = w.bad ? -ENAMETOOLONG : 0;
+	}
+	m->change_ns = 0;
+	r = store_batch_end(m->st, r, w.b, w.len);
 	store_unlock(m->st);
 	return r;
 }
@@ -501,7 +581,7 @@ static int art_type_locked(struct model *m, enum artifact_kind k,
 		r = mlmd_type_ensure(m->st, MLMD_ARTIFACT_TYPE, art_type_name[k],
 				     dataset_props, N(dataset_props), ret_id);
 	/* cached once committed (the transaction may yet fail): see
-	 * model_entry_log() */
+	 * model.c's commit_hook() */
 	if (r == 0)
 		m->art_type_seen[k] = *ret_id;
 	return r;
@@ -561,18 +641,20 @@ out:
 	return r;
 }
 
-static const char sql_artifacts_of_object[] =
+STORE_SQL(sql_artifacts_of_object,
 	"SELECT DISTINCT a.`id`, p.`name` FROM `Artifact` a"
 	" JOIN `Type` t ON t.`id` = a.`type_id`"
 	" JOIN `Attribution` at ON at.`artifact_id` = a.`id`"
 	" JOIN `ParentContext` pc ON pc.`context_id` = at.`context_id`"
 	" JOIN `Context` p ON p.`id` = pc.`parent_context_id`"
-	" WHERE a.`uri` = ?1 AND t.`name` <> 'Label'";
-/* every execution with an event on artifact ?1 counts as updated at ?2 */
-static const char sql_touch_executions_of_artifact[] =
-	"UPDATE `Execution` SET `last_update_time_since_epoch` = ?2"
+	" WHERE a.`uri` = ?1 AND t.`name` <> 'Label'");
+/* every execution with an event on artifact ?1 counts as updated at ?2
+ * (or just after its last update: a version grows with every change) */
+STORE_SQL(sql_touch_executions_of_artifact,
+	"UPDATE `Execution` SET `last_update_time_since_epoch` ="
+	" max(?2, `last_update_time_since_epoch` + 1)"
 	" WHERE `id` IN (SELECT `execution_id` FROM `Event`"
-	" WHERE `artifact_id` = ?1)";
+	" WHERE `artifact_id` = ?1)");
 
 struct art_pipeline {
 	int64_t artifact_id;
@@ -596,7 +678,7 @@ int entry_object_pushed_locked(struct model *m, const char *oid)
 {
 	struct art_pipeline *rows = NULL;
 	size_t n = 0, cap = 0, i;
-	int64_t now = store_now_ms();
+	int64_t now = model_clock_ms(m);
 	sqlite3_stmt *s;
 	int rc, r;
 
@@ -818,7 +900,7 @@ static int log_bytes_locked(struct model *m, int64_t execution_id, int side,
 {
 	struct exec_ctx ctx = { 0 };
 	int ev = side == SIDE_INPUTS ? MLMD_EVENT_INPUT : MLMD_EVENT_OUTPUT;
-	int64_t now = store_now_ms(), type_id, artifact_id;
+	int64_t now = model_clock_ms(m), type_id, artifact_id;
 	char *path_key = NULL;
 	bool logged = true;
 	sqlite3_stmt *s;
@@ -896,7 +978,7 @@ static int set_version_locked(struct model *m, int64_t id,
 	sqlite3_bind_text(s, 3, md5, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 4, (int64_t)size);
 	sqlite3_bind_int64(s, 5, mtime_ns);
-	sqlite3_bind_int64(s, 6, now_ns());
+	sqlite3_bind_int64(s, 6, model_clock_ns(m));
 	return mlmd_step_done(s);
 }
 
@@ -905,17 +987,17 @@ static const struct mlmd_type_prop step_metrics_props[] = {
 	{ "url", MLMD_PT_STRING },
 };
 
-static const char sql_first_uuid[] =
+STORE_SQL(sql_first_uuid,
 	"SELECT substr(`string_value`, 1, instr(`string_value` || ',', ',') - 1)"
 	" FROM `ExecutionProperty` WHERE `execution_id` = ?1"
-	" AND `name` = 'Execution_uuid' AND `is_custom_property` = 0";
+	" AND `name` = 'Execution_uuid' AND `is_custom_property` = 0");
 
 /* A new Step_Metrics artifact for this version of metrics/NAME.csv. */
 static int step_metrics_log_locked(struct model *m, const struct entry *e,
 				   const char *md5, int64_t *ret_id)
 {
 	struct exec_ctx ctx = { 0 };
-	int64_t type_id, id = 0, now = store_now_ms();
+	int64_t type_id, id = 0, now = model_clock_ms(m);
 	char *name = NULL, *url = NULL;
 	const char *exec_uuid = "";
 	sqlite3_stmt *s = NULL;
@@ -1008,7 +1090,7 @@ static int entry_log_locked(struct model *m, const struct entry *e,
 		sqlite3_bind_text(s, 2, md5, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 3, (int64_t)size);
 		sqlite3_bind_int64(s, 4, mtime_ns);
-		sqlite3_bind_int64(s, 5, now_ns());
+		sqlite3_bind_int64(s, 5, model_clock_ns(m));
 		return mlmd_step_done(s);
 	}
 	r = entry_path_locked(m, e->id, &path);
@@ -1023,41 +1105,124 @@ static int entry_log_locked(struct model *m, const struct entry *e,
 	return r;
 }
 
-/* Remember the type ids the transaction that just committed found. */
-static void cache_types_locked(struct model *m)
-{
-	size_t k;
-
-	for (k = 0; k < _ART_MAX; k++)
-		if (!m->art_type[k])
-			m->art_type[k] = m->art_type_seen[k];
-}
 
 int model_entry_log(struct model *m, int64_t id, const char *md5,
 		    uint64_t size, int64_t mtime_ns, bool *ret_logged)
 {
+	struct rec w = { .len = 0 };
 	struct entry e;
 	int r;
 
 	if (!hash_is_md5(md5))
 		return -EINVAL;
-	store_lock(m->st);
-	/* ids found by an earlier transaction that may have rolled back */
-	memset(m->art_type_seen, 0, sizeof(m->art_type_seen));
-	r = store_begin(m->st);
+	r = store_batch_begin(m->st);
 	if (r < 0)
-		goto out;
+		return r;
+	m->change_ns = model_clock_ns(m);
 	r = entry_get_locked(m, id, &e);
 	if (r == 0 && e.is_dir)
 		r = -EISDIR;
 	if (r == 0)
 		r = entry_log_locked(m, &e, md5, size, mtime_ns, ret_logged);
-	r = store_end(m->st, r);
-	if (r == 0)
-		cache_types_locked(m);
-out:
+	if (r == 0) {
+		rec_put(&w, REC_LOG, 1);
+		rec_put(&w, (uint64_t)id, 8);
+		rec_put(&w, size, 8);
+		rec_put(&w, (uint64_t)mtime_ns, 8);
+		rec_put(&w, (uint64_t)m->change_ns, 8);
+		rec_put_bytes(&w, md5, MD5_HEX_LEN);
+	}
+	m->change_ns = 0;
+	r = store_batch_end(m->st, r, w.b, w.len);
+	/* types found by a change undone may not exist */
+	if (r < 0)
+		memset(m->art_type_seen, 0, sizeof(m->art_type_seen));
 	store_unlock(m->st);
 	return r;
+}
+
+int entry_record_object(const void *rec, size_t len,
+			char md5[MD5_HEX_LEN + 1])
+{
+	const unsigned char *p = rec;
+
+	/* 'L' id size mtime_ns time md5: the md5 ends the record */
+	if (len != 1 + 4 * 8 + MD5_HEX_LEN || p[0] != REC_LOG)
+		return 0;
+	memcpy(md5, p + len - MD5_HEX_LEN, MD5_HEX_LEN);
+	md5[MD5_HEX_LEN] = '\0';
+	return hash_is_md5(md5) ? 1 : 0;
+}
+
+int entry_replay_locked(void *ud, const void *rec, size_t len)
+{
+	const unsigned char *p = rec;
+	struct exec_ctx ctx = { 0 };
+	struct model *m = ud;
+	size_t pos = 1;
+	bool bad = false;
+	struct entry e;
+	int64_t id, got;
+	int r;
+
+	if (len < 1)
+		return -EBADMSG;
+	id = (int64_t)rec_get(p, len, &pos, 8, &bad);
+	if (p[0] == REC_CREATE) {
+		int64_t exec = (int64_t)rec_get(p, len, &pos, 8, &bad);
+		int side = (int)rec_get(p, len, &pos, 1, &bad);
+		int64_t parent = (int64_t)rec_get(p, len, &pos, 8, &bad);
+		bool is_dir = rec_get(p, len, &pos, 1, &bad) != 0;
+		mode_t mode = (mode_t)rec_get(p, len, &pos, 4, &bad);
+		uid_t uid = (uid_t)rec_get(p, len, &pos, 4, &bad);
+		gid_t gid = (gid_t)rec_get(p, len, &pos, 4, &bad);
+		int64_t t = (int64_t)rec_get(p, len, &pos, 8, &bad);
+		char name[256];
+
+		if (bad || id <= 0 || len - pos == 0 ||
+		    len - pos >= sizeof(name))
+			return -EBADMSG;
+		memcpy(name, p + pos, len - pos);
+		name[len - pos] = '\0';
+		/* one component, as a create in the mount made it */
+		if (strlen(name) != len - pos || strchr(name, '/') ||
+		    !strcmp(name, ".") || !strcmp(name, ".."))
+			return -EBADMSG;
+		/* the log is the user's file: a record names what exists */
+		if (side < SIDE_INPUTS || side > SIDE_DATASLICE)
+			return -EBADMSG;
+		r = exec_ctx_load_locked(m, exec, &ctx);
+		exec_ctx_release(&ctx);
+		if (r < 0)
+			return r;
+		m->change_ns = t;
+		r = entry_insert_locked(m, exec, side, parent, name, is_dir, 0,
+					NULL, 0, mode, uid, gid, id, &got);
+		m->change_ns = 0;
+		return r;
+	}
+	if (p[0] == REC_LOG) {
+		uint64_t size = rec_get(p, len, &pos, 8, &bad);
+		int64_t mtime_ns = (int64_t)rec_get(p, len, &pos, 8, &bad);
+		int64_t t = (int64_t)rec_get(p, len, &pos, 8, &bad);
+		char md5[MD5_HEX_LEN + 1];
+
+		if (bad || len - pos != MD5_HEX_LEN)
+			return -EBADMSG;
+		memcpy(md5, p + pos, MD5_HEX_LEN);
+		md5[MD5_HEX_LEN] = '\0';
+		if (!hash_is_md5(md5))
+			return -EBADMSG;
+		r = entry_get_locked(m, id, &e);
+		if (r == 0 && e.is_dir)
+			r = -EISDIR;
+		m->change_ns = t;
+		if (r == 0)
+			r = entry_log_locked(m, &e, md5, size, mtime_ns, NULL);
+		m->change_ns = 0;
+		return r;
+	}
+	return -EBADMSG;
 }
 
 int model_entry_link(struct model *m, int64_t src_id, int64_t execution_id,
@@ -1069,15 +1234,14 @@ int model_entry_link(struct model *m, int64_t src_id, int64_t execution_id,
 	char *type = NULL;
 	char *key = NULL;
 	int64_t id;
-	int64_t now = store_now_ms();
+	int64_t now = model_clock_ms(m);
 	struct exec_ctx ctx = { 0 };
 	int ev = side == SIDE_INPUTS ? MLMD_EVENT_INPUT : MLMD_EVENT_OUTPUT;
 	int r;
 
-	store_lock(m->st);
-	r = store_begin(m->st);
+	r = store_write_begin(m->st);
 	if (r < 0)
-		goto out_unlock;
+		goto out_free;
 	r = entry_get_locked(m, src_id, &src);
 	if (r < 0)
 		goto out;
@@ -1093,7 +1257,7 @@ int model_entry_link(struct model *m, int64_t src_id, int64_t execution_id,
 				src.artifact_id, src.md5,
 				src.size_known ? src.size : ENTRY_SIZE_UNKNOWN,
 				src.mode,
-				src.uid, src.gid, &id);
+				src.uid, src.gid, 0, &id);
 	if (r == 0)
 		r = entry_set_link_locked(m, id, src.inode_id);
 	if (r < 0)
@@ -1131,9 +1295,8 @@ int model_entry_link(struct model *m, int64_t src_id, int64_t execution_id,
 	if (r >= 0)
 		r = entry_get_locked(m, id, ret);
 out:
-	r = store_end(m->st, r);
-out_unlock:
-	store_unlock(m->st);
+	r = store_write_end(m->st, r);
+out_free:
 	exec_ctx_release(&ctx);
 	free(new_path);
 	free(type);
@@ -1296,7 +1459,7 @@ int model_entry_rename(struct model *m, int64_t id, int64_t new_parent,
 	sqlite3_bind_int64(s, 1, e.id);
 	sqlite3_bind_int64(s, 2, new_parent);
 	sqlite3_bind_text(s, 3, new_name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, now_ns());
+	sqlite3_bind_int64(s, 4, model_clock_ns(m));
 	r = mlmd_step_done(s);
 	if (r < 0)
 		goto out;
@@ -1469,10 +1632,9 @@ int model_entry_remove(struct model *m, int64_t id)
 	int64_t n;
 	int r;
 
-	store_lock(m->st);
-	r = store_begin(m->st);
+	r = store_write_begin(m->st);
 	if (r < 0)
-		goto out_unlock;
+		return r;
 	r = entry_get_locked(m, id, &e);
 	if (r < 0)
 		goto out;
@@ -1500,9 +1662,7 @@ int model_entry_remove(struct model *m, int64_t id)
 	if (r == 0 && other.id)
 		r = relog_after_locked(m, &e, &other);
 out:
-	r = store_end(m->st, r);
-out_unlock:
-	store_unlock(m->st);
+	r = store_write_end(m->st, r);
 	return r;
 }
 
@@ -1524,7 +1684,7 @@ int model_entry_setattr(struct model *m, int64_t id, unsigned what,
 	sqlite3_bind_int64(s, 6, gid);
 	sqlite3_bind_int(s, 7, !!(what & ENTRY_SET_MTIME));
 	sqlite3_bind_int64(s, 8, mtime_ns);
-	sqlite3_bind_int64(s, 9, now_ns());
+	sqlite3_bind_int64(s, 9, model_clock_ns(m));
 	r = mlmd_step_done(s);
 	if (r == 0 && sqlite3_changes(store_db(m->st)) == 0)
 		r = -ENOENT;
@@ -1705,11 +1865,9 @@ int model_entry_log_dir(struct model *m, int64_t dir_id, const char *oid,
 				     &artifact_id, NULL);
 	if (r == 0)
 		r = set_version_locked(m, dir_id, artifact_id, oid, size,
-				       now_ns());
+				       model_clock_ns(m));
 commit:
 	r = store_end(m->st, r);
-	if (r == 0)
-		cache_types_locked(m);
 out:
 	store_unlock(m->st);
 	free(path);

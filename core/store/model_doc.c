@@ -14,20 +14,12 @@
 
 #include "model_i.h"
 
-static const char *const sql_props[] = {
-	"SELECT `name`, `int_value`, `double_value`, `string_value`,"
-	" `bool_value` FROM `ArtifactProperty` WHERE `artifact_id` = ?1"
-	" AND `is_custom_property` = ?2 ORDER BY `name`",
-	"SELECT `name`, `int_value`, `double_value`, `string_value`,"
-	" `bool_value` FROM `ExecutionProperty` WHERE `execution_id` = ?1"
-	" AND `is_custom_property` = ?2 ORDER BY `name`",
-};
-static const char sql_exec_row[] =
+STORE_SQL(sql_exec_row,
 	"SELECT e.`id`, ifnull(e.`name`, ''), t.`name`, e.`last_known_state`,"
 	" e.`create_time_since_epoch`, e.`last_update_time_since_epoch`"
 	" FROM `Execution` e JOIN `Type` t ON t.`id` = e.`type_id`"
-	" WHERE e.`id` = ?1";
-static const char sql_exec_events[] =
+	" WHERE e.`id` = ?1");
+STORE_SQL(sql_exec_events,
 	"SELECT ev.`type`, ev.`milliseconds_since_epoch`, a.`id`, t.`name`,"
 	" ifnull(a.`name`, ''), ifnull(a.`uri`, ''),"
 	" a.`create_time_since_epoch`, a.`last_update_time_since_epoch`,"
@@ -35,43 +27,24 @@ static const char sql_exec_events[] =
 	"  WHERE p.`event_id` = ev.`id` AND p.`is_index_step` = 0)"
 	" FROM `Event` ev JOIN `Artifact` a ON a.`id` = ev.`artifact_id`"
 	" JOIN `Type` t ON t.`id` = a.`type_id` WHERE ev.`execution_id` = ?1"
-	" ORDER BY ev.`id`";
-static const char sql_counts[] =
+	" ORDER BY ev.`id`");
+STORE_SQL(sql_counts,
 	"SELECT (SELECT count(*) FROM `Context` c JOIN `Type` t ON"
 	" t.`id` = c.`type_id` WHERE t.`name` = 'Parent_Context'),"
 	" (SELECT count(*) FROM `Context` c JOIN `Type` t ON"
 	" t.`id` = c.`type_id` WHERE t.`name` = 'Pipeline_Stage'),"
 	" (SELECT count(*) FROM `Execution`), (SELECT count(*) FROM `Artifact`),"
 	" (SELECT count(*) FROM `Event`),"
-	" (SELECT count(*) FROM cmffs_entry WHERE is_dir = 0)";
+	" (SELECT count(*) FROM cmffs_entry WHERE is_dir = 0)");
 
 /* Object of the (custom) properties of node @id; NULL on error. */
-static json_t *props_json(struct store *st, int table, int64_t id, int custom)
+static json_t *props_json(struct store *st, enum mlmd_node node, int64_t id,
+			  bool custom)
 {
-	sqlite3_stmt *s;
-	json_t *obj = json_object();
-	int rc;
+	json_t *obj;
 
-	if (!obj || store_stmt(st, sql_props[table], &s) < 0) {
-		json_decref(obj);
+	if (mlmd_props_json(st, node, id, custom, MLMD_VALUE_TYPED, &obj) < 0)
 		return NULL;
-	}
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int(s, 2, custom);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *k = (const char *)sqlite3_column_text(s, 0);
-		json_t *v = mlmd_value_json(s, 1);
-
-		if (!v || !k || json_object_set_new(obj, k, v) < 0) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-	}
-	store_stmt_done(s);
-	if (rc != SQLITE_DONE) {
-		json_decref(obj);
-		return NULL;
-	}
 	return obj;
 }
 
@@ -171,9 +144,9 @@ int model_execution_json(struct model *m, int64_t id, char **ret_text,
 	events = events_json(m->st, id);
 	if (!events ||
 	    json_object_set_new(doc, "properties",
-				props_json(m->st, 1, id, 0)) < 0 ||
+				props_json(m->st, MLMD_EXECUTION, id, false)) < 0 ||
 	    json_object_set_new(doc, "custom_properties",
-				props_json(m->st, 1, id, 1)) < 0) {
+				props_json(m->st, MLMD_EXECUTION, id, true)) < 0) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -182,9 +155,9 @@ int model_execution_json(struct model *m, int64_t id, char **ret_text,
 		int64_t aid = json_integer_value(json_object_get(art, "id"));
 
 		if (json_object_set_new(art, "properties",
-					props_json(m->st, 0, aid, 0)) < 0 ||
+					props_json(m->st, MLMD_ARTIFACT, aid, false)) < 0 ||
 		    json_object_set_new(art, "custom_properties",
-					props_json(m->st, 0, aid, 1)) < 0) {
+					props_json(m->st, MLMD_ARTIFACT, aid, true)) < 0) {
 			r = -ENOMEM;
 			goto out;
 		}

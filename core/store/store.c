@@ -20,23 +20,9 @@
 
 #include "log.h"
 #include "safefs.h"
+#include "store_i.h"
 
-#define STMT_CACHE_SIZE 512	/* power of two */
 
-struct stmt_slot {
-	const char *sql;	/* key: address of a static string */
-	sqlite3_stmt *stmt;
-};
-
-struct clear_stmt;
-
-struct store {
-	sqlite3 *db;
-	pthread_mutex_t lock;	/* serializes db and cache */
-	struct stmt_slot cache[STMT_CACHE_SIZE];	/* protected by lock */
-	struct clear_stmt *clear;	/* store_reset(): per table */
-	size_t nclear;		/* 0 until the first store_reset() */
-};
 
 static const char mlmd_ddl[] =
 	"CREATE TABLE IF NOT EXISTS `Type` ("
@@ -325,7 +311,10 @@ static const char cmffs_ddl[] =
 	" uid INTEGER NOT NULL,"
 	" gid INTEGER NOT NULL,"
 	" mtime_ns INTEGER NOT NULL,"
-	" PRIMARY KEY (owner, id)) STRICT;";
+	" PRIMARY KEY (owner, id)) STRICT;"
+	"CREATE TABLE IF NOT EXISTS cmffs_redo ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" applied INTEGER NOT NULL) STRICT;";
 
 /*
  * Columns added to cmffs' own tables after stores were made without them,
@@ -458,12 +447,11 @@ int store_exec(struct store *st, const char *sql)
 	return store_errno(rc);
 }
 
-static const char sql_begin[] = "BEGIN IMMEDIATE";
-static const char sql_commit[] = "COMMIT";
-static const char sql_rollback[] = "ROLLBACK";
+STORE_SQL(sql_begin, "BEGIN IMMEDIATE");
+STORE_SQL(sql_commit, "COMMIT");
+STORE_SQL(sql_rollback, "ROLLBACK");
 
-/* Run the cached statement @sql (no results) once; 0 or -errno. */
-static int step_cached(struct store *st, const char *sql)
+int step_cached(struct store *st, const char *sql)
 {
 	sqlite3_stmt *s;
 	int rc, r = store_stmt(st, sql, &s);
@@ -479,7 +467,14 @@ static int step_cached(struct store *st, const char *sql)
 
 int store_begin(struct store *st)
 {
-	return step_cached(st, sql_begin);
+	int r;
+
+	/* a write of its own comes after the batched ones (batch.c) */
+	r = batch_commit_locked(st);
+	if (r == 0)
+		r = step_cached(st, sql_begin);
+	st->own_txn = r == 0;
+	return r;
 }
 
 int store_commit(struct store *st)
@@ -488,6 +483,9 @@ int store_commit(struct store *st)
 
 	if (r < 0)
 		store_rollback(st);
+	else
+		store_commit_hook(st, true);
+	st->own_txn = false;
 	return r;
 }
 
@@ -499,10 +497,47 @@ int store_end(struct store *st, int r)
 	return r;
 }
 
+void store_set_commit_hook(struct store *st, store_commit_hook_fn fn,
+			   void *ud)
+{
+	st->commit_hook = fn;
+	st->commit_hook_ud = ud;
+}
+
+void store_commit_hook(struct store *st, bool committed)
+{
+	if (st->commit_hook)
+		st->commit_hook(st->commit_hook_ud, committed);
+}
+
+int store_write_begin(struct store *st)
+{
+	int r;
+
+	store_lock(st);
+	r = store_begin(st);
+	if (r < 0)
+		store_unlock(st);
+	return r;
+}
+
+int store_write_end(struct store *st, int r)
+{
+	r = store_end(st, r);
+	store_unlock(st);
+	return r;
+}
+
 void store_rollback(struct store *st)
 {
-	if (!sqlite3_get_autocommit(st->db))
+	/* an open batch is batch.c's to end, never a stray rollback's */
+	if (batch_is_open(st) && !st->own_txn)
+		return;
+	st->own_txn = false;
+	if (!sqlite3_get_autocommit(st->db)) {
 		(void)step_cached(st, sql_rollback);
+		store_commit_hook(st, false);
+	}
 }
 
 static size_t slot_of(const char *sql)
@@ -928,6 +963,13 @@ int store_open(const char *path, unsigned flags, struct store **ret_store,
 			r = store_exec(st, "PRAGMA wal_autocheckpoint=8192");
 		if (r == 0)
 			r = store_exec(st, "PRAGMA cache_size=-8192");
+		/*
+		 * Each batched change has a savepoint (batch.c): keep its
+		 * statement journal in memory rather than in a temporary
+		 * file written page by page.
+		 */
+		if (r == 0)
+			r = store_exec(st, "PRAGMA temp_store=MEMORY");
 		if (r < 0) {
 			set_err(ret_err, "cannot set WAL mode on '%s': %s",
 				path, sqlite3_errmsg(st->db));
@@ -950,6 +992,7 @@ void store_close(struct store *st)
 
 	if (!st)
 		return;
+	batch_stop(st);
 	for (i = 0; i < STMT_CACHE_SIZE; i++)
 		sqlite3_finalize(st->cache[i].stmt);
 	clear_free(st->clear, st->nclear);

@@ -18,18 +18,18 @@
 #include "model_i.h"
 #include "sb.h"
 
-static const char sql_prop_set[] =
+STORE_SQL(sql_prop_set,
 	"INSERT OR REPLACE INTO cmffs_entry_prop(entry_id, name, value)"
-	" VALUES (?1, ?2, ?3)";
-static const char sql_prop_get[] =
-	"SELECT value FROM cmffs_entry_prop WHERE entry_id = ?1 AND name = ?2";
-static const char sql_prop_delete[] =
-	"DELETE FROM cmffs_entry_prop WHERE entry_id = ?1 AND name = ?2";
-static const char sql_prop_keys[] =
+	" VALUES (?1, ?2, ?3)");
+STORE_SQL(sql_prop_get,
+	"SELECT value FROM cmffs_entry_prop WHERE entry_id = ?1 AND name = ?2");
+STORE_SQL(sql_prop_delete,
+	"DELETE FROM cmffs_entry_prop WHERE entry_id = ?1 AND name = ?2");
+STORE_SQL(sql_prop_keys,
 	"SELECT name, value FROM cmffs_entry_prop WHERE entry_id = ?1"
-	" ORDER BY name";
+	" ORDER BY name");
 /* members of a slice: relpath, md5, the linked artifact's path, id */
-static const char sql_members[] =
+STORE_SQL(sql_members,
 	"WITH RECURSIVE t(id, rel, is_dir, md5, artifact_id) AS ("
 	" SELECT id, name, is_dir, md5, artifact_id FROM cmffs_entry"
 	" WHERE parent_id = ?1"
@@ -39,19 +39,19 @@ static const char sql_members[] =
 	" SELECT t.id, t.rel, t.md5, CASE WHEN a.`name` IS NULL THEN NULL"
 	" ELSE substr(a.`name`, 1, instr(a.`name` || ':', ':') - 1) END"
 	" FROM t LEFT JOIN `Artifact` a ON a.`id` = t.artifact_id"
-	" WHERE t.is_dir = 0";
-static const char sql_first_uuid[] =
+	" WHERE t.is_dir = 0");
+STORE_SQL(sql_first_uuid,
 	"SELECT substr(`string_value`, 1, instr(`string_value` || ',', ',') - 1)"
 	" FROM `ExecutionProperty` WHERE `execution_id` = ?1"
-	" AND `name` = 'Execution_uuid' AND `is_custom_property` = 0";
-static const char sql_dataslice_by_uri[] =
+	" AND `name` = 'Execution_uuid' AND `is_custom_property` = 0");
+STORE_SQL(sql_dataslice_by_uri,
 	"SELECT `id` FROM `Artifact` WHERE `uri` = ?1 AND `type_id` = ?2"
-	" ORDER BY `id` DESC LIMIT 1";
-static const char sql_set_dir[] =
+	" ORDER BY `id` DESC LIMIT 1");
+STORE_SQL(sql_set_dir,
 	"UPDATE cmffs_entry SET artifact_id = ?2, md5 = ?3, size = ?4"
-	" WHERE id = ?1";
-static const char sql_entry_of[] =
-	"SELECT execution_id, side, name, is_dir FROM cmffs_entry WHERE id = ?1";
+	" WHERE id = ?1");
+STORE_SQL(sql_entry_of,
+	"SELECT execution_id, side, name, is_dir FROM cmffs_entry WHERE id = ?1");
 
 static const struct mlmd_type_prop dataslice_props[] = {
 	{ "git_repo", MLMD_PT_STRING },
@@ -307,10 +307,9 @@ int model_dataslice_log(struct model *m, int64_t dir_id, const char *md5,
 
 	if (!hash_is_md5(md5))
 		return -EINVAL;
-	store_lock(m->st);
-	r = store_begin(m->st);
+	r = store_write_begin(m->st);
 	if (r < 0)
-		goto out_unlock;
+		goto out_free;
 	r = store_stmt(m->st, sql_entry_of, &s);
 	if (r < 0)
 		goto out;
@@ -402,9 +401,8 @@ int model_dataslice_log(struct model *m, int64_t dir_id, const char *md5,
 		r = mlmd_step_done(s);
 	}
 out:
-	r = store_end(m->st, r);
-out_unlock:
-	store_unlock(m->st);
+	r = store_write_end(m->st, r);
+out_free:
 	exec_ctx_release(&ctx);
 	free(name);
 	free(slice);

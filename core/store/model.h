@@ -58,6 +58,41 @@ void model_close(struct model *m);	/* NULL-safe */
 int model_reset(struct model *m);
 
 /*
+ * The workspace's redo log, @name below directory @dirfd (a duplicate of
+ * @dirfd is kept), and what this process does with it (doc/design.md §6):
+ *  MODEL_REDO_BATCH	batch through it (the mount, which owns it): creating
+ *			a file or directory in an execution and logging a
+ *			file's version become changes of a batch, each made
+ *			durable against a crash by one record in the log;
+ *			records a crash left there are applied first.  Every
+ *			model call of this process sees a change at once;
+ *			other processes within STORE_BATCH_AGE_MS, or after
+ *			model_flush().
+ *  MODEL_REDO_APPLY	apply what a mount that died left in it (a command
+ *			that owns it for the moment: no mount is alive).
+ *  0			only know where it is (model_redo_objects()).
+ * 0 or -errno (*@ret_err: owned explanation).
+ */
+enum model_redo_how {
+	MODEL_REDO_BATCH = 1,
+	MODEL_REDO_APPLY = 2,
+};
+int model_redo_attach(struct model *m, int dirfd, const char *name,
+		      int how, char **ret_err);
+
+/*
+ * Call @cb with the md5 of every object a record of the redo log names:
+ * changes a live mount made that other connections may not see committed
+ * yet.  A sweep of the content store counts them as referenced (read the
+ * log first, then the store).  No log: 0.  Callback contract as rows.h.
+ */
+int model_redo_objects(struct model *m,
+		       int (*cb)(void *ud, const char *md5), void *ud);
+
+/* Commit the open batch, so that other processes see it.  0 or -errno. */
+int model_flush(struct model *m);
+
+/*
  * The remote the artifact bytes go to (e.g. "/srv/store", "s3://b/prefix"),
  * used for artifacts' url property "PIPELINE:REMOTE/files/md5/ab/cdef...".
  * NULL: no remote; url stays "".  The string is copied.
@@ -82,7 +117,12 @@ struct exec_origin {
 	int pid;
 };
 
-/* Called per child in name order; a non-zero return stops the walk. */
+/*
+ * Called per child in name order, without the store lock (a callback may
+ * use the model).  Every listing of the model and of syncstate.h follows
+ * rows.h's contract: a negative return stops the listing and is returned,
+ * a positive one stops it and the listing returns 0.
+ */
 typedef int (*model_name_cb)(void *ud, const char *name, int64_t id);
 
 int model_pipeline_find(struct model *m, const char *name, int64_t *ret_id);

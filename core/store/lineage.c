@@ -35,43 +35,43 @@
 	" FROM walk w WHERE NOT (w.kind = '" START "' AND w.id = ?1)"        \
 	" ORDER BY w.kind DESC, 2"
 
-static const char sql_upstream[] = WALK("e", "3", "4");
-static const char sql_downstream[] = WALK("e", "4", "3");
+STORE_SQL(sql_upstream, WALK("e", "3", "4"));
+STORE_SQL(sql_downstream, WALK("e", "4", "3"));
 /* from an artifact: upstream are the executions that output it, ... */
-static const char sql_art_upstream[] = WALK("a", "3", "4");
-static const char sql_art_downstream[] = WALK("a", "4", "3");
+STORE_SQL(sql_art_upstream, WALK("a", "3", "4"));
+STORE_SQL(sql_art_downstream, WALK("a", "4", "3"));
 
 /* executions of a pipeline's stages, and all their events */
-static const char sql_pipeline_executions[] =
+STORE_SQL(sql_pipeline_executions,
 	"SELECT e.`id`, c.`name` || '/' || CASE WHEN ifnull(e.`name`, '') = ''"
 	" THEN 'execution-' || e.`id` ELSE e.`name` END"
 	" FROM `ParentContext` pc JOIN `Context` c ON c.`id` = pc.`context_id`"
 	" JOIN `Association` x ON x.`context_id` = c.`id`"
 	" JOIN `Execution` e ON e.`id` = x.`execution_id`"
-	" WHERE pc.`parent_context_id` = ?1 ORDER BY e.`id`";
-static const char sql_pipeline_events[] =
+	" WHERE pc.`parent_context_id` = ?1 ORDER BY e.`id`");
+STORE_SQL(sql_pipeline_events,
 	"SELECT DISTINCT ev.`execution_id`, ev.`artifact_id`, ev.`type`,"
 	" a.`name`, t.`name` FROM `ParentContext` pc"
 	" JOIN `Association` x ON x.`context_id` = pc.`context_id`"
 	" JOIN `Event` ev ON ev.`execution_id` = x.`execution_id`"
 	" JOIN `Artifact` a ON a.`id` = ev.`artifact_id`"
 	" JOIN `Type` t ON t.`id` = a.`type_id`"
-	" WHERE pc.`parent_context_id` = ?1 ORDER BY ev.`id`";
+	" WHERE pc.`parent_context_id` = ?1 ORDER BY ev.`id`");
 
 /* executions with their uuid, for Cypher */
-static const char sql_pipeline_exec_uuids[] =
+STORE_SQL(sql_pipeline_exec_uuids,
 	"SELECT e.`id`, ifnull(u.`string_value`, '') FROM `ParentContext` pc"
 	" JOIN `Association` x ON x.`context_id` = pc.`context_id`"
 	" JOIN `Execution` e ON e.`id` = x.`execution_id`"
 	" LEFT JOIN `ExecutionProperty` u ON u.`execution_id` = e.`id`"
 	" AND u.`name` = 'Execution_uuid' AND u.`is_custom_property` = 0"
-	" WHERE pc.`parent_context_id` = ?1";
-static const char sql_pipeline_artifact_uris[] =
+	" WHERE pc.`parent_context_id` = ?1");
+STORE_SQL(sql_pipeline_artifact_uris,
 	"SELECT DISTINCT a.`id`, ifnull(a.`uri`, '') FROM `ParentContext` pc"
 	" JOIN `Association` x ON x.`context_id` = pc.`context_id`"
 	" JOIN `Event` ev ON ev.`execution_id` = x.`execution_id`"
 	" JOIN `Artifact` a ON a.`id` = ev.`artifact_id`"
-	" WHERE pc.`parent_context_id` = ?1";
+	" WHERE pc.`parent_context_id` = ?1");
 
 /* The pipeline's graph in memory. */
 struct gnode {
@@ -511,15 +511,23 @@ int lineage_artifact_text(struct model *m, int64_t artifact_id,
 			    artifact_id, ret_text, ret_len);
 }
 
+/* @s[0..n) inside a Graphviz string: " and \ escaped. */
+static void dot_text(struct sb *sb, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && s[i]; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			sb_putc(sb, '\\');
+		sb_putc(sb, s[i]);
+	}
+}
+
 /* A Graphviz ID string: quoted, with " and \ escaped. */
 static void dot_quote(struct sb *sb, const char *s)
 {
 	sb_putc(sb, '"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			sb_putc(sb, '\\');
-		sb_putc(sb, *s);
-	}
+	dot_text(sb, s, strlen(s));
 	sb_putc(sb, '"');
 }
 
@@ -558,18 +566,15 @@ int lineage_pipeline_dot(struct model *m, int64_t pipeline_id,
 		long long a = sqlite3_column_int64(s, 1);
 		const char *name = (const char *)sqlite3_column_text(s, 3);
 		const char *type = (const char *)sqlite3_column_text(s, 4);
-		char label[512];
+		const char *colon = strchr(name, ':');
 
 		/* short label: path and 4 hex digits, as the CMF UI shows */
-		snprintf(label, sizeof(label), "%.*s\\n%s %.4s",
-			 (int)strcspn(name, ":"), name, type,
-			 strchr(name, ':') ? strchr(name, ':') + 1 : "");
 		sb_appendf(&sb, "\ta%lld [shape=ellipse, label=\"", a);
-		for (const char *c = label; *c; c++) {
-			if (*c == '"')
-				sb_putc(&sb, '\\');
-			sb_putc(&sb, *c);
-		}
+		dot_text(&sb, name, strcspn(name, ":"));
+		sb_puts(&sb, "\\n");
+		dot_text(&sb, type, strlen(type));
+		sb_putc(&sb, ' ');
+		dot_text(&sb, colon ? colon + 1 : "", 4);
 		sb_puts(&sb, "\"];\n");
 		if (sqlite3_column_int(s, 2) == 3)
 			sb_appendf(&sb, "\ta%lld -> e%lld;\n", a, e);

@@ -90,15 +90,40 @@ int mlmd_prop_delete(struct store *st, enum mlmd_node node, int64_t id,
 int mlmd_prop_rename(struct store *st, enum mlmd_node node, int64_t id,
 		     const char *from, const char *to, bool custom);
 
+/* How a property's value becomes JSON. */
+enum mlmd_value_style {
+	/*
+	 * As MLMD reads it: the first of int_value, double_value,
+	 * string_value, bool_value that is not NULL; null when all are.
+	 * What the mount shows (views, metrics, .properties).
+	 */
+	MLMD_VALUE_TYPED,
+	/*
+	 * As upstream's CmfQuery._copy does for the CMF JSON document
+	 * (doc/cmf-upstream.md §2.1): string_value, else int_value, else
+	 * double_value, and 0.0 when none is set (bool_value is not read).
+	 */
+	MLMD_VALUE_CMFQUERY,
+};
+
 /*
  * The JSON value of a property row whose int_value, double_value,
- * string_value and bool_value are columns @col .. @col + 3 of @s, read as
- * MLMD reads them: the first that is not NULL, in that order; null when
- * all are.  A new reference, NULL on ENOMEM (or a string that is not
- * UTF-8: imported stores may hold one; it reads as null).
+ * string_value and bool_value are columns @col .. @col + 3 of @s, in
+ * @style.  A new reference, NULL on ENOMEM (or a string that is not UTF-8:
+ * imported stores may hold one; it reads as null).
  */
 struct json_t;
-struct json_t *mlmd_value_json(sqlite3_stmt *s, int col);
+struct json_t *mlmd_value_json(sqlite3_stmt *s, int col,
+			       enum mlmd_value_style style);
+
+/*
+ * The properties (@custom false) or custom properties (true) of node @id
+ * as a new JSON object, keys in name order, values in @style.  Caller holds
+ * the lock.  0 or -errno; *@ret_obj is a new reference on success.
+ */
+int mlmd_props_json(struct store *st, enum mlmd_node node, int64_t id,
+		    bool custom, enum mlmd_value_style style,
+		    struct json_t **ret_obj);
 
 /* Update last_update_time_since_epoch of a node to @now_ms. */
 int mlmd_touch(struct store *st, enum mlmd_node node, int64_t id,

@@ -20,9 +20,9 @@
 #define CONFIRMED_BATCH 1024
 
 /* confirmed at @remote (?1), in oid order after ?2: the primary key's order */
-static const char sql_confirmed[] =
+STORE_SQL(sql_confirmed,
 	"SELECT oid FROM cmffs_remote_object WHERE remote = ?1 AND oid > ?2"
-	" ORDER BY oid LIMIT ?3";
+	" ORDER BY oid LIMIT ?3");
 /*
  * What stays in the cache even at the storage: what an upload to a
  * cmf-server still reads from it (sync.c's side uploads after a metadata
@@ -30,7 +30,7 @@ static const char sql_confirmed[] =
  * logs in a version no server has), and the manifests of directories and
  * dataslices, which cache_gc() reads for the hashes they name.
  */
-static const char sql_kept[] =
+STORE_SQL(sql_kept,
 	"SELECT a.`uri` FROM `Artifact` a JOIN `Type` t ON t.`id` = a.`type_id`"
 	" WHERE (t.`name` IN ('Label', 'Environment') AND NOT EXISTS"
 	" (SELECT 1 FROM cmffs_side_upload u WHERE u.type = t.`name`"
@@ -39,17 +39,17 @@ static const char sql_kept[] =
 	" UNION SELECT x.md5 FROM cmffs_entry x WHERE x.side = 2"
 	" AND x.md5 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
 	" cmffs_tensorboard_upload u WHERE u.entry_id = x.id"
-	" AND u.md5 = x.md5)";
+	" AND u.md5 = x.md5)");
 /*
  * Everything that refers to an object, in one statement (one snapshot):
  * every artifact's uri and every file's bytes; column 2 says whether the
  * object is itself a list of hashes (a DVC .dir manifest, a dataslice).
  */
-static const char sql_referenced[] =
+STORE_SQL(sql_referenced,
 	"SELECT a.`uri`, t.`name` = 'Dataslice' OR substr(a.`uri`, 33) = '.dir'"
 	" FROM `Artifact` a LEFT JOIN `Type` t ON t.`id` = a.`type_id`"
 	" UNION ALL SELECT md5, substr(md5, 33) = '.dir' FROM cmffs_entry"
-	" WHERE md5 IS NOT NULL";
+	" WHERE md5 IS NOT NULL");
 
 struct obj {
 	char oid[MD5_HEX_LEN + 5];
@@ -411,7 +411,22 @@ static int mark_named_in(struct listing *l, int fd)
 	}
 }
 
-/* Mark what the store refers to, in one snapshot.  Cache held. */
+static int mark_redo_object(void *ud, const char *md5)
+{
+	struct obj *x = find(ud, md5);
+
+	if (x)
+		x->referenced = true;
+	return 0;
+}
+
+/*
+ * Mark what the store refers to, in one snapshot.  Cache held (no commit
+ * into the cache can be under way).  The redo log first: a change a live
+ * mount logged is there until its batch is committed, and the log is
+ * emptied only after the commit, so what the log no longer names when it
+ * is read, the snapshot read after it has (doc/design.md §6).
+ */
 static int mark_referenced(struct cas *cas, struct model *m,
 			   struct listing *l)
 {
@@ -419,6 +434,9 @@ static int mark_referenced(struct cas *cas, struct model *m,
 	size_t i;
 	int rc, r, fd;
 
+	r = model_redo_objects(m, mark_redo_object, l);
+	if (r < 0)
+		return r;
 	store_lock(m->st);
 	r = store_stmt(m->st, sql_referenced, &s);
 	if (r < 0)

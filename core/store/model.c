@@ -7,13 +7,18 @@
 #include "model.h"
 
 #include <errno.h>
+#include <unistd.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <uuid/uuid.h>
 
 #include "array.h"
+#include "hash.h"
+#include "redo.h"
 #include "model_i.h"
 #include "urltext.h"
 
@@ -39,61 +44,61 @@ static const struct mlmd_type_prop execution_props[] = {
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static const char sql_pipeline_list[] =
+STORE_SQL(sql_pipeline_list,
 	"SELECT c.`name`, c.`id` FROM `Context` c JOIN `Type` t"
 	" ON t.`id` = c.`type_id` WHERE t.`name` = 'Parent_Context'"
-	" AND t.`type_kind` = 2 ORDER BY c.`name`";
-static const char sql_stage_list[] =
+	" AND t.`type_kind` = 2 ORDER BY c.`name`");
+STORE_SQL(sql_stage_list,
 	"SELECT c.`name`, c.`id` FROM `ParentContext` p JOIN `Context` c"
 	" ON c.`id` = p.`context_id` WHERE p.`parent_context_id` = ?1"
-	" ORDER BY c.`name`";
-static const char sql_context_name[] =
-	"SELECT `name` FROM `Context` WHERE `id` = ?1";
-static const char sql_context_parent[] =
+	" ORDER BY c.`name`");
+STORE_SQL(sql_context_name,
+	"SELECT `name` FROM `Context` WHERE `id` = ?1");
+STORE_SQL(sql_context_parent,
 	"SELECT `parent_context_id` FROM `ParentContext` WHERE `context_id` = ?1"
-	" ORDER BY `parent_context_id` LIMIT 1";
-static const char sql_context_children[] =
-	"SELECT count(*) FROM `ParentContext` WHERE `parent_context_id` = ?1";
-static const char sql_context_usage[] =
+	" ORDER BY `parent_context_id` LIMIT 1");
+STORE_SQL(sql_context_children,
+	"SELECT count(*) FROM `ParentContext` WHERE `parent_context_id` = ?1");
+STORE_SQL(sql_context_usage,
 	"SELECT (SELECT count(*) FROM `Association` WHERE `context_id` = ?1)"
-	" + (SELECT count(*) FROM `Attribution` WHERE `context_id` = ?1)";
-static const char sql_context_delete[] =
-	"DELETE FROM `Context` WHERE `id` = ?1;";
-static const char sql_context_props_delete[] =
-	"DELETE FROM `ContextProperty` WHERE `context_id` = ?1";
-static const char sql_parent_delete[] =
-	"DELETE FROM `ParentContext` WHERE `context_id` = ?1";
-static const char sql_context_times[] =
+	" + (SELECT count(*) FROM `Attribution` WHERE `context_id` = ?1)");
+STORE_SQL(sql_context_delete,
+	"DELETE FROM `Context` WHERE `id` = ?1;");
+STORE_SQL(sql_context_props_delete,
+	"DELETE FROM `ContextProperty` WHERE `context_id` = ?1");
+STORE_SQL(sql_parent_delete,
+	"DELETE FROM `ParentContext` WHERE `context_id` = ?1");
+STORE_SQL(sql_context_times,
 	"SELECT `create_time_since_epoch`, `last_update_time_since_epoch`"
-	" FROM `Context` WHERE `id` = ?1";
-static const char sql_execution_times[] =
+	" FROM `Context` WHERE `id` = ?1");
+STORE_SQL(sql_execution_times,
 	"SELECT `create_time_since_epoch`, `last_update_time_since_epoch`"
-	" FROM `Execution` WHERE `id` = ?1";
-static const char sql_execution_find[] =
+	" FROM `Execution` WHERE `id` = ?1");
+STORE_SQL(sql_execution_find,
 	"SELECT e.`id` FROM `Association` a JOIN `Execution` e"
 	" ON e.`id` = a.`execution_id` WHERE a.`context_id` = ?1"
-	" AND e.`name` = ?2";
-static const char sql_execution_find_unnamed[] =
+	" AND e.`name` = ?2");
+STORE_SQL(sql_execution_find_unnamed,
 	"SELECT e.`id` FROM `Association` a JOIN `Execution` e"
 	" ON e.`id` = a.`execution_id` WHERE a.`context_id` = ?1"
-	" AND e.`id` = ?2 AND ifnull(e.`name`, '') = ''";
+	" AND e.`id` = ?2 AND ifnull(e.`name`, '') = ''");
 /* unnamed executions (made by cmflib, pulled) show as execution-<id> */
-static const char sql_execution_list[] =
+STORE_SQL(sql_execution_list,
 	"SELECT CASE WHEN ifnull(e.`name`, '') = '' THEN 'execution-' || e.`id`"
 	" ELSE e.`name` END AS n, e.`id` FROM `Association` a"
 	" JOIN `Execution` e ON e.`id` = a.`execution_id`"
-	" WHERE a.`context_id` = ?1 ORDER BY n";
-static const char sql_execution_state[] =
-	"UPDATE `Execution` SET `last_known_state` = ?2 WHERE `id` = ?1";
-static const char sql_execution_usage[] =
+	" WHERE a.`context_id` = ?1 ORDER BY n");
+STORE_SQL(sql_execution_state,
+	"UPDATE `Execution` SET `last_known_state` = ?2 WHERE `id` = ?1");
+STORE_SQL(sql_execution_usage,
 	"SELECT (SELECT count(*) FROM `Event` WHERE `execution_id` = ?1)"
-	" + (SELECT count(*) FROM cmffs_entry WHERE execution_id = ?1)";
-static const char sql_execution_delete[] =
-	"DELETE FROM `Execution` WHERE `id` = ?1";
-static const char sql_execution_props_delete[] =
-	"DELETE FROM `ExecutionProperty` WHERE `execution_id` = ?1";
-static const char sql_association_delete[] =
-	"DELETE FROM `Association` WHERE `execution_id` = ?1";
+	" + (SELECT count(*) FROM cmffs_entry WHERE execution_id = ?1)");
+STORE_SQL(sql_execution_delete,
+	"DELETE FROM `Execution` WHERE `id` = ?1");
+STORE_SQL(sql_execution_props_delete,
+	"DELETE FROM `ExecutionProperty` WHERE `execution_id` = ?1");
+STORE_SQL(sql_association_delete,
+	"DELETE FROM `Association` WHERE `execution_id` = ?1");
 static const char *const sql_prop_list[] = {
 	"SELECT `name`, rowid FROM `ArtifactProperty` WHERE `artifact_id` = ?1"
 	" AND `is_custom_property` = 1 ORDER BY `name`",
@@ -102,18 +107,38 @@ static const char *const sql_prop_list[] = {
 	"SELECT `name`, rowid FROM `ContextProperty` WHERE `context_id` = ?1"
 	" AND `is_custom_property` = 1 ORDER BY `name`",
 };
-static const char sql_dirattr_get[] =
+STORE_SQL_TABLE(sql_prop_list);
+STORE_SQL(sql_dirattr_get,
 	"SELECT mode, uid, gid, mtime_ns FROM cmffs_dir_attr"
-	" WHERE owner = ?1 AND id = ?2";
-static const char sql_dirattr_set[] =
+	" WHERE owner = ?1 AND id = ?2");
+STORE_SQL(sql_dirattr_set,
 	"INSERT OR REPLACE INTO cmffs_dir_attr(owner, id, mode, uid, gid,"
-	" mtime_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-static const char sql_exec_prop_text[] =
+	" mtime_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+STORE_SQL(sql_exec_prop_text,
 	"SELECT ifnull(`string_value`, '') FROM `ExecutionProperty`"
-	" WHERE `execution_id` = ?1 AND `name` = ?2 AND `is_custom_property` = 0";
-static const char sql_exec_stage[] =
+	" WHERE `execution_id` = ?1 AND `name` = ?2 AND `is_custom_property` = 0");
+STORE_SQL(sql_exec_stage,
 	"SELECT `context_id` FROM `Association` WHERE `execution_id` = ?1"
-	" ORDER BY `context_id` LIMIT 1";
+	" ORDER BY `context_id` LIMIT 1");
+
+/*
+ * Artifact type ids found in batched changes are kept once committed, and
+ * forgotten (with those kept before: a rolled-back batch may have made
+ * them) when a batch is rolled back.
+ */
+static void commit_hook(void *ud, bool committed)
+{
+	struct model *m = ud;
+	size_t k;
+
+	for (k = 0; k < _ART_MAX; k++) {
+		if (!committed)
+			m->art_type[k] = 0;
+		else if (!m->art_type[k])
+			m->art_type[k] = m->art_type_seen[k];
+	}
+	memset(m->art_type_seen, 0, sizeof(m->art_type_seen));
+}
 
 int model_open(const char *mlmd_path, unsigned flags, struct model **ret_model,
 	       char **ret_err)
@@ -126,6 +151,7 @@ int model_open(const char *mlmd_path, unsigned flags, struct model **ret_model,
 	if (!m)
 		return -ENOMEM;
 	m->names_gen = 1;	/* empty slots (gen 0) never match */
+	m->redo_dirfd = -1;
 	if (flags & MODEL_CREATE)
 		sflags |= STORE_CREATE;
 	if (flags & MODEL_READONLY)
@@ -135,8 +161,90 @@ int model_open(const char *mlmd_path, unsigned flags, struct model **ret_model,
 		free(m);
 		return r;
 	}
+	store_set_commit_hook(m->st, commit_hook, m);
 	*ret_model = m;
 	return 0;
+}
+
+int model_redo_attach(struct model *m, int dirfd, const char *name,
+		      int how, char **ret_err)
+{
+	int r = 0;
+
+	if (m->redo_dirfd >= 0)
+		return -EBUSY;
+	m->redo_name = strdup(name);
+	if (!m->redo_name)
+		return -ENOMEM;
+	m->redo_dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+	if (m->redo_dirfd < 0) {
+		r = -errno;
+		free(m->redo_name);
+		m->redo_name = NULL;
+		return r;
+	}
+	if (how == MODEL_REDO_BATCH)
+		r = store_batch_enable(m->st, dirfd, name, entry_replay_locked,
+				       m, ret_err);
+	else if (how == MODEL_REDO_APPLY)
+		r = store_redo_apply(m->st, dirfd, name, entry_replay_locked,
+				     m, ret_err);
+	return r;
+}
+
+struct redo_objects {
+	int (*cb)(void *ud, const char *md5);
+	void *ud;
+};
+
+static int redo_object(void *ud, uint64_t seq, const void *rec, size_t len)
+{
+	struct redo_objects *ro = ud;
+	char md5[MD5_HEX_LEN + 1];
+
+	(void)seq;
+	if (entry_record_object(rec, len, md5) <= 0)
+		return 0;
+	return ro->cb(ro->ud, md5);
+}
+
+int model_redo_objects(struct model *m,
+		       int (*cb)(void *ud, const char *md5), void *ud)
+{
+	struct redo_objects ro = { cb, ud };
+	struct redo *log;
+	int r;
+
+	if (m->redo_dirfd < 0)
+		return 0;
+	r = redo_open(m->redo_dirfd, m->redo_name, false, &log);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	r = redo_each(log, redo_object, &ro, NULL);
+	redo_close(log);
+	return r;
+}
+
+int model_flush(struct model *m)
+{
+	return store_flush(m->st);
+}
+
+int64_t model_clock_ns(struct model *m)
+{
+	struct timespec ts;
+
+	if (m->change_ns)
+		return m->change_ns;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t model_clock_ms(struct model *m)
+{
+	return model_clock_ns(m) / 1000000;
 }
 
 void model_close(struct model *m)
@@ -144,6 +252,9 @@ void model_close(struct model *m)
 	if (!m)
 		return;
 	store_close(m->st);
+	if (m->redo_dirfd >= 0)
+		close(m->redo_dirfd);
+	free(m->redo_name);
 	free(m->remote);
 	free(m);
 }
@@ -231,64 +342,71 @@ static int exec_by_id(struct store *st, const char *sql, int64_t id)
 	return mlmd_step_done(s);
 }
 
-struct name_row {
-	char *name;
-	int64_t id;
-};
+int name_row_copy(void *elem, sqlite3_stmt *s, void *arg)
+{
+	const struct name_rule *rule = arg;
+	struct name_row *row = elem;
+	const char *name = (const char *)sqlite3_column_text(s, 0);
+
+	if (!name)
+		return 1;
+	if (rule && rule->strip_first) {
+		const char *slash = strchr(name, '/');
+
+		name = slash ? slash + 1 : name;
+	}
+	if (rule && rule->keep && !rule->keep(name))
+		return 1;
+	row->name = strdup(name);
+	if (!row->name)
+		return -ENOMEM;
+	if (sqlite3_column_count(s) > 1)
+		row->id = sqlite3_column_int64(s, 1);
+	return 0;
+}
+
+void name_row_release(void *elem)
+{
+	struct name_row *row = elem;
+
+	free(row->name);
+	row->name = NULL;
+}
+
+int name_row_call(void *ctx, void *elem)
+{
+	const struct name_call *c = ctx;
+	const struct name_row *row = elem;
+
+	return c->cb(c->ud, row->name, row->id);
+}
+
+/* stage contexts are named "PIPELINE/STAGE": list the STAGE */
+static const struct name_rule strip_pipeline = { .strip_first = true };
 
 /*
- * Run @sql (optionally bound to @id) and call @cb per row.  Rows are
- * collected first and the callbacks run after the store lock is released
- * (the caller must not hold it), so a callback may call the model.
+ * Run @sql (bound to @id if @bind) and hand its (name, id) rows, @rule
+ * applied, to @cb (rows.h: collect, then call; the caller must not hold
+ * the lock).
  */
 static int list_names(struct store *st, const char *sql, int64_t id,
-		      bool bind, size_t strip, model_name_cb cb, void *ud)
+		      bool bind, const struct name_rule *rule,
+		      model_name_cb cb, void *ud)
 {
-	struct name_row *rows = NULL;
-	size_t n = 0, cap = 0, i;
+	struct store_rows rows = NAME_ROWS_INIT;
+	struct name_call call = { cb, ud };
 	sqlite3_stmt *s;
-	int rc, r;
+	int r;
 
 	store_lock(st);
 	r = store_stmt(st, sql, &s);
-	if (r < 0)
-		goto out_unlock;
-	if (bind)
-		sqlite3_bind_int64(s, 1, id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(s, 0);
-		const char *shown = name ? name : "";
-
-		if (strip) {
-			const char *slash = strchr(shown, '/');
-
-			shown = slash ? slash + 1 : shown;
-		}
-		if (array_reserve(&rows, &cap, n + 1,
-				  sizeof(*rows)) < 0) {
-			r = -ENOMEM;
-			break;
-		}
-		rows[n].name = strdup(shown);
-		rows[n].id = sqlite3_column_int64(s, 1);
-		if (!rows[n].name) {
-			r = -ENOMEM;
-			break;
-		}
-		n++;
+	if (r == 0) {
+		if (bind)
+			sqlite3_bind_int64(s, 1, id);
+		r = store_rows_collect(&rows, s, name_row_copy, (void *)rule);
 	}
-	if (!r && rc != SQLITE_DONE)
-		r = store_errno(rc);
-	store_stmt_done(s);
-out_unlock:
 	store_unlock(st);
-	for (i = 0; i < n; i++) {
-		if (r == 0 && cb(ud, rows[i].name, rows[i].id))
-			r = 1;
-		free(rows[i].name);
-	}
-	free(rows);
-	return r < 0 ? r : 0;
+	return store_rows_each(&rows, r, name_row_call, &call);
 }
 
 int exec_ctx_load_locked(struct model *m, int64_t execution_id,
@@ -401,10 +519,9 @@ static int context_create(struct model *m, const char *type,
 	int64_t type_id, id;
 	int r;
 
-	store_lock(m->st);
-	r = store_begin(m->st);
+	r = store_write_begin(m->st);
 	if (r < 0)
-		goto out_unlock;
+		return r;
 	r = mlmd_type_ensure(m->st, MLMD_CONTEXT_TYPE, type, prop, 1, &type_id);
 	if (r < 0)
 		goto out;
@@ -422,11 +539,9 @@ static int context_create(struct model *m, const char *type,
 	if (r == 0 && parent_id)
 		r = mlmd_parent_context_ensure(m->st, id, parent_id);
 out:
-	r = store_end(m->st, r);
+	r = store_write_end(m->st, r);
 	if (r == 0)
 		*ret_id = id;
-out_unlock:
-	store_unlock(m->st);
 	return r;
 }
 
@@ -438,7 +553,7 @@ int model_pipeline_create(struct model *m, const char *name, int64_t *ret_id)
 
 int model_pipeline_list(struct model *m, model_name_cb cb, void *ud)
 {
-	return list_names(m->st, sql_pipeline_list, 0, false, 0, cb, ud);
+	return list_names(m->st, sql_pipeline_list, 0, false, NULL, cb, ud);
 }
 
 static char *stage_full_name(const char *pipeline, const char *stage)
@@ -481,7 +596,8 @@ int model_stage_create(struct model *m, int64_t pipeline_id,
 int model_stage_list(struct model *m, int64_t pipeline_id, model_name_cb cb,
 		     void *ud)
 {
-	return list_names(m->st, sql_stage_list, pipeline_id, true, 1, cb, ud);
+	return list_names(m->st, sql_stage_list, pipeline_id, true, &strip_pipeline,
+			  cb, ud);
 }
 
 /*
@@ -496,20 +612,17 @@ static int remove_unused(struct model *m, int64_t id,
 	size_t i;
 	int r;
 
-	store_lock(m->st);
-	r = store_begin(m->st);
+	r = store_write_begin(m->st);
 	if (r < 0)
-		goto out_unlock;
+		return r;
 	for (i = 0; i < nusage && r == 0 && n == 0; i++)
 		r = query_int(m->st, usage[i], id, &n);
 	if (r == 0 && n)
 		r = -ENOTEMPTY;
 	for (i = 0; i < ndeletes && r == 0; i++)
 		r = exec_by_id(m->st, deletes[i], id);
-	r = store_end(m->st, r);
 	m->names_gen++;		/* a name may be gone, or its id reused */
-out_unlock:
-	store_unlock(m->st);
+	r = store_write_end(m->st, r);
 	return r;
 }
 
@@ -631,10 +744,9 @@ int model_execution_create(struct model *m, int64_t stage_id,
 
 	if (!origin)
 		origin = &none;
-	store_lock(m->st);
-	r = store_begin(m->st);
+	r = store_write_begin(m->st);
 	if (r < 0)
-		goto out_unlock;
+		goto out_free;
 	r = query_text(m->st, sql_context_name, stage_id, NULL, &stage_name);
 	if (r == 0)
 		r = query_int(m->st, sql_context_parent, stage_id, &pipeline_id);
@@ -697,11 +809,10 @@ int model_execution_create(struct model *m, int64_t stage_id,
 	if (r == 0)
 		r = mlmd_association_ensure(m->st, stage_id, id);
 out:
-	r = store_end(m->st, r);
+	r = store_write_end(m->st, r);
 	if (r == 0)
 		*ret_id = id;
-out_unlock:
-	store_unlock(m->st);
+out_free:
 	free(stage_name);
 	free(pipeline_name);
 	return r;
@@ -710,7 +821,7 @@ out_unlock:
 int model_execution_list(struct model *m, int64_t stage_id, model_name_cb cb,
 			 void *ud)
 {
-	return list_names(m->st, sql_execution_list, stage_id, true, 0, cb, ud);
+	return list_names(m->st, sql_execution_list, stage_id, true, NULL, cb, ud);
 }
 
 int model_execution_remove(struct model *m, int64_t id)
@@ -741,7 +852,7 @@ static enum mlmd_node owner_node(enum model_owner o)
 int model_prop_list(struct model *m, enum model_owner owner, int64_t id,
 		    model_name_cb cb, void *ud)
 {
-	return list_names(m->st, sql_prop_list[owner_node(owner)], id, true, 0,
+	return list_names(m->st, sql_prop_list[owner_node(owner)], id, true, NULL,
 			  cb, ud);
 }
 
@@ -768,8 +879,7 @@ static int prop_change(struct model *m, enum model_owner owner, int64_t id,
 	enum mlmd_node node = owner_node(owner);
 	int r;
 
-	store_lock(m->st);
-	r = store_begin(m->st);
+	r = store_write_begin(m->st);
 	if (r < 0)
 		goto out;
 	if (v)
@@ -780,9 +890,8 @@ static int prop_change(struct model *m, enum model_owner owner, int64_t id,
 		r = mlmd_prop_delete(m->st, node, id, name, true);
 	if (r == 0)
 		r = mlmd_touch(m->st, node, id, store_now_ms());
-	r = store_end(m->st, r);
+	r = store_write_end(m->st, r);
 out:
-	store_unlock(m->st);
 	return r;
 }
 

@@ -21,26 +21,23 @@ static const char *const state_names[] = {
 	"UNKNOWN", "NEW", "RUNNING", "COMPLETE", "FAILED", "CACHED", "CANCELED",
 };
 
-static const char sql_state_get[] =
-	"SELECT `last_known_state` FROM `Execution` WHERE `id` = ?1";
-static const char sql_state_set[] =
+STORE_SQL(sql_state_get,
+	"SELECT `last_known_state` FROM `Execution` WHERE `id` = ?1");
+STORE_SQL(sql_state_set,
 	"UPDATE `Execution` SET `last_known_state` = ?2,"
-	" `last_update_time_since_epoch` = ?3 WHERE `id` = ?1";
-static const char sql_metrics_names[] =
+	" `last_update_time_since_epoch` ="
+	" max(?3, `last_update_time_since_epoch` + 1) WHERE `id` = ?1");
+STORE_SQL(sql_metrics_names,
 	"SELECT DISTINCT substr(a.`name`, 1, instr(a.`name`, ':') - 1), 0"
 	" FROM `Event` ev JOIN `Artifact` a ON a.`id` = ev.`artifact_id`"
 	" JOIN `Type` t ON t.`id` = a.`type_id` WHERE ev.`execution_id` = ?1"
-	" AND t.`name` = 'Metrics' AND instr(a.`name`, ':') > 1 ORDER BY 1";
-static const char sql_metrics_latest[] =
+	" AND t.`name` = 'Metrics' AND instr(a.`name`, ':') > 1 ORDER BY 1");
+STORE_SQL(sql_metrics_latest,
 	"SELECT a.`id` FROM `Event` ev JOIN `Artifact` a"
 	" ON a.`id` = ev.`artifact_id` JOIN `Type` t ON t.`id` = a.`type_id`"
 	" WHERE ev.`execution_id` = ?1 AND t.`name` = 'Metrics'"
 	" AND substr(a.`name`, 1, length(?2) + 1) = ?2 || ':'"
-	" ORDER BY a.`id` DESC LIMIT 1";
-static const char sql_custom_props[] =
-	"SELECT `name`, `int_value`, `double_value`, `string_value`,"
-	" `bool_value` FROM `ArtifactProperty` WHERE `artifact_id` = ?1"
-	" AND `is_custom_property` = 1 ORDER BY `name`";
+	" ORDER BY a.`id` DESC LIMIT 1");
 
 static const struct mlmd_type_prop metrics_props[] = {
 	{ "metrics_name", MLMD_PT_STRING },
@@ -99,8 +96,7 @@ int model_execution_set_state(struct model *m, int64_t id, int state,
 
 	if (!exec_state_name(state))
 		return -EINVAL;
-	store_lock(m->st);
-	r = store_begin(m->st);
+	r = store_write_begin(m->st);
 	if (r < 0)
 		goto out;
 	r = store_stmt(m->st, sql_state_set, &s);
@@ -115,9 +111,8 @@ int model_execution_set_state(struct model *m, int64_t id, int state,
 	if (r == 0 && git_end_commit)
 		r = mlmd_prop_set_str(m->st, MLMD_EXECUTION, id,
 				      "Git_End_Commit", false, git_end_commit);
-	r = store_end(m->st, r);
+	r = store_write_end(m->st, r);
 out:
-	store_unlock(m->st);
 	return r;
 }
 
@@ -133,10 +128,9 @@ int model_metrics_log(struct model *m, int64_t id, const char *name,
 
 	uuid_generate_time(u);
 	uuid_unparse_lower(u, uuid);
-	store_lock(m->st);
-	r = store_begin(m->st);
+	r = store_write_begin(m->st);
 	if (r < 0)
-		goto out_unlock;
+		goto out_free;
 	r = exec_ctx_load_locked(m, id, &ctx);
 	if (r < 0)
 		goto out;
@@ -164,9 +158,8 @@ int model_metrics_log(struct model *m, int64_t id, const char *name,
 	if (r == 0)
 		r = mlmd_touch(m->st, MLMD_EXECUTION, id, now);
 out:
-	r = store_end(m->st, r);
-out_unlock:
-	store_unlock(m->st);
+	r = store_write_end(m->st, r);
+out_free:
 	exec_ctx_release(&ctx);
 	free(full);
 	return r;
@@ -175,43 +168,19 @@ out_unlock:
 int model_metrics_list(struct model *m, int64_t id, model_name_cb cb,
 		       void *ud)
 {
-	char **names = NULL;
-	size_t n = 0, cap = 0, i;
+	struct store_rows rows = NAME_ROWS_INIT;
+	struct name_call call = { cb, ud };
 	sqlite3_stmt *s;
-	int rc, r;
+	int r;
 
 	store_lock(m->st);
 	r = store_stmt(m->st, sql_metrics_names, &s);
-	if (r < 0)
-		goto out_unlock;
-	sqlite3_bind_int64(s, 1, id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (array_reserve(&names, &cap, n + 1,
-				  sizeof(*names)) < 0) {
-			r = -ENOMEM;
-			break;
-		}
-		names[n] = sqlite3_column_text(s, 0)
-				   ? strdup((const char *)sqlite3_column_text(s, 0))
-				   : NULL;	/* NULL: SQLite ran out of memory */
-		if (!names[n]) {
-			r = -ENOMEM;
-			break;
-		}
-		n++;
+	if (r == 0) {
+		sqlite3_bind_int64(s, 1, id);
+		r = store_rows_collect(&rows, s, name_row_copy, NULL);
 	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_errno(rc);
-	store_stmt_done(s);
-out_unlock:
 	store_unlock(m->st);
-	for (i = 0; i < n; i++) {
-		if (r == 0 && cb(ud, names[i], 0))
-			r = 1;
-		free(names[i]);
-	}
-	free(names);
-	return r < 0 ? r : 0;
+	return store_rows_each(&rows, r, name_row_call, &call);
 }
 
 int model_metrics_json(struct model *m, int64_t id, const char *name,
@@ -221,7 +190,7 @@ int model_metrics_json(struct model *m, int64_t id, const char *name,
 	sqlite3_stmt *s;
 	int64_t artifact;
 	char *text;
-	int rc, r;
+	int r;
 
 	store_lock(m->st);
 	r = store_stmt(m->st, sql_metrics_latest, &s);
@@ -232,25 +201,10 @@ int model_metrics_json(struct model *m, int64_t id, const char *name,
 	r = mlmd_step_int(s, &artifact);
 	if (r < 0)
 		goto out;
-	obj = json_object();
-	r = obj ? store_stmt(m->st, sql_custom_props, &s) : -ENOMEM;
+	r = mlmd_props_json(m->st, MLMD_ARTIFACT, artifact, true,
+			    MLMD_VALUE_TYPED, &obj);
 	if (r < 0)
 		goto out;
-	sqlite3_bind_int64(s, 1, artifact);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *k = (const char *)sqlite3_column_text(s, 0);
-		json_t *v = mlmd_value_json(s, 1);
-
-		if (!v || !k || json_object_set_new(obj, k, v) < 0) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-	}
-	store_stmt_done(s);
-	if (rc != SQLITE_DONE) {
-		r = store_errno(rc);
-		goto out;
-	}
 	text = json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
 				       JSON_REAL_PRECISION(17));
 	if (!text || asprintf(ret_text, "%s\n", text) < 0) {

@@ -12,20 +12,20 @@
 
 #include <jansson.h>
 
-static const char sql_type_find[] =
+STORE_SQL(sql_type_find,
 	"SELECT `id` FROM `Type` WHERE `name` = ?1 AND `version` IS NULL"
-	" AND `type_kind` = ?2 ORDER BY `id` LIMIT 1";
-static const char sql_type_insert[] =
+	" AND `type_kind` = ?2 ORDER BY `id` LIMIT 1");
+STORE_SQL(sql_type_insert,
 	"INSERT INTO `Type`(`name`, `version`, `type_kind`, `description`,"
 	" `input_type`, `output_type`, `external_id`)"
-	" VALUES (?1, NULL, ?2, NULL, NULL, NULL, NULL)";
-static const char sql_type_prop[] =
+	" VALUES (?1, NULL, ?2, NULL, NULL, NULL, NULL)");
+STORE_SQL(sql_type_prop,
 	"INSERT OR IGNORE INTO `TypeProperty`(`type_id`, `name`, `data_type`)"
-	" VALUES (?1, ?2, ?3)";
-static const char sql_type_name[] = "SELECT `name` FROM `Type` WHERE `id` = ?1";
-static const char sql_artifact_type_name[] =
+	" VALUES (?1, ?2, ?3)");
+STORE_SQL(sql_type_name, "SELECT `name` FROM `Type` WHERE `id` = ?1");
+STORE_SQL(sql_artifact_type_name,
 	"SELECT t.`name` FROM `Artifact` a JOIN `Type` t ON t.`id` = a.`type_id`"
-	" WHERE a.`id` = ?1";
+	" WHERE a.`id` = ?1");
 
 static const char *const sql_prop_set[_MLMD_NODE_MAX] = {
 	"INSERT OR REPLACE INTO `ArtifactProperty`(`artifact_id`, `name`,"
@@ -38,6 +38,7 @@ static const char *const sql_prop_set[_MLMD_NODE_MAX] = {
 	" `is_custom_property`, `int_value`, `double_value`, `string_value`)"
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 };
+STORE_SQL_TABLE(sql_prop_set);
 static const char *const sql_prop_get[_MLMD_NODE_MAX] = {
 	"SELECT `int_value`, `double_value`, `string_value`, `bool_value`"
 	" FROM `ArtifactProperty` WHERE `artifact_id` = ?1 AND `name` = ?2"
@@ -49,6 +50,7 @@ static const char *const sql_prop_get[_MLMD_NODE_MAX] = {
 	" FROM `ContextProperty` WHERE `context_id` = ?1 AND `name` = ?2"
 	" AND `is_custom_property` = ?3",
 };
+STORE_SQL_TABLE(sql_prop_get);
 static const char *const sql_prop_delete[_MLMD_NODE_MAX] = {
 	"DELETE FROM `ArtifactProperty` WHERE `artifact_id` = ?1"
 	" AND `name` = ?2 AND `is_custom_property` = ?3",
@@ -57,6 +59,7 @@ static const char *const sql_prop_delete[_MLMD_NODE_MAX] = {
 	"DELETE FROM `ContextProperty` WHERE `context_id` = ?1"
 	" AND `name` = ?2 AND `is_custom_property` = ?3",
 };
+STORE_SQL_TABLE(sql_prop_delete);
 static const char *const sql_prop_rename[_MLMD_NODE_MAX] = {
 	"UPDATE `ArtifactProperty` SET `name` = ?4 WHERE `artifact_id` = ?1"
 	" AND `name` = ?2 AND `is_custom_property` = ?3",
@@ -65,44 +68,62 @@ static const char *const sql_prop_rename[_MLMD_NODE_MAX] = {
 	"UPDATE `ContextProperty` SET `name` = ?4 WHERE `context_id` = ?1"
 	" AND `name` = ?2 AND `is_custom_property` = ?3",
 };
+STORE_SQL_TABLE(sql_prop_rename);
+/* name, then the four value columns mlmd_value_json() reads */
+static const char *const sql_props_of[_MLMD_NODE_MAX] = {
+	"SELECT `name`, `int_value`, `double_value`, `string_value`,"
+	" `bool_value` FROM `ArtifactProperty` WHERE `artifact_id` = ?1"
+	" AND `is_custom_property` = ?2 ORDER BY `name`",
+	"SELECT `name`, `int_value`, `double_value`, `string_value`,"
+	" `bool_value` FROM `ExecutionProperty` WHERE `execution_id` = ?1"
+	" AND `is_custom_property` = ?2 ORDER BY `name`",
+	"SELECT `name`, `int_value`, `double_value`, `string_value`,"
+	" `bool_value` FROM `ContextProperty` WHERE `context_id` = ?1"
+	" AND `is_custom_property` = ?2 ORDER BY `name`",
+};
+STORE_SQL_TABLE(sql_props_of);
+
 static const char *const sql_touch[_MLMD_NODE_MAX] = {
 	"UPDATE `Artifact` SET `last_update_time_since_epoch` = ?2"
 	" WHERE `id` = ?1",
-	"UPDATE `Execution` SET `last_update_time_since_epoch` = ?2"
-	" WHERE `id` = ?1",
+	/* an execution's version (syncstate.h) grows with every change,
+	 * even within one millisecond */
+	"UPDATE `Execution` SET `last_update_time_since_epoch` ="
+	" max(?2, `last_update_time_since_epoch` + 1) WHERE `id` = ?1",
 	"UPDATE `Context` SET `last_update_time_since_epoch` = ?2"
 	" WHERE `id` = ?1",
 };
+STORE_SQL_TABLE(sql_touch);
 
-static const char sql_context_find[] =
-	"SELECT `id` FROM `Context` WHERE `type_id` = ?1 AND `name` = ?2";
-static const char sql_context_insert[] =
+STORE_SQL(sql_context_find,
+	"SELECT `id` FROM `Context` WHERE `type_id` = ?1 AND `name` = ?2");
+STORE_SQL(sql_context_insert,
 	"INSERT INTO `Context`(`type_id`, `name`, `external_id`,"
 	" `create_time_since_epoch`, `last_update_time_since_epoch`)"
-	" VALUES (?1, ?2, NULL, ?3, ?3)";
-static const char sql_execution_insert[] =
+	" VALUES (?1, ?2, NULL, ?3, ?3)");
+STORE_SQL(sql_execution_insert,
 	"INSERT INTO `Execution`(`type_id`, `last_known_state`, `name`,"
 	" `external_id`, `create_time_since_epoch`,"
-	" `last_update_time_since_epoch`) VALUES (?1, NULL, ?2, NULL, ?3, ?3)";
-static const char sql_artifact_insert[] =
+	" `last_update_time_since_epoch`) VALUES (?1, NULL, ?2, NULL, ?3, ?3)");
+STORE_SQL(sql_artifact_insert,
 	"INSERT INTO `Artifact`(`type_id`, `uri`, `state`, `name`,"
 	" `external_id`, `create_time_since_epoch`,"
-	" `last_update_time_since_epoch`) VALUES (?1, ?2, NULL, ?3, NULL, ?4, ?4)";
-static const char sql_event_insert[] =
+	" `last_update_time_since_epoch`) VALUES (?1, ?2, NULL, ?3, NULL, ?4, ?4)");
+STORE_SQL(sql_event_insert,
 	"INSERT INTO `Event`(`artifact_id`, `execution_id`, `type`,"
-	" `milliseconds_since_epoch`) VALUES (?1, ?2, ?3, ?4)";
-static const char sql_event_path_insert[] =
+	" `milliseconds_since_epoch`) VALUES (?1, ?2, ?3, ?4)");
+STORE_SQL(sql_event_path_insert,
 	"INSERT INTO `EventPath`(`event_id`, `is_index_step`, `step_index`,"
-	" `step_key`) VALUES (?1, 0, NULL, ?2)";
-static const char sql_attribution[] =
+	" `step_key`) VALUES (?1, 0, NULL, ?2)");
+STORE_SQL(sql_attribution,
 	"INSERT OR IGNORE INTO `Attribution`(`context_id`, `artifact_id`)"
-	" VALUES (?1, ?2)";
-static const char sql_association[] =
+	" VALUES (?1, ?2)");
+STORE_SQL(sql_association,
 	"INSERT OR IGNORE INTO `Association`(`context_id`, `execution_id`)"
-	" VALUES (?1, ?2)";
-static const char sql_parent_context[] =
+	" VALUES (?1, ?2)");
+STORE_SQL(sql_parent_context,
 	"INSERT OR IGNORE INTO `ParentContext`(`context_id`,"
-	" `parent_context_id`) VALUES (?1, ?2)";
+	" `parent_context_id`) VALUES (?1, ?2)");
 
 /* Step a statement expected to finish without rows; map the result. */
 int mlmd_step_done(sqlite3_stmt *s)
@@ -354,21 +375,66 @@ int mlmd_prop_rename(struct store *st, enum mlmd_node node, int64_t id,
 	return r;
 }
 
-json_t *mlmd_value_json(sqlite3_stmt *s, int col)
+json_t *mlmd_value_json(sqlite3_stmt *s, int col, enum mlmd_value_style style)
 {
+	const int i = col, d = col + 1, t = col + 2, b = col + 3;
 	json_t *v;
 
-	if (sqlite3_column_type(s, col) != SQLITE_NULL)
-		return json_integer(sqlite3_column_int64(s, col));
-	if (sqlite3_column_type(s, col + 1) != SQLITE_NULL)
-		return json_real(sqlite3_column_double(s, col + 1));
-	if (sqlite3_column_type(s, col + 2) != SQLITE_NULL) {
-		v = json_string((const char *)sqlite3_column_text(s, col + 2));
+	if (style == MLMD_VALUE_CMFQUERY) {
+		if (sqlite3_column_type(s, t) != SQLITE_NULL)
+			return json_string((const char *)sqlite3_column_text(s, t));
+		if (sqlite3_column_type(s, i) != SQLITE_NULL)
+			return json_integer(sqlite3_column_int64(s, i));
+		if (sqlite3_column_type(s, d) != SQLITE_NULL)
+			return json_real(sqlite3_column_double(s, d));
+		return json_real(0.0);
+	}
+	if (sqlite3_column_type(s, i) != SQLITE_NULL)
+		return json_integer(sqlite3_column_int64(s, i));
+	if (sqlite3_column_type(s, d) != SQLITE_NULL)
+		return json_real(sqlite3_column_double(s, d));
+	if (sqlite3_column_type(s, t) != SQLITE_NULL) {
+		v = json_string((const char *)sqlite3_column_text(s, t));
 		return v ? v : json_null();
 	}
-	if (sqlite3_column_type(s, col + 3) != SQLITE_NULL)
-		return json_boolean(sqlite3_column_int(s, col + 3));
+	if (sqlite3_column_type(s, b) != SQLITE_NULL)
+		return json_boolean(sqlite3_column_int(s, b));
 	return json_null();
+}
+
+int mlmd_props_json(struct store *st, enum mlmd_node node, int64_t id,
+		    bool custom, enum mlmd_value_style style, json_t **ret_obj)
+{
+	json_t *obj = json_object();
+	sqlite3_stmt *s;
+	int rc, r;
+
+	if (!obj)
+		return -ENOMEM;
+	r = store_stmt(st, sql_props_of[node], &s);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int(s, 2, custom ? 1 : 0);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(s, 0);
+		json_t *v = mlmd_value_json(s, 1, style);
+
+		if (!v || !k || json_object_set_new(obj, k, v) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_errno(rc);
+	store_stmt_done(s);
+out:
+	if (r < 0) {
+		json_decref(obj);
+		return r;
+	}
+	*ret_obj = obj;
+	return 0;
 }
 
 int mlmd_touch(struct store *st, enum mlmd_node node, int64_t id,

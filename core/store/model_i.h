@@ -7,8 +7,10 @@
 #ifndef CMFFS_MODEL_I_H
 #define CMFFS_MODEL_I_H
 
+#include "hash.h"
 #include "mlmd.h"
 #include "model.h"
+#include "rows.h"
 #include "store.h"
 
 enum artifact_kind {
@@ -42,12 +44,56 @@ struct model {
 	int64_t art_type[_ART_MAX];	/* cached type ids; 0 = not yet */
 	int64_t art_type_seen[_ART_MAX];	/* found in the open transaction */
 	uint64_t names_gen;		/* protected by the store lock */
+	/*
+	 * The time of the batched change being made (or replayed from its
+	 * redo record), so that a replay writes the same times; 0 outside
+	 * one.  Protected by the store lock.
+	 */
+	int64_t change_ns;
+	int redo_dirfd;			/* model_redo_attach(), or -1 */
+	char *redo_name;
 	struct name_cache_slot names[NAME_CACHE_SLOTS];	/* likewise */
 };
 
 /* CMF's type names and the context type names */
 #define TYPE_PIPELINE "Parent_Context"
 #define TYPE_STAGE "Pipeline_Stage"
+
+/*
+ * (name, id) rows for store_rows (rows.h): column 0 is the name (NULL rows
+ * are skipped), column 1, if the query has one, the id.  @arg of
+ * name_row_copy is NULL or a struct name_rule.  name_row_call's context is
+ * a struct name_call.
+ */
+struct name_row {
+	char *name;	/* owned */
+	int64_t id;
+};
+struct name_rule {
+	bool strip_first;		/* drop up to the first '/' ("P/S") */
+	bool (*keep)(const char *name);	/* NULL keeps every row */
+};
+struct name_call {
+	model_name_cb cb;
+	void *ud;
+};
+#define NAME_ROWS_INIT STORE_ROWS_INIT(struct name_row, name_row_release)
+int name_row_copy(void *elem, sqlite3_stmt *s, void *arg);
+void name_row_release(void *elem);
+int name_row_call(void *ctx, void *elem);
+
+/* The store lock's holder's idea of now: change_ns, else the clock. */
+int64_t model_clock_ns(struct model *m);
+int64_t model_clock_ms(struct model *m);
+
+/* Apply one redo record (store_replay_fn; model_entry.c). */
+int entry_replay_locked(void *ud, const void *rec, size_t len);
+/*
+ * The object a redo record names, into @md5: 1, or 0 if it names none
+ * (model_entry.c).
+ */
+int entry_record_object(const void *rec, size_t len,
+			char md5[MD5_HEX_LEN + 1]);
 
 /* Stage of an execution (via Association) and pipeline facts. */
 struct exec_ctx {
@@ -72,9 +118,11 @@ int entry_object_pushed_locked(struct model *m, const char *oid);
 int entry_get_locked_public(struct model *m, int64_t id, struct entry *ret);
 int entry_lookup_locked(struct model *m, int64_t execution_id, int side,
 			int64_t parent_id, const char *name, struct entry *ret);
+/* @want_id: the new row's id (a replayed redo record), or 0: the next. */
 int entry_insert_locked(struct model *m, int64_t execution_id, int side,
 			int64_t parent_id, const char *name, bool is_dir,
 			int64_t artifact_id, const char *md5, uint64_t size,
-			mode_t mode, uid_t uid, gid_t gid, int64_t *ret_id);
+			mode_t mode, uid_t uid, gid_t gid, int64_t want_id,
+			int64_t *ret_id);
 
 #endif
