@@ -212,6 +212,24 @@ static char *git_repo_of(const char *dir)
 	return g.repo;
 }
 
+/* The remote URL of @dir's repository is @want. */
+static void assert_repo(const char *dir, const char *want)
+{
+	char *r = git_repo_of(dir);
+
+	assert_string_equal(r, want);
+	free(r);
+}
+
+/* The HEAD commit of @dir's repository is @want. */
+static void assert_commit(const char *dir, const char *want)
+{
+	char *c = git_commit_of(dir);
+
+	assert_string_equal(c, want);
+	free(c);
+}
+
 /* ------------------------------------------------------------------ */
 /* argv repr                                                            */
 /* ------------------------------------------------------------------ */
@@ -647,16 +665,28 @@ static char *make_repo(const char *root)
 	return git_head(root);
 }
 
+/*
+ * make_repo() in the test's directory "repo": its path (owned), its
+ * commit in *@ret_head (owned).  Skips the test without git.
+ */
+static char *test_repo(void **state, char **ret_head)
+{
+	char *root;
+
+	if (!*state)
+		skip();
+	root = pjoin(*state, "repo");
+	*ret_head = make_repo(root);
+	return root;
+}
+
 static void test_git_basic(void **state)
 {
-	char *t = *state, *root, *sub, *head;
+	char *root, *sub, *head;
 	struct gitres g;
 
-	if (!t)
-		skip();
-	root = pjoin(t, "repo");
+	root = test_repo(state, &head);
 	sub = pjoin(root, "sub/dir");
-	head = make_repo(root);
 	gi(root, &g);
 	assert_string_equal(g.commit, head);
 	/* neither cmf_origin nor origin: alphabetically first remote */
@@ -672,25 +702,19 @@ static void test_git_basic(void **state)
 
 	append_str(root, ".git/config",
 		   "[remote \"origin\"]\n\turl = git@host:o.git\n");
-	g.repo = git_repo_of(root);
-	assert_string_equal(g.repo, "git@host:o.git");
-	free(g.repo);
+	assert_repo(root, "git@host:o.git");
 
 	/* the first url of a remote, as `git remote -v` shows for fetch */
 	append_str(root, ".git/config",
 		   "[remote \"cmf_origin\"] url = /srv/cmf.git\n"
 		   "\turl = /second/url/ignored\n");
-	g.repo = git_repo_of(sub);
-	assert_string_equal(g.repo, "/srv/cmf.git");
-	free(g.repo);
+	assert_repo(sub, "/srv/cmf.git");
 
 	/* a remote with only a pushurl, or an empty url, has none */
 	write_str(root, ".git/config",
 		  "[remote \"a\"]\n\tpushurl = /push/only\n"
 		  "[remote \"b\"]\n\turl =\n\turl = /b.git\n");
-	g.repo = git_repo_of(root);
-	assert_string_equal(g.repo, "/b.git");
-	free(g.repo);
+	assert_repo(root, "/b.git");
 
 	/* format version 1 with the extensions of a partial clone and of
 	 * worktree configs: read as usual (and, under valgrind and ASan,
@@ -712,12 +736,9 @@ static void test_git_basic(void **state)
 
 static void test_git_config_dialect(void **state)
 {
-	char *t = *state, *root, *head, *r;
+	char *root, *head, *r;
 
-	if (!t)
-		skip();
-	root = pjoin(t, "repo");
-	head = make_repo(root);
+	root = test_repo(state, &head);
 	write_str(root, ".git/config",
 		  "\xef\xbb\xbf[core]\r\n"
 		  "\tbare = false\r\n"
@@ -728,38 +749,28 @@ static void test_git_config_dialect(void **state)
 		  "[remote \"origin\"]\n"
 		  "\tUrl = \"a\\\"b\\\\c\"\\\n"
 		  "d  e\\tf ; trailing\n");
-	r = git_repo_of(root);
 	/* [remote.origin] names remote "origin" too and comes first */
-	assert_string_equal(r, "ignored-old-syntax-is-lowercase-name");
-	free(r);
+	assert_repo(root, "ignored-old-syntax-is-lowercase-name");
 
 	write_str(root, ".git/config",
 		  "[remote \"origin\"]\n"
 		  "\tUrl = \"a\\\"b\\\\c\"\\\n"
 		  "d  e\\tf ; trailing\n");
-	r = git_repo_of(root);
-	assert_string_equal(r, "a\"b\\cd  e\tf");
-	free(r);
+	assert_repo(root, "a\"b\\cd  e\tf");
 
 	/* no config at all: no remote, the rest is read */
 	r = pjoin(root, ".git/config");
 	assert_int_equal(unlink(r), 0);
 	free(r);
-	r = git_repo_of(root);
-	assert_string_equal(r, "");
-	free(r);
-	r = git_commit_of(root);
-	assert_string_equal(r, head);
-	free(r);
+	assert_repo(root, "");
+	assert_commit(root, head);
 	assert_int_equal(git_dirty_of(root), 0);
 
 	/* a malformed config makes git give up on the repository: so do we */
 	write_str(root, ".git/config",
 		  "[remote \"origin\"]\n\turl = \"bad \\q escape\"\n");
 	assert_int_equal(sh(root, "git rev-parse HEAD"), 128);
-	r = git_commit_of(root);
-	assert_string_equal(r, "");
-	free(r);
+	assert_commit(root, "");
 	assert_int_equal(git_dirty_of(root), -1);
 
 	free(head);
@@ -768,12 +779,9 @@ static void test_git_config_dialect(void **state)
 
 static void test_git_dirty(void **state)
 {
-	char *t = *state, *root, *head, *p;
+	char *root, *head, *p;
 
-	if (!t)
-		skip();
-	root = pjoin(t, "repo");
-	head = make_repo(root);
+	root = test_repo(state, &head);
 	assert_int_equal(git_dirty_of(root), 0);
 
 	/* same size, different content, right after the commit */
@@ -857,12 +865,9 @@ static void test_git_dirty(void **state)
 /* A change staged but not committed is dirty; so is one staged back. */
 static void test_git_staged_only(void **state)
 {
-	char *t = *state, *root, *head;
+	char *root, *head;
 
-	if (!t)
-		skip();
-	root = pjoin(t, "repo");
-	head = make_repo(root);
+	root = test_repo(state, &head);
 	assert_int_equal(sh(root, "echo more >> hello.txt && git add hello.txt"),
 			 0);
 	assert_int_equal(sh(root, "git diff --quiet"), 0);	/* worktree */
@@ -893,10 +898,7 @@ static void test_git_index_versions(void **state)
 {
 	char *t = *state, *root, *head;
 
-	if (!t)
-		skip();
-	root = pjoin(t, "repo");
-	head = make_repo(root);
+	root = test_repo(state, &head);
 	assert_int_equal(sh(root, "git update-index --index-version 4"), 0);
 	assert_int_equal(git_dirty_of(root), 0);
 	write_str(root, "sub/dir/file2", "y");
@@ -931,12 +933,9 @@ static void test_git_index_unreadable(void **state)
 {
 	static const unsigned char bad[] = "DIRX\0\0\0\2\0\0\0\0"
 					   "01234567890123456789";
-	char *t = *state, *root, *head, *p;
+	char *root, *head, *p;
 
-	if (!t)
-		skip();
-	root = pjoin(t, "repo");
-	head = make_repo(root);
+	root = test_repo(state, &head);
 	p = pjoin(root, ".git/index");
 	assert_int_equal(truncate(p, 100), 0);
 	assert_int_equal(git_dirty_of(root), -1);
@@ -959,12 +958,9 @@ static void test_git_index_unreadable(void **state)
 
 static void test_git_refs(void **state)
 {
-	char *t = *state, *root, *head, *c, *p;
+	char *root, *head, *p;
 
-	if (!t)
-		skip();
-	root = pjoin(t, "repo");
-	head = make_repo(root);
+	root = test_repo(state, &head);
 	/* packed-refs only */
 	p = pjoin(root, ".git/refs/heads/main");
 	assert_int_equal(unlink(p), 0);
@@ -975,63 +971,45 @@ static void test_git_refs(void **state)
 		  HEX_A " refs/heads/main\n"
 		  "^" HEX_B "\n"
 		  HEX_B " refs/tags/v1\n");
-	c = git_commit_of(root);
-	assert_string_equal(c, HEX_A);
-	free(c);
+	assert_commit(root, HEX_A);
 
 	/* loose ref wins over packed-refs */
 	write_str(root, ".git/refs/heads/main", HEX_B "\n");
-	c = git_commit_of(root);
-	assert_string_equal(c, HEX_B);
-	free(c);
+	assert_commit(root, HEX_B);
 
 	/* unborn branch */
 	write_str(root, ".git/HEAD", "ref: refs/heads/nothere\n");
-	c = git_commit_of(root);
-	assert_string_equal(c, "");
-	free(c);
+	assert_commit(root, "");
 
 	/* a branch name that is also a directory of loose refs */
 	write_str(root, ".git/refs/heads/feat/x", HEX_B "\n");
 	write_str(root, ".git/HEAD", "ref: refs/heads/feat\n");
-	c = git_commit_of(root);
-	assert_string_equal(c, "");
-	free(c);
+	assert_commit(root, "");
 
 	/* symbolic ref chain */
 	write_str(root, ".git/refs/heads/alias", "ref: refs/heads/feat/x\n");
 	write_str(root, ".git/HEAD", "ref: refs/heads/alias\n");
-	c = git_commit_of(root);
-	assert_string_equal(c, HEX_B);
-	free(c);
+	assert_commit(root, HEX_B);
 
 	/* detached HEAD, upper case normalised */
 	write_str(root, ".git/HEAD",
 		  "0123456789ABCDEF0123456789ABCDEF01234567\n");
-	c = git_commit_of(root);
-	assert_string_equal(c, HEX_A);
-	free(c);
+	assert_commit(root, HEX_A);
 
 	/* refs escaping the git dir are refused */
 	write_str(root, ".git/HEAD", "ref: refs/../../hello.txt\n");
-	c = git_commit_of(root);
-	assert_string_equal(c, "");
-	free(c);
+	assert_commit(root, "");
 
 	/* garbage HEAD */
 	write_str(root, ".git/HEAD", "nonsense");
-	c = git_commit_of(root);
-	assert_string_equal(c, "");
-	free(c);
+	assert_commit(root, "");
 
 	/* SHA-256 repository (libgit2 1.5 has no SHA-256): nothing known */
 	write_str(root, ".git/HEAD", "ref: refs/heads/main\n");
 	write_str(root, ".git/config",
 		  "[core]\n\trepositoryformatversion = 1\n"
 		  "[extensions]\n\tobjectFormat = sha256\n");
-	c = git_commit_of(root);
-	assert_string_equal(c, "");
-	free(c);
+	assert_commit(root, "");
 	assert_int_equal(git_dirty_of(root), -1);
 
 	free(head);
@@ -1071,16 +1049,12 @@ static void test_git_worktree(void **state)
 
 	/* a relative gitdir, as git writes for submodules */
 	write_str(wt, ".git", "gitdir: ../.git/worktrees/wt\n");
-	g.commit = git_commit_of(wt);
-	assert_string_equal(g.commit, wthead);
-	free(g.commit);
+	assert_commit(wt, wthead);
 
 	/* absolute gitdir with trailing blanks */
 	snprintf(line, sizeof(line), "gitdir: %s/.git/worktrees/wt \n", root);
 	write_str(wt, ".git", line);
-	g.commit = git_commit_of(wt);
-	assert_string_equal(g.commit, wthead);
-	free(g.commit);
+	assert_commit(wt, wthead);
 
 	/* a broken .git file ends the search, as with git */
 	write_str(wt, ".git", "gitdir: /does/not/exist\n");
@@ -1096,9 +1070,7 @@ static void test_git_worktree(void **state)
 	assert_int_equal(unlink(p), 0);
 	assert_int_equal(mkdir(p, 0755), 0);
 	free(p);
-	g.commit = git_commit_of(wt);
-	assert_string_equal(g.commit, head);	/* the outer repository */
-	free(g.commit);
+	assert_commit(wt, head);	/* the outer repository */
 
 	free(wthead);
 	free(head);
@@ -1150,10 +1122,7 @@ static void test_git_remote_config(void **state)
 {
 	char *t = *state, *root, *head, *r, cfg[2 * PATH_MAX];
 
-	if (!t)
-		skip();
-	root = pjoin(t, "repo");
-	head = make_repo(root);
+	root = test_repo(state, &head);
 	/* includeIf gitdir: gives the remote */
 	write_str(t, "inc/remote.cfg",
 		  "[remote \"origin\"]\n\turl = https://example.com/inc.git\n");
@@ -1165,17 +1134,13 @@ static void test_git_remote_config(void **state)
 		  "[remote \"cmf_origin\"]\n\turl = https://wrong.example/\n");
 	append_str(root, ".git/config", cfg);
 	assert_int_equal(sh(root, "git remote -v | grep -q inc.git"), 0);
-	r = git_repo_of(root);
-	assert_string_equal(r, "https://example.com/inc.git");
-	free(r);
+	assert_repo(root, "https://example.com/inc.git");
 	/* a plain include.path (relative to the including file) */
 	write_str(root, ".git/config", handmade_config);
 	write_str(root, ".git/cmf.cfg",
 		  "[remote \"cmf_origin\"]\n\turl = /srv/included.git\n");
 	append_str(root, ".git/config", "[include]\n\tpath = cmf.cfg\n");
-	r = git_repo_of(root);
-	assert_string_equal(r, "/srv/included.git");
-	free(r);
+	assert_repo(root, "/srv/included.git");
 
 	/* insteadOf: the longest matching prefix is rewritten */
 	append_str(root, ".git/config",
@@ -1190,9 +1155,7 @@ static void test_git_remote_config(void **state)
 	assert_int_equal(sh(root, "git remote -v | grep -q "
 				  "\"cmf_origin.ssh://push.example/included.git .push\""),
 			 0);
-	r = git_repo_of(root);
-	assert_string_equal(r, "git@deep.example:luded.git");
-	free(r);
+	assert_repo(root, "git@deep.example:luded.git");
 
 	/* the daemon's ~/.gitconfig (main() made one) is not read */
 	r = git_repo_of(root);
@@ -1265,10 +1228,7 @@ static void test_git_fifo(void **state)
 	struct gitres g;
 	sigset_t pending;
 
-	if (!t)
-		skip();
-	root = pjoin(t, "repo");
-	head = make_repo(root);
+	root = test_repo(state, &head);
 	p = pjoin(root, ".git/refs/heads/main");
 	assert_int_equal(unlink(p), 0);
 	assert_int_equal(mkfifo(p, 0644), 0);
@@ -1286,9 +1246,7 @@ static void test_git_fifo(void **state)
 	p = pjoin(root, ".git/index");
 	assert_int_equal(unlink(p), 0);
 	assert_int_equal(mkfifo(p, 0644), 0);
-	g.commit = git_commit_of(root);
-	assert_string_equal(g.commit, head);
-	free(g.commit);
+	assert_commit(root, head);
 	assert_int_equal(git_dirty_of(root), -1);
 	assert_int_equal(unlink(p), 0);
 	free(p);
@@ -1340,11 +1298,10 @@ static void test_git_owner(void **state)
 	char *t = *state, *root, *head, *p, cfg[PATH_MAX + 32];
 	struct gitres g;
 
-	if (!t || geteuid() != 0)
+	if (geteuid() != 0)
 		skip();
+	root = test_repo(state, &head);
 	assert_int_equal(chmod(t, 0755), 0);
-	root = pjoin(t, "repo");
-	head = make_repo(root);
 	/* ours: found, as us or as root */
 	gi(root, &g);
 	assert_string_equal(g.commit, head);
