@@ -270,7 +270,7 @@ static void watchdog_stop(struct watchdog *w)
 
 /* The daemon thread's credentials while it runs as someone else. */
 struct saved_cred {
-	bool switched;
+	int steps;		/* 1 groups, 2 and egid, 3 and euid switched */
 	uid_t euid;
 	gid_t egid;
 	gid_t *groups;
@@ -300,27 +300,29 @@ static int thread_seteuid(uid_t uid)
 }
 
 /*
- * Switch back.  A thread that cannot get its credentials back would go on
- * serving every user's requests as one of them: that is not survivable,
- * so it aborts (it cannot happen: the saved uid stays the one we had).
+ * Undo the steps cred_enter() took, last first.  Each undoes a change we
+ * had the privilege to make, with the saved uid still ours, so it cannot
+ * fail; a thread that did not get its credentials back would go on
+ * serving every user's requests as one of them, so then it aborts.
  */
 static void cred_leave(struct saved_cred *sv)
 {
-	if (!sv->switched)
-		return;
-	if (thread_seteuid(sv->euid) < 0 || thread_setegid(sv->egid) < 0 ||
-	    thread_setgroups((size_t)sv->ngroups, sv->groups) < 0)
+	if ((sv->steps >= 3 && thread_seteuid(sv->euid) < 0) ||
+	    (sv->steps >= 2 && thread_setegid(sv->egid) < 0) ||
+	    (sv->steps >= 1 &&
+	     thread_setgroups((size_t)sv->ngroups, sv->groups) < 0))
 		abort();
 	/* a change of euid made the process non-dumpable; undo that */
-	if (sv->dumpable >= 0)
+	if (sv->steps >= 2 && sv->dumpable >= 0)
 		prctl(PR_SET_DUMPABLE, (unsigned long)sv->dumpable, 0, 0, 0);
 	free(sv->groups);
 	sv->groups = NULL;
-	sv->switched = false;
+	sv->steps = 0;
 }
 
 /*
- * Take on @as (NULL: stay as we are) in this thread.
+ * Take on @as (NULL: stay as we are) in this thread.  A daemon that is not
+ * root looks up as itself for its own uid, whatever the gid.
  * Returns 0, -EPERM if the daemon cannot become that user, -ENOMEM.
  */
 static int cred_enter(const struct gitinfo_cred *as, struct saved_cred *sv)
@@ -331,7 +333,8 @@ static int cred_enter(const struct gitinfo_cred *as, struct saved_cred *sv)
 	sv->dumpable = -1;
 	sv->euid = geteuid();
 	sv->egid = getegid();
-	if (!as || (as->uid == sv->euid && as->gid == sv->egid))
+	if (!as || (as->uid == sv->euid &&
+		    (as->gid == sv->egid || sv->euid != 0)))
 		return 0;
 	if (sv->euid != 0 || as->ngroups > INT_MAX)
 		return -EPERM;
@@ -349,19 +352,21 @@ static int cred_enter(const struct gitinfo_cred *as, struct saved_cred *sv)
 	sv->ngroups = n;
 	sv->dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
 	/* groups and gid first: once the euid is not 0 we cannot */
-	sv->switched = true;
 	r = thread_setgroups(as->ngroups, as->groups);
-	if (r == 0)
-		r = thread_setegid(as->gid);
-	if (r == 0)
-		r = thread_seteuid(as->uid);
-	if (r == 0)
-		return 0;
+	if (r < 0)
+		goto fail;
+	sv->steps = 1;
+	r = thread_setegid(as->gid);
+	if (r < 0)
+		goto fail;
+	sv->steps = 2;
+	r = thread_seteuid(as->uid);
+	if (r < 0)
+		goto fail;
+	sv->steps = 3;
+	return 0;
 fail:
-	if (sv->switched)
-		cred_leave(sv);
-	free(sv->groups);
-	sv->groups = NULL;
+	cred_leave(sv);
 	return r;
 }
 
