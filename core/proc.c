@@ -83,30 +83,47 @@ bool proc_maps_shared_writable(pid_t tid, const char *path)
 	return found;
 }
 
-bool proc_killed_by_signal(pid_t tid)
+int proc_stat_read(int dirfd, const char *path, struct proc_stat *ret)
 {
-	unsigned long flags = 0;
-	long exit_code = 0;
-	char *buf = NULL, *p, *end;
-	int field;
+	struct proc_stat st = { 0 };
+	char *buf = NULL, *p;
+	int field, r;
 
-	if (read_proc(tid, "stat", SMALL_MAX, &buf) < 0)
-		return false;
-	p = strrchr(buf, ')');	/* comm may contain spaces and ')' */
-	if (!p) {
+	r = file_read_at(dirfd, path, SMALL_MAX, true, &buf, NULL, NULL);
+	if (r < 0)
+		return r;
+	/* "pid (comm) state ppid ...": comm may hold spaces and ')' */
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ') {
 		free(buf);
-		return false;
+		return -EPROTO;
 	}
 	p++;
-	for (field = 3; *p; field++) {
+	for (field = 3; *p && *p != '\n'; field++) {
 		while (*p == ' ')
 			p++;
-		if (field == 9)
-			flags = strtoul(p, &end, 10);
+		if (field == 4)
+			st.ppid = (pid_t)strtol(p, NULL, 10);
+		else if (field == 9)
+			st.flags = strtoul(p, NULL, 10);
 		else if (field == 52)
-			exit_code = strtol(p, &end, 10);
-		p += strcspn(p, " ");
+			st.exit_code = strtol(p, NULL, 10);
+		p += strcspn(p, " \n");
 	}
 	free(buf);
-	return (flags & PF_EXITING) && (exit_code & 0x7f);
+	if (field <= 4)
+		return -EPROTO;
+	*ret = st;
+	return 0;
+}
+
+bool proc_killed_by_signal(pid_t tid)
+{
+	struct proc_stat st;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid);
+	if (proc_stat_read(AT_FDCWD, path, &st) < 0)
+		return false;
+	return (st.flags & PF_EXITING) && (st.exit_code & 0x7f);
 }

@@ -10,6 +10,22 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+/* What cmffs reads of /proc/PID/stat (field numbers of proc(5)). */
+struct proc_stat {
+	pid_t ppid;		/* 4: parent process id */
+	unsigned long flags;	/* 9: the kernel's PF_* flags */
+	long exit_code;		/* 52: wait status while exiting */
+};
+
+/*
+ * Parse a /proc/PID/stat file: @path relative to @dirfd ("stat" in an
+ * open /proc/PID directory, O_PATH is enough; or "/proc/PID/stat" with
+ * AT_FDCWD).  A field the kernel does not show is 0.  Returns 0, -EPROTO
+ * if the file is not what the kernel writes, or -errno of reading it
+ * (-ENOENT: the process is gone).
+ */
+int proc_stat_read(int dirfd, const char *path, struct proc_stat *ret);
+
 /* The thread group (process) id of thread @tid.  0 or -errno. */
 int proc_tgid(pid_t tid, pid_t *ret_tgid);
 

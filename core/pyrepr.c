@@ -124,6 +124,23 @@ void pyrepr_str(struct sb *sb, const char *s, size_t n)
 	sb_putc(sb, quote);
 }
 
+void pyrepr_argv(struct sb *sb, const char *buf, size_t len)
+{
+	const char *end;
+	size_t pos = 0, n;
+
+	sb_putc(sb, '[');
+	while (pos < len) {
+		end = memchr(buf + pos, '\0', len - pos);
+		n = end ? (size_t)(end - (buf + pos)) : len - pos;
+		if (pos)
+			sb_puts(sb, ", ");
+		pyrepr_str(sb, buf + pos, n);
+		pos += n + (end ? 1 : 0);
+	}
+	sb_putc(sb, ']');
+}
+
 /*
  * A decimal of at most 17 significant digits: digits[0..n) (digits[0] is
  * not '0') times 10^(exp - n + 1), i.e. d.ddd × 10^exp.

@@ -57,6 +57,18 @@ bool pyrepr_printable(uint32_t cp);
 void pyrepr_str(struct sb *sb, const char *s, size_t n);
 
 /*
+ * Append repr() of a list of str: str(sys.argv) as upstream records it in
+ * an execution's `Execution` property (doc/cmf-upstream.md §1), e.g.
+ * "['src/parse.py', 'artifacts/data.xml.gz', 'out']".  @buf[0..len)
+ * (borrowed; NULL when @len is 0) is an argv as /proc/PID/cmdline holds
+ * it: arguments each ended by a NUL byte; a last argument without its NUL
+ * (a process that rewrote its argv) is taken as it is.  Each argument is
+ * pyrepr_str() (Python decodes argv with surrogateescape); an empty argv
+ * gives "[]".
+ */
+void pyrepr_argv(struct sb *sb, const char *buf, size_t len);
+
+/*
  * Append repr() of @d: the shortest decimal digits that read back as @d
  * (ties to the digits nearest @d), written positionally with at least one
  * digit after the point when the decimal exponent is in [-4, 16)
