@@ -22,9 +22,14 @@ def shared(request, tmp_path, monkeypatch):
         pytest.skip("needs root and /dev/fuse")
     if not shutil.which("git") or not shutil.which("setpriv"):
         pytest.skip("needs git and setpriv")
-    # the other user walks to the repositories and the mountpoint
-    for p in (tmp_path, tmp_path.parent):
-        os.chmod(p, 0o755)
+    # the other user walks to the repositories and the mountpoint (pytest's
+    # own base directory, /tmp/pytest-of-root, is 0700: search rights on
+    # every ancestor, nothing more)
+    os.chmod(tmp_path, 0o755)
+    for p in tmp_path.parents:
+        if str(p) == "/":
+            break
+        os.chmod(p, os.stat(p).st_mode | 0o011)
     popen = subprocess.Popen
 
     def with_allow_other(args, **kw):
