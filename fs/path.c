@@ -442,18 +442,9 @@ static int step(struct fs *fs, struct node *n, const char *name)
 		char *text = NULL;
 		size_t tlen;
 
-		if (len > 4 && !strcmp(name + len - 4, ".csv")) {
-			r = model_entry_lookup(fs->model, n->exec_id,
-					       SIDE_STEP_METRICS, 0, name,
-					       &n->entry);
-			if (r < 0)
-				return r;
-			n->kind = NODE_ENTRY;
-			n->side = SIDE_STEP_METRICS;
-			return 0;
-		}
-		if (len > 4 && !strcmp(name + len - 4, ".svg")) {
-			/* the chart of NAME.csv */
+		if (len > 4 && (!strcmp(name + len - 4, ".csv") ||
+				!strcmp(name + len - 4, ".svg"))) {
+			/* NAME.csv, or NAME.svg: the chart of NAME.csv */
 			snprintf(base, sizeof(base), "%.*s.csv",
 				 (int)(len - 4), name);
 			r = model_entry_lookup(fs->model, n->exec_id,
@@ -461,7 +452,8 @@ static int step(struct fs *fs, struct node *n, const char *name)
 					       &n->entry);
 			if (r < 0)
 				return r;
-			n->kind = NODE_STEP_PLOT;
+			n->kind = name[len - 3] == 's' ? NODE_STEP_PLOT
+						       : NODE_ENTRY;
 			n->side = SIDE_STEP_METRICS;
 			return 0;
 		}

@@ -159,27 +159,36 @@ static struct ol_run *run_add(struct ol *ol)
 	return run;
 }
 
-static int load_pipeline(struct ol *ol, struct store *st, int64_t id,
-			 const char *remote)
+/*
+ * Run @sql bound to pipeline @id, handing each row to @row (which returns
+ * 0, or -errno to stop).  Caller holds the lock.  0 or -errno.
+ */
+static int each_row(struct store *st, const char *sql, int64_t id,
+		    int (*row)(struct ol *ol, sqlite3_stmt *s), struct ol *ol)
 {
-	char key[600];
-	struct ol_run *run;
 	sqlite3_stmt *s;
 	int rc, r;
 
-	r = store_stmt(st, sql_ol_pipeline, &s);
+	r = store_stmt(st, sql, &s);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		ol->pipeline = strdup((const char *)sqlite3_column_text(s, 0));
-		ol->created_ms = sqlite3_column_int64(s, 1);
-	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && (r = row(ol, s)) == 0)
+		;
 	store_stmt_done(s);
-	if (rc != SQLITE_ROW)
-		return rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
-	ol->ns = dataset_namespace(remote);
+	if (r < 0)
+		return r;
+	return rc == SQLITE_DONE ? 0 : store_errno(rc);
+}
+
+/* The pipeline's row: its name, its time and its own run. */
+static int pipeline_row(struct ol *ol, sqlite3_stmt *s)
+{
+	char key[600];
+	struct ol_run *run;
+
+	ol->pipeline = strdup((const char *)sqlite3_column_text(s, 0));
+	ol->created_ms = sqlite3_column_int64(s, 1);
 	run = ol->pipeline && ol->ns ? run_add(ol) : NULL;
 	if (!run || !(run->job = strdup(ol->pipeline)))
 		return -ENOMEM;
@@ -191,42 +200,30 @@ static int load_pipeline(struct ol *ol, struct store *st, int64_t id,
 	return 0;
 }
 
-static int load_runs(struct ol *ol, struct store *st, int64_t id)
+/* An execution's row: its run. */
+static int execution_row(struct ol *ol, sqlite3_stmt *s)
 {
+	const char *stage = (const char *)sqlite3_column_text(s, 1);
+	const char *name = (const char *)sqlite3_column_text(s, 2);
+	const char *uuid = (const char *)sqlite3_column_text(s, 3);
+	struct ol_run *run = run_add(ol);
 	char key[1200];
-	sqlite3_stmt *s;
-	int rc, r;
 
-	r = store_stmt(st, sql_ol_executions, &s);
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(s, 1, id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *stage = (const char *)sqlite3_column_text(s, 1);
-		const char *name = (const char *)sqlite3_column_text(s, 2);
-		const char *uuid = (const char *)sqlite3_column_text(s, 3);
-		struct ol_run *run = run_add(ol);
-
-		if (!run || !(run->job = strdup(stage))) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		run->id = sqlite3_column_int64(s, 0);
-		run->state = sqlite3_column_int(s, 4);
-		run->start_ms = sqlite3_column_int64(s, 5);
-		run->end_ms = sqlite3_column_int64(s, 6);
-		if (run->end_ms < run->start_ms)
-			run->end_ms = run->start_ms;
-		if (!first_uuid(uuid, run->run_id)) {
-			snprintf(key, sizeof(key),
-				 "cmffs:execution:%.400s/%.400s:%lld:%lld",
-				 stage, name, (long long)run->id,
-				 (long long)run->start_ms);
-			name_uuid(key, run->run_id);
-		}
+	if (!run || !(run->job = strdup(stage)))
+		return -ENOMEM;
+	run->id = sqlite3_column_int64(s, 0);
+	run->state = sqlite3_column_int(s, 4);
+	run->start_ms = sqlite3_column_int64(s, 5);
+	run->end_ms = sqlite3_column_int64(s, 6);
+	if (run->end_ms < run->start_ms)
+		run->end_ms = run->start_ms;
+	if (!first_uuid(uuid, run->run_id)) {
+		snprintf(key, sizeof(key),
+			 "cmffs:execution:%.400s/%.400s:%lld:%lld", stage, name,
+			 (long long)run->id, (long long)run->start_ms);
+		name_uuid(key, run->run_id);
 	}
-	store_stmt_done(s);
-	return rc == SQLITE_DONE ? 0 : store_errno(rc);
+	return 0;
 }
 
 /* Does an artifact with @uri have bytes at the storage? */
@@ -235,54 +232,48 @@ static bool has_bytes(const char *uri)
 	return hash_is_md5(uri) || manifest_is_oid(uri);
 }
 
-static int load_io(struct ol *ol, struct store *st, int64_t id)
+/* An event's row: a dataset of its execution, if it has bytes. */
+static int event_row(struct ol *ol, sqlite3_stmt *s)
 {
-	sqlite3_stmt *s;
-	int rc, r;
+	const char *name = (const char *)sqlite3_column_text(s, 2);
+	const char *uri = (const char *)sqlite3_column_text(s, 3);
+	struct ol_io *io;
 
-	r = store_stmt(st, sql_ol_events, &s);
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(s, 1, id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(s, 2);
-		const char *uri = (const char *)sqlite3_column_text(s, 3);
-		struct ol_io *io;
-
-		if (!name || !has_bytes(uri))
-			continue;
-		if (array_reserve(&ol->io, &ol->io_cap, ol->nio + 1,
-				  sizeof(*ol->io)) < 0) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		io = &ol->io[ol->nio];
-		io->exec_id = sqlite3_column_int64(s, 0);
-		io->output = sqlite3_column_int(s, 1) == 4;
-		io->path = strndup(name, strcspn(name, ":"));
-		io->version = strdup(uri);
-		if (!io->path || !io->version) {
-			free(io->path);
-			free(io->version);
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		ol->nio++;
+	if (!name || !has_bytes(uri))
+		return 0;
+	if (array_reserve(&ol->io, &ol->io_cap, ol->nio + 1,
+			  sizeof(*ol->io)) < 0)
+		return -ENOMEM;
+	io = &ol->io[ol->nio];
+	io->exec_id = sqlite3_column_int64(s, 0);
+	io->output = sqlite3_column_int(s, 1) == 4;
+	io->path = strndup(name, strcspn(name, ":"));
+	io->version = strdup(uri);
+	if (!io->path || !io->version) {
+		free(io->path);
+		free(io->version);
+		return -ENOMEM;
 	}
-	store_stmt_done(s);
-	return rc == SQLITE_DONE ? 0 : store_errno(rc);
+	ol->nio++;
+	return 0;
 }
 
 static int load(struct model *m, int64_t id, struct ol *ol)
 {
-	int r;
+	int r = 0;
 
 	store_lock(m->st);
-	r = load_pipeline(ol, m->st, id, m->remote);
+	ol->ns = dataset_namespace(m->remote);
+	if (!ol->ns)
+		r = -ENOMEM;
 	if (r == 0)
-		r = load_runs(ol, m->st, id);
+		r = each_row(m->st, sql_ol_pipeline, id, pipeline_row, ol);
+	if (r == 0 && ol->nruns == 0)
+		r = -ENOENT;
 	if (r == 0)
-		r = load_io(ol, m->st, id);
+		r = each_row(m->st, sql_ol_executions, id, execution_row, ol);
+	if (r == 0)
+		r = each_row(m->st, sql_ol_events, id, event_row, ol);
 	store_unlock(m->st);
 	return r;
 }

@@ -3,6 +3,7 @@
 #include "plots.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,54 +29,74 @@ STORE_SQL(sql_stage_files,
 	" ELSE e.`name` END AS n, ifnull(f.md5, '')" STAGE_FILES
 	" AND f.name = ?3 ORDER BY n");
 
+/* "NAME.csv" into @buf; false if it does not fit (no such file). */
+static bool csv_name(const char *name, char *buf, size_t size)
+{
+	return snprintf(buf, size, "%s.csv", name) < (int)size;
+}
+
+/*
+ * Collect the rows of @sql over stage @stage_id's step-metrics files (and
+ * only NAME.csv with @name) into @rows through @copy.  0 or -errno.
+ */
+static int stage_rows(struct model *m, const char *sql, int64_t stage_id,
+		      const char *name, struct store_rows *rows,
+		      store_row_copy_fn copy)
+{
+	char file[300];
+	sqlite3_stmt *s;
+	int r;
+
+	if (name && !csv_name(name, file, sizeof(file)))
+		return 0;	/* no such file: no rows */
+	store_lock(m->st);
+	r = store_stmt(m->st, sql, &s);
+	if (r == 0) {
+		sqlite3_bind_int64(s, 1, stage_id);
+		sqlite3_bind_int(s, 2, SIDE_STEP_METRICS);
+		if (name)
+			sqlite3_bind_text(s, 3, file, -1, SQLITE_STATIC);
+		r = store_rows_collect(rows, s, copy, NULL);
+	}
+	store_unlock(m->st);
+	return r;
+}
+
 int plots_stage_metrics(struct model *m, int64_t stage_id, model_name_cb cb,
 			void *ud)
 {
 	struct store_rows rows = NAME_ROWS_INIT;
 	struct name_call call = { cb, ud };
-	sqlite3_stmt *s;
-	int r;
+	int r = stage_rows(m, sql_stage_metrics, stage_id, NULL, &rows,
+			   name_row_copy);
 
-	store_lock(m->st);
-	r = store_stmt(m->st, sql_stage_metrics, &s);
-	if (r == 0) {
-		sqlite3_bind_int64(s, 1, stage_id);
-		sqlite3_bind_int(s, 2, SIDE_STEP_METRICS);
-		r = store_rows_collect(&rows, s, name_row_copy, NULL);
-	}
-	store_unlock(m->st);
 	return store_rows_each(&rows, r, name_row_call, &call);
 }
 
-/* "NAME.csv" into @buf; -ENAMETOOLONG if it does not fit. */
-static int csv_name(const char *name, char *buf, size_t size)
+/* A row that is only counted (store_rows: elements of one byte). */
+static int count_row(void *elem, sqlite3_stmt *s, void *arg)
 {
-	return snprintf(buf, size, "%s.csv", name) < (int)size ? 0
-							       : -ENAMETOOLONG;
+	(void)elem;
+	(void)s;
+	(void)arg;
+	return 0;
+}
+
+static int stop_call(void *ctx, void *elem)
+{
+	(void)ctx;
+	(void)elem;
+	return 1;
 }
 
 int plots_stage_has(struct model *m, int64_t stage_id, const char *name)
 {
-	char file[300];
-	sqlite3_stmt *s;
-	int rc, r;
+	struct store_rows rows = STORE_ROWS_INIT(char, NULL);
+	int r = stage_rows(m, sql_stage_has, stage_id, name, &rows, count_row);
+	size_t n = rows.n;
 
-	r = csv_name(name, file, sizeof(file));
-	if (r < 0)
-		return -ENOENT;
-	store_lock(m->st);
-	r = store_stmt(m->st, sql_stage_has, &s);
-	if (r == 0) {
-		sqlite3_bind_int64(s, 1, stage_id);
-		sqlite3_bind_int(s, 2, SIDE_STEP_METRICS);
-		sqlite3_bind_text(s, 3, file, -1, SQLITE_STATIC);
-		rc = sqlite3_step(s);
-		r = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT
-							     : store_errno(rc);
-		store_stmt_done(s);
-	}
-	store_unlock(m->st);
-	return r;
+	r = store_rows_each(&rows, r, stop_call, NULL);
+	return r < 0 ? r : n ? 0 : -ENOENT;
 }
 
 struct file_row {
@@ -120,21 +141,8 @@ int plots_stage_files(struct model *m, int64_t stage_id, const char *name,
 	struct store_rows rows =
 		STORE_ROWS_INIT(struct file_row, file_row_release);
 	struct file_call call = { cb, ud };
-	char file[300];
-	sqlite3_stmt *s;
-	int r;
+	int r = stage_rows(m, sql_stage_files, stage_id, name, &rows,
+			   file_row_copy);
 
-	r = csv_name(name, file, sizeof(file));
-	if (r < 0)
-		return 0;	/* no such file: nothing to list */
-	store_lock(m->st);
-	r = store_stmt(m->st, sql_stage_files, &s);
-	if (r == 0) {
-		sqlite3_bind_int64(s, 1, stage_id);
-		sqlite3_bind_int(s, 2, SIDE_STEP_METRICS);
-		sqlite3_bind_text(s, 3, file, -1, SQLITE_STATIC);
-		r = store_rows_collect(&rows, s, file_row_copy, NULL);
-	}
-	store_unlock(m->st);
 	return store_rows_each(&rows, r, file_row_call, &call);
 }

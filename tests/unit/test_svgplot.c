@@ -256,40 +256,58 @@ static char *columns_svg(const char *csv)
 	return svg;
 }
 
+/* The x axis's label of @svg is @want (the only text filled so). */
+static void check_xlabel(const char *svg, const char *want)
+{
+	char text[128];
+
+	snprintf(text, sizeof(text), "fill=\"#444\">%s</text>", want);
+	assert_int_equal(count(svg, "class=\"xlabel\""), 1);
+	assert_true(strstr(svg, text) != NULL);
+}
+
 static void test_csv_columns(void **state)
 {
-	char *svg;
+	static const struct {
+		const char *csv;
+		size_t lines;
+		const char *x;
+		const char *titles;	/* the lines', in order */
+	} cases[] = {
+		/* a step column, a quoted name, a text column, blank lines,
+		 * CRLF, nan */
+		{ "step,loss,\"a,b\",note\n1,0.5,3,x\n\n2,0.25,\"4\",y\r\n"
+		  "3,nan,5,z\n", 2, "step",
+		  "<title>loss</title><title>a,b</title>" },
+		/* upstream's index name is the step column too */
+		{ "SequenceNumber,acc\n1,0.5\n2,0.7\n", 1, "SequenceNumber",
+		  "<title>acc</title>" },
+		/* no step column: the row number */
+		{ "loss,acc\n0.5,0.1\n0.4,0.2\n0.3,0.3\n", 2, "row",
+		  "<title>loss</title><title>acc</title>" },
+		/* a step column that is not numeric is not one */
+		{ "Step,loss\nfirst,1\nsecond,2\n", 1, "row",
+		  "<title>loss</title>" },
+		/* a header only: an empty chart */
+		{ "loss,acc\n", 0, "row", "" },
+	};
+	char titles[256], *svg;
+	const char *p;
+	size_t i;
 
 	(void)state;
-	/* step column, two numeric columns, a text one, a quoted name */
-	svg = columns_svg("step,loss,\"a,b\",note\n"
-			  "1,0.5,3,x\n\n2,0.25,\"4\",y\r\n3,nan,5,z\n");
-	assert_int_equal(count(svg, "<path"), 2);
-	assert_non_null(strstr(svg, ">loss</text>"));
-	assert_non_null(strstr(svg, ">a,b</text>"));
-	assert_null(strstr(svg, ">note</text>"));
-	assert_null(strstr(svg, ">step</text><"));	/* not a line */
-	assert_non_null(strstr(svg, "class=\"xlabel\""));
-	assert_non_null(strstr(svg, ">step</text>\n"));
-	free(svg);
-
-	/* upstream's index name is the step column too */
-	svg = columns_svg("SequenceNumber,acc\n1,0.5\n2,0.7\n");
-	assert_int_equal(count(svg, "<path"), 1);
-	assert_non_null(strstr(svg, ">SequenceNumber</text>\n"));
-	free(svg);
-
-	/* no step column: the row number */
-	svg = columns_svg("loss,acc\n0.5,0.1\n0.4,0.2\n0.3,0.3\n");
-	assert_int_equal(count(svg, "<path"), 2);
-	assert_non_null(strstr(svg, ">row</text>\n"));
-	free(svg);
-
-	/* a header only: an empty chart */
-	svg = columns_svg("loss,acc\n");
-	assert_int_equal(count(svg, "<path"), 0);
-	assert_non_null(strstr(svg, "no numeric values yet"));
-	free(svg);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		svg = columns_svg(cases[i].csv);
+		assert_int_equal(count(svg, "<path"), cases[i].lines);
+		check_xlabel(svg, cases[i].x);
+		titles[0] = '\0';
+		for (p = svg; (p = strstr(p, "<title>")); p++)
+			strncat(titles, p, strstr(p, "</title>") + 8 - p);
+		assert_string_equal(titles, cases[i].titles);
+		if (!cases[i].lines)
+			assert_non_null(strstr(svg, "no numeric values yet"));
+		free(svg);
+	}
 }
 
 static void test_csv_no_bytes(void **state)
