@@ -138,14 +138,41 @@ void plot_ticks(double lo, double hi, int want, struct plot_ticks *ret)
 void plot_tick_label(const struct plot_ticks *t, double v, char *buf,
 		     size_t size)
 {
-	double big = fmax(fabs(t->lo), fabs(t->hi));
+	static const struct {
+		double unit;
+		char suffix;
+	} units[] = { { 1e12, 'T' }, { 1e9, 'G' }, { 1e6, 'M' }, { 1e3, 'k' } };
+	double big = fmax(fabs(t->lo), fabs(t->hi)), d;
+	size_t i, n;
+	int decimals;
 
 	if (fabs(v) < t->step * 1e-9)
 		v = 0.0;
-	if (big >= 1e7 || t->decimals > 6)
+	if (big >= 1e15 || t->decimals > 6) {
 		snprintf(buf, size, "%.4g", v);
-	else
+		return;
+	}
+	if (t->step < 1000.0 || v == 0.0) {
 		snprintf(buf, size, "%.*f", t->decimals, v);
+		return;
+	}
+	/* 200k, 1.5M: as short as the step allows */
+	for (i = 0; i < 3 && fabs(v) < units[i].unit; i++)
+		;
+	d = -floor(log10(t->step / units[i].unit) + 1e-9);
+	decimals = d > 0 ? (int)d : 0;
+	snprintf(buf, size, "%.*f", decimals, v / units[i].unit);
+	n = strlen(buf);
+	if (strchr(buf, '.')) {
+		while (n && buf[n - 1] == '0')
+			buf[--n] = '\0';
+		if (n && buf[n - 1] == '.')
+			buf[--n] = '\0';
+	}
+	if (n + 1 < size) {
+		buf[n] = units[i].suffix;
+		buf[n + 1] = '\0';
+	}
 }
 
 /* --- the figure ------------------------------------------------------------ */

@@ -50,8 +50,9 @@ void plot_ticks(double lo, double hi, int want, struct plot_ticks *ret);
 
 /*
  * The label of tick value @v of @t into @buf (at most @size bytes):
- * fixed point with t->decimals digits, or %g for very large or very small
- * ranges; never "-0".
+ * fixed point with t->decimals digits; with a step of 1000 or more a
+ * short one with k, M, G or T ("200k", "1.5M"); %g for very large or
+ * very small ranges; never "-0".
  */
 void plot_tick_label(const struct plot_ticks *t, double v, char *buf,
 		     size_t size);

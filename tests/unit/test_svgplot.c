@@ -121,9 +121,24 @@ static void test_tick_labels(void **state)
 	plot_ticks(0, 0.25, 6, &t);	/* step 0.05 */
 	plot_tick_label(&t, t.v[3], buf, sizeof(buf));
 	assert_string_equal(buf, "0.15");
+	/* large steps: short labels */
+	plot_ticks(0, 1000000, 6, &t);		/* step 200000 */
+	plot_tick_label(&t, 200000, buf, sizeof(buf));
+	assert_string_equal(buf, "200k");
+	plot_tick_label(&t, 1000000, buf, sizeof(buf));
+	assert_string_equal(buf, "1M");
+	plot_tick_label(&t, 1200000, buf, sizeof(buf));
+	assert_string_equal(buf, "1.2M");
+	plot_tick_label(&t, -400000, buf, sizeof(buf));
+	assert_string_equal(buf, "-400k");
+	plot_tick_label(&t, 0, buf, sizeof(buf));
+	assert_string_equal(buf, "0");
 	plot_ticks(0, 4e9, 5, &t);
 	plot_tick_label(&t, 2e9, buf, sizeof(buf));
-	assert_string_equal(buf, "2e+09");
+	assert_string_equal(buf, "2G");
+	plot_ticks(0, 4e16, 5, &t);
+	plot_tick_label(&t, 2e16, buf, sizeof(buf));
+	assert_string_equal(buf, "2e+16");
 }
 
 /* A million points: at most four per pixel column, min and max kept. */
