@@ -595,7 +595,6 @@ int plot_svg(const struct plot *p, char **ret_text, size_t *ret_len)
 	height += (int)p->nnotes * NOTE_ROW + 8;
 	sb_init(&rd.sb, 0);
 	sb_appendf(&rd.sb,
-		   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		   "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
 		   "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
 		   PLOT_WIDTH, height, PLOT_WIDTH, height);

@@ -114,7 +114,8 @@ size_t plot_series_points(const struct plot *p, size_t series,
 int plot_note(struct plot *p, const char *text);
 
 /*
- * The figure as a standalone SVG document (xmlns, viewBox, width 800),
+ * The figure as a standalone SVG document (xmlns, viewBox, width 800;
+ * no XML declaration, so that the text may also be put inline in HTML),
  * one <g class="panel"> per panel; a panel without points says so.
  * *ret_text owned.  0 or -ENOMEM.
  */
