@@ -52,10 +52,8 @@ static int stage_rows(struct model *m, const char *sql, int64_t stage_id,
 	store_lock(m->st);
 	r = store_stmt(m->st, sql, &s);
 	if (r == 0) {
-		sqlite3_bind_int64(s, 1, stage_id);
-		sqlite3_bind_int(s, 2, SIDE_STEP_METRICS);
-		if (name)
-			sqlite3_bind_text(s, 3, file, -1, SQLITE_STATIC);
+		store_bind(s, name ? "iit" : "ii", stage_id,
+			   (int64_t)SIDE_STEP_METRICS, file);
 		r = store_rows_collect(rows, s, copy, NULL);
 	}
 	store_unlock(m->st);
