@@ -27,6 +27,7 @@
 #include "fs.h"
 #include "log.h"
 #include "meter.h"
+#include "openlineage.h"
 #include "progress.h"
 #include "sb.h"
 #include "sync.h"
@@ -46,6 +47,8 @@ static const char usage_text[] =
 	"        what the workspace holds\n"
 	"  export WS PIPELINE [-o FILE]\n"
 	"        the pipeline as CMF's JSON document\n"
+	"  export WS --format openlineage [PIPELINE] [-o FILE]\n"
+	"        the runs as OpenLineage events, one JSON object a line\n"
 	"  import WS FILE\n"
 	"        merge a CMF JSON document into the workspace\n"
 	"  push WS [PIPELINE]\n"
@@ -450,26 +453,40 @@ static int cmd_umount(int argc, char **argv)
 
 static int cmd_export(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
 	struct workspace *ws = NULL;
 	char *err = NULL, *text = NULL;
-	const char *out = NULL;
+	const char *out = NULL, *pipeline;
+	bool lineage = false;
 	size_t len = 0;
 	FILE *f = stdout;
 	int c, r, status = 1;
 
-	if (argc >= 2 && !strcmp(argv[1], "--help"))
-		argv[1] = (char *)"-h";
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt(argc, argv, "o:h")) != -1) {
+	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			out = optarg;
 			break;
+		case 'F':
+			if (strcmp(optarg, "cmf") && strcmp(optarg, "openlineage"))
+				return fail("export: unknown format '%s' (use cmf or openlineage)",
+					    optarg);
+			lineage = !strcmp(optarg, "openlineage");
+			break;
 		case 'h':
 			fputs("usage: cmffs export WS PIPELINE [-o FILE]\n"
+			      "       cmffs export WS --format openlineage [PIPELINE] [-o FILE]\n"
 			      "  writes the pipeline as CMF's JSON document (what\n"
-			      "  `cmf metadata export` writes) to FILE or stdout\n",
+			      "  `cmf metadata export` writes), or with --format\n"
+			      "  openlineage its runs as OpenLineage RunEvents, one\n"
+			      "  JSON object a line (every pipeline's without\n"
+			      "  PIPELINE), to FILE or stdout\n",
 			      stdout);
 			return 0;
 		default:
@@ -477,29 +494,37 @@ static int cmd_export(int argc, char **argv)
 				    argv[optind - 1]);
 		}
 	}
-	if (optind != argc - 2)
+	if (optind != argc - 2 && !(lineage && optind == argc - 1))
 		return fail("export needs a workspace and a pipeline (try 'cmffs export --help')");
+	pipeline = optind == argc - 2 ? argv[optind + 1] : NULL;
 	r = workspace_open(argv[optind], 0, &ws, &err);
 	if (r < 0) {
 		fail("%s", err ? err : "cannot open the workspace");
 		goto out;
 	}
-	r = document_export(workspace_model(ws), argv[optind + 1],
-			    DOCUMENT_INDENT, &text, &len);
+	if (lineage)
+		r = openlineage_export(workspace_model(ws), pipeline, &text,
+				       &len);
+	else
+		r = document_export(workspace_model(ws), pipeline,
+				    DOCUMENT_INDENT, &text, &len);
 	if (r == -ENOENT) {
-		fail("pipeline '%s' does not exist in '%s'", argv[optind + 1],
+		fail("pipeline '%s' does not exist in '%s'", pipeline,
 		     argv[optind]);
 		goto out;
 	}
 	if (r < 0) {
-		fail("cannot build the document: %s", strerrordesc_np(-r));
+		fail("cannot build the %s: %s",
+		     lineage ? "events" : "document", strerrordesc_np(-r));
 		goto out;
 	}
 	if (out && !(f = fopen(out, "we"))) {
 		fail("cannot write '%s': %s", out, strerrordesc_np(errno));
 		goto out;
 	}
-	if (fwrite(text, 1, len, f) != len || fputc('\n', f) == EOF ||
+	/* the events end in a newline each; the document gets one */
+	if (fwrite(text, 1, len, f) != len ||
+	    (!lineage && fputc('\n', f) == EOF) ||
 	    (out ? fclose(f) : fflush(f)) != 0) {
 		fail("cannot write '%s'", out ? out : "standard output");
 		goto out;

@@ -49,6 +49,7 @@ static bool generated_document(const struct node *n)
 	case NODE_PIPELINE_DOT:
 	case NODE_PIPELINE_SVG:
 	case NODE_PIPELINE_CYPHER:
+	case NODE_PIPELINE_OPENLINEAGE:
 		return true;
 	default:
 		return false;
@@ -182,6 +183,9 @@ int node_stat(struct fs *fs, const struct node *n, struct stat *st)
 	case NODE_PIPELINE_DOT:
 	case NODE_PIPELINE_SVG:
 	case NODE_PIPELINE_CYPHER:
+	case NODE_PIPELINE_OPENLINEAGE:
+	case NODE_STAGE_METRICS:
+	case NODE_STAGE_PLOT:
 		r = model_context_times(fs->model, n->ctx_id, &t);
 		break;
 	case NODE_EXEC:
@@ -193,6 +197,7 @@ int node_stat(struct fs *fs, const struct node *n, struct stat *st)
 	case NODE_METRICS:
 	case NODE_METRICS_FILE:
 	case NODE_EXEC_LINEAGE:
+	case NODE_STEP_PLOT:
 		r = model_execution_times(fs->model, n->exec_id, &t);
 		break;
 	case NODE_CTX_PROP:

@@ -13,6 +13,7 @@
 #include "array.h"
 #include "artifacts.h"
 #include "log.h"
+#include "plots.h"
 #include "pyenv.h"
 #include "provenance.h"
 
@@ -81,6 +82,28 @@ static int metrics_cb(void *ud, const char *name, int64_t id)
 	(void)id;
 	/* NAME.json was at most 255 bytes when it was created */
 	snprintf(file, sizeof(file), "%.250s.json", name);
+	return fill_child(ud, file);
+}
+
+/* NAME.svg for each NAME.csv (model_entry_cb) */
+static int step_plot_cb(void *ud, const struct entry *e)
+{
+	size_t len = strlen(e->name);
+	char file[300];
+
+	if (len <= 4 || strcmp(e->name + len - 4, ".csv"))
+		return 0;
+	snprintf(file, sizeof(file), "%.*s.svg", (int)(len - 4), e->name);
+	return fill_child(ud, file);
+}
+
+/* NAME.svg for each step metrics NAME of a stage (model_name_cb) */
+static int stage_plot_cb(void *ud, const char *name, int64_t id)
+{
+	char file[300];
+
+	(void)id;
+	snprintf(file, sizeof(file), "%.250s.svg", name);
 	return fill_child(ud, file);
 }
 
@@ -207,7 +230,16 @@ static int list_dir(const char *path, void *buf, fuse_fill_dir_t filler,
 			r = model_entry_list(fs->model, n.exec_id,
 					     SIDE_STEP_METRICS, 0, entry_cb, &c);
 		}
+		if (r == 0) {
+			c.dir = &n;
+			r = model_entry_list(fs->model, n.exec_id,
+					     SIDE_STEP_METRICS, 0, step_plot_cb,
+					     &c);
+		}
 		return r;
+	case NODE_STAGE_METRICS:
+		return plots_stage_metrics(fs->model, n.stage_id,
+					   stage_plot_cb, &c);
 	case NODE_CTX_PROPS:
 	case NODE_EXEC_PROPS:
 		prop_owner(&n, &owner, &id);

@@ -75,6 +75,10 @@ enum node_kind {
 	NODE_ART_BYTYPE,	/* /artifacts/by-type */
 	NODE_ART_NAMES,		/* by-name/..., by-type/TYPE/...: name dirs */
 	NODE_ART_FILE,		/* an artifact in a view */
+	NODE_STEP_PLOT,		/* E/metrics/NAME.svg of NAME.csv */
+	NODE_STAGE_METRICS,	/* /pipelines/P/S/metrics */
+	NODE_STAGE_PLOT,	/* S/metrics/NAME.svg */
+	NODE_PIPELINE_OPENLINEAGE,	/* P/openlineage.jsonl */
 };
 
 /* A metrics file created but not yet written (so stat works until close). */
@@ -261,6 +265,10 @@ int op_statfs(const char *path, struct statvfs *st);
 int prop_owner(const struct node *n, enum model_owner *owner,
 	       int64_t *id);
 int node_text(struct fs *fs, const struct node *n, char **ret,
+	      size_t *ret_len);
+
+/* plot.c: the text of a NODE_STEP_PLOT or NODE_STAGE_PLOT; *ret owned */
+int plot_text(struct fs *fs, const struct node *n, char **ret,
 	      size_t *ret_len);
 
 /* dir.c */

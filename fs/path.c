@@ -17,6 +17,7 @@
 #include "inotab.h"
 #include "log.h"
 #include "names.h"
+#include "plots.h"
 #include "sb.h"
 
 #define INO_CLASS(c) ((uint64_t)(c) << 56)
@@ -33,6 +34,7 @@ enum ino_class {
 	INO_ARTIFACT = 8,
 	INO_METRICS = 9,
 	INO_VIEW = 10,
+	INO_PLOT = 11,
 };
 
 /*
@@ -133,6 +135,19 @@ uint64_t fs_ino(struct fs *fs, const struct node *n)
 
 		return v ? INO_CLASS(INO_METRICS) | v : 0;
 	}
+	case NODE_STEP_PLOT:
+		return INO_CLASS(INO_PLOT) | (1ull << 55) | (uint64_t)n->entry.id;
+	case NODE_STAGE_METRICS:
+		return INO_CLASS(INO_PLOT) | (uint64_t)n->ctx_id;
+	case NODE_PIPELINE_OPENLINEAGE:
+		return INO_CLASS(INO_PLOT) | (1ull << 54) | (uint64_t)n->ctx_id;
+	case NODE_STAGE_PLOT: {
+		/* per (stage, name), numbered as first seen */
+		uint64_t v = keyed_ino(fs, 'p', &n->stage_id,
+				       sizeof(n->stage_id), n->name);
+
+		return v ? INO_CLASS(INO_METRICS) | v : 0;
+	}
 	case NODE_ENTRY:
 		/*
 		 * A file keeps one inode number for its whole life (SQLite
@@ -201,7 +216,9 @@ static const struct layout_child fs_layout[] = {
 	{ NODE_PIPELINE, "lineage.cypher", NODE_PIPELINE_CYPHER, 0 },
 	{ NODE_PIPELINE, "lineage.dot", NODE_PIPELINE_DOT, 0 },
 	{ NODE_PIPELINE, "lineage.svg", NODE_PIPELINE_SVG, 0 },
+	{ NODE_PIPELINE, "openlineage.jsonl", NODE_PIPELINE_OPENLINEAGE, 0 },
 	{ NODE_STAGE, ".properties", NODE_CTX_PROPS, 0 },
+	{ NODE_STAGE, "metrics", NODE_STAGE_METRICS, 0 },
 	{ NODE_EXEC, "dataslices", NODE_SIDE, SIDE_DATASLICE },
 	{ NODE_EXEC, "execution.json", NODE_EXEC_JSON, 0 },
 	{ NODE_EXEC, "inputs", NODE_SIDE, SIDE_INPUTS },
@@ -230,6 +247,9 @@ static const bool kind_is_file[] = {
 	[NODE_PIPELINE_CYPHER] = true,
 	[NODE_COMMIT] = true,
 	[NODE_ART_FILE] = true,
+	[NODE_STEP_PLOT] = true,
+	[NODE_STAGE_PLOT] = true,
+	[NODE_PIPELINE_OPENLINEAGE] = true,
 };
 
 /* Kinds whose children are all in fs_layout (none from the model). */
@@ -422,13 +442,18 @@ static int step(struct fs *fs, struct node *n, const char *name)
 		char *text = NULL;
 		size_t tlen;
 
-		if (len > 4 && !strcmp(name + len - 4, ".csv")) {
+		if (len > 4 && (!strcmp(name + len - 4, ".csv") ||
+				!strcmp(name + len - 4, ".svg"))) {
+			/* NAME.csv, or NAME.svg: the chart of NAME.csv */
+			snprintf(base, sizeof(base), "%.*s.csv",
+				 (int)(len - 4), name);
 			r = model_entry_lookup(fs->model, n->exec_id,
-					       SIDE_STEP_METRICS, 0, name,
+					       SIDE_STEP_METRICS, 0, base,
 					       &n->entry);
 			if (r < 0)
 				return r;
-			n->kind = NODE_ENTRY;
+			n->kind = name[len - 3] == 's' ? NODE_STEP_PLOT
+						       : NODE_ENTRY;
 			n->side = SIDE_STEP_METRICS;
 			return 0;
 		}
@@ -444,6 +469,19 @@ static int step(struct fs *fs, struct node *n, const char *name)
 				return r;
 		}
 		n->kind = NODE_METRICS_FILE;
+		return 0;
+	}
+	case NODE_STAGE_METRICS: {
+		size_t len = strlen(name);
+		char base[256];
+
+		if (len <= 4 || strcmp(name + len - 4, ".svg"))
+			return -ENOENT;
+		snprintf(base, sizeof(base), "%.*s", (int)(len - 4), name);
+		r = plots_stage_has(fs->model, n->stage_id, base);
+		if (r < 0)
+			return r;
+		n->kind = NODE_STAGE_PLOT;
 		return 0;
 	}
 	case NODE_EXEC_PROPS:

@@ -13,6 +13,7 @@
 #include "cache.h"
 #include "lineage.h"
 #include "log.h"
+#include "openlineage.h"
 
 /* --- generated content ------------------------------------------------- */
 
@@ -82,6 +83,12 @@ int node_text(struct fs *fs, const struct node *n, char **ret,
 	case NODE_PIPELINE_CYPHER:
 		return lineage_pipeline_cypher(fs->model, n->pipeline_id, ret,
 					       ret_len);
+	case NODE_PIPELINE_OPENLINEAGE:
+		return openlineage_pipeline(fs->model, n->pipeline_id, ret,
+					    ret_len);
+	case NODE_STEP_PLOT:
+	case NODE_STAGE_PLOT:
+		return plot_text(fs, n, ret, ret_len);
 	case NODE_EXEC_STATE: {
 		int state = -1;
 

@@ -713,7 +713,9 @@ def test_step_metrics_csv(mounted, execution):
                     f"echo '1,0.9' >> '{csv}'; echo '2,0.5' >> '{csv}'"], check=True)
     with open(csv) as f:
         assert f.read() == "step,loss\n1,0.9\n2,0.5\n"
-    assert sorted(os.listdir(os.path.join(execution, "metrics"))) == ["training.csv"]
+    # with its chart (test_plots.py)
+    assert sorted(os.listdir(os.path.join(execution, "metrics"))) == [
+        "training.csv", "training.svg"]
     rows = mounted.sql(
         "SELECT a.name, a.uri FROM Artifact a JOIN Type t ON t.id=a.type_id"
         " WHERE t.name='Step_Metrics' ORDER BY a.id")

@@ -104,6 +104,8 @@ static void test_fixed_layout(void **state)
 	check(f, "/pipelines/p/lineage.svg", NODE_PIPELINE_SVG);
 	check(f, "/pipelines/p/lineage.dot", NODE_PIPELINE_DOT);
 	check(f, "/pipelines/p/lineage.cypher", NODE_PIPELINE_CYPHER);
+	check(f, "/pipelines/p/openlineage.jsonl", NODE_PIPELINE_OPENLINEAGE);
+	check(f, "/pipelines/p/prep/metrics", NODE_STAGE_METRICS);
 	check(f, "/pipelines/p/.properties", NODE_CTX_PROPS);
 	check(f, "/pipelines/p/prep", NODE_STAGE);
 	check(f, "/pipelines/p/prep/.properties", NODE_CTX_PROPS);
@@ -155,6 +157,9 @@ static void test_missing(void **state)
 	check_err(f, "/pipelines/p/prep/r2", -ENOENT);
 	check_err(f, "/pipelines/p/prep/r1/other", -ENOENT);
 	check_err(f, "/pipelines/p/prep/r1/outputs/none", -ENOENT);
+	/* charts of step metrics nothing has */
+	check_err(f, "/pipelines/p/prep/metrics/none.svg", -ENOENT);
+	check_err(f, "/pipelines/p/prep/r1/metrics/none.svg", -ENOENT);
 	check_err(f, "/.cmf/status/x", -ENOTDIR);
 	check_err(f, "/pipelines/p/prep/r1/state/x", -ENOTDIR);
 }
@@ -168,6 +173,10 @@ static void test_kinds_and_nlink(void **state)
 	assert_true(fs_kind_is_dir(NODE_METRICS));
 	assert_false(fs_kind_is_dir(NODE_EXEC_JSON));
 	assert_false(fs_kind_is_dir(NODE_ART_FILE));
+	assert_true(fs_kind_is_dir(NODE_STAGE_METRICS));
+	assert_false(fs_kind_is_dir(NODE_STAGE_PLOT));
+	assert_false(fs_kind_is_dir(NODE_STEP_PLOT));
+	assert_false(fs_kind_is_dir(NODE_PIPELINE_OPENLINEAGE));
 	assert_int_equal(fs_layout_nlink(NODE_ROOT), 5);
 	/* inputs, outputs, properties, metrics, tensorboard, dataslices */
 	assert_int_equal(fs_layout_nlink(NODE_EXEC), 8);
