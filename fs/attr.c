@@ -47,10 +47,15 @@ static bool generated_document(const struct node *n)
 	case NODE_EXEC_JSON:
 	case NODE_EXEC_LINEAGE:
 	case NODE_PIPELINE_DOT:
-	case NODE_PIPELINE_SVG:
 	case NODE_PIPELINE_CYPHER:
+	case NODE_EXEC_DIFF_FILE:
 		return true;
 	default:
+		/*
+		 * lineage.svg, the pages and the compare tables show their
+		 * size: a browser reads a file:// page or image only up to
+		 * its st_size
+		 */
 		return false;
 	}
 }
@@ -182,6 +187,10 @@ int node_stat(struct fs *fs, const struct node *n, struct stat *st)
 	case NODE_PIPELINE_DOT:
 	case NODE_PIPELINE_SVG:
 	case NODE_PIPELINE_CYPHER:
+	case NODE_PIPELINE_INDEX:
+	case NODE_PIPELINE_COMPARE:
+	case NODE_STAGE_COMPARE_TSV:
+	case NODE_STAGE_COMPARE_MD:
 		r = model_context_times(fs->model, n->ctx_id, &t);
 		break;
 	case NODE_EXEC:
@@ -193,6 +202,9 @@ int node_stat(struct fs *fs, const struct node *n, struct stat *st)
 	case NODE_METRICS:
 	case NODE_METRICS_FILE:
 	case NODE_EXEC_LINEAGE:
+	case NODE_EXEC_INDEX:
+	case NODE_EXEC_DIFF:
+	case NODE_EXEC_DIFF_FILE:
 		r = model_execution_times(fs->model, n->exec_id, &t);
 		break;
 	case NODE_CTX_PROP:
