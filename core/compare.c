@@ -95,13 +95,14 @@ out:
 	return r;
 }
 
-/* Is @s a whole finite number?  Then *ret is it. */
+/* Is @s a whole finite decimal number?  Then *ret is it. */
 static bool parse_number(const char *s, double *ret)
 {
 	char *end;
 	double d;
 
-	if (!*s)
+	/* decimal only: no leading space, no hex, no inf or nan */
+	if (!*s || !strchr("+-.0123456789", *s) || strpbrk(s, "xXpP"))
 		return false;
 	d = strtod(s, &end);
 	if (*end || !isfinite(d))
