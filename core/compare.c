@@ -241,13 +241,35 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Append the distinct keys of @vals of every run (prop: props) to @c. */
-static int cols_add(const struct runs *runs, bool prop,
+bool compare_is_provenance(const char *key)
+{
+	static const char *const keys[] = {
+		"Git_Dirty", "Host", "Pid", "Python_Env", "User",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(key, keys[i]))
+			return true;
+	return false;
+}
+
+/* Which keys a group of columns takes. */
+enum col_group {
+	COLS_PROPS,		/* properties a user set */
+	COLS_METRICS,
+	COLS_PROVENANCE,	/* compare_is_provenance() properties */
+};
+
+/* Append the distinct keys of @group of every run, sorted, to @c. */
+static int cols_add(const struct runs *runs, enum col_group group,
 		    struct compare_cols *c)
 {
+	bool prop = group != COLS_METRICS;
 	const char **all = NULL;
 	size_t n = 0, total = 0, i, j, first = c->n;
 	char **keys;
+	bool *isprop;
 	int r = 0;
 
 	for (i = 0; i < runs->n; i++)
@@ -258,7 +280,10 @@ static int cols_add(const struct runs *runs, bool prop,
 	keys = reallocarray(c->keys, c->n + total, sizeof(*keys));
 	if (keys)
 		c->keys = keys;
-	if (!all || !keys) {
+	isprop = reallocarray(c->prop, c->n + total, sizeof(*isprop));
+	if (isprop)
+		c->prop = isprop;
+	if (!all || !keys || !isprop) {
 		free(all);
 		return -ENOMEM;
 	}
@@ -266,14 +291,22 @@ static int cols_add(const struct runs *runs, bool prop,
 		const struct run *run = &runs->v[i];
 		size_t k = prop ? run->nprops : run->nmetrics;
 
-		for (j = 0; j < k; j++)
-			all[n++] = prop ? run->props[j].key : run->metrics[j].key;
+		for (j = 0; j < k; j++) {
+			const char *key = prop ? run->props[j].key
+					       : run->metrics[j].key;
+
+			if (prop && compare_is_provenance(key) !=
+					    (group == COLS_PROVENANCE))
+				continue;
+			all[n++] = key;
+		}
 	}
 	qsort(all, n, sizeof(*all), cmp_str);
 	for (i = 0; i < n && r == 0; i++) {
 		if (c->n > first && !strcmp(c->keys[c->n - 1], all[i]))
 			continue;
 		c->keys[c->n] = strdup(all[i]);
+		c->prop[c->n] = prop;
 		if (!c->keys[c->n])
 			r = -ENOMEM;
 		else
@@ -288,10 +321,11 @@ int compare_cols_build(const struct runs *runs, struct compare_cols *ret)
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
-	r = cols_add(runs, true, ret);
-	ret->nprops = ret->n;
+	r = cols_add(runs, COLS_PROPS, ret);
 	if (r == 0)
-		r = cols_add(runs, false, ret);
+		r = cols_add(runs, COLS_METRICS, ret);
+	if (r == 0)
+		r = cols_add(runs, COLS_PROVENANCE, ret);
 	return r;
 }
 
@@ -302,12 +336,13 @@ void compare_cols_release(struct compare_cols *c)
 	for (i = 0; i < c->n; i++)
 		free(c->keys[i]);
 	free(c->keys);
+	free(c->prop);
 	memset(c, 0, sizeof(*c));
 }
 
 void compare_col_name(const struct compare_cols *c, size_t i, struct sb *sb)
 {
-	sb_puts(sb, i < c->nprops ? "properties/" : "metrics/");
+	sb_puts(sb, c->prop[i] ? "properties/" : "metrics/");
 	sb_puts(sb, c->keys[i]);
 }
 
@@ -324,7 +359,7 @@ const struct run_value *run_value_find(const struct run *run, bool prop,
 const struct run_value *compare_cell(const struct run *run,
 				     const struct compare_cols *c, size_t i)
 {
-	return run_value_find(run, i < c->nprops, c->keys[i]);
+	return run_value_find(run, c->prop[i], c->keys[i]);
 }
 
 void compare_time_iso(int64_t ms, char buf[32])

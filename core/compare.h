@@ -14,7 +14,9 @@
  *                              of E/metrics/NAME.csv (step metrics), when
  *                              its bytes are in the local cache
  * Keys and names cannot hold '/' or ':' (names.h), so a column name says
- * unambiguously where its value is.
+ * unambiguously where its value is.  The columns come in three groups, each
+ * sorted: the properties a user set, the metrics, then the properties that
+ * say where the execution ran (compare_is_provenance()).
  *
  * Cells are escaped so that no value can break the table:
  *  - TSV: a backslash, tab, newline and carriage return in a value are
@@ -46,15 +48,26 @@
  */
 int compare_add_steps(struct runs *runs, struct cas *cas);
 
-/* The value columns of a table: properties first, then metrics. */
+/*
+ * The value columns of a table: the properties a user set, then the
+ * metrics, then the properties that record where the execution ran
+ * (compare_is_provenance()).
+ */
 struct compare_cols {
 	char **keys;	/* owned: the key in run_value (without prefix) */
+	bool *prop;	/* owned: keys[i] is a property (else a metric) */
 	size_t n;
-	size_t nprops;	/* keys[0 .. nprops) are properties */
 };
 
 /*
- * The union of the property and metric keys of @runs, each sorted.
+ * The custom properties cmffs (and cmflib) record about where and how an
+ * execution ran, not what it was given: Git_Dirty, Host, Pid, User
+ * (recorded at mkdir), Python_Env (cmflib's).
+ */
+bool compare_is_provenance(const char *key);
+
+/*
+ * The union of the property and metric keys of @runs, each group sorted.
  * Release with compare_cols_release() whatever the result.  0 or -ENOMEM.
  */
 int compare_cols_build(const struct runs *runs, struct compare_cols *ret);

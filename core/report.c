@@ -29,7 +29,8 @@ static const char page_css[] =
 	"td.num{text-align:right;font-variant-numeric:tabular-nums}\n"
 	"code,pre{font-family:monospace;font-size:12px}\n"
 	"pre{background:#f6f6f6;padding:.5em;overflow:auto}\n"
-	"img.lineage{max-width:100%;border:1px solid #ccd}\n"
+	"div.lineage{max-height:36em;overflow:auto;border:1px solid #ccd}\n"
+	"img.lineage{max-width:100%}\n"
 	"figure{display:inline-block;margin:0 1em 1em 0}\n"
 	"img.plot{max-width:480px;border:1px solid #ccd}\n"
 	"p.note{color:#666;font-style:italic}\n";
@@ -557,10 +558,10 @@ int report_pipeline_html(struct model *m, struct cas *cas,
 		link(&sb, "#stage-", stages.v[i].name, "", stages.v[i].name);
 		sb_puts(&sb, "</li>\n");
 	}
-	sb_puts(&sb, "</ul>\n<h2>Lineage</h2>\n"
+	sb_puts(&sb, "</ul>\n<h2>Lineage</h2>\n<div class=\"lineage\">"
 		     "<img class=\"lineage\" src=\"lineage.svg\" alt=\"the lineage graph of ");
 	html(&sb, pname.name);
-	sb_puts(&sb, "\">\n");
+	sb_puts(&sb, "\"></div>\n");
 	for (i = 0; r == 0 && i < stages.n; i++) {
 		const char *s = stages.v[i].name;
 		struct runs view = { 0 };

@@ -79,12 +79,13 @@ def test_compare_tsv_loads_with_pandas(mounted, stage):
     assert os.stat(path).st_size == len(text.encode())
     df = pd.read_csv(path, sep="\t", quoting=csv.QUOTE_NONE, dtype=str,
                      keep_default_na=False)
+    # the properties a user set, the metrics, then where the execution ran
     assert list(df.columns) == [
-        "execution", "state", "start", "commit", "properties/Git_Dirty",
-        "properties/Host", "properties/Pid",
-        "properties/User", "properties/epochs", "properties/lr", "properties/note",
+        "execution", "state", "start", "commit",
+        "properties/epochs", "properties/lr", "properties/note",
         "metrics/eval.json:accuracy", "metrics/eval.json:loss",
-        "metrics/train.csv:loss", "metrics/train.csv:step"]
+        "metrics/train.csv:loss", "metrics/train.csv:step",
+        "properties/Git_Dirty", "properties/Host", "properties/Pid", "properties/User"]
     # one row per execution of the stage, newest first
     assert mounted.sql("SELECT count(*) FROM Association x JOIN Context c"
                        " ON c.id = x.context_id WHERE c.name = 'mnist/train'") == [(3,)]
@@ -132,7 +133,7 @@ def test_compare_md_is_a_markdown_table(mounted, stage):
     text = read(os.path.join(train, "compare.md"))
     lines = text.splitlines()
     assert len(lines) == 2 + 3
-    assert lines[0].startswith("| execution | state | start | commit | properties/Git_Dirty |")
+    assert lines[0].startswith("| execution | state | start | commit | properties/epochs |")
     assert re.fullmatch(r"(\|---)+\|", lines[1])
 
     def cells(line):
