@@ -228,8 +228,9 @@ int compare_add_steps(struct runs *runs, struct cas *cas)
 
 		for (j = 0; r == 0 && cas && j < run->nsteps; j++)
 			r = add_steps_file(run, &run->steps[j], cas);
-		qsort(run->metrics, run->nmetrics, sizeof(*run->metrics),
-		      cmp_value);
+		if (run->nmetrics)
+			qsort(run->metrics, run->nmetrics,
+			      sizeof(*run->metrics), cmp_value);
 	}
 	return r;
 }
@@ -351,6 +352,8 @@ const struct run_value *run_value_find(const struct run *run, bool prop,
 {
 	struct run_value probe = { .key = (char *)key };
 
+	if (!(prop ? run->nprops : run->nmetrics))
+		return NULL;
 	return bsearch(&probe, prop ? run->props : run->metrics,
 		       prop ? run->nprops : run->nmetrics, sizeof(probe),
 		       cmp_value);
@@ -384,37 +387,34 @@ void compare_commit_short(const struct run *run, char buf[16])
 
 /* --- the tables ------------------------------------------------------ */
 
+/* What each character of a cell that needs it becomes, per format. */
+static const struct {
+	char c;
+	const char *tsv;	/* NULL: itself */
+	const char *md;
+} cell_escapes[] = {
+	{ '\\', "\\\\", "\\\\" }, { '\t', "\\t", "\\t" },
+	{ '\n', "\\n", "\\n" }, { '\r', "\\r", "\\r" },
+	{ '|', NULL, "\\|" }, { '&', NULL, "&amp;" },
+	{ '<', NULL, "&lt;" }, { '>', NULL, "&gt;" },
+};
+
 static void put_cell(struct sb *sb, enum compare_format fmt, const char *s)
 {
+	size_t i;
+
 	for (; *s; s++) {
-		switch (*s) {
-		case '\\':
-			sb_puts(sb, "\\\\");
-			break;
-		case '\t':
-			sb_puts(sb, "\\t");
-			break;
-		case '\n':
-			sb_puts(sb, "\\n");
-			break;
-		case '\r':
-			sb_puts(sb, "\\r");
-			break;
-		case '|':
-			sb_puts(sb, fmt == COMPARE_MD ? "\\|" : "|");
-			break;
-		case '&':
-			sb_puts(sb, fmt == COMPARE_MD ? "&amp;" : "&");
-			break;
-		case '<':
-			sb_puts(sb, fmt == COMPARE_MD ? "&lt;" : "<");
-			break;
-		case '>':
-			sb_puts(sb, fmt == COMPARE_MD ? "&gt;" : ">");
-			break;
-		default:
+		const char *esc = NULL;
+
+		for (i = 0; i < sizeof(cell_escapes) / sizeof(cell_escapes[0]);
+		     i++)
+			if (cell_escapes[i].c == *s)
+				esc = fmt == COMPARE_MD ? cell_escapes[i].md
+							: cell_escapes[i].tsv;
+		if (esc)
+			sb_puts(sb, esc);
+		else
 			sb_putc(sb, *s);
-		}
 	}
 }
 

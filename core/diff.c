@@ -344,7 +344,8 @@ static struct ditem *manifest_items(struct manifest_entry *e, size_t n)
 	struct ditem *d = calloc(n + 1, sizeof(*d));
 	size_t i;
 
-	qsort(e, n, sizeof(*e), cmp_entry);
+	if (n)
+		qsort(e, n, sizeof(*e), cmp_entry);
 	for (i = 0; d && i < n; i++) {
 		d[i].key = e[i].relpath;
 		d[i].text = e[i].md5;

@@ -539,7 +539,8 @@ int report_pipeline_html(struct model *m, struct cas *cas,
 		r = compare_add_steps(&runs, cas);
 	if (r < 0)
 		goto out;
-	qsort(runs.v, runs.n, sizeof(*runs.v), cmp_run_stage);
+	if (runs.n)
+		qsort(runs.v, runs.n, sizeof(*runs.v), cmp_run_stage);
 	sb_puts(&prefix, "Pipeline ");
 	sb_puts(&prefix, pname.name);
 	page_begin(&sb, prefix.buf);

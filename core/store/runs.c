@@ -477,7 +477,8 @@ static void files_current(struct run *r)
 {
 	size_t i, out = 0;
 
-	qsort(r->files, r->nfiles, sizeof(*r->files), cmp_file);
+	if (r->nfiles)
+		qsort(r->files, r->nfiles, sizeof(*r->files), cmp_file);
 	for (i = 0; i < r->nfiles; i++) {
 		bool last = i + 1 == r->nfiles ||
 			    r->files[i + 1].input != r->files[i].input ||
@@ -604,8 +605,9 @@ int runs_load(struct model *m, enum runs_scope scope, int64_t id,
 	for (i = 0; r == 0 && i < ret->n; i++) {
 		files_current(&ret->v[i]);
 		steps_current(&ret->v[i]);
-		qsort(ret->v[i].steps, ret->v[i].nsteps,
-		      sizeof(*ret->v[i].steps), cmp_steps);
+		if (ret->v[i].nsteps)
+			qsort(ret->v[i].steps, ret->v[i].nsteps,
+			      sizeof(*ret->v[i].steps), cmp_steps);
 	}
 	free(ix.by_id);
 	return r;
