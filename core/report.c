@@ -672,8 +672,14 @@ static void files_table(struct sb *sb, const struct run *run, bool input)
 			continue;
 		shown++;
 		sb_puts(sb, "<tr><td><a href=\"");
-		sb_puts(sb, side);
-		url(sb, f->name, true);
+		if (!strcmp(f->type, "Dataslice") && strrchr(f->name, '/')) {
+			/* cmf_artifacts/UUID/dataslice/NAME: E/dataslices/NAME */
+			sb_puts(sb, "dataslices/");
+			url(sb, strrchr(f->name, '/') + 1, false);
+		} else {
+			sb_puts(sb, side);
+			url(sb, f->name, true);
+		}
 		sb_puts(sb, "\">");
 		html(sb, f->name);
 		sb_puts(sb, "</a></td>");

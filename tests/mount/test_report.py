@@ -199,6 +199,9 @@ def pipeline(mounted):
         write(f"{e}/metrics/loss.csv", "step,loss\n1,0.9\n2,0.4\n")
         write(f"{e}/outputs/models/model.pt", "weights " + lr)
     write(f"{r2}/properties/note", "<script>alert(2)</script>")
+    os.makedirs(f"{r2}/dataslices/slice1")
+    os.link(f"{p1}/outputs/clean.csv", f"{r2}/dataslices/slice1/clean.csv")
+    open(f"{r2}/dataslices/slice1/.commit", "w").close()
     write(f"{bad}/properties/{HOSTILE.replace('/', '')}", HOSTILE)
     return mounted
 
@@ -324,12 +327,16 @@ def test_execution_page(pipeline, browser):
         == ["metrics/loss.svg"]
     inputs, outputs = table("inputs"), table("outputs")
     assert [r[0] for r in inputs] == ["clean.csv"]
-    assert outputs[0][:4] == ["models/model.pt", "Model", str(len("weights 0.01")),
-                              hashlib.md5(b"weights 0.01").hexdigest()]
-    # links: to the file in the mount, to the other executions, up
-    href = browser.js("document.querySelector('table.outputs a').href")
-    assert urllib.parse.unquote(urllib.parse.urlparse(href).path) == \
-        os.path.join(e, "outputs", "models", "model.pt")
+    model = next(r for r in outputs if r[0] == "models/model.pt")
+    assert model[1:4] == ["Model", str(len("weights 0.01")),
+                          hashlib.md5(b"weights 0.01").hexdigest()]
+    assert [r[1] for r in outputs] == ["Dataslice", "Model"]
+    # links: to the files in the mount, to the other executions, up
+    hrefs = browser.js("[...document.querySelectorAll('table.outputs a')].map(a => a.href)")
+    paths = [urllib.parse.unquote(urllib.parse.urlparse(h).path) for h in hrefs]
+    assert paths == [os.path.join(e, "dataslices", "slice1"),
+                     os.path.join(e, "outputs", "models", "model.pt")]
+    assert all(os.path.exists(p) for p in paths)
     others = browser.js("[...document.querySelectorAll('ul.others a')].map(a => a.textContent)")
     assert sorted(others) == sorted(["r1", HOSTILE])
     browser.follow("ul.others a[href='../r1/index.html']")
