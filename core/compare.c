@@ -135,6 +135,7 @@ static int csv_ends(int fd, size_t size, struct fields *head,
 	size_t n = size < STEPS_READ_MAX ? size : STEPS_READ_MAX;
 	size_t off = size - n, len, start, hlen;
 	char *buf = malloc(n + 1);
+	bool line_at_off = false;
 	ssize_t got;
 	int r = 1;
 
@@ -144,6 +145,7 @@ static int csv_ends(int fd, size_t size, struct fields *head,
 	if (got != (ssize_t)n || memchr(buf, '\0', n) ||
 	    (n >= 4 && !memcmp(buf, "PAR1", 4)))
 		goto out;
+	buf[n] = '\0';
 	hlen = strcspn(buf, "\n");
 	if (hlen == n)
 		goto out;
@@ -154,14 +156,19 @@ static int csv_ends(int fd, size_t size, struct fields *head,
 		goto out;
 	r = 1;
 	if (off) {
+		/* the byte before too: does a line begin where we read? */
+		char before = 0;
+
 		got = pread(fd, buf, n, (off_t)off);
-		if (got != (ssize_t)n || memchr(buf, '\0', n))
+		if (got != (ssize_t)n || memchr(buf, '\0', n) ||
+		    pread(fd, &before, 1, (off_t)off - 1) != 1)
 			goto out;
+		line_at_off = before == '\n';
 	}
 	len = n;
 	start = last_line_start(buf, &len);
 	/* the header itself, or a last row longer than what was read */
-	if (off + start == 0 || (start == 0 && off))
+	if (off + start == 0 || (start == 0 && off && !line_at_off))
 		goto out;
 	r = csv_split(buf + start, len - start, last);
 	if (r == -EINVAL)

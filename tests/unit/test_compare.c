@@ -123,6 +123,7 @@ static void check_metrics(struct fixture *f, int64_t id, const char *want)
 static void test_last_row_of_step_metrics(void **state)
 {
 	struct fixture *f = *state;
+	char *got;
 
 	PUT(f, f->e1, "a.csv", "step,loss\n1,0.5\n2,0.25\n", true);
 	check_metrics(f, f->e1, "a.csv:loss=0.25#;a.csv:step=2#;");
@@ -132,6 +133,26 @@ static void test_last_row_of_step_metrics(void **state)
 	    true);
 	check_metrics(f, f->e1, "a.csv:loss=0.125#;"
 				"a.csv:note, quoted=say \"hi\";a.csv:step=2#;");
+	/* a last row that begins exactly 64 KiB before the end */
+	{
+		size_t n = 100 << 10, row = 64 << 10, i;
+		char *csv = malloc(n);
+
+		assert_non_null(csv);
+		memset(csv, '#', n);
+		memcpy(csv, "v\n", 2);
+		csv[n - row - 1] = '\n';
+		for (i = n - row; i < n - 1; i++)
+			csv[i] = '9';
+		csv[n - 1] = '\n';
+		put_csv(f, f->e2, "edge.csv", csv, n, true);
+		free(csv);
+		got = metrics_of(f, f->e2);
+		/* 65,535 nines: read whole; too large to be a number */
+		assert_int_equal(strlen(got), strlen("edge.csv:v=;") + row - 1);
+		assert_int_equal(strspn(got + 11, "9"), row - 1);
+		free(got);
+	}
 	/* blank lines at the end are no row */
 	PUT(f, f->e1, "b.csv", "x\n7\n\n\n", true);
 	check_metrics(f, f->e1, "a.csv:loss=0.125#;"
