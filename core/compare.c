@@ -225,6 +225,12 @@ static int cmp_value(const void *a, const void *b)
 		      ((const struct run_value *)b)->key);
 }
 
+/* bsearch(): a key against a run_value. */
+static int cmp_key_value(const void *key, const void *v)
+{
+	return strcmp(key, ((const struct run_value *)v)->key);
+}
+
 int compare_add_steps(struct runs *runs, struct cas *cas)
 {
 	size_t i, j;
@@ -357,13 +363,11 @@ void compare_col_name(const struct compare_cols *c, size_t i, struct sb *sb)
 const struct run_value *run_value_find(const struct run *run, bool prop,
 				       const char *key)
 {
-	struct run_value probe = { .key = (char *)key };
-
 	if (!(prop ? run->nprops : run->nmetrics))
 		return NULL;
-	return bsearch(&probe, prop ? run->props : run->metrics,
-		       prop ? run->nprops : run->nmetrics, sizeof(probe),
-		       cmp_value);
+	return bsearch(key, prop ? run->props : run->metrics,
+		       prop ? run->nprops : run->nmetrics,
+		       sizeof(struct run_value), cmp_key_value);
 }
 
 const struct run_value *compare_cell(const struct run *run,
