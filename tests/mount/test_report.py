@@ -222,6 +222,17 @@ def missing_plots(m):
     return out
 
 
+def plots_load(browser, m):
+    """Every plot the page embeds whose file the mount has is shown (so it
+    shows its real size: a browser reads a file:// picture up to it)."""
+    imgs = browser.js("""[...document.querySelectorAll('img.plot')].map(i =>
+        [decodeURIComponent(new URL(i.src).pathname), i.complete && i.naturalWidth > 0])""")
+    assert imgs
+    for path, shown in imgs:
+        if os.path.exists(path):
+            assert shown, path
+
+
 def test_workspace_index(pipeline, browser):
     m = pipeline
     browser.goto(url_of(m.path("index.html")))
@@ -272,6 +283,7 @@ def test_pipeline_page(pipeline, browser, tmp_path):
     plots = browser.js("[...document.querySelectorAll('section#stage-train img.plot')]"
                        ".map(i => i.getAttribute('src'))")
     assert plots == ["train/metrics/loss.svg"]
+    plots_load(browser, m)
     # artifacts with size, hash and url
     arts = browser.js("""[...document.querySelectorAll('table.artifacts tbody tr')]
                          .map(r => [...r.cells].map(c => c.textContent))""")
@@ -325,6 +337,7 @@ def test_execution_page(pipeline, browser):
     assert ["metrics/loss.csv:loss", "0.4"] in table("metrics")
     assert browser.js("[...document.querySelectorAll('img.plot')].map(i => i.getAttribute('src'))") \
         == ["metrics/loss.svg"]
+    plots_load(browser, m)
     inputs, outputs = table("inputs"), table("outputs")
     assert [r[0] for r in inputs] == ["clean.csv"]
     model = next(r for r in outputs if r[0] == "models/model.pt")
