@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The cmffs command: init, mount, umount, status, export, import, push,
- * pull, fetch, gc.  Only mount needs the FUSE adapter (fs.h); the others
+ * pull, fetch, gc, diff.  Only mount needs the FUSE adapter (fs.h); the others
  * call core/ and sync/.  Every failure is one "cmffs: ..." line on stderr
  * and a non-zero exit status.
  */
@@ -23,6 +23,7 @@
 #include "cache.h"
 #include "cmffs_version.h"
 #include "config.h"
+#include "diff.h"
 #include "document.h"
 #include "fs.h"
 #include "log.h"
@@ -60,6 +61,10 @@ static const char usage_text[] =
 	"  gc WS\n"
 	"        remove cached bytes nothing refers to, and trim the cache\n"
 	"        to [cache] max-size; mounted or not\n"
+	"  diff WS [--json] P/S/E P/S/E\n"
+	"  diff WS [--json] --dir DIR DIR\n"
+	"        what differs between two executions, or two committed\n"
+	"        directories; exit status 0 same, 1 different, 2 trouble\n"
 	"\n"
 	"cmffs COMMAND --help shows the options of a command.\n";
 
@@ -538,21 +543,18 @@ out:
 }
 
 /*
- * The contents of @path ("-": stdin), NUL-terminated, in *ret (owned):
- * -EFBIG as soon as it is known to pass DOCUMENT_MAX_BYTES (a regular
- * file's size is looked at first), so no more than that is ever held.
+ * The contents of @fd (read from where it is to EOF), NUL-terminated, in
+ * *ret (owned): -EFBIG as soon as it is known to pass DOCUMENT_MAX_BYTES
+ * (a regular file's size is looked at first), so no more than that is
+ * ever held.
  */
-static int read_all(const char *path, char **ret, size_t *ret_len)
+static int read_fd(int fd, char **ret, size_t *ret_len)
 {
-	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC)
-				   : STDIN_FILENO;
 	size_t len = 0, cap = 0;
 	char *buf = NULL;
 	struct stat st;
 	int r = 0;
 
-	if (fd < 0)
-		return -errno;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 	    (uint64_t)st.st_size > DOCUMENT_MAX_BYTES) {
 		r = -EFBIG;
@@ -604,6 +606,19 @@ static int read_all(const char *path, char **ret, size_t *ret_len)
 	buf = NULL;
 out:
 	free(buf);
+	return r;
+}
+
+/* read_fd() of the file @path ("-": stdin). */
+static int read_all(const char *path, char **ret, size_t *ret_len)
+{
+	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC)
+				   : STDIN_FILENO;
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	r = read_fd(fd, ret, ret_len);
 	if (fd != STDIN_FILENO)
 		close(fd);
 	return r;
@@ -947,6 +962,172 @@ out:
 	return status;
 }
 
+/* diff's trouble: one line, exit status 2 as diff(1). */
+#define DIFF_TROUBLE 2
+
+/*
+ * The manifest bytes of the committed directory @arg ("<md5>.dir", or
+ * "P/S/E/outputs/DIR" below the mount's pipelines/) into *ret (owned);
+ * from the cache, else fetched from the storage.  0, or -errno with the
+ * line printed.
+ */
+static int diff_dir_bytes(struct workspace *ws, const char *arg, char **ret,
+			  size_t *ret_len)
+{
+	char oid[DIR_OID_LEN + 1];
+	struct sync_env *env = NULL;
+	char *err = NULL;
+	int fd = -1, r = 0;
+
+	if (manifest_is_oid(arg))
+		memcpy(oid, arg, sizeof(oid));
+	else
+		r = diff_find_dir(workspace_model(ws), arg, oid);
+	if (r == -EINVAL) {
+		fail("'%s' names no directory: give MD5.dir or P/S/E/inputs/DIR or P/S/E/outputs/DIR",
+		     arg);
+		return r;
+	}
+	if (r == -ENOTDIR) {
+		fail("'%s' is not a committed directory ('touch DIR/.commit' logs one)",
+		     arg);
+		return r;
+	}
+	if (r < 0) {
+		fail("'%s' does not exist in '%s'", arg, workspace_path(ws));
+		return r;
+	}
+	r = cas_open_object(workspace_cas(ws), oid, &fd);
+	if (r == -ENOENT) {
+		/* not in the cache (evicted, or pulled): from the storage */
+		r = sync_env_open(workspace_path(ws), workspace_config(ws),
+				  &env, &err);
+		if (r == 0)
+			r = sync_fetch(env, oid, &err);
+		if (r == 0)
+			r = cas_open_object(workspace_cas(ws), oid, &fd);
+		sync_env_close(env);
+	}
+	if (r == 0)
+		r = read_fd(fd, ret, ret_len);
+	if (fd >= 0)
+		close(fd);
+	if (r < 0)
+		fail("cannot read the manifest %s of '%s': %s", oid, arg,
+		     err ? err : strerrordesc_np(-r));
+	free(err);
+	return r;
+}
+
+/* Two executions "P/S/E" into ids; 0 or -errno with the line printed. */
+static int diff_find_pair(struct workspace *ws, char **args, int64_t ids[2])
+{
+	int i, r;
+
+	for (i = 0; i < 2; i++) {
+		r = diff_find_execution(workspace_model(ws), args[i], &ids[i]);
+		if (r == -EINVAL)
+			fail("'%s' is not an execution: give PIPELINE/STAGE/EXECUTION",
+			     args[i]);
+		else if (r == -ENOENT)
+			fail("execution '%s' does not exist in '%s'", args[i],
+			     workspace_path(ws));
+		else if (r < 0)
+			fail("cannot read the store: %s", strerrordesc_np(-r));
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * `cmffs diff WS [--json] A B` and `cmffs diff WS [--json] --dir A B`:
+ * diff.h's text on stdout; exit status 0 when the two are the same, 1
+ * when they differ, 2 on trouble (one line on stderr), as diff(1).
+ */
+static int cmd_diff(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dir", no_argument, NULL, 'D' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct workspace *ws = NULL;
+	char *err = NULL, *text = NULL, *bytes[2] = { NULL, NULL };
+	size_t len = 0, blen[2] = { 0, 0 };
+	unsigned flags = 0;
+	bool dirs = false, same = false;
+	int64_t ids[2];
+	int c, r, status = DIFF_TROUBLE;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'D':
+			dirs = true;
+			break;
+		case 'j':
+			flags |= DIFF_JSON;
+			break;
+		case 'h':
+			fputs("usage: cmffs diff WS [--json] P/S/E P/S/E\n"
+			      "       cmffs diff WS [--json] --dir DIR DIR\n"
+			      "  what changed from the first execution to the second: properties,\n"
+			      "  metrics (with B - A and the relative change), inputs and outputs\n"
+			      "  by name and MD5.  With --dir, the files added, removed and\n"
+			      "  modified between two committed directories, each given as\n"
+			      "  MD5.dir or P/S/E/outputs/DIR (P/S/E/inputs/DIR).  --json prints\n"
+			      "  one JSON object.  Exit status: 0 the same, 1 different, 2 trouble.\n",
+			      stdout);
+			return 0;
+		default:
+			fail("diff: unknown option '%s' (try 'cmffs diff --help')",
+			     argv[optind - 1]);
+			return DIFF_TROUBLE;
+		}
+	}
+	if (optind != argc - 3) {
+		fail("diff needs a workspace and two executions, or --dir and two directories (try 'cmffs diff --help')");
+		return DIFF_TROUBLE;
+	}
+	r = workspace_open(argv[optind], 0, &ws, &err);
+	if (r < 0) {
+		fail("%s", err ? err : "cannot open the workspace");
+		goto out;
+	}
+	if (dirs) {
+		if (diff_dir_bytes(ws, argv[optind + 1], &bytes[0], &blen[0]) < 0 ||
+		    diff_dir_bytes(ws, argv[optind + 2], &bytes[1], &blen[1]) < 0)
+			goto out;
+		r = diff_manifests(argv[optind + 1], bytes[0], blen[0],
+				   argv[optind + 2], bytes[1], blen[1], flags,
+				   &text, &len, &same, &err);
+	} else {
+		if (diff_find_pair(ws, argv + optind + 1, ids) < 0)
+			goto out;
+		r = diff_executions(workspace_model(ws), workspace_cas(ws),
+				    ids[0], ids[1], flags, &text, &len, &same);
+	}
+	if (r < 0) {
+		fail("diff failed: %s", err ? err : strerrordesc_np(-r));
+		goto out;
+	}
+	if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0) {
+		fail("cannot write to standard output");
+		goto out;
+	}
+	status = same ? 0 : 1;
+out:
+	free(text);
+	free(bytes[0]);
+	free(bytes[1]);
+	free(err);
+	workspace_close(ws);
+	return status;
+}
+
 static int dispatch(int argc, char **argv);
 
 int main(int argc, char **argv)
@@ -993,6 +1174,8 @@ static int dispatch(int argc, char **argv)
 		return cmd_fetch(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "gc"))
 		return cmd_gc(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "diff"))
+		return cmd_diff(argc - 1, argv + 1);
 	/*
 	 * mount.fuse (fstab "cmffs#WS /mnt fuse ..." or type fuse.cmffs, and
 	 * systemd mount units) runs "cmffs WS MOUNTPOINT -o OPTIONS".

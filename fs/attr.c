@@ -47,11 +47,16 @@ static bool generated_document(const struct node *n)
 	case NODE_EXEC_JSON:
 	case NODE_EXEC_LINEAGE:
 	case NODE_PIPELINE_DOT:
-	case NODE_PIPELINE_SVG:
 	case NODE_PIPELINE_CYPHER:
-	case NODE_PIPELINE_OPENLINEAGE:
+	case NODE_EXEC_DIFF_FILE:
 		return true;
 	default:
+		/*
+		 * lineage.svg, the pages, the compare tables, the charts and
+		 * openlineage.jsonl (the pages link to them) show their
+		 * size: a browser reads a file:// page or image only up to
+		 * its st_size
+		 */
 		return false;
 	}
 }
@@ -186,6 +191,10 @@ int node_stat(struct fs *fs, const struct node *n, struct stat *st)
 	case NODE_PIPELINE_OPENLINEAGE:
 	case NODE_STAGE_METRICS:
 	case NODE_STAGE_PLOT:
+	case NODE_PIPELINE_INDEX:
+	case NODE_PIPELINE_COMPARE:
+	case NODE_STAGE_COMPARE_TSV:
+	case NODE_STAGE_COMPARE_MD:
 		r = model_context_times(fs->model, n->ctx_id, &t);
 		break;
 	case NODE_EXEC:
@@ -198,6 +207,9 @@ int node_stat(struct fs *fs, const struct node *n, struct stat *st)
 	case NODE_METRICS_FILE:
 	case NODE_EXEC_LINEAGE:
 	case NODE_STEP_PLOT:
+	case NODE_EXEC_INDEX:
+	case NODE_EXEC_DIFF:
+	case NODE_EXEC_DIFF_FILE:
 		r = model_execution_times(fs->model, n->exec_id, &t);
 		break;
 	case NODE_CTX_PROP:

@@ -79,6 +79,15 @@ enum node_kind {
 	NODE_STAGE_METRICS,	/* /pipelines/P/S/metrics */
 	NODE_STAGE_PLOT,	/* S/metrics/NAME.svg */
 	NODE_PIPELINE_OPENLINEAGE,	/* P/openlineage.jsonl */
+	/* the report and the comparisons (core/report.h, compare.h, diff.h) */
+	NODE_ROOT_INDEX,	/* /index.html */
+	NODE_PIPELINE_INDEX,	/* P/index.html */
+	NODE_PIPELINE_COMPARE,	/* P/compare.tsv */
+	NODE_STAGE_COMPARE_TSV,	/* S/compare.tsv */
+	NODE_STAGE_COMPARE_MD,	/* S/compare.md */
+	NODE_EXEC_INDEX,	/* E/index.html */
+	NODE_EXEC_DIFF,		/* E/diff */
+	NODE_EXEC_DIFF_FILE,	/* E/diff/OTHER */
 };
 
 /* A metrics file created but not yet written (so stat works until close). */
@@ -104,6 +113,7 @@ struct node {
 	char art_type[128];	/* NODE_ART_NAMES: type filter, "" = all */
 	char art_prefix[1024];	/* NODE_ART_NAMES: "a/b/"; HASHDIR: "ab" */
 	int64_t artifact_id;	/* NODE_ART_FILE */
+	int64_t other_exec_id;	/* NODE_EXEC_DIFF_FILE: OTHER */
 };
 
 /*

@@ -35,6 +35,8 @@ enum ino_class {
 	INO_METRICS = 9,
 	INO_VIEW = 10,
 	INO_PLOT = 11,
+	INO_REPORT = 12,	/* pages and tables: kind << 48 | id */
+	INO_DIFF = 13,		/* E/diff/OTHER, numbered as first seen */
 };
 
 /*
@@ -148,6 +150,24 @@ uint64_t fs_ino(struct fs *fs, const struct node *n)
 
 		return v ? INO_CLASS(INO_METRICS) | v : 0;
 	}
+	case NODE_ROOT_INDEX:
+	case NODE_PIPELINE_INDEX:
+	case NODE_PIPELINE_COMPARE:
+	case NODE_STAGE_COMPARE_TSV:
+	case NODE_STAGE_COMPARE_MD:
+		return INO_CLASS(INO_REPORT) | ((uint64_t)n->kind << 48) |
+		       (n->kind == NODE_ROOT_INDEX ? 0 : (uint64_t)n->ctx_id);
+	case NODE_EXEC_INDEX:
+	case NODE_EXEC_DIFF:
+		return INO_CLASS(INO_REPORT) | ((uint64_t)n->kind << 48) |
+		       (uint64_t)n->exec_id;
+	case NODE_EXEC_DIFF_FILE: {
+		/* per (execution, other), numbered as first seen */
+		uint64_t v = keyed_ino(fs, 'd', &n->exec_id,
+				       sizeof(n->exec_id), n->name);
+
+		return v ? INO_CLASS(INO_DIFF) | v : 0;
+	}
 	case NODE_ENTRY:
 		/*
 		 * A file keeps one inode number for its whole life (SQLite
@@ -207,20 +227,27 @@ static const struct layout_child fs_layout[] = {
 	{ NODE_ROOT, "pipelines", NODE_PIPELINES, 0 },
 	{ NODE_ROOT, "artifacts", NODE_ARTIFACTS, 0 },
 	{ NODE_ROOT, ".cmf", NODE_CMF_DIR, 0 },
+	{ NODE_ROOT, "index.html", NODE_ROOT_INDEX, 0 },
 	{ NODE_ARTIFACTS, "by-hash", NODE_ART_BYHASH, 0 },
 	{ NODE_ARTIFACTS, "by-name", NODE_ART_NAMES, 0 },
 	{ NODE_ARTIFACTS, "by-type", NODE_ART_BYTYPE, 0 },
 	{ NODE_CMF_DIR, "status", NODE_CMF_STATUS, 0 },
 	{ NODE_CMF_DIR, "log", NODE_CMF_LOG, 0 },
 	{ NODE_PIPELINE, ".properties", NODE_CTX_PROPS, 0 },
+	{ NODE_PIPELINE, "compare.tsv", NODE_PIPELINE_COMPARE, 0 },
+	{ NODE_PIPELINE, "index.html", NODE_PIPELINE_INDEX, 0 },
 	{ NODE_PIPELINE, "lineage.cypher", NODE_PIPELINE_CYPHER, 0 },
 	{ NODE_PIPELINE, "lineage.dot", NODE_PIPELINE_DOT, 0 },
 	{ NODE_PIPELINE, "lineage.svg", NODE_PIPELINE_SVG, 0 },
 	{ NODE_PIPELINE, "openlineage.jsonl", NODE_PIPELINE_OPENLINEAGE, 0 },
 	{ NODE_STAGE, ".properties", NODE_CTX_PROPS, 0 },
+	{ NODE_STAGE, "compare.md", NODE_STAGE_COMPARE_MD, 0 },
+	{ NODE_STAGE, "compare.tsv", NODE_STAGE_COMPARE_TSV, 0 },
 	{ NODE_STAGE, "metrics", NODE_STAGE_METRICS, 0 },
 	{ NODE_EXEC, "dataslices", NODE_SIDE, SIDE_DATASLICE },
+	{ NODE_EXEC, "diff", NODE_EXEC_DIFF, 0 },
 	{ NODE_EXEC, "execution.json", NODE_EXEC_JSON, 0 },
+	{ NODE_EXEC, "index.html", NODE_EXEC_INDEX, 0 },
 	{ NODE_EXEC, "inputs", NODE_SIDE, SIDE_INPUTS },
 	{ NODE_EXEC, "lineage", NODE_EXEC_LINEAGE, 0 },
 	{ NODE_EXEC, "metrics", NODE_METRICS, 0 },
@@ -250,6 +277,13 @@ static const bool kind_is_file[] = {
 	[NODE_STEP_PLOT] = true,
 	[NODE_STAGE_PLOT] = true,
 	[NODE_PIPELINE_OPENLINEAGE] = true,
+	[NODE_ROOT_INDEX] = true,
+	[NODE_PIPELINE_INDEX] = true,
+	[NODE_PIPELINE_COMPARE] = true,
+	[NODE_STAGE_COMPARE_TSV] = true,
+	[NODE_STAGE_COMPARE_MD] = true,
+	[NODE_EXEC_INDEX] = true,
+	[NODE_EXEC_DIFF_FILE] = true,
 };
 
 /* Kinds whose children are all in fs_layout (none from the model). */
@@ -484,6 +518,16 @@ static int step(struct fs *fs, struct node *n, const char *name)
 		n->kind = NODE_STAGE_PLOT;
 		return 0;
 	}
+	case NODE_EXEC_DIFF:
+		/* the other executions of the stage */
+		r = model_execution_find(fs->model, n->stage_id, name, &id);
+		if (r == 0 && id == n->exec_id)
+			r = -ENOENT;
+		if (r < 0)
+			return r;
+		n->kind = NODE_EXEC_DIFF_FILE;
+		n->other_exec_id = id;
+		return 0;
 	case NODE_EXEC_PROPS:
 		r = find_prop(fs, OWNER_EXECUTION, n->exec_id, name,
 			      &n->prop_id);

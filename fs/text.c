@@ -11,9 +11,12 @@
 #include <string.h>
 
 #include "cache.h"
+#include "compare.h"
+#include "diff.h"
 #include "lineage.h"
 #include "log.h"
 #include "openlineage.h"
+#include "report.h"
 
 /* --- generated content ------------------------------------------------- */
 
@@ -127,6 +130,38 @@ int node_text(struct fs *fs, const struct node *n, char **ret,
 		*ret_len = strlen(*ret);
 		free(v);
 		return 0;
+	case NODE_ROOT_INDEX: {
+		struct node status = { .kind = NODE_CMF_STATUS };
+		char *text = NULL;
+		size_t len;
+
+		r = node_text(fs, &status, &text, &len);
+		if (r == 0)
+			r = report_index_html(fs->model, text, ret, ret_len);
+		free(text);
+		return r;
+	}
+	case NODE_PIPELINE_INDEX:
+		return report_pipeline_html(fs->model, fs->cas, n->pipeline_id,
+					    ret, ret_len);
+	case NODE_PIPELINE_COMPARE:
+		return compare_text(fs->model, fs->cas, RUNS_PIPELINE,
+				    n->pipeline_id, COMPARE_TSV, ret, ret_len);
+	case NODE_STAGE_COMPARE_TSV:
+	case NODE_STAGE_COMPARE_MD:
+		return compare_text(fs->model, fs->cas, RUNS_STAGE, n->stage_id,
+				    n->kind == NODE_STAGE_COMPARE_MD ? COMPARE_MD
+								     : COMPARE_TSV,
+				    ret, ret_len);
+	case NODE_EXEC_INDEX:
+		return report_execution_html(fs->model, fs->cas, n->exec_id,
+					     ret, ret_len);
+	case NODE_EXEC_DIFF_FILE: {
+		bool same;
+
+		return diff_executions(fs->model, fs->cas, n->exec_id,
+				       n->other_exec_id, 0, ret, ret_len, &same);
+	}
 	default:
 		return -EISDIR;
 	}

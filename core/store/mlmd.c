@@ -295,6 +295,28 @@ static char *format_double(double d)
 	return text;
 }
 
+char *mlmd_value_text(sqlite3_stmt *s, int col)
+{
+	char *text = NULL;
+
+	/* MLMD reads the first non-NULL of int, double, string, bool */
+	if (sqlite3_column_type(s, col) != SQLITE_NULL) {
+		if (asprintf(&text, "%lld",
+			     (long long)sqlite3_column_int64(s, col)) < 0)
+			text = NULL;
+	} else if (sqlite3_column_type(s, col + 1) != SQLITE_NULL) {
+		text = format_double(sqlite3_column_double(s, col + 1));
+	} else if (sqlite3_column_type(s, col + 2) != SQLITE_NULL) {
+		text = strdup((const char *)sqlite3_column_text(s, col + 2));
+	} else if (sqlite3_column_type(s, col + 3) != SQLITE_NULL) {
+		text = strdup(sqlite3_column_int(s, col + 3) ? "true"
+							    : "false");
+	} else {
+		text = strdup("");
+	}
+	return text;
+}
+
 int mlmd_prop_get_text(struct store *st, enum mlmd_node node, int64_t id,
 		       const char *name, bool custom, char **ret_text)
 {
@@ -312,20 +334,7 @@ int mlmd_prop_get_text(struct store *st, enum mlmd_node node, int64_t id,
 		r = rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
 		goto out;
 	}
-	/* MLMD reads the first non-NULL of int, double, string, bool */
-	if (sqlite3_column_type(s, 0) != SQLITE_NULL) {
-		if (asprintf(&text, "%lld",
-			     (long long)sqlite3_column_int64(s, 0)) < 0)
-			text = NULL;
-	} else if (sqlite3_column_type(s, 1) != SQLITE_NULL) {
-		text = format_double(sqlite3_column_double(s, 1));
-	} else if (sqlite3_column_type(s, 2) != SQLITE_NULL) {
-		text = strdup((const char *)sqlite3_column_text(s, 2));
-	} else if (sqlite3_column_type(s, 3) != SQLITE_NULL) {
-		text = strdup(sqlite3_column_int(s, 3) ? "true" : "false");
-	} else {
-		text = strdup("");
-	}
+	text = mlmd_value_text(s, 0);
 	r = text ? 0 : -ENOMEM;
 	if (r == 0)
 		*ret_text = text;

@@ -77,6 +77,13 @@ int mlmd_prop_set_str(struct store *st, enum mlmd_node node, int64_t id,
 		      const char *name, bool custom, const char *s);
 int mlmd_prop_set_int(struct store *st, enum mlmd_node node, int64_t id,
 		      const char *name, bool custom, int64_t i);
+/*
+ * The text a user reads back of the property value in columns @col ..
+ * @col + 3 of @s (int_value, double_value, string_value, bool_value): the
+ * first that is not NULL, as MLMD reads it, a double in the shortest form
+ * that reads back the same, "" when all are NULL.  Owned; NULL on ENOMEM.
+ */
+char *mlmd_value_text(sqlite3_stmt *s, int col);
 /* String form of a property value (ints and doubles formatted); owned. */
 int mlmd_prop_get_text(struct store *st, enum mlmd_node node, int64_t id,
 		       const char *name, bool custom, char **ret_text);

@@ -56,7 +56,7 @@ def test_fstab_line(ws, tmp_path, form):
     assert r.returncode == 0, r.stderr
     try:
         assert os.path.ismount(mnt)
-        assert sorted(os.listdir(mnt)) == [".cmf", "artifacts", "pipelines"]
+        assert sorted(os.listdir(mnt)) == [".cmf", "artifacts", "index.html", "pipelines"]
         with open("/proc/mounts") as f:
             assert any(l.split()[1] == str(mnt) and l.split()[2] == "fuse.cmffs"
                        for l in f)

@@ -31,9 +31,11 @@ def artifacts(m):
 
 
 def test_layout_and_contexts(mounted, execution):
-    assert sorted(os.listdir(mounted.mnt)) == [".cmf", "artifacts", "pipelines"]
+    assert sorted(os.listdir(mounted.mnt)) == [".cmf", "artifacts", "index.html",
+                                              "pipelines"]
     assert sorted(os.listdir(execution)) == [
-        "dataslices", "execution.json", "inputs", "lineage", "metrics", "outputs", "properties",
+        "dataslices", "diff", "execution.json", "index.html", "inputs", "lineage", "metrics",
+        "outputs", "properties",
         "state", "tensorboard"]
     rows = mounted.sql(
         "SELECT c.name, t.name FROM Context c JOIN Type t ON t.id=c.type_id"

@@ -115,6 +115,13 @@ static void test_fixed_layout(void **state)
 	check(f, "/pipelines/p/prep/r1/lineage", NODE_EXEC_LINEAGE);
 	check(f, "/pipelines/p/prep/r1/metrics", NODE_METRICS);
 	check(f, "/pipelines/p/prep/r1/properties", NODE_EXEC_PROPS);
+	check(f, "/index.html", NODE_ROOT_INDEX);
+	check(f, "/pipelines/p/index.html", NODE_PIPELINE_INDEX);
+	check(f, "/pipelines/p/compare.tsv", NODE_PIPELINE_COMPARE);
+	check(f, "/pipelines/p/prep/compare.tsv", NODE_STAGE_COMPARE_TSV);
+	check(f, "/pipelines/p/prep/compare.md", NODE_STAGE_COMPARE_MD);
+	check(f, "/pipelines/p/prep/r1/index.html", NODE_EXEC_INDEX);
+	check(f, "/pipelines/p/prep/r1/diff", NODE_EXEC_DIFF);
 	check(f, "//pipelines///p/prep/r1/outputs/", NODE_SIDE);
 	check(f, "/pipelines/p/prep/r1/outputs/data", NODE_ENTRY);
 }
@@ -143,6 +150,29 @@ static void test_sides(void **state)
 		assert_true(n.entry.is_dir);
 		assert_int_equal(n.exec_id, f->e1);
 	}
+}
+
+/* E/diff/OTHER names another execution of the stage, never E itself. */
+static void test_diff_names_the_others(void **state)
+{
+	struct fixture *f = *state;
+	struct node n;
+	int64_t s, e2;
+
+	check_err(f, "/pipelines/p/prep/r1/diff/r1", -ENOENT);
+	check_err(f, "/pipelines/p/prep/r1/diff/r2", -ENOENT);
+	assert_int_equal(model_stage_find(f->fs.model, "p", "prep", &s), 0);
+	assert_int_equal(model_execution_create(f->fs.model, s, "r2", NULL,
+						&e2), 0);
+	assert_int_equal(fs_resolve(&f->fs, "/pipelines/p/prep/r1/diff/r2", &n),
+			 0);
+	assert_int_equal(n.kind, NODE_EXEC_DIFF_FILE);
+	assert_int_equal(n.exec_id, f->e1);
+	assert_int_equal(n.other_exec_id, e2);
+	assert_false(fs_kind_is_dir(NODE_EXEC_DIFF_FILE));
+	assert_true(fs_kind_is_dir(NODE_EXEC_DIFF));
+	check_err(f, "/pipelines/p/prep/r1/diff/r1", -ENOENT);
+	assert_int_equal(model_execution_remove(f->fs.model, e2), 0);
 }
 
 static void test_missing(void **state)
@@ -178,8 +208,9 @@ static void test_kinds_and_nlink(void **state)
 	assert_false(fs_kind_is_dir(NODE_STEP_PLOT));
 	assert_false(fs_kind_is_dir(NODE_PIPELINE_OPENLINEAGE));
 	assert_int_equal(fs_layout_nlink(NODE_ROOT), 5);
-	/* inputs, outputs, properties, metrics, tensorboard, dataslices */
-	assert_int_equal(fs_layout_nlink(NODE_EXEC), 8);
+	/* inputs, outputs, properties, metrics, tensorboard, dataslices,
+	 * diff */
+	assert_int_equal(fs_layout_nlink(NODE_EXEC), 9);
 	assert_int_equal(fs_layout_nlink(NODE_ARTIFACTS), 5);
 	assert_int_equal(fs_layout_nlink(NODE_CMF_DIR), 2);
 	assert_int_equal(fs_layout_nlink(NODE_PIPELINE), 0);
@@ -200,7 +231,7 @@ static void test_each(void **state)
 
 	(void)state;
 	assert_int_equal(fs_layout_each(NODE_EXEC, count_cb, &n), 0);
-	assert_int_equal(n, 9);
+	assert_int_equal(n, 11);
 	n = 0;
 	assert_int_equal(fs_layout_each(NODE_SIDE, count_cb, &n), 0);
 	assert_int_equal(n, 0);
@@ -211,6 +242,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_fixed_layout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sides, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_diff_names_the_others, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
 		cmocka_unit_test(test_kinds_and_nlink),
 		cmocka_unit_test(test_each),
