@@ -22,7 +22,7 @@
 #include "cas.h"
 #include "inotab.h"
 #include "model.h"
-#include "sync.h"
+#include "syncer.h"
 
 struct ofile;
 

@@ -37,6 +37,20 @@ struct store {
 /* Call the commit hook, if any (under the lock). */
 void store_commit_hook(struct store *st, bool committed);
 
+/* *@ret_err (if not NULL) = the formatted message, owned; returns 0. */
+int store_set_err(char **ret_err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * schema.c: bring the open file to a usable state inside one write
+ * transaction (create the whole schema if it is empty, else check it is
+ * MLMD v10, add what MLMD adds on open and cmffs' tables); 0 or -errno
+ * with *@ret_err.  schema_free_clear() frees store_reset()'s statements.
+ */
+int schema_prepare(struct store *st, const char *path, unsigned flags,
+		   char **ret_err);
+void schema_free_clear(struct store *st);
+
 /* Run the cached statement @sql (no results) once; 0 or -errno. */
 int step_cached(struct store *st, const char *sql);
 
