@@ -75,16 +75,6 @@ static int entry_cb(void *ud, const struct entry *e)
 	return fill(c, e->name, &st);
 }
 
-/* E/diff/: the executions of E's stage but E. */
-static int other_exec_cb(void *ud, const char *name, int64_t id)
-{
-	struct fill_ctx *c = ud;
-
-	if (id == c->dir->exec_id)
-		return 0;
-	return fill_child(ud, name);
-}
-
 static int metrics_cb(void *ud, const char *name, int64_t id)
 {
 	char file[300];
@@ -229,8 +219,13 @@ static int list_dir(const char *path, void *buf, fuse_fill_dir_t filler,
 		return model_execution_list(fs->model, n.stage_id, name_cb,
 					    &c);
 	case NODE_EXEC_DIFF:
-		return model_execution_list(fs->model, n.stage_id,
-					    other_exec_cb, &c);
+		/*
+		 * Not listed: E/diff/OTHER exists for every other execution
+		 * of the stage, and listing them would make a stage of N
+		 * executions N^2 names for ls -R, find and cp -r to walk and
+		 * diff.  A lookup by name finds each one.
+		 */
+		return 0;
 	case NODE_METRICS:
 		r = list_metrics(fs, &c, n.exec_id);
 		if (r == 0) {
