@@ -40,6 +40,39 @@ static int dir_nlink(struct fs *fs, const struct node *n)
 	}
 }
 
+/*
+ * The size of generated file @n: from fs->sizes while the store has not
+ * changed since it was rendered (model_version()), else rendered now.
+ */
+static int rendered_size(struct fs *fs, const struct node *n, off_t *ret)
+{
+	uint64_t ino = fs_ino(fs, n), version = model_version(fs->model);
+	struct rendered_size *slot = &fs->sizes[ino % 1024];
+	char *text = NULL;
+	size_t len = 0;
+	bool hit;
+	int r;
+
+	pthread_mutex_lock(&fs->sizes_lock);
+	hit = ino && slot->ino == ino && slot->version == version;
+	if (hit)
+		*ret = slot->size;
+	pthread_mutex_unlock(&fs->sizes_lock);
+	if (hit)
+		return 0;
+	r = node_text(fs, n, &text, &len);
+	if (r < 0)
+		return r;
+	free(text);
+	*ret = (off_t)len;
+	pthread_mutex_lock(&fs->sizes_lock);
+	slot->ino = ino;
+	slot->version = version;
+	slot->size = (off_t)len;
+	pthread_mutex_unlock(&fs->sizes_lock);
+	return 0;
+}
+
 static bool generated_document(const struct node *n)
 {
 	switch (n->kind) {
@@ -238,9 +271,6 @@ int node_stat(struct fs *fs, const struct node *n, struct stat *st)
 			}
 		}
 	} else {
-		char *text = NULL;
-		size_t len = 0;
-
 		st->st_nlink = 1;
 		st->st_mode = S_IFREG | 0444;
 		if (n->kind == NODE_CTX_PROP || n->kind == NODE_EXEC_PROP ||
@@ -254,11 +284,9 @@ int node_stat(struct fs *fs, const struct node *n, struct stat *st)
 		 * reading them; they are opened direct_io and read to EOF.
 		 */
 		if (!generated_document(n)) {
-			r = node_text(fs, n, &text, &len);
+			r = rendered_size(fs, n, &st->st_size);
 			if (r < 0)
 				return r;
-			free(text);
-			st->st_size = (off_t)len;
 		}
 	}
 	ns_to_ts(mtime_ns, &st->st_mtim);

@@ -42,6 +42,17 @@ struct fs {
 	struct syncer *syncer;	/* background sync; started in init */
 	struct fetcher *fetcher;	/* bytes of pulled files (fetch.h) */
 	struct inotab *inos;	/* numbers of nodes known by a key */
+	/*
+	 * Sizes of files rendered from the store, by inode number, valid
+	 * while model_version() is what it was (attr.c): ls -l of pages
+	 * and tables renders each once, not at every stat.
+	 */
+	pthread_mutex_t sizes_lock;
+	struct rendered_size {
+		uint64_t ino;
+		uint64_t version;
+		off_t size;
+	} sizes[1024];		/* protected by sizes_lock */
 };
 
 /* What a path names.  Filled by fs_resolve(). */

@@ -58,6 +58,7 @@ int fs_mount(const struct fs_mount_opts *o)
 	int i, r, status = 1;
 
 	pthread_mutex_init(&fs.ofiles_lock, NULL);
+	pthread_mutex_init(&fs.sizes_lock, NULL);
 	r = workspace_open(o->workspace, WORKSPACE_LOCK, &ws, &err);
 	if (r < 0) {
 		char *line = err ? text_escape(err, LOG_LINE_MAX) : NULL;
@@ -164,5 +165,6 @@ out:
 	free(fs.mountpoint);
 	workspace_close(ws);
 	pthread_mutex_destroy(&fs.ofiles_lock);
+	pthread_mutex_destroy(&fs.sizes_lock);
 	return status;
 }

@@ -370,7 +370,9 @@ int store_batch_end(struct store *st, int r, const void *rec, size_t len)
 	}
 	if (r < 0)
 		undo_change(st);
-	else if (++b->changes >= STORE_BATCH_MAX || b->flusher_failed)
+	else
+		st->changes++;	/* store_version(): seen by this connection */
+	if (r == 0 && (++b->changes >= STORE_BATCH_MAX || b->flusher_failed))
 		(void)batch_commit_locked(st);	/* the log keeps them anyway */
 	return r;
 }

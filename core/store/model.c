@@ -229,6 +229,11 @@ int model_redo_objects(struct model *m,
 	return r;
 }
 
+uint64_t model_version(struct model *m)
+{
+	return store_version(m->st);
+}
+
 int model_flush(struct model *m)
 {
 	return store_flush(m->st);

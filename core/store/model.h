@@ -89,6 +89,13 @@ int model_redo_attach(struct model *m, int dirfd, const char *name,
 int model_redo_objects(struct model *m,
 		       int (*cb)(void *ud, const char *md5), void *ud);
 
+/*
+ * A number that changes whenever what the model reads may have changed
+ * (store_version()): a cache of what is rendered from the store is valid
+ * while it stays the same.
+ */
+uint64_t model_version(struct model *m);
+
 /* Commit the open batch, so that other processes see it.  0 or -errno. */
 int model_flush(struct model *m);
 

@@ -194,8 +194,28 @@ void store_set_commit_hook(struct store *st, store_commit_hook_fn fn,
 
 void store_commit_hook(struct store *st, bool committed)
 {
+	st->changes++;
 	if (st->commit_hook)
 		st->commit_hook(st->commit_hook_ud, committed);
+}
+
+STORE_SQL(sql_data_version, "PRAGMA data_version");
+
+uint64_t store_version(struct store *st)
+{
+	sqlite3_stmt *s;
+	uint64_t dv = 0;
+
+	store_lock(st);
+	if (store_stmt(st, sql_data_version, &s) == 0) {
+		if (sqlite3_step(s) == SQLITE_ROW)
+			dv = (uint64_t)sqlite3_column_int64(s, 0);
+		store_stmt_done(s);
+	}
+	/* every row changed here, in a transaction or not */
+	dv = dv << 40 ^ (uint64_t)sqlite3_total_changes64(st->db) << 8;
+	store_unlock(st);
+	return dv ^ st->changes;
 }
 
 int store_write_begin(struct store *st)

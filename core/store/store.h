@@ -222,6 +222,15 @@ int store_batch_end(struct store *st, int r, const void *rec, size_t len);
 /* Commit the open batch now (nothing if none).  Takes the lock.  0/-errno. */
 int store_flush(struct store *st);
 
+/*
+ * A number that changes whenever what this connection reads may have
+ * changed: its own changes (each transaction committed or rolled back,
+ * each batched change) and other connections' commits (SQLite's
+ * data_version).  For caches of what is rendered from the store.  Takes
+ * the lock.
+ */
+uint64_t store_version(struct store *st);
+
 /* Run SQL without results (DDL, pragmas).  Caller holds the lock. */
 int store_exec(struct store *st, const char *sql);
 

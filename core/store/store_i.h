@@ -30,11 +30,15 @@ struct store {
 	size_t nclear;		/* 0 until the first store_reset() */
 	bool own_txn;		/* store_begin()'s transaction is open */
 	struct batch *batch;	/* NULL until store_batch_enable() */
+	_Atomic uint64_t changes;	/* store_version(): this connection's */
 	store_commit_hook_fn commit_hook;	/* may be NULL */
 	void *commit_hook_ud;
 };
 
-/* Call the commit hook, if any (under the lock). */
+/*
+ * Call the commit hook, if any (under the lock), and count a change for
+ * store_version().
+ */
 void store_commit_hook(struct store *st, bool committed);
 
 /* *@ret_err (if not NULL) = the formatted message, owned; returns 0. */

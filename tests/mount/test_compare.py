@@ -175,6 +175,23 @@ def test_a_new_execution_shows_at_once(mounted, stage):
     assert df.set_index("execution").loc["r4", "metrics/eval.json:accuracy"] == "1"
 
 
+def test_sizes_follow_the_store(mounted, stage):
+    """stat of a table or page gives the size of what a read gives, also
+    after a change (the mount keeps rendered sizes until the store
+    changes; the kernel's attribute cache lasts 1 s)."""
+    import time
+    train, _ = stage
+    files = [os.path.join(train, "compare.tsv"), os.path.join(train, "compare.md"),
+             os.path.join(train, "r1", "index.html")]
+    for f in files:
+        assert os.stat(f).st_size == len(read(f).encode())
+    before = [os.stat(f).st_size for f in files]
+    write(os.path.join(train, "r1", "properties", "a_new_key"), "a long new value\n")
+    time.sleep(1.2)
+    for f, b in zip(files, before):
+        assert os.stat(f).st_size == len(read(f).encode()) != b
+
+
 def test_empty_stage(mounted):
     os.makedirs(mounted.path("pipelines", "p", "s"))
     assert read(mounted.path("pipelines", "p", "s", "compare.tsv")) == \
