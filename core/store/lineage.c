@@ -94,7 +94,14 @@ struct graph {
 	size_t n, cap;
 	struct gedge *edges;
 	size_t ne, ecap;
+	/* index of nodes by (exec, id): open addressing, -1 = empty */
+	long *slots;
+	size_t nslots;		/* a power of two, > 2 n */
+	size_t max;		/* at most this many nodes (0: any); then -E2BIG */
 };
+
+/* SVG: a pipeline with more nodes than this is named, not drawn. */
+#define GRAPH_DRAW_MAX 5000
 
 static void graph_free(struct graph *g)
 {
@@ -107,16 +114,57 @@ static void graph_free(struct graph *g)
 	}
 	free(g->nodes);
 	free(g->edges);
+	free(g->slots);
+}
+
+static size_t graph_slot(const struct graph *g, bool exec, int64_t id)
+{
+	uint64_t h = ((uint64_t)id << 1 | exec) * 0x9e3779b97f4a7c15ull;
+
+	return (size_t)(h >> 20) & (g->nslots - 1);
 }
 
 static long graph_find(struct graph *g, bool exec, int64_t id)
 {
 	size_t i;
 
-	for (i = 0; i < g->n; i++)
-		if (g->nodes[i].exec == exec && g->nodes[i].id == id)
-			return (long)i;
+	if (!g->nslots)
+		return -1;
+	for (i = graph_slot(g, exec, id); g->slots[i] >= 0;
+	     i = (i + 1) & (g->nslots - 1)) {
+		const struct gnode *n = &g->nodes[g->slots[i]];
+
+		if (n->exec == exec && n->id == id)
+			return g->slots[i];
+	}
 	return -1;
+}
+
+/* Make room in the index for one node more.  0 or -ENOMEM. */
+static int graph_index_grow(struct graph *g)
+{
+	size_t want = g->nslots ? g->nslots : 64, i, j;
+	long *slots;
+
+	while (want <= 2 * (g->n + 1))
+		want *= 2;
+	if (want == g->nslots)
+		return 0;
+	slots = malloc(want * sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	for (i = 0; i < want; i++)
+		slots[i] = -1;
+	free(g->slots);
+	g->slots = slots;
+	g->nslots = want;
+	for (i = 0; i < g->n; i++) {
+		j = graph_slot(g, g->nodes[i].exec, g->nodes[i].id);
+		while (g->slots[j] >= 0)
+			j = (j + 1) & (g->nslots - 1);
+		g->slots[j] = (long)i;
+	}
+	return 0;
 }
 
 static long graph_add(struct graph *g, bool exec, int64_t id,
@@ -127,6 +175,10 @@ static long graph_add(struct graph *g, bool exec, int64_t id,
 
 	if (at >= 0)
 		return at;
+	if (g->max && g->n >= g->max)
+		return -E2BIG;
+	if (graph_index_grow(g) < 0)
+		return -ENOMEM;
 	if (g->n == g->cap) {
 		size_t cap = g->cap ? g->cap * 2 : 32;
 
@@ -149,25 +201,32 @@ static long graph_add(struct graph *g, bool exec, int64_t id,
 		free(nn->key);
 		return -ENOMEM;
 	}
+	at = (long)graph_slot(g, exec, id);
+	while (g->slots[at] >= 0)
+		at = (at + 1) & (long)(g->nslots - 1);
+	g->slots[at] = (long)g->n;
 	return (long)g->n++;
 }
 
 static int graph_load(struct store *st, int64_t pipeline_id, struct graph *g)
 {
 	sqlite3_stmt *s;
+	long added = 0;
 	int rc, r;
 
 	r = store_stmt(st, sql_pipeline_executions, &s);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(s, 1, pipeline_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		if (graph_add(g, true, sqlite3_column_int64(s, 0),
-			      (const char *)sqlite3_column_text(s, 1), "") < 0) {
-			rc = SQLITE_NOMEM;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		added = graph_add(g, true, sqlite3_column_int64(s, 0),
+				  (const char *)sqlite3_column_text(s, 1), "");
+		if (added < 0)
 			break;
-		}
+	}
 	store_stmt_done(s);
+	if (added < 0)
+		return (int)added;
 	if (rc != SQLITE_DONE)
 		return store_errno(rc);
 	r = store_stmt(st, sql_pipeline_events, &s);
@@ -182,7 +241,7 @@ static int graph_load(struct store *st, int64_t pipeline_id, struct graph *g)
 		struct gedge *ge;
 
 		if (a < 0) {
-			rc = SQLITE_NOMEM;
+			added = a;
 			break;
 		}
 		if (e < 0)
@@ -204,6 +263,8 @@ static int graph_load(struct store *st, int64_t pipeline_id, struct graph *g)
 		ge->to = (size_t)(ge->input ? e : a);
 	}
 	store_stmt_done(s);
+	if (added < 0)
+		return (int)added;
 	return rc == SQLITE_DONE ? 0 : store_errno(rc);
 }
 
@@ -298,9 +359,20 @@ int lineage_pipeline_svg(struct model *m, int64_t pipeline_id,
 	size_t i;
 
 	sb_init(&sb, 0);
+	g.max = GRAPH_DRAW_MAX;
 	store_lock(m->st);
 	r = graph_load(m->st, pipeline_id, &g);
 	store_unlock(m->st);
+	if (r == -E2BIG) {
+		/* bounded work: a graph this large is unreadable drawn */
+		sb_appendf(&sb,
+			   "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"520\" height=\"60\" viewBox=\"0 0 520 60\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"13\">\n"
+			   "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
+			   "<text x=\"10\" y=\"34\">more than %d executions and artifacts: too many to draw (see lineage.dot)</text>\n"
+			   "</svg>\n", GRAPH_DRAW_MAX);
+		r = 0;
+		goto out;
+	}
 	if (r < 0)
 		goto out;
 	graph_layout(&g);

@@ -19,6 +19,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "hash.h"
 #include "model.h"
 #include "syncstate.h"
 
@@ -457,6 +458,34 @@ static void test_svg(void **state)
 	free(text);
 }
 
+/*
+ * A pipeline too large to draw is named, not drawn: bounded work and
+ * size (the lineage.svg of a million artifacts was quadratic), while
+ * lineage.dot still has every node.
+ */
+static void test_svg_of_a_large_pipeline(void **state)
+{
+	struct fixture *f = *state;
+	char name[32], md5[MD5_HEX_LEN + 1];
+	char *text = NULL;
+	size_t len = 0;
+	int i;
+
+	for (i = 0; i < 5100; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		assert_int_equal(hash_buf(name, strlen(name), md5), 0);
+		assert_true(put(f->m, f->join, SIDE_OUTPUTS, 0, name, md5) > 0);
+	}
+	assert_int_equal(lineage_pipeline_svg(f->m, f->pipeline, &text, &len), 0);
+	assert_non_null(strstr(text, "too many to draw"));
+	assert_true(len < 1000);
+	assert_string_equal(text + len - 7, "</svg>\n");
+	free(text);
+	assert_int_equal(lineage_pipeline_dot(f->m, f->pipeline, &text, &len), 0);
+	assert_non_null(strstr(text, "f5099"));
+	free(text);
+}
+
 static void test_cypher(void **state)
 {
 	struct fixture *f = *state;
@@ -498,6 +527,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dot_escapes_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_svg, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_svg_of_a_large_pipeline,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cypher, setup, teardown),
 	};
 
