@@ -6,6 +6,7 @@ its server is not running."""
 import hashlib
 import os
 import subprocess
+import time
 import urllib.parse
 import uuid
 
@@ -128,6 +129,21 @@ def test_ssh_host_key_is_never_trusted_blindly(tmp_path):
     assert r.returncode != 0 and "does not match the pinned" in r.stderr
 
 
+def restart_swift(script, swift, port):
+    """Start the stopped Swift again: the same test server the other tests
+    use, so a start that fails (a port of the stopped one not yet free, on
+    a loaded machine) is tried again before the test gives up, and says
+    why."""
+    err = ""
+    for attempt in range(3):
+        r = subprocess.run([script, "start", swift, port], capture_output=True, text=True)
+        if r.returncode == 0:
+            return
+        err = r.stderr
+        time.sleep(2)
+    raise AssertionError(f"Swift did not start again: {err}")
+
+
 def test_storage_outage_mid_run(tmp_path):
     """S3 goes down while artifacts are being logged, comes back: nothing
     is lost and everything reaches the storage and then the server."""
@@ -162,8 +178,7 @@ def test_storage_outage_mid_run(tmp_path):
             with open(a.path(".cmf", "status")) as f:
                 assert "objects pending: 0" not in f.read()
         finally:
-            subprocess.run([script, "start", swift, os.environ["CMFFS_S3_PORT"]],
-                           check=True, capture_output=True)
+            restart_swift(script, swift, os.environ["CMFFS_S3_PORT"])
         for b in later:
             wait_for(lambda b=b: read(hashlib.md5(b).hexdigest()) == b,
                      timeout=120, what="the objects after the outage")
