@@ -47,7 +47,7 @@ static int dir_nlink(struct fs *fs, const struct node *n)
 static int rendered_size(struct fs *fs, const struct node *n, off_t *ret)
 {
 	uint64_t ino = fs_ino(fs, n), version = model_version(fs->model);
-	struct rendered_size *slot = &fs->sizes[ino % 1024];
+	struct rendered_size *slot = &fs->sizes[ino % RENDERED_SIZES];
 	char *text = NULL;
 	size_t len = 0;
 	bool hit;

@@ -26,6 +26,9 @@
 
 struct ofile;
 
+/* Slots of struct fs's table of rendered sizes (a power of two). */
+#define RENDERED_SIZES 16384
+
 struct fs {
 	char *workspace;
 	char *mountpoint;	/* absolute */
@@ -52,7 +55,7 @@ struct fs {
 		uint64_t ino;
 		uint64_t version;
 		off_t size;
-	} sizes[1024];		/* protected by sizes_lock */
+	} sizes[RENDERED_SIZES];	/* protected by sizes_lock */
 };
 
 /* What a path names.  Filled by fs_resolve(). */
