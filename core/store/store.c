@@ -337,6 +337,25 @@ static int check_db_files(const char *path, char **ret_err)
 }
 
 /* store_reset()'s statements for one table */
+/* How long a connection waits for another's write lock (milliseconds). */
+#define STORE_BUSY_MS 10000
+
+/*
+ * SQLite's own busy timeout sleeps longer and longer between tries (up to
+ * 100 ms), but a mount logging continuously holds the write lock for its
+ * batches and releases it for microseconds between them (batch.c): a
+ * command beside it would seldom try in such a gap.  So poll every
+ * millisecond, STORE_BUSY_MS times at most.
+ */
+static int busy_poll(void *ud, int count)
+{
+	(void)ud;
+	if (count >= STORE_BUSY_MS)
+		return 0;
+	usleep(1000);
+	return 1;
+}
+
 int store_open(const char *path, unsigned flags, struct store **ret_store,
 	       char **ret_err)
 {
@@ -367,7 +386,7 @@ int store_open(const char *path, unsigned flags, struct store **ret_store,
 		goto out;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
-	sqlite3_busy_timeout(st->db, 10000);
+	sqlite3_busy_handler(st->db, busy_poll, NULL);
 	if (!(flags & STORE_READONLY)) {
 		r = store_exec(st, "PRAGMA journal_mode=WAL");
 		if (r == 0)
