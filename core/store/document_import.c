@@ -580,15 +580,8 @@ static int newer_version_locked(struct importer *im, int64_t exec, int side,
 static int entry_set_version_locked(struct importer *im, int64_t id,
 				    int64_t artifact_id, const char *md5)
 {
-	sqlite3_stmt *s;
-	int r = store_stmt(im->m->st, sql_entry_version, &s);
-
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, artifact_id);
-	sqlite3_bind_text(s, 3, md5, -1, SQLITE_STATIC);
-	return mlmd_step_done(s);
+	return store_run_locked(im->m->st, sql_entry_version, "iit", id,
+				artifact_id, md5);
 }
 
 static int place_at(struct importer *im, int64_t exec, int side,

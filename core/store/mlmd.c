@@ -449,14 +449,7 @@ out:
 int mlmd_touch(struct store *st, enum mlmd_node node, int64_t id,
 	       int64_t now_ms)
 {
-	sqlite3_stmt *s;
-	int r = store_stmt(st, sql_touch[node], &s);
-
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, now_ms);
-	return mlmd_step_done(s);
+	return store_run_locked(st, sql_touch[node], "ii", id, now_ms);
 }
 
 int mlmd_context_find(struct store *st, int64_t type_id, const char *name,
@@ -553,14 +546,7 @@ int mlmd_event_insert(struct store *st, int64_t artifact_id,
 
 static int insert_pair(struct store *st, const char *sql, int64_t a, int64_t b)
 {
-	sqlite3_stmt *s;
-	int r = store_stmt(st, sql, &s);
-
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(s, 1, a);
-	sqlite3_bind_int64(s, 2, b);
-	return mlmd_step_done(s);
+	return store_run_locked(st, sql, "ii", a, b);
 }
 
 int mlmd_attribution_ensure(struct store *st, int64_t context_id,

@@ -341,13 +341,7 @@ static int query_int(struct store *st, const char *sql, int64_t a,
 
 static int exec_by_id(struct store *st, const char *sql, int64_t id)
 {
-	sqlite3_stmt *s;
-	int r = store_stmt(st, sql, &s);
-
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(s, 1, id);
-	return mlmd_step_done(s);
+	return store_run_locked(st, sql, "i", id);
 }
 
 int name_row_copy(void *elem, sqlite3_stmt *s, void *arg)

@@ -153,14 +153,8 @@ static void entry_from_row(sqlite3_stmt *s, struct entry *e)
 static int entry_set_link_locked(struct model *m, int64_t id,
 				 int64_t inode_id)
 {
-	sqlite3_stmt *s;
-	int r = store_stmt(m->st, sql_entry_set_link, &s);
-
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, inode_id);
-	return mlmd_step_done(s);
+	return store_run_locked(m->st, sql_entry_set_link, "ii", id,
+				inode_id);
 }
 
 /* Step a query returning one entry row. */
@@ -587,13 +581,7 @@ static int artifact_delete_locked(struct model *m, int64_t id)
 
 static int entry_delete_locked(struct model *m, int64_t id)
 {
-	sqlite3_stmt *s;
-	int r = store_stmt(m->st, sql_entry_delete, &s);
-
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(s, 1, id);
-	return mlmd_step_done(s);
+	return store_run_locked(m->st, sql_entry_delete, "i", id);
 }
 
 static int count_children_locked(struct model *m, int64_t id, int64_t *ret)
@@ -927,49 +915,49 @@ int model_entry_drop_unlogged(struct model *m)
 	return r;
 }
 
+/* A file of a committed directory: its path below it and its md5. */
+static int tree_row_copy(void *elem, sqlite3_stmt *s, void *arg)
+{
+	struct manifest_entry *e = elem;
+	const char *md5 = (const char *)sqlite3_column_text(s, 1);
+
+	(void)arg;
+	if (!md5 || !hash_is_md5(md5))
+		return -EBUSY;	/* written right now, or not a file */
+	e->relpath = strdup((const char *)sqlite3_column_text(s, 0));
+	if (!e->relpath)
+		return -ENOMEM;
+	memcpy(e->md5, md5, MD5_HEX_LEN + 1);
+	return 0;
+}
+
+static void tree_row_release(void *elem)
+{
+	struct manifest_entry *e = elem;
+
+	free(e->relpath);
+}
+
 int model_entry_tree(struct model *m, int64_t dir_id,
 		     struct manifest_entry **ret_entries, size_t *ret_n)
 {
-	struct manifest_entry *v = NULL;
-	size_t n = 0, cap = 0;
+	struct store_rows rows = STORE_ROWS_INIT(struct manifest_entry,
+						 tree_row_release);
 	sqlite3_stmt *s;
-	int rc, r;
+	int r;
 
 	store_lock(m->st);
 	r = store_stmt(m->st, sql_entry_tree, &s);
-	if (r < 0)
-		goto out;
-	sqlite3_bind_int64(s, 1, dir_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *md5 = (const char *)sqlite3_column_text(s, 1);
-
-		if (!md5 || !hash_is_md5(md5)) {
-			r = -EBUSY;	/* written right now, or not a file */
-			break;
-		}
-		if (array_reserve(&v, &cap, n + 1,
-				  sizeof(*v)) < 0) {
-			r = -ENOMEM;
-			break;
-		}
-		v[n].relpath = strdup((const char *)sqlite3_column_text(s, 0));
-		if (!v[n].relpath) {
-			r = -ENOMEM;
-			break;
-		}
-		memcpy(v[n].md5, md5, MD5_HEX_LEN + 1);
-		n++;
+	if (r == 0) {
+		sqlite3_bind_int64(s, 1, dir_id);
+		r = store_rows_collect(&rows, s, tree_row_copy, NULL);
 	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_errno(rc);
-	store_stmt_done(s);
-out:
 	store_unlock(m->st);
 	if (r < 0) {
-		manifest_free(v, n);
+		store_rows_free(&rows);
 		return r;
 	}
-	*ret_entries = v;
-	*ret_n = n;
+	*ret_entries = rows.v;
+	*ret_n = rows.n;
 	return 0;
 }

@@ -181,14 +181,8 @@ struct art_pipeline {
 static int touch_executions_locked(struct model *m, int64_t artifact_id,
 				   int64_t now)
 {
-	sqlite3_stmt *s;
-	int r = store_stmt(m->st, sql_touch_executions_of_artifact, &s);
-
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(s, 1, artifact_id);
-	sqlite3_bind_int64(s, 2, now);
-	return mlmd_step_done(s);
+	return store_run_locked(m->st, sql_touch_executions_of_artifact, "ii",
+				artifact_id, now);
 }
 
 int entry_object_pushed_locked(struct model *m, const char *oid)

@@ -59,3 +59,8 @@ int store_rows_each(struct store_rows *rows, int r, store_row_call_fn call,
 	rows->n = rows->cap = 0;
 	return r;
 }
+
+void store_rows_free(struct store_rows *rows)
+{
+	(void)store_rows_each(rows, -ECANCELED, NULL, NULL);
+}

@@ -71,6 +71,13 @@ typedef int (*store_row_call_fn)(void *ctx, void *elem);
 int store_rows_each(struct store_rows *rows, int r, store_row_call_fn call,
 		    void *ctx);
 
+/*
+ * For a listing whose caller keeps the rows (an owned array): on success
+ * rows->v with rows->n elements is the caller's; store_rows_free() releases
+ * every element and the array (after a failed collection).
+ */
+void store_rows_free(struct store_rows *rows);
+
 /* Element @i of @rows. */
 static inline void *store_rows_at(const struct store_rows *rows, size_t i)
 {

@@ -133,22 +133,43 @@ void store_bind(sqlite3_stmt *s, const char *types, ...)
 	va_end(ap);
 }
 
-int store_run(struct store *st, const char *sql, const char *types, ...)
+/* store_run_locked() with a va_list. */
+static int run_va(struct store *st, const char *sql, const char *types,
+		  va_list ap)
 {
 	sqlite3_stmt *s;
-	va_list ap;
 	int rc, r;
 
-	store_lock(st);
 	r = store_stmt(st, sql, &s);
-	if (r == 0) {
-		va_start(ap, types);
-		bind_va(s, types, ap);
-		va_end(ap);
-		rc = sqlite3_step(s);
-		r = rc == SQLITE_DONE ? 0 : store_errno(rc);
-		store_stmt_done(s);
-	}
+	if (r < 0)
+		return r;
+	bind_va(s, types, ap);
+	rc = sqlite3_step(s);
+	store_stmt_done(s);
+	return rc == SQLITE_DONE ? 0 : store_errno(rc);
+}
+
+int store_run_locked(struct store *st, const char *sql, const char *types,
+		     ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, types);
+	r = run_va(st, sql, types, ap);
+	va_end(ap);
+	return r;
+}
+
+int store_run(struct store *st, const char *sql, const char *types, ...)
+{
+	va_list ap;
+	int r;
+
+	store_lock(st);
+	va_start(ap, types);
+	r = run_va(st, sql, types, ap);
+	va_end(ap);
 	store_unlock(st);
 	return r;
 }

@@ -111,9 +111,13 @@ int store_stmt(struct store *st, const char *sql, sqlite3_stmt **ret_stmt);
 void store_bind(sqlite3_stmt *s, const char *types, ...);
 /*
  * Run the statement @sql (no result rows) once with arguments bound as in
- * store_bind(), under the lock (the caller does not hold it).  0 or -errno.
+ * store_bind(): store_run() takes the lock (the caller does not hold it),
+ * store_run_locked() is for a caller that holds it (inside a transaction).
+ * 0 or -errno.
  */
 int store_run(struct store *st, const char *sql, const char *types, ...);
+int store_run_locked(struct store *st, const char *sql, const char *types,
+		     ...);
 
 /* Reset and clear a statement from store_stmt(); NULL-safe. */
 void store_stmt_done(sqlite3_stmt *stmt);

@@ -223,42 +223,44 @@ STORE_SQL(sql_object_paths,
 	" FROM `Artifact` WHERE `uri` = ?1 AND `name` IS NOT NULL"
 	" ORDER BY `id` DESC");
 
+/* A non-empty path, copied. */
+static int path_row_copy(void *elem, sqlite3_stmt *s, void *arg)
+{
+	const char *path = (const char *)sqlite3_column_text(s, 0);
+	char **row = elem;
+
+	(void)arg;
+	if (!path || !*path)
+		return 1;
+	*row = strdup(path);
+	return *row ? 0 : -ENOMEM;
+}
+
+static void path_row_release(void *elem)
+{
+	free(*(char **)elem);
+}
+
 int syncstate_object_paths(struct model *m, const char *oid,
 			   char ***ret_paths, size_t *ret_n)
 {
-	char **v = NULL;
-	size_t n = 0, cap = 0;
+	struct store_rows rows = STORE_ROWS_INIT(char *, path_row_release);
 	sqlite3_stmt *s;
-	int rc, r;
+	int r;
 
 	store_lock(m->st);
 	r = store_stmt(m->st, sql_object_paths, &s);
-	if (r < 0)
-		goto out;
-	sqlite3_bind_text(s, 1, oid, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *path = (const char *)sqlite3_column_text(s, 0);
-
-		if (!path || !*path)
-			continue;
-		if (array_reserve(&v, &cap, n + 1, sizeof(*v)) < 0 ||
-		    !(v[n] = strdup(path))) {
-			r = -ENOMEM;
-			break;
-		}
-		n++;
+	if (r == 0) {
+		sqlite3_bind_text(s, 1, oid, -1, SQLITE_STATIC);
+		r = store_rows_collect(&rows, s, path_row_copy, NULL);
 	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_errno(rc);
-	store_stmt_done(s);
-out:
 	store_unlock(m->st);
 	if (r < 0) {
-		syncstate_paths_free(v, n);
+		store_rows_free(&rows);
 		return r;
 	}
-	*ret_paths = v;
-	*ret_n = n;
+	*ret_paths = rows.v;
+	*ret_n = rows.n;
 	return 0;
 }
 
