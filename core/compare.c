@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "utctime.h"
+
 /* Bytes read from each end of a step-metrics file: its header, its last row. */
 #define STEPS_READ_MAX ((size_t)64 << 10)
 
@@ -378,13 +380,10 @@ const struct run_value *compare_cell(const struct run *run,
 
 void compare_time_iso(int64_t ms, char buf[32])
 {
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	buf[0] = '\0';
-	if (ms <= 0 || !gmtime_r(&t, &tm) ||
-	    !strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		buf[0] = '\0';
+	if (ms <= 0)
+		buf[0] = '\0';	/* no time recorded */
+	else
+		utc_iso(ms, false, buf);
 }
 
 void compare_commit_short(const struct run *run, char buf[16])

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "sb.h"
+#include "utctime.h"
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static int log_level = LOG_INFO;
@@ -126,8 +127,7 @@ int log_journal_open(int fd)
 
 void log_user(const char *fmt, ...)
 {
-	char stamp[32];
-	struct tm tm;
+	char stamp[UTC_ISO_MAX];
 	char *text;
 	char *line = NULL;
 	time_t now = time(NULL);
@@ -138,8 +138,7 @@ void log_user(const char *fmt, ...)
 	va_end(ap);
 	if (!text)
 		return;
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	utc_iso((int64_t)now * 1000, false, stamp);
 	if (asprintf(&line, "%s %s\n", stamp, text) < 0) {
 		free(text);
 		return;

@@ -25,6 +25,7 @@
 #include "sb.h"
 #include "server.h"
 #include "storage.h"
+#include "utctime.h"
 #include "syncstate.h"
 #include "threads.h"
 #include "urltext.h"
@@ -912,13 +913,10 @@ int sync_status_text(struct sync_env *env, char **ret_text)
 		   (long long)c.executions_pending,
 		   (long long)c.executions_pushed);
 	if (last_ok) {
-		char when[32];
-		time_t t = (time_t)(t_ok / 1000);
-		struct tm tm;
+		char when[UTC_ISO_MAX];
 
-		gmtime_r(&t, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		sb_appendf(&sb, "last success: %s: ", when);
+		sb_appendf(&sb, "last success: %s: ",
+			   utc_iso(t_ok, false, when));
 		sb_put_escaped(&sb, last_ok, LOG_LINE_MAX);
 		sb_putc(&sb, '\n');
 	}

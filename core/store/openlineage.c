@@ -17,6 +17,7 @@
 #include "dirmanifest.h"
 #include "model_i.h"
 #include "sb.h"
+#include "utctime.h"
 
 #define PRODUCER "https://github.com/HewlettPackard/cmf#cmffs-" PACKAGE_VERSION
 #define PARENT_SCHEMA \
@@ -406,16 +407,9 @@ static json_t *jstr(const char *s)
 /* "2024-05-01T12:00:00.123Z" for @ms milliseconds since the epoch. */
 static json_t *jtime(int64_t ms)
 {
-	time_t sec = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-	char buf[64], out[80];
-	struct tm tm;
+	char buf[UTC_ISO_MAX];
 
-	if (!gmtime_r(&sec, &tm) ||
-	    !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm))
-		return NULL;
-	snprintf(out, sizeof(out), "%s.%03dZ", buf,
-		 (int)(ms - (int64_t)sec * 1000));
-	return json_string(out);
+	return utc_iso(ms, true, buf)[0] ? json_string(buf) : NULL;
 }
 
 /* A facet: _producer and _schemaURL, then what @fields has (taken). */
