@@ -26,6 +26,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "testdb.h"
+
 #define U1 "11111111-8b99-11ef-abea-ddaa7ef0aa99"
 #define U2 "22222222-8b99-11ef-abea-ddaa7ef0aa99"
 #define U3 "33333333-8b99-11ef-abea-ddaa7ef0aa99"
@@ -44,10 +46,9 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/cmffs-test-document-XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (testdb_dir(f->dir, sizeof(f->dir), f->path, sizeof(f->path),
+		       "document") < 0)
 		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/mlmd", f->dir);
 	if (model_open(f->path, MODEL_CREATE, &f->m, &err) < 0)
 		return -1;
 	*state = f;
@@ -57,27 +58,17 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
+	int r;
 
 	model_close(f->m);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	r = testdb_remove(f->dir);
 	free(f);
-	return system(cmd) == 0 ? 0 : -1;
+	return r;
 }
 
 static int64_t q(struct fixture *f, const char *sql)
 {
-	sqlite3 *db;
-	sqlite3_stmt *s;
-	int64_t n = -1;
-
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return n;
+	return testdb_int(f->path, sql);
 }
 
 /* Import @text; the error (owned) in *ret_err if @ret_err. */

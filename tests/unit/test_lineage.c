@@ -19,6 +19,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "testdb.h"
+
 #include "hash.h"
 #include "model.h"
 #include "syncstate.h"
@@ -86,10 +88,9 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/cmffs-test-lineage-XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (testdb_dir(f->dir, sizeof(f->dir), f->path, sizeof(f->path),
+		       "lineage") < 0)
 		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/mlmd", f->dir);
 	if (model_open(f->path, MODEL_CREATE, &f->m, &err) < 0 ||
 	    model_pipeline_create(f->m, "p", &f->pipeline) < 0)
 		return -1;
@@ -124,12 +125,12 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
+	int r;
 
 	model_close(f->m);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	r = testdb_remove(f->dir);
 	free(f);
-	return system(cmd) == 0 ? 0 : -1;
+	return r;
 }
 
 static int64_t artifact_of(struct fixture *f, int64_t entry)

@@ -25,6 +25,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "testdb.h"
+
 #include "model.h"
 
 #define MD5_A "0cc175b9c0f1b6a831c399e269772661"
@@ -42,10 +44,9 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/cmffs-test-redo-XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (testdb_dir(f->dir, sizeof(f->dir), f->path, sizeof(f->path),
+		       "redo") < 0)
 		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/mlmd", f->dir);
 	f->dirfd = open(f->dir, O_RDONLY | O_DIRECTORY);
 	*state = f;
 	return f->dirfd < 0 ? -1 : 0;
@@ -54,12 +55,12 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
+	int r;
 
 	close(f->dirfd);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	r = testdb_remove(f->dir);
 	free(f);
-	return system(cmd) == 0 ? 0 : -1;
+	return r;
 }
 
 struct seen {
@@ -154,17 +155,7 @@ static void a_link_is_not_opened(void **state)
 /* Rows of @sql in the store as another connection sees them. */
 static int64_t count(struct fixture *f, const char *sql)
 {
-	sqlite3 *db;
-	sqlite3_stmt *s;
-	int64_t n = -1;
-
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return n;
+	return testdb_int(f->path, sql);
 }
 
 static struct model *open_batched(struct fixture *f)

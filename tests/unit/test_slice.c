@@ -21,6 +21,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "testdb.h"
+
 #define MD5_A "0cc175b9c0f1b6a831c399e269772661"	/* "a" */
 #define MD5_B "92eb5ffee6ae2fec3ad71c777531578f"	/* "b" */
 #define MD5_C "4a8a08f09d37b73795649038408b5f33"	/* "c" */
@@ -60,10 +62,9 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/cmffs-test-slice-XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (testdb_dir(f->dir, sizeof(f->dir), f->path, sizeof(f->path),
+		       "slice") < 0)
 		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/mlmd", f->dir);
 	if (model_open(f->path, MODEL_CREATE, &f->m, &err) < 0 ||
 	    model_set_remote(f->m, "/srv/remote") < 0 ||
 	    model_pipeline_create(f->m, "p", &f->pipeline) < 0 ||
@@ -87,30 +88,18 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
+	int r;
 
 	model_close(f->m);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	r = testdb_remove(f->dir);
 	free(f);
-	return system(cmd) == 0 ? 0 : -1;
+	return r;
 }
 
 /* The first column of the first row of @sql, as text (owned; NULL: none). */
 static char *q(struct fixture *f, const char *sql)
 {
-	sqlite3 *db;
-	sqlite3_stmt *s;
-	char *v = NULL;
-
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = strdup(sqlite3_column_type(s, 0) == SQLITE_NULL
-				   ? "NULL"
-				   : (const char *)sqlite3_column_text(s, 0));
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return v;
+	return testdb_text(f->path, sql);
 }
 
 static void check_q(struct fixture *f, const char *sql, const char *want)

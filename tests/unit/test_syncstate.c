@@ -21,6 +21,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "testdb.h"
+
 #include "model.h"
 
 #define MD5_A "0cc175b9c0f1b6a831c399e269772661"	/* "a" */
@@ -54,10 +56,9 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/cmffs-test-syncstate-XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (testdb_dir(f->dir, sizeof(f->dir), f->path, sizeof(f->path),
+		       "syncstate") < 0)
 		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/mlmd", f->dir);
 	if (open_model(f, MODEL_CREATE) < 0 ||
 	    model_pipeline_create(f->m, "p", &f->pipeline) < 0 ||
 	    model_stage_create(f->m, f->pipeline, "p", "prep", &f->prep) < 0 ||
@@ -72,12 +73,12 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
+	int r;
 
 	model_close(f->m);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	r = testdb_remove(f->dir);
 	free(f);
-	return system(cmd) == 0 ? 0 : -1;
+	return r;
 }
 
 /* A crash: the connection goes without a word, and the store is opened
