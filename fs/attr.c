@@ -296,35 +296,23 @@ int node_stat(struct fs *fs, const struct node *n, struct stat *st)
 	return 0;
 }
 
-int op_getattr(const char *path, struct stat *st,
-	       struct fuse_file_info *fi)
+int handle_stat(struct fs *fs, const struct handle *h, struct stat *st)
 {
-	struct fs *fs = get_fs();
-	struct node n;
-	int r;
+	uint64_t size;
+	int64_t mtime;
 
-	if (!path) {
-		/* fstat of an open file whose name was removed */
-		struct handle *h = fi ? handle_of(fi) : NULL;
-		uint64_t size;
-		int64_t mtime;
-
-		if (!h || h->kind != H_OFILE)
-			return -ENOENT;
-		ofile_stat(h->of, &size, &mtime);
-		memset(st, 0, sizeof(*st));
-		st->st_mode = S_IFREG | 0644;
-		st->st_size = (off_t)size;
-		st->st_uid = fs->owner_uid;
-		st->st_gid = fs->owner_gid;
-		ns_to_ts(mtime, &st->st_mtim);
-		st->st_ctim = st->st_atim = st->st_mtim;
-		return 0;
-	}
-	r = fs_resolve(fs, path, &n);
-	if (r < 0)
-		return r;
-	return node_stat(fs, &n, st);
+	if (!h || h->kind != H_OFILE)
+		return -ENOENT;
+	ofile_stat(h->of, &size, &mtime);
+	memset(st, 0, sizeof(*st));
+	st->st_ino = h->ino;
+	st->st_mode = S_IFREG | 0644;
+	st->st_size = (off_t)size;
+	st->st_uid = fs->owner_uid;
+	st->st_gid = fs->owner_gid;
+	ns_to_ts(mtime, &st->st_mtim);
+	st->st_ctim = st->st_atim = st->st_mtim;
+	return 0;
 }
 
 /* Attributes of the fixed directories are remembered per directory. */
@@ -366,98 +354,68 @@ static bool has_dirattr(const struct node *n)
 	return dirattr_of(n, &owner, &id);
 }
 
-int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+int op_chmod(const struct node *n, mode_t mode)
 {
 	struct fs *fs = get_fs();
-	struct node n;
-	int r;
 
-	(void)fi;
-	if (!path)
-		return 0;	/* its name is gone: nothing to record */
-	r = fs_resolve(fs, path, &n);
-	if (r < 0)
-		return r;
-	if (n.kind == NODE_ENTRY)
-		return model_entry_setattr(fs->model, n.entry.id,
+	if (n->kind == NODE_ENTRY)
+		return model_entry_setattr(fs->model, n->entry.id,
 					   ENTRY_SET_MODE, mode, 0, 0, 0);
-	if (has_dirattr(&n))
-		return set_dirattr(fs, &n, (int)mode, (uid_t)-1, (gid_t)-1,
+	if (has_dirattr(n))
+		return set_dirattr(fs, n, (int)mode, (uid_t)-1, (gid_t)-1,
 				   NULL);
-	return fs_refuse(-EPERM, "chmod", path,
-			 "the mode of generated files is fixed");
+	return fs_refuse_node(fs, -EPERM, "chmod", n, NULL,
+			      "the mode of generated files is fixed");
 }
 
-int op_chown(const char *path, uid_t uid, gid_t gid,
-	     struct fuse_file_info *fi)
+int op_chown(const struct node *n, uid_t uid, gid_t gid)
 {
 	struct fs *fs = get_fs();
-	struct node n;
-	int r;
 
-	(void)fi;
-	if (!path)
-		return 0;	/* its name is gone: nothing to record */
-	r = fs_resolve(fs, path, &n);
-	if (r < 0)
-		return r;
-	if (n.kind == NODE_ENTRY) {
+	if (n->kind == NODE_ENTRY) {
 		if (uid == (uid_t)-1)
-			uid = n.entry.uid;
+			uid = n->entry.uid;
 		if (gid == (gid_t)-1)
-			gid = n.entry.gid;
-		return model_entry_setattr(fs->model, n.entry.id,
+			gid = n->entry.gid;
+		return model_entry_setattr(fs->model, n->entry.id,
 					   ENTRY_SET_OWNER, 0, uid, gid, 0);
 	}
-	if (has_dirattr(&n))
-		return set_dirattr(fs, &n, -1, uid, gid, NULL);
-	return fs_refuse(-EPERM, "chown", path,
-			 "the owner of generated files is fixed");
+	if (has_dirattr(n))
+		return set_dirattr(fs, n, -1, uid, gid, NULL);
+	return fs_refuse_node(fs, -EPERM, "chown", n, NULL,
+			      "the owner of generated files is fixed");
 }
 
-int op_utimens(const char *path, const struct timespec tv[2],
-	       struct fuse_file_info *fi)
+int op_utimens(const struct node *n, const struct timespec *mtime)
 {
 	struct fs *fs = get_fs();
-	struct timespec now, mt;
-	struct node n;
-	int r;
+	struct timespec mt;
 
-	(void)fi;
-	if (!path)
-		return 0;	/* its name is gone: nothing to record */
-	r = fs_resolve(fs, path, &n);
-	if (r < 0)
-		return r;
-	clock_gettime(CLOCK_REALTIME, &now);
-	if (!tv || tv[1].tv_nsec == UTIME_NOW)
-		mt = now;
-	else if (tv[1].tv_nsec == UTIME_OMIT)
-		return 0;
+	if (mtime)
+		mt = *mtime;
 	else
-		mt = tv[1];
-	if (n.kind == NODE_ENTRY) {
+		clock_gettime(CLOCK_REALTIME, &mt);
+	if (n->kind == NODE_ENTRY) {
 		int64_t ns = (int64_t)mt.tv_sec * 1000000000 + mt.tv_nsec;
-		struct ofile *of = ofile_find(fs, n.entry.id);
+		struct ofile *of = ofile_find(fs, n->entry.id);
 
 		if (of) {
 			ofile_set_mtime(of, ns);
 			ofile_release(fs, of);
 		}
-		return model_entry_setattr(fs->model, n.entry.id,
+		return model_entry_setattr(fs->model, n->entry.id,
 					   ENTRY_SET_MTIME, 0, 0, 0, ns);
 	}
-	if (has_dirattr(&n))
-		return set_dirattr(fs, &n, -1, (uid_t)-1, (gid_t)-1, &mt);
+	if (has_dirattr(n))
+		return set_dirattr(fs, n, -1, (uid_t)-1, (gid_t)-1, &mt);
 	/* generated files: times follow the metadata; accept silently */
 	return 0;
 }
 
-int op_statfs(const char *path, struct statvfs *st)
+int op_statfs(struct statvfs *st)
 {
 	struct fs *fs = get_fs();
 
-	(void)path;
 	if (statvfs(fs->workspace, st) < 0)
 		return -errno;
 	st->f_namemax = NAME_MAX_BYTES;

@@ -6,6 +6,7 @@
 #include "fs_i.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,31 +22,51 @@
 
 struct fill_ctx {
 	struct fs *fs;
-	void *buf;
-	fuse_fill_dir_t filler;
+	struct dir_snapshot *ds;
 	const struct node *dir;
-	bool plus;
 };
 
-static int fill(struct fill_ctx *c, const char *name, const struct stat *st)
+/*
+ * Add @name to the listing, node @n with attributes @st (NULL: unknown,
+ * and then @n too).
+ */
+static int fill(struct fill_ctx *c, const char *name, const struct node *n,
+		const struct stat *st)
 {
-	return c->filler(c->buf, name, st, 0,
-			 c->plus && st ? FUSE_FILL_DIR_PLUS : 0) ? 1 : 0;
+	struct dir_snapshot *ds = c->ds;
+	struct dir_item *it;
+
+	if (array_reserve(&ds->items, &ds->cap, ds->n + 1,
+			  sizeof(*ds->items)) < 0) {
+		ds->err = -ENOMEM;
+		return 1;
+	}
+	it = &ds->items[ds->n];
+	it->name = strdup(name);
+	if (!it->name) {
+		ds->err = -ENOMEM;
+		return 1;
+	}
+	it->node_id = st ? fs_node_id(c->fs, n) : 0;
+	if (st)
+		it->st = *st;
+	else
+		memset(&it->st, 0, sizeof(it->st));
+	ds->n++;
+	return 0;
 }
 
+/* Add child @name of the directory, resolved for its attributes. */
 static int fill_child(struct fill_ctx *c, const char *name)
 {
 	struct node n;
 	struct stat st;
 
 	n = *c->dir;
-	if (c->plus) {
-		/* resolving one step gives full attributes for readdirplus */
-		if (fs_resolve_child(c->fs, &n, name) == 0 &&
-		    node_stat(c->fs, &n, &st) == 0)
-			return fill(c, name, &st);
-	}
-	return fill(c, name, NULL);
+	if (fs_resolve_child(c->fs, &n, name) == 0 &&
+	    node_stat(c->fs, &n, &st) == 0)
+		return fill(c, name, &n, &st);
+	return fill(c, name, NULL, NULL);
 }
 
 /* fs_layout_each() callback: list a fixed child. */
@@ -71,8 +92,8 @@ static int entry_cb(void *ud, const struct entry *e)
 	n.entry = *e;
 	snprintf(n.name, sizeof(n.name), "%s", e->name);
 	if (node_stat(c->fs, &n, &st) < 0)
-		return fill(c, e->name, NULL);
-	return fill(c, e->name, &st);
+		return fill(c, e->name, NULL, NULL);
+	return fill(c, e->name, &n, &st);
 }
 
 static int metrics_cb(void *ud, const char *name, int64_t id)
@@ -173,31 +194,20 @@ void pending_remove(struct fs *fs, int64_t exec_id, const char *name)
 	pthread_mutex_unlock(&fs->ofiles_lock);
 }
 
-/*
- * Call @filler for every name in directory @path, with attributes when
- * @plus.  0 or -errno.
- */
-static int list_dir(const char *path, void *buf, fuse_fill_dir_t filler,
-		    enum fuse_readdir_flags flags)
+/* Add every name of directory @dir to @ds. */
+static int list_dir(struct fs *fs, const struct node *dir,
+		    struct dir_snapshot *ds)
 {
-	struct fs *fs = get_fs();
-	struct fill_ctx c = { .fs = fs, .buf = buf, .filler = filler };
+	struct fill_ctx c = { .fs = fs, .ds = ds, .dir = dir };
+	const struct node n = *dir;
 	enum model_owner owner;
 	int64_t id;
-	struct node n;
 	int r;
 
-	if (!path)
-		return -ENOENT;
-	r = fs_resolve(fs, path, &n);
-	if (r < 0)
-		return r;
 	if (!is_dir_node(&n))
 		return -ENOTDIR;
-	c.dir = &n;
-	c.plus = (flags & FUSE_READDIR_PLUS) != 0;
-	filler(buf, ".", NULL, 0, 0);
-	filler(buf, "..", NULL, 0, 0);
+	fill(&c, ".", NULL, NULL);
+	fill(&c, "..", NULL, NULL);
 	(void)fs_layout_each(n.kind, fill_fixed, &c);
 	switch (n.kind) {
 	case NODE_ART_BYHASH:
@@ -262,26 +272,7 @@ static int list_dir(const char *path, void *buf, fuse_fill_dir_t filler,
 	}
 }
 
-/*
- * A listing is taken when a directory is read from its start and served
- * from that snapshot with offsets.  Offsets are what make libfuse pass each
- * entry's attributes to the kernel in READDIRPLUS (without them it sends
- * names only and `ls -l` costs one LOOKUP per name), and the snapshot keeps
- * them stable while the directory changes.
- */
-struct dir_item {
-	char *name;
-	struct stat st;
-	bool has_st;
-};
-
-struct dir_snapshot {
-	struct dir_item *items;
-	size_t n, cap;
-	int err;	/* sticky -ENOMEM while collecting */
-};
-
-static void dir_snapshot_clear(struct dir_snapshot *ds)
+void dir_snapshot_clear(struct dir_snapshot *ds)
 {
 	size_t i;
 
@@ -293,86 +284,24 @@ static void dir_snapshot_clear(struct dir_snapshot *ds)
 	ds->err = 0;
 }
 
-static int collect_item(void *buf, const char *name, const struct stat *st,
-			off_t off, enum fuse_fill_dir_flags flags)
+int dir_snapshot_take(struct fs *fs, const struct node *n,
+		      struct dir_snapshot *ds)
 {
-	struct dir_snapshot *ds = buf;
-	struct dir_item *it;
-
-	(void)off;
-	if (array_reserve(&ds->items, &ds->cap, ds->n + 1,
-			  sizeof(*ds->items)) < 0) {
-		ds->err = -ENOMEM;
-		return 1;
-	}
-	it = &ds->items[ds->n];
-	it->name = strdup(name);
-	if (!it->name) {
-		ds->err = -ENOMEM;
-		return 1;
-	}
-	it->has_st = st && (flags & FUSE_FILL_DIR_PLUS);
-	if (it->has_st)
-		it->st = *st;
-	ds->n++;
-	return 0;
-}
-
-int op_opendir(const char *path, struct fuse_file_info *fi)
-{
-	struct dir_snapshot *ds;
-
-	(void)path;
-	ds = calloc(1, sizeof(*ds));
-	if (!ds)
-		return -ENOMEM;
-	fi->fh = (uint64_t)(uintptr_t)ds;
-	return 0;
-}
-
-int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
-	       off_t off, struct fuse_file_info *fi,
-	       enum fuse_readdir_flags flags)
-{
-	struct dir_snapshot *ds = (struct dir_snapshot *)(uintptr_t)fi->fh;
-	size_t i;
 	int r;
 
-	if (off == 0 || !ds->items) {
-		dir_snapshot_clear(ds);
-		r = list_dir(path, ds, collect_item, flags);
-		if (r == 0)
-			r = ds->err;
-		if (r < 0) {
-			dir_snapshot_clear(ds);
-			return r;
-		}
-	}
-	for (i = (size_t)off; i < ds->n; i++) {
-		const struct dir_item *it = &ds->items[i];
-		bool plus = it->has_st && (flags & FUSE_READDIR_PLUS);
-
-		if (filler(buf, it->name, plus ? &it->st : NULL, (off_t)i + 1,
-			   plus ? FUSE_FILL_DIR_PLUS : 0))
-			break;
-	}
-	return 0;
-}
-
-int op_releasedir(const char *path, struct fuse_file_info *fi)
-{
-	struct dir_snapshot *ds = (struct dir_snapshot *)(uintptr_t)fi->fh;
-
-	(void)path;
 	dir_snapshot_clear(ds);
-	free(ds);
-	return 0;
+	r = list_dir(fs, n, ds);
+	if (r == 0)
+		r = ds->err;
+	if (r < 0)
+		dir_snapshot_clear(ds);
+	return r;
 }
 
 static int origin_from_caller(struct exec_origin *o, struct provenance **ret)
 {
 	struct provenance *p = NULL;
-	int r = provenance_read((int)fuse_get_context()->pid, get_fs()->mountpoint, &p);
+	int r = provenance_read((int)fs_caller()->pid, get_fs()->mountpoint, &p);
 
 	memset(o, 0, sizeof(*o));
 	o->git_dirty = -1;
@@ -389,21 +318,17 @@ static int origin_from_caller(struct exec_origin *o, struct provenance **ret)
 	return 0;
 }
 
-int op_mkdir(const char *path, mode_t mode)
+int op_mkdir(const struct node *parent, const char *name, mode_t mode)
 {
 	struct fs *fs = get_fs();
-	struct fuse_context *ctx = fuse_get_context();
+	const struct caller *ctx = fs_caller();
 	struct provenance *prov = NULL;
 	struct exec_origin origin;
-	const char *name;
-	struct node p;
+	const struct node p = *parent;
 	struct entry e;
 	int64_t id;
 	int r;
 
-	r = fs_resolve_parent(fs, path, "mkdir", &p, &name);
-	if (r < 0)
-		return r;
 	/* a fixed name would hide what mkdir makes */
 	if (fs_layout_find(p.kind, name))
 		return -EEXIST;
@@ -423,9 +348,15 @@ int op_mkdir(const char *path, mode_t mode)
 					   &origin, &id);
 		if (r == 0 && prov &&
 		    pyenv_log(fs->cas, fs->model, id, prov->pid, fs->owner_uid,
-			      fs->owner_gid) < 0)
+			      fs->owner_gid) < 0) {
+			struct node made = p;
+			char path[PATH_MAX] = "?";
+
+			if (fs_resolve_child(fs, &made, name) == 0)
+				fs_node_path(fs, &made, path, sizeof(path));
 			log_user("mkdir %s: the Python environment of the caller could not be logged",
 				 path);
+		}
 		provenance_free(prov);
 		break;
 	case NODE_SIDE:
@@ -437,23 +368,24 @@ int op_mkdir(const char *path, mode_t mode)
 				      name, mode, ctx->uid, ctx->gid, &e);
 		break;
 	default:
-		return fs_refuse(-EPERM, "mkdir", path,
+		return fs_refuse_node(fs, -EPERM, "mkdir", &p, name,
 				 "directories can only be made under pipelines/, a pipeline, a stage, or an execution's inputs/ and outputs/");
 	}
 	if (r == -EEXIST)
 		return r;
 	if (r < 0)
-		return fs_refuse(r, "mkdir", path, "the store refused it");
+		return fs_refuse_node(fs, r, "mkdir", &p, name,
+				      "the store refused it");
 	return 0;
 }
 
-int op_rmdir(const char *path)
+int op_rmdir(const struct node *parent, const char *name)
 {
 	struct fs *fs = get_fs();
-	struct node n;
+	struct node n = *parent;
 	int r;
 
-	r = fs_resolve(fs, path, &n);
+	r = fs_resolve_child(fs, &n, name);
 	if (r < 0)
 		return r;
 	switch (n.kind) {
@@ -466,7 +398,7 @@ int op_rmdir(const char *path)
 	case NODE_EXEC:
 		r = model_execution_remove(fs->model, n.exec_id);
 		if (r == -ENOTEMPTY)
-			return fs_refuse(r, "rmdir", path,
+			return fs_refuse_node(fs, r, "rmdir", &n, NULL,
 					 "the execution has logged artifacts; logged history is append-only");
 		break;
 	case NODE_ENTRY:
@@ -474,11 +406,11 @@ int op_rmdir(const char *path)
 			return -ENOTDIR;
 		r = model_entry_remove(fs->model, n.entry.id);
 		if (r == -EPERM)
-			return fs_refuse(r, "rmdir", path,
+			return fs_refuse_node(fs, r, "rmdir", &n, NULL,
 					 "the directory was committed as an artifact; logged history is append-only");
 		break;
 	default:
-		return fs_refuse(-EPERM, "rmdir", path,
+		return fs_refuse_node(fs, -EPERM, "rmdir", &n, NULL,
 				 "this directory is part of the fixed layout");
 	}
 	return r;

@@ -26,7 +26,7 @@
 /* A close because the caller dies of a signal must not log what it wrote. */
 static bool caller_was_killed(void)
 {
-	return proc_killed_by_signal(fuse_get_context()->pid);
+	return proc_killed_by_signal(fs_caller()->pid);
 }
 
 /*
@@ -34,13 +34,13 @@ static bool caller_was_killed(void)
  * the working tree, the storage).  Fetches of different objects run in
  * parallel, one per object however many open it; a wrong hash is EIO.
  */
-static int fetch_object(struct fs *fs, const char *path, const char *md5)
+static int fetch_object(struct fs *fs, const struct node *n, const char *md5)
 {
 	char *err = NULL;
 	int r;
 
 	if (!fs->fetcher)
-		return fs_refuse(-EIO, "open", path,
+		return fs_refuse_node(fs, -EIO, "open", n, NULL,
 				 "its bytes are not local and cannot be fetched");
 	r = fetcher_get(fs->fetcher, md5, &err);
 	if (r < 0) {
@@ -49,7 +49,7 @@ static int fetch_object(struct fs *fs, const char *path, const char *md5)
 		snprintf(why, sizeof(why), "cannot fetch its bytes: %s",
 			 err ? err : strerrordesc_np(-r));
 		free(err);
-		return fs_refuse(-EIO, "open", path, why);
+		return fs_refuse_node(fs, -EIO, "open", n, NULL, why);
 	}
 	return 0;
 }
@@ -62,20 +62,20 @@ static int fetch_object(struct fs *fs, const char *path, const char *md5)
  * Sets *@fetched when a fetch happened.  0, or -errno with a line in
  * .cmf/log.
  */
-static int read_object(struct fs *fs, const char *path, const char *md5,
+static int read_object(struct fs *fs, const struct node *n, const char *md5,
 		       int *ret_fd, bool *fetched)
 {
 	int tries = 0, r;
 
 	while ((r = cas_read_object(fs->cas, md5, ret_fd)) == -ENOENT &&
 	       tries++ < 2) {
-		r = fetch_object(fs, path, md5);
+		r = fetch_object(fs, n, md5);
 		if (r < 0)
 			return r;
 		*fetched = true;
 	}
 	if (r < 0)
-		return fs_refuse(-EIO, "open", path,
+		return fs_refuse_node(fs, -EIO, "open", n, NULL,
 				 "the artifact's bytes cannot be read from the cache");
 	return 0;
 }
@@ -84,28 +84,18 @@ static int read_object(struct fs *fs, const char *path, const char *md5,
  * ofile_open() of @e, which reads its logged bytes unless @trunc: when the
  * cache lacks them they are fetched, as by read_object().
  */
-static int open_ofile(struct fs *fs, const char *path, const struct entry *e,
+static int open_ofile(struct fs *fs, const struct node *n, const struct entry *e,
 		      bool trunc, struct ofile **ret)
 {
 	int tries = 0, r;
 
 	while ((r = ofile_open(fs, e, trunc, ret)) == -ENOENT && e->md5[0] &&
 	       !trunc && tries++ < 2) {
-		r = fetch_object(fs, path, e->md5);
+		r = fetch_object(fs, n, e->md5);
 		if (r < 0)
 			return r;
 	}
 	return r;
-}
-
-/*
- * @path of the mount as the kernel names it in /proc (the mountpoint
- * prepended) into @buf; false if there is no mountpoint or it is too long.
- */
-static bool mounted_path(struct fs *fs, const char *path, char buf[PATH_MAX])
-{
-	return fs->mountpoint &&
-	       snprintf(buf, PATH_MAX, "%s%s", fs->mountpoint, path) < PATH_MAX;
 }
 
 /*
@@ -114,28 +104,28 @@ static bool mounted_path(struct fs *fs, const char *path, char buf[PATH_MAX])
  * the mapping still holds the description, and its last release logs.
  * Only asked for O_RDWR descriptors: nothing else can be mapped writable.
  */
-static bool caller_maps_shared(struct fs *fs, const char *path)
+static bool caller_maps_shared(struct fs *fs, const struct handle *h)
 {
 	char want[PATH_MAX];
 
-	return mounted_path(fs, path, want) &&
-	       proc_maps_shared_writable(fuse_get_context()->pid, want);
+	return handle_path(fs, h, true, want, sizeof(want)) == 0 &&
+	       proc_maps_shared_writable(fs_caller()->pid, want);
 }
 
 /*
  * Does the calling process have @path open on more than the descriptor it
  * is closing?  Read from /proc/PID/fd; only asked for closes without writes.
  */
-static bool caller_holds_other_fd(struct fs *fs, const char *path)
+static bool caller_holds_other_fd(struct fs *fs, const struct handle *h)
 {
 	char dir[64], link[PATH_MAX], want[PATH_MAX];
 	struct dirent *de;
 	int n = 0;
 	DIR *d;
 
-	if (!mounted_path(fs, path, want))
+	if (handle_path(fs, h, true, want, sizeof(want)) < 0)
 		return false;
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)fuse_get_context()->pid);
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)fs_caller()->pid);
 	d = opendir(dir);
 	if (!d)
 		return false;
@@ -158,7 +148,7 @@ static bool caller_holds_other_fd(struct fs *fs, const char *path)
 	return n > 0;
 }
 
-static int open_entry(struct fs *fs, const char *path, struct node *n,
+static int open_entry(struct fs *fs, struct node *n,
 		      struct fuse_file_info *fi)
 {
 	int acc = fi->flags & O_ACCMODE;
@@ -175,10 +165,10 @@ static int open_entry(struct fs *fs, const char *path, struct node *n,
 	 */
 	of = ofile_find(fs, n->entry.id);
 	if (acc == O_RDONLY && !of) {
-		h = handle_new(H_OBJECT, path);
+		h = handle_new(H_OBJECT, n);
 		if (!h)
 			return -ENOMEM;
-		r = read_object(fs, path, n->entry.md5, &h->fd, &fetched);
+		r = read_object(fs, n, n->entry.md5, &h->fd, &fetched);
 		if (r < 0) {
 			handle_free(h);
 			return r;
@@ -197,22 +187,22 @@ static int open_entry(struct fs *fs, const char *path, struct node *n,
 		}
 	}
 	if (!of) {
-		r = open_ofile(fs, path, &n->entry, (fi->flags & O_TRUNC) != 0,
+		r = open_ofile(fs, n, &n->entry, (fi->flags & O_TRUNC) != 0,
 			       &of);
 		if (r == -EIO)
 			return r;	/* the fetch said why */
 		if (r < 0)
-			return fs_refuse(r, "open", path,
+			return fs_refuse_node(fs, r, "open", n, NULL,
 					 "cannot prepare the file for writing");
 	}
-	h = handle_new(H_OFILE, path);
+	h = handle_new(H_OFILE, n);
 	if (!h) {
 		ofile_release(fs, of);
 		return -ENOMEM;
 	}
 	h->of = of;
 	h->writer = acc != O_RDONLY;
-	h->opener = fuse_get_context()->pid;
+	h->opener = fs_caller()->pid;
 	h->rdwr = acc == O_RDWR;
 	/*
 	 * A write-only descriptor cannot be mmapped, so it may bypass the
@@ -226,11 +216,11 @@ done:
 	return 0;
 }
 
-static int open_prop(struct fs *fs, const char *path, struct node *n,
+static int open_prop(struct fs *fs, struct node *n,
 		     struct fuse_file_info *fi)
 {
 	int acc = fi->flags & O_ACCMODE;
-	struct handle *h = handle_new(H_PROP, path);
+	struct handle *h = handle_new(H_PROP, n);
 	int r;
 
 	if (!h)
@@ -254,10 +244,10 @@ static int open_prop(struct fs *fs, const char *path, struct node *n,
 }
 
 /* state and metrics/NAME.json: read as text, written whole, applied at close */
-static int open_control(struct fs *fs, const char *path, struct node *n,
+static int open_control(struct fs *fs, struct node *n,
 			struct fuse_file_info *fi)
 {
-	struct handle *h = handle_new(H_CONTROL, path);
+	struct handle *h = handle_new(H_CONTROL, n);
 	int r;
 
 	if (!h)
@@ -288,7 +278,7 @@ static int open_control(struct fs *fs, const char *path, struct node *n,
 }
 
 /* An artifact in artifacts/: its bytes (fetched if needed) or its record. */
-static int open_view(struct fs *fs, const char *path, struct node *n,
+static int open_view(struct fs *fs, struct node *n,
 		     struct fuse_file_info *fi)
 {
 	struct handle *h;
@@ -297,7 +287,7 @@ static int open_view(struct fs *fs, const char *path, struct node *n,
 	int r;
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY)
-		return fs_refuse(-EACCES, "open", path,
+		return fs_refuse_node(fs, -EACCES, "open", n, NULL,
 				 "artifacts/ is a read-only view; write in an execution");
 	r = artifacts_info(fs->model, n->artifact_id, uri, sizeof(uri), &size,
 			   &created);
@@ -307,10 +297,10 @@ static int open_view(struct fs *fs, const char *path, struct node *n,
 	    manifest_is_oid(uri)) {
 		bool fetched = false;
 
-		h = handle_new(H_OBJECT, path);
+		h = handle_new(H_OBJECT, n);
 		if (!h)
 			return -ENOMEM;
-		r = read_object(fs, path, uri, &h->fd, &fetched);
+		r = read_object(fs, n, uri, &h->fd, &fetched);
 		if (r < 0) {
 			handle_free(h);
 			return r;
@@ -319,7 +309,7 @@ static int open_view(struct fs *fs, const char *path, struct node *n,
 		fi->direct_io = fetched;
 		fi->keep_cache = !fetched;
 	} else {
-		h = handle_new(H_TEXT, path);
+		h = handle_new(H_TEXT, n);
 		if (!h)
 			return -ENOMEM;
 		r = artifacts_record_json(fs->model, n->artifact_id, &h->buf,
@@ -335,7 +325,7 @@ static int open_view(struct fs *fs, const char *path, struct node *n,
 }
 
 /* dataslices/NAME/.commit: log the slice as one Dataslice artifact. */
-static int commit_slice(struct fs *fs, const char *path, const struct node *n)
+static int commit_slice(struct fs *fs, const struct node *n)
 {
 	struct cas_tmp tmp = { .fd = -1 };
 	char md5[MD5_HEX_LEN + 1];
@@ -345,10 +335,10 @@ static int commit_slice(struct fs *fs, const char *path, const struct node *n)
 
 	r = model_dataslice_manifest(fs->model, n->entry.id, &csv, &len);
 	if (r == -EBUSY)
-		return fs_refuse(r, "commit", path,
+		return fs_refuse_node(fs, r, "commit", n, NULL,
 				 "files of this slice are still being written; close them first");
 	if (r < 0)
-		return fs_refuse(r, "commit", path, "cannot list the slice");
+		return fs_refuse_node(fs, r, "commit", n, NULL, "cannot list the slice");
 	r = hash_buf(csv, len, md5);
 	if (r == 0)
 		r = cas_tmp_create(fs->cas, &tmp);
@@ -363,7 +353,7 @@ static int commit_slice(struct fs *fs, const char *path, const struct node *n)
 	cas_tmp_discard(fs->cas, &tmp);
 	free(csv);
 	if (r < 0)
-		return fs_refuse(r, "commit", path, "cannot log the dataslice");
+		return fs_refuse_node(fs, r, "commit", n, NULL, "cannot log the dataslice");
 	syncer_kick(fs->syncer);
 	return 0;
 }
@@ -372,7 +362,7 @@ static int commit_slice(struct fs *fs, const char *path, const struct node *n)
  * DIR/.commit opened for writing: log DIR as one artifact, its bytes the
  * DVC 3 manifest of the files below it (they are logged one by one too).
  */
-static int commit_dir(struct fs *fs, const char *path, const struct node *n)
+static int commit_dir(struct fs *fs, const struct node *n)
 {
 	struct manifest_entry *entries = NULL;
 	struct cas_tmp tmp = { .fd = -1 };
@@ -382,13 +372,13 @@ static int commit_dir(struct fs *fs, const char *path, const struct node *n)
 	int r;
 
 	if (n->side == SIDE_DATASLICE)
-		return commit_slice(fs, path, n);
+		return commit_slice(fs, n);
 	r = model_entry_tree(fs->model, n->entry.id, &entries, &nent);
 	if (r == -EBUSY)
-		return fs_refuse(r, "commit", path,
+		return fs_refuse_node(fs, r, "commit", n, NULL,
 				 "files in this directory are still being written; close them first");
 	if (r < 0)
-		return fs_refuse(r, "commit", path, "cannot list the directory");
+		return fs_refuse_node(fs, r, "commit", n, NULL, "cannot list the directory");
 	r = manifest_build(entries, nent, &bytes, &len, oid);
 	if (r == 0)
 		r = cas_tmp_create(fs->cas, &tmp);
@@ -404,37 +394,34 @@ static int commit_dir(struct fs *fs, const char *path, const struct node *n)
 	manifest_free(entries, nent);
 	free(bytes);
 	if (r < 0)
-		return fs_refuse(r, "commit", path,
+		return fs_refuse_node(fs, r, "commit", n, NULL,
 				 "cannot log the directory as one artifact");
 	syncer_kick(fs->syncer);
 	return 0;
 }
 
-int op_open(const char *path, struct fuse_file_info *fi)
+int op_open(const struct node *node, struct fuse_file_info *fi)
 {
 	struct fs *fs = get_fs();
+	struct node n = *node;
 	struct handle *h;
-	struct node n;
 	int r;
 
-	r = fs_resolve(fs, path, &n);
-	if (r < 0)
-		return r;
 	if (n.kind == NODE_ENTRY)
-		return open_entry(fs, path, &n, fi);
+		return open_entry(fs, &n, fi);
 	if (n.kind == NODE_CTX_PROP || n.kind == NODE_EXEC_PROP)
-		return open_prop(fs, path, &n, fi);
+		return open_prop(fs, &n, fi);
 	if (n.kind == NODE_EXEC_STATE || n.kind == NODE_METRICS_FILE)
-		return open_control(fs, path, &n, fi);
+		return open_control(fs, &n, fi);
 	if (n.kind == NODE_ART_FILE)
-		return open_view(fs, path, &n, fi);
+		return open_view(fs, &n, fi);
 	if (n.kind == NODE_COMMIT) {
 		if ((fi->flags & O_ACCMODE) != O_RDONLY) {
-			r = commit_dir(fs, path, &n);
+			r = commit_dir(fs, &n);
 			if (r < 0)
 				return r;
 		}
-		h = handle_new(H_TEXT, path);
+		h = handle_new(H_TEXT, &n);
 		if (!h)
 			return -ENOMEM;
 		fi->direct_io = 1;
@@ -444,8 +431,8 @@ int op_open(const char *path, struct fuse_file_info *fi)
 	if (is_dir_node(&n))
 		return -EISDIR;
 	if ((fi->flags & O_ACCMODE) != O_RDONLY)
-		return fs_refuse(-EACCES, "open", path, "this file is read-only");
-	h = handle_new(H_TEXT, path);
+		return fs_refuse_node(fs, -EACCES, "open", &n, NULL, "this file is read-only");
+	h = handle_new(H_TEXT, &n);
 	if (!h)
 		return -ENOMEM;
 	r = node_text(fs, &n, &h->buf, &h->len);
@@ -458,20 +445,18 @@ int op_open(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
-int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+int op_create(const struct node *parent, const char *name, mode_t mode,
+	      struct fuse_file_info *fi, struct node *ret)
 {
 	struct fs *fs = get_fs();
-	struct fuse_context *ctx = fuse_get_context();
+	const struct caller *ctx = fs_caller();
 	struct value empty = { .kind = VALUE_STRING, .s = "" };
+	const struct node p = *parent;
 	enum model_owner owner;
-	const char *name;
-	struct node p, n;
+	struct node n;
 	int64_t id;
 	int r;
 
-	r = fs_resolve_parent(fs, path, "create", &p, &name);
-	if (r < 0)
-		return r;
 	if (p.kind == NODE_METRICS && strlen(name) > 4 &&
 	    !strcmp(name + strlen(name) - 4, ".csv")) {
 		struct entry e;
@@ -479,14 +464,14 @@ int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 		r = model_entry_create(fs->model, p.exec_id, SIDE_STEP_METRICS,
 				       0, name, mode, ctx->uid, ctx->gid, &e);
 		if (r < 0 && r != -EEXIST)
-			return fs_refuse(r, "create", path,
+			return fs_refuse_node(fs, r, "create", &p, name,
 					 "cannot add the step metrics file");
 	} else if (p.kind == NODE_METRICS) {
 		size_t len = strlen(name);
 		char base[256];
 
 		if (len <= 5 || strcmp(name + len - 5, ".json"))
-			return fs_refuse(-EINVAL, "create", path,
+			return fs_refuse_node(fs, -EINVAL, "create", &p, name,
 					 "metrics are metrics/NAME.json (one JSON object: execution metrics) or metrics/NAME.csv (a header, then one row per step)");
 		snprintf(base, sizeof(base), "%.*s", (int)(len - 5), name);
 		if (!fs_metrics_pending(fs, p.exec_id, base)) {
@@ -499,10 +484,10 @@ int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 		/* exists (empty) from now on, so that stat works until close */
 		r = model_prop_set(fs->model, owner, id, name, &empty);
 		if (r < 0)
-			return fs_refuse(r, "create", path,
+			return fs_refuse_node(fs, r, "create", &p, name,
 					 "cannot add the property");
 	} else if (p.kind == NODE_SIDE && p.side == SIDE_DATASLICE) {
-		return fs_refuse(-EPERM, "create", path,
+		return fs_refuse_node(fs, -EPERM, "create", &p, name,
 				 "a dataslice is a directory: mkdir dataslices/NAME, then link files into it");
 	} else if (p.kind == NODE_SIDE ||
 		   (p.kind == NODE_ENTRY && p.entry.is_dir)) {
@@ -512,30 +497,30 @@ int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 				       p.kind == NODE_SIDE ? 0 : p.entry.id,
 				       name, mode, ctx->uid, ctx->gid, &e);
 		if (r < 0 && r != -EEXIST)
-			return fs_refuse(r, "create", path,
+			return fs_refuse_node(fs, r, "create", &p, name,
 					 "cannot add the file");
 	} else {
-		return fs_refuse(-EPERM, "create", path,
+		return fs_refuse_node(fs, -EPERM, "create", &p, name,
 				 "files can only be made in an execution's inputs/, outputs/ or properties/, or a .properties/ folder");
 	}
-	r = fs_resolve(fs, path, &n);
+	n = p;
+	r = fs_resolve_child(fs, &n, name);
 	if (r < 0)
 		return r;
+	*ret = n;
 	fi->flags |= O_TRUNC;
 	if (n.kind == NODE_ENTRY)
-		return open_entry(fs, path, &n, fi);
+		return open_entry(fs, &n, fi);
 	if (n.kind == NODE_METRICS_FILE)
-		return open_control(fs, path, &n, fi);
-	return open_prop(fs, path, &n, fi);
+		return open_control(fs, &n, fi);
+	return open_prop(fs, &n, fi);
 }
 
-int op_read(const char *path, char *buf, size_t size, off_t off,
-	    struct fuse_file_info *fi)
+int op_read(char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct handle *h = handle_of(fi);
 	ssize_t n;
 
-	(void)path;
 	switch (h->kind) {
 	case H_OBJECT:
 		n = pread(h->fd, buf, size, off);
@@ -575,21 +560,20 @@ static int prop_buffer(struct handle *h, size_t len)
 	return 0;
 }
 
-int op_write(const char *path, const char *buf, size_t size, off_t off,
+int op_write(const char *buf, size_t size, off_t off,
 	     struct fuse_file_info *fi)
 {
 	struct fs *fs = get_fs();
 	struct handle *h = handle_of(fi);
 	int r;
 
-	(void)path;
 	if (h->kind == H_OFILE)
 		return ofile_write(fs, h->of, buf, size, off);
 	if (h->kind != H_PROP && h->kind != H_CONTROL)
 		return -EBADF;
 	r = prop_buffer(h, (size_t)off + size);
 	if (r < 0)
-		return fs_refuse(r, "write", h->path,
+		return handle_refuse(fs, h, r, "write",
 				 "a property value is limited to 1 MiB");
 	if ((size_t)off > h->len)
 		memset(h->buf + h->len, ' ', (size_t)off - h->len);
@@ -619,16 +603,16 @@ static int prop_store(struct fs *fs, struct handle *h)
 			return -ENOMEM;
 	}
 	if (memchr(h->buf, '\0', len))
-		return fs_refuse(-EINVAL, "write", h->path,
+		return handle_refuse(fs, h, -EINVAL, "write",
 				 "a property value cannot contain NUL bytes");
 	text = value_trim(h->buf, &len);
 	if (!utf8_valid(text, len))
-		return fs_refuse(-EINVAL, "write", h->path,
+		return handle_refuse(fs, h, -EINVAL, "write",
 				 "a property value must be UTF-8 text");
 	value_parse(text, &v);
 	r = model_prop_set(fs->model, h->owner, h->owner_id, h->name, &v);
 	if (r < 0)
-		return fs_refuse(r, "write", h->path,
+		return handle_refuse(fs, h, r, "write",
 				 "cannot store the property");
 	/* restore the raw buffer length bookkeeping for later writes */
 	h->written = false;
@@ -648,10 +632,10 @@ static int control_apply(struct fs *fs, struct handle *h)
 	 * descriptor of the file (a shell's dup2 before it writes).
 	 */
 	if (h->node == NODE_METRICS_FILE && h->emptied &&
-	    (h->written ? !h->len : !caller_holds_other_fd(fs, h->path))) {
+	    (h->written ? !h->len : !caller_holds_other_fd(fs, h))) {
 		h->written = false;
 		h->emptied = false;
-		return fs_refuse(-EINVAL, "write", h->path,
+		return handle_refuse(fs, h, -EINVAL, "write",
 				 "metrics/NAME.json takes one JSON object; the file is empty");
 	}
 	if (!h->written)
@@ -673,7 +657,7 @@ static int control_apply(struct fs *fs, struct handle *h)
 		r = model_metrics_log_json(fs->model, h->exec_id, base, h->buf,
 					   len, &err);
 		if (r < 0) {
-			r = fs_refuse(r, "write", h->path,
+			r = handle_refuse(fs, h, r, "write",
 				      err ? err : "cannot log the metrics");
 			free(err);
 			return r;
@@ -690,24 +674,24 @@ static int control_apply(struct fs *fs, struct handle *h)
 		int state;
 
 		if (exec_state_parse(text, &state) < 0)
-			return fs_refuse(-EINVAL, "write", h->path,
+			return handle_refuse(fs, h, -EINVAL, "write",
 					 "state takes RUNNING, COMPLETE, FAILED or CANCELED");
 		/* completing records the caller's commit, as finalize() does */
 		if (state != EXEC_RUNNING &&
-		    provenance_read((int)fuse_get_context()->pid, fs->mountpoint, &prov) == 0)
+		    provenance_read((int)fs_caller()->pid, fs->mountpoint, &prov) == 0)
 			end_commit = prov->git_commit;
 		r = model_execution_set_state(fs->model, h->exec_id, state,
 					      end_commit);
 		provenance_free(prov);
 		if (r < 0)
-			return fs_refuse(r, "write", h->path,
+			return handle_refuse(fs, h, r, "write",
 					 "cannot record the state");
 		syncer_kick(fs->syncer);
 	}
 	return 0;
 }
 
-int op_flush(const char *path, struct fuse_file_info *fi)
+int op_flush(struct fuse_file_info *fi)
 {
 	struct fs *fs = get_fs();
 	struct handle *h = handle_of(fi);
@@ -715,7 +699,6 @@ int op_flush(const char *path, struct fuse_file_info *fi)
 	bool shared;
 	int r;
 
-	(void)path;
 	if (h->kind == H_PROP)
 		return prop_store(fs, h);
 	if (h->kind == H_CONTROL)
@@ -728,18 +711,18 @@ int op_flush(const char *path, struct fuse_file_info *fi)
 	 * forked workers) is not the end of the write: the last close of
 	 * the shared description (release) logs the final bytes.
 	 */
-	shared = !proc_same_process(fuse_get_context()->pid, h->opener) ||
-		 (h->rdwr && caller_maps_shared(fs, h->path));
+	shared = !proc_same_process(fs_caller()->pid, h->opener) ||
+		 (h->rdwr && caller_maps_shared(fs, h));
 	r = ofile_flush(fs, h->of, caller_was_killed(), shared,
 			!ofile_written(h->of) &&
-				caller_holds_other_fd(fs, h->path),
+				caller_holds_other_fd(fs, h),
 			&err);
 	if (r == 0)
 		syncer_kick(fs->syncer);
 	if (r == -EINTR)
 		return 0;	/* the caller is gone; release discards */
 	if (r < 0) {
-		r = fs_refuse(r, "close", h->path,
+		r = handle_refuse(fs, h, r, "close",
 			      err ? err : "the file was not logged: its content is incomplete or the store failed");
 		free(err);
 		return r;
@@ -747,12 +730,11 @@ int op_flush(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
-int op_release(const char *path, struct fuse_file_info *fi)
+int op_release(struct fuse_file_info *fi)
 {
 	struct fs *fs = get_fs();
 	struct handle *h = handle_of(fi);
 
-	(void)path;
 	if (h->kind == H_OFILE)
 		ofile_release(fs, h->of);
 	if (h->kind == H_CONTROL && h->node == NODE_METRICS_FILE) {
@@ -766,25 +748,13 @@ int op_release(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
-/*
- * fsync and fsyncdir commit the open batch of logged changes to WS/mlmd
- * (doc/design.md §6): whatever was logged before is then what any other
- * process reading the store sees, not only this mount.
- */
-int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+int op_fsync(void)
 {
-	(void)path;
-	(void)datasync;
-	(void)fi;
 	return model_flush(get_fs()->model);
 }
 
-int op_fsyncdir(const char *path, int datasync, struct fuse_file_info *fi)
-{
-	return op_fsync(path, datasync, fi);
-}
-
-int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+int op_truncate(const struct node *node, off_t size,
+		struct fuse_file_info *fi)
 {
 	struct fs *fs = get_fs();
 	struct handle *h = fi ? handle_of(fi) : NULL;
@@ -805,18 +775,16 @@ int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 		h->written = true;
 		return 0;
 	}
-	if (!path)
+	if (!node)
 		return -ENOENT;
-	r = fs_resolve(fs, path, &n);
-	if (r < 0)
-		return r;
+	n = *node;
 	if (n.kind == NODE_CTX_PROP || n.kind == NODE_EXEC_PROP) {
 		struct value empty = { .kind = VALUE_STRING, .s = "" };
 		enum model_owner owner;
 		int64_t id;
 
 		if (size != 0)
-			return fs_refuse(-EINVAL, "truncate", path,
+			return fs_refuse_node(fs, -EINVAL, "truncate", &n, NULL,
 					 "a property can only be truncated to empty");
 		prop_owner(&n, &owner, &id);
 		return model_prop_set(fs->model, owner, id, n.name, &empty);
@@ -827,7 +795,7 @@ int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 		return -EISDIR;
 	/* a truncate by path is a write: a new version when it changes;
 	 * the logged bytes are read (fetched if need be) unless none stay */
-	r = open_ofile(fs, path, &n.entry, size == 0, &of);
+	r = open_ofile(fs, &n, &n.entry, size == 0, &of);
 	if (r < 0)
 		return r;
 	r = ofile_truncate(fs, of, size);

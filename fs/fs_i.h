@@ -13,10 +13,12 @@
 
 #define FUSE_USE_VERSION FUSE_MAKE_VERSION(3, 14)
 
-#include <fuse.h>
+#include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 
 #include "cas.h"
@@ -119,9 +121,10 @@ struct node {
 	int64_t ctx_id;		/* owner of .properties: pipeline or stage */
 	int side;		/* NODE_SIDE, NODE_ENTRY */
 	struct entry entry;	/* NODE_ENTRY */
-	int64_t prop_id;	/* NODE_*_PROP: stable number of the property */
+	int64_t prop_id;	/* NODE_*_PROP: its row now (not its number) */
 	char pipeline[256];
 	char stage[256];
+	char exec[256];		/* from NODE_EXEC down */
 	char name[256];		/* last component */
 	/* artifact views */
 	char art_type[128];	/* NODE_ART_NAMES: type filter, "" = all */
@@ -150,6 +153,10 @@ struct layout_child {
 	int side;		/* NODE_SIDE: which (enum entry_side) */
 };
 
+/* The fixed child of kind @kind (NODE_SIDE: and @side) of @parent, or NULL. */
+const struct layout_child *fs_layout_child_of(enum node_kind parent,
+					      enum node_kind kind, int side);
+
 /* The fixed child @name of a node of kind @parent, or NULL. */
 const struct layout_child *fs_layout_find(enum node_kind parent,
 					  const char *name);
@@ -176,22 +183,42 @@ unsigned fs_layout_nlink(enum node_kind kind);
 /* Step from directory node @n (updated in place) into its child @name. */
 int fs_resolve_child(struct fs *fs, struct node *n, const char *name);
 
-/*
- * Split @path into its parent (resolved) and last component.  Fails with
- * -EINVAL and a journal line if the last component cannot be stored.
- */
-int fs_resolve_parent(struct fs *fs, const char *path, const char *op,
-		      struct node *ret_parent, const char **ret_name);
-
 /* Is metrics file @name of @exec_id created and not yet written? */
 bool fs_metrics_pending(struct fs *fs, int64_t exec_id, const char *name);
 
 
-/* Stable inode number of a node. */
+/* --- node ids (nodeid.c) ---------------------------------------------- */
+
+/*
+ * The inode number of node @n (st_ino).  0 only if a node with no id of
+ * its own cannot be numbered (out of memory).
+ */
 uint64_t fs_ino(struct fs *fs, const struct node *n);
+
+/*
+ * The node id the kernel names @n by: its inode number, but for each name
+ * of a hard-linked file its own.  0 as fs_ino().
+ */
+uint64_t fs_node_id(struct fs *fs, const struct node *n);
+
+/*
+ * The node of node id @ino, as fs_resolve() of its path would give it.
+ * -ENOENT if what it named is gone; -ESTALE if no node has that number.
+ */
+int fs_node_of_ino(struct fs *fs, uint64_t ino, struct node *n);
+
+/* The path of @n in the mount, into @buf of @size; 0 or -errno. */
+int fs_node_path(struct fs *fs, const struct node *n, char *buf, size_t size);
 
 /* Write a refusal to the journal and return @r (negative errno). */
 int fs_refuse(int r, const char *op, const char *path, const char *why);
+
+/*
+ * fs_refuse() naming node @n, or its child @name when @name is not NULL
+ * (calls that make a name: create, mkdir, link, rename's target).
+ */
+int fs_refuse_node(struct fs *fs, int r, const char *op,
+		   const struct node *n, const char *name, const char *why);
 
 /* --- open files being written (ofile.c) -------------------------------- */
 
@@ -258,32 +285,52 @@ struct handle {
 	enum model_owner owner;	/* H_PROP */
 	int64_t owner_id;
 	char name[256];
-	char path[512];		/* for journal lines */
+	uint64_t ino;		/* node id of what was opened (for its path) */
 };
 
 /*
- * What the operation files share.  Each op_* is the fuse_operations
- * member of its name; the file that holds it is named in the comment
- * above its group.
+ * What the operation files share.  Each op_* serves the FUSE request of
+ * its name; ops.c decodes the kernel's node ids into nodes (nodeid.c),
+ * calls them and replies.  The file that holds each is named in the
+ * comment above its group.
  */
+
+/* The process a request comes from (set by ops.c for each request). */
+struct caller {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+};
+
 /* handle.c */
 struct fs *get_fs(void);
+const struct caller *fs_caller(void);
+void fs_call_begin(struct fs *fs, const struct caller *c);
 struct handle *handle_of(struct fuse_file_info *fi);
 void handle_free(struct handle *h);
-struct handle *handle_new(enum handle_kind kind, const char *path);
+struct handle *handle_new(enum handle_kind kind, const struct node *n);
+/*
+ * The path the file of @h has now (for journal lines and /proc), into
+ * @buf of @size; with the mountpoint in front if @mounted.  0 or -errno
+ * (-ENOENT once its name is gone).
+ */
+int handle_path(struct fs *fs, const struct handle *h, bool mounted,
+		char *buf, size_t size);
+/* fs_refuse() naming the file of @h. */
+int handle_refuse(struct fs *fs, const struct handle *h, int r,
+		  const char *op, const char *why);
 void ns_to_ts(int64_t ns, struct timespec *ts);
 
 /* attr.c */
 bool is_dir_node(const struct node *n);
 int node_stat(struct fs *fs, const struct node *n, struct stat *st);
-int op_getattr(const char *path, struct stat *st,
-	       struct fuse_file_info *fi);
-int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi);
-int op_chown(const char *path, uid_t uid, gid_t gid,
-	     struct fuse_file_info *fi);
-int op_utimens(const char *path, const struct timespec tv[2],
-	       struct fuse_file_info *fi);
-int op_statfs(const char *path, struct statvfs *st);
+/* fstat of an open file whose name is gone (H_OFILE only, else -ENOENT) */
+int handle_stat(struct fs *fs, const struct handle *h, struct stat *st);
+int op_chmod(const struct node *n, mode_t mode);
+int op_chown(const struct node *n, uid_t uid, gid_t gid);
+/* @mtime NULL: now */
+int op_utimens(const struct node *n, const struct timespec *mtime);
+int op_statfs(struct statvfs *st);
 
 /* text.c */
 int prop_owner(const struct node *n, enum model_owner *owner,
@@ -298,40 +345,57 @@ int plot_text(struct fs *fs, const struct node *n, char **ret,
 /* dir.c */
 int pending_add(struct fs *fs, int64_t exec_id, const char *name);
 void pending_remove(struct fs *fs, int64_t exec_id, const char *name);
-int op_opendir(const char *path, struct fuse_file_info *fi);
-int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
-	       off_t off, struct fuse_file_info *fi,
-	       enum fuse_readdir_flags flags);
-int op_releasedir(const char *path, struct fuse_file_info *fi);
-int op_mkdir(const char *path, mode_t mode);
-int op_rmdir(const char *path);
+/*
+ * A directory's listing, taken when it is read from its start and served
+ * from that snapshot with offsets (stable while the directory changes).
+ */
+struct dir_item {
+	char *name;
+	uint64_t node_id;	/* 0: attributes unknown */
+	struct stat st;
+};
+struct dir_snapshot {
+	struct dir_item *items;
+	size_t n, cap;
+	int err;	/* sticky -ENOMEM while collecting */
+};
+/* Take the listing of directory @n into @ds (emptied first). */
+int dir_snapshot_take(struct fs *fs, const struct node *n,
+		      struct dir_snapshot *ds);
+void dir_snapshot_clear(struct dir_snapshot *ds);
+int op_mkdir(const struct node *parent, const char *name, mode_t mode);
+int op_rmdir(const struct node *parent, const char *name);
 
 /* file.c */
-int op_open(const char *path, struct fuse_file_info *fi);
-int op_create(const char *path, mode_t mode, struct fuse_file_info *fi);
-int op_read(const char *path, char *buf, size_t size, off_t off,
-	    struct fuse_file_info *fi);
-int op_write(const char *path, const char *buf, size_t size, off_t off,
+int op_open(const struct node *n, struct fuse_file_info *fi);
+/* Makes @name in @parent and opens it; *@ret is what was made. */
+int op_create(const struct node *parent, const char *name, mode_t mode,
+	      struct fuse_file_info *fi, struct node *ret);
+int op_read(char *buf, size_t size, off_t off, struct fuse_file_info *fi);
+int op_write(const char *buf, size_t size, off_t off,
 	     struct fuse_file_info *fi);
-int op_flush(const char *path, struct fuse_file_info *fi);
-int op_release(const char *path, struct fuse_file_info *fi);
-int op_fsync(const char *path, int datasync, struct fuse_file_info *fi);
-int op_fsyncdir(const char *path, int datasync, struct fuse_file_info *fi);
-int op_truncate(const char *path, off_t size, struct fuse_file_info *fi);
+int op_flush(struct fuse_file_info *fi);
+int op_release(struct fuse_file_info *fi);
+int op_fsync(void);
+/* @n may be NULL when @fi is an open handle (ftruncate) */
+int op_truncate(const struct node *n, off_t size, struct fuse_file_info *fi);
 
 /* namespace.c */
-int op_unlink(const char *path);
-int op_rename(const char *from, const char *to, unsigned int flags);
-int op_link(const char *from, const char *to);
-int op_symlink(const char *target, const char *path);
-int op_mknod(const char *path, mode_t mode, dev_t dev);
+int op_unlink(const struct node *parent, const char *name);
+int op_rename(const struct node *parent, const char *name,
+	      const struct node *newparent, const char *newname,
+	      unsigned int flags);
+int op_link(const struct node *src, const struct node *newparent,
+	    const char *newname);
+int op_symlink(const struct node *parent, const char *name);
+int op_mknod(const struct node *parent, const char *name);
 
-/* xattr.c */
-int op_getxattr(const char *path, const char *name, char *value,
+/* xattr.c: the length of the value or list (@size 0: only that), -errno */
+int op_getxattr(const struct node *n, const char *name, char *value,
 		size_t size);
-int op_listxattr(const char *path, char *list, size_t size);
-int op_setxattr(const char *path, const char *name, const char *value,
+int op_listxattr(const struct node *n, char *list, size_t size);
+int op_setxattr(const struct node *n, const char *name, const char *value,
 		size_t size, int flags);
-int op_removexattr(const char *path, const char *name);
+int op_removexattr(const struct node *n, const char *name);
 
 #endif

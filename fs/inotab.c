@@ -18,6 +18,8 @@ struct inotab {
 	pthread_mutex_t lock;
 	struct ino_key **buckets;	/* nbuckets, a power of two */
 	size_t nbuckets;
+	struct ino_key **by_ino;	/* by number - 1; cap entries */
+	size_t cap;
 	size_t n;		/* keys */
 	uint64_t next;		/* the number the next key gets */
 };
@@ -54,6 +56,7 @@ void inotab_free(struct inotab *t)
 		}
 	}
 	free(t->buckets);
+	free(t->by_ino);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
@@ -108,9 +111,19 @@ uint64_t inotab_get(struct inotab *t, const void *key, size_t len)
 		ino = k->ino;
 		goto out;
 	}
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 256;
+		struct ino_key **b = realloc(t->by_ino, cap * sizeof(*b));
+
+		if (!b)
+			goto out;
+		t->by_ino = b;
+		t->cap = cap;
+	}
 	k = malloc(sizeof(*k) + len);
 	if (!k)
 		goto out;
+	t->by_ino[t->n] = k;	/* numbers are t->n + 1, in order */
 	memcpy(k->key, key, len);
 	k->len = len;
 	k->ino = ino = t->next++;
@@ -121,4 +134,17 @@ uint64_t inotab_get(struct inotab *t, const void *key, size_t len)
 out:
 	pthread_mutex_unlock(&t->lock);
 	return ino;
+}
+
+size_t inotab_key(struct inotab *t, uint64_t ino, void *buf, size_t size)
+{
+	size_t len = 0;
+
+	pthread_mutex_lock(&t->lock);
+	if (ino >= 1 && ino <= t->n && t->by_ino[ino - 1]->len <= size) {
+		len = t->by_ino[ino - 1]->len;
+		memcpy(buf, t->by_ino[ino - 1]->key, len);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return len;
 }

@@ -25,4 +25,10 @@ void inotab_free(struct inotab *t);	/* NULL-safe */
  */
 uint64_t inotab_get(struct inotab *t, const void *key, size_t len);
 
+/*
+ * The key of number @ino, copied into @buf (at most @size bytes); its
+ * length, or 0 if no key has that number.
+ */
+size_t inotab_key(struct inotab *t, uint64_t ino, void *buf, size_t size);
+
 #endif

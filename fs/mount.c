@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The mount lifecycle: open the workspace, mount, serve, tear down.
- * The explicit libfuse sequence (fuse_new, fuse_mount, daemonize, loop) is
- * used rather than fuse_main() so that errors can be reported before the
- * process detaches and the thread count is ours to choose.
+ * The mount lifecycle: open the workspace, mount, serve, tear down, on
+ * libfuse's low-level API (ops.c): a session, mounted, daemonized, then
+ * its loop, so that errors are reported before the process detaches and
+ * the thread count is ours to choose.
  */
 #include "fs.h"
 #include "fs_i.h"
@@ -24,7 +24,7 @@
 #include "sb.h"
 #include "workspace.h"
 
-extern const struct fuse_operations fs_operations;
+extern const struct fuse_lowlevel_ops fs_ll_ops;
 
 static void fuse_log_to_ours(enum fuse_log_level level, const char *fmt,
 			     va_list ap)
@@ -51,7 +51,7 @@ int fs_mount(const struct fs_mount_opts *o)
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_loop_config *loop_cfg = NULL;
 	struct workspace *ws = NULL;
-	struct fuse *fuse = NULL;
+	struct fuse_session *se = NULL;
 	struct fs fs = { 0 };
 	char *err = NULL, *fsname = NULL;
 	bool mounted = false, handlers = false;
@@ -111,18 +111,18 @@ int fs_mount(const struct fs_mount_opts *o)
 	if (o->debug)
 		log_set_level(LOG_DEBUG);	/* -d: libfuse's request trace */
 	fuse_set_log_func(fuse_log_to_ours);
-	fuse = fuse_new(&args, &fs_operations, sizeof(fs_operations), &fs);
-	if (!fuse) {
+	se = fuse_session_new(&args, &fs_ll_ops, sizeof(fs_ll_ops), &fs);
+	if (!se) {
 		fprintf(stderr, "cmffs: invalid mount options (see cmffs mount --help)\n");
 		goto out;
 	}
-	if (fuse_mount(fuse, o->mountpoint) != 0) {
+	if (fuse_session_mount(se, o->mountpoint) != 0) {
 		fprintf(stderr, "cmffs: cannot mount on '%s' (is it an empty directory, and is /dev/fuse usable?)\n",
 			o->mountpoint);
 		goto out;
 	}
 	mounted = true;
-	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0) {
+	if (fuse_set_signal_handlers(se) != 0) {
 		fprintf(stderr, "cmffs: cannot install signal handlers\n");
 		goto out;
 	}
@@ -137,24 +137,24 @@ int fs_mount(const struct fs_mount_opts *o)
 			 err ? err : "out of memory");
 	log_msg(LOG_INFO, "serving '%s' on '%s'", fs.workspace, o->mountpoint);
 	if (o->single_thread) {
-		r = fuse_loop(fuse);
+		r = fuse_session_loop(se);
 	} else {
 		loop_cfg = fuse_loop_cfg_create();
 		if (!loop_cfg)
 			goto out;
 		fuse_loop_cfg_set_max_threads(loop_cfg, 16);
 		fuse_loop_cfg_set_clone_fd(loop_cfg, 0);
-		r = fuse_loop_mt(fuse, loop_cfg);
+		r = fuse_session_loop_mt(se, loop_cfg);
 	}
 	/* a loop ended by SIGTERM/SIGINT/SIGHUP returns the signal: clean */
 	status = r == 0 || r == SIGTERM || r == SIGINT || r == SIGHUP ? 0 : 1;
 out:
 	if (handlers)
-		fuse_remove_signal_handlers(fuse_get_session(fuse));
+		fuse_remove_signal_handlers(se);
 	if (mounted)
-		fuse_unmount(fuse);
-	if (fuse)
-		fuse_destroy(fuse);
+		fuse_session_unmount(se);
+	if (se)
+		fuse_session_destroy(se);
 	if (loop_cfg)
 		fuse_loop_cfg_destroy(loop_cfg);
 	fuse_opt_free_args(&args);

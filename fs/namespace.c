@@ -7,15 +7,15 @@
 #include <errno.h>
 #include <stdio.h>	/* RENAME_NOREPLACE, RENAME_EXCHANGE */
 
-int op_unlink(const char *path)
+int op_unlink(const struct node *parent, const char *name)
 {
 	struct fs *fs = get_fs();
+	struct node n = *parent;
 	enum model_owner owner;
 	int64_t id;
-	struct node n;
 	int r;
 
-	r = fs_resolve(fs, path, &n);
+	r = fs_resolve_child(fs, &n, name);
 	if (r < 0)
 		return r;
 	if (n.kind == NODE_CTX_PROP || n.kind == NODE_EXEC_PROP) {
@@ -23,7 +23,7 @@ int op_unlink(const char *path)
 		return model_prop_delete(fs->model, owner, id, n.name);
 	}
 	if (n.kind != NODE_ENTRY)
-		return fs_refuse(-EPERM, "unlink", path,
+		return fs_refuse_node(fs, -EPERM, "unlink", &n, NULL,
 				 "this file is generated and cannot be removed");
 	if (n.entry.is_dir)
 		return -EISDIR;
@@ -31,7 +31,7 @@ int op_unlink(const char *path)
 	if (r == 0 && n.side == SIDE_TENSORBOARD)
 		syncer_kick(fs->syncer);
 	if (r == -EPERM)
-		return fs_refuse(r, "unlink", path,
+		return fs_refuse_node(fs, r, "unlink", &n, NULL,
 				 n.side == SIDE_STEP_METRICS
 					 ? "every commit of step metrics is history; append rows instead"
 					 : "it belongs to a committed directory, which is history");
@@ -43,20 +43,19 @@ static bool same_tree(const struct node *a, const struct node *b)
 	return a->exec_id == b->exec_id && a->side == b->side;
 }
 
-int op_rename(const char *from, const char *to, unsigned int flags)
+int op_rename(const struct node *parent, const char *from,
+	      const struct node *newparent, const char *name,
+	      unsigned int flags)
 {
 	struct fs *fs = get_fs();
-	const char *name;
-	struct node src, dst;
+	struct node src = *parent;
+	const struct node dst = *newparent;
 	int r;
 
 	if (flags & RENAME_EXCHANGE)
-		return fs_refuse(-EINVAL, "rename", from,
-				 "exchanging two names is not supported");
-	r = fs_resolve(fs, from, &src);
-	if (r < 0)
-		return r;
-	r = fs_resolve_parent(fs, to, "rename", &dst, &name);
+		return fs_refuse_node(fs, -EINVAL, "rename", parent, from,
+				      "exchanging two names is not supported");
+	r = fs_resolve_child(fs, &src, from);
 	if (r < 0)
 		return r;
 	if (src.kind == NODE_ENTRY &&
@@ -69,7 +68,8 @@ int op_rename(const char *from, const char *to, unsigned int flags)
 				       dst.kind == NODE_SIDE ? 0 : dst.entry.id,
 				       name, (flags & RENAME_NOREPLACE) != 0);
 		if (r < 0 && r != -EEXIST && r != -ENOTEMPTY)
-			return fs_refuse(r, "rename", from, "the store refused it");
+			return fs_refuse_node(fs, r, "rename", &src, NULL,
+					      "the store refused it");
 		return r;
 	}
 	if ((src.kind == NODE_CTX_PROP || src.kind == NODE_EXEC_PROP) &&
@@ -83,54 +83,46 @@ int op_rename(const char *from, const char *to, unsigned int flags)
 			return -EXDEV;
 		return model_prop_rename(fs->model, so, sid, src.name, name);
 	}
-	return fs_refuse(-EPERM, "rename", from,
+	return fs_refuse_node(fs, -EPERM, "rename", &src, NULL,
 			 "only files and folders inside inputs/ or outputs/, and properties, can be renamed");
 }
 
-int op_link(const char *from, const char *to)
+int op_link(const struct node *source, const struct node *newparent,
+	    const char *name)
 {
 	struct fs *fs = get_fs();
-	const char *name;
-	struct node src, dst;
+	const struct node src = *source, dst = *newparent;
 	struct entry e;
 	int r;
 
-	r = fs_resolve(fs, from, &src);
-	if (r < 0)
-		return r;
-	r = fs_resolve_parent(fs, to, "link", &dst, &name);
-	if (r < 0)
-		return r;
 	if (src.kind != NODE_ENTRY || src.entry.is_dir)
-		return fs_refuse(-EPERM, "link", from,
+		return fs_refuse_node(fs, -EPERM, "link", &src, NULL,
 				 "only logged artifact files can be linked");
 	if ((dst.kind != NODE_SIDE &&
 	     !(dst.kind == NODE_ENTRY && dst.entry.is_dir)) ||
 	    dst.side == SIDE_TENSORBOARD ||
 	    (dst.side == SIDE_DATASLICE && dst.kind == NODE_SIDE))
-		return fs_refuse(-EPERM, "link", to,
+		return fs_refuse_node(fs, -EPERM, "link", &dst, name,
 				 "links can only be made in an execution's inputs/ or outputs/");
 	r = model_entry_link(fs->model, src.entry.id, dst.exec_id, dst.side,
 			     dst.kind == NODE_SIDE ? 0 : dst.entry.id, name, &e);
 	if (r == -EPERM)
-		return fs_refuse(r, "link", from,
+		return fs_refuse_node(fs, r, "link", &src, NULL,
 				 "the file is not logged yet; close it first");
 	if (r < 0 && r != -EEXIST)
-		return fs_refuse(r, "link", to, "the store refused it");
+		return fs_refuse_node(fs, r, "link", &dst, name,
+				      "the store refused it");
 	return r;
 }
 
-int op_symlink(const char *target, const char *path)
+int op_symlink(const struct node *parent, const char *name)
 {
-	(void)target;
-	return fs_refuse(-EPERM, "symlink", path,
-			 "symbolic links cannot be logged as artifacts");
+	return fs_refuse_node(get_fs(), -EPERM, "symlink", parent, name,
+			      "symbolic links cannot be logged as artifacts");
 }
 
-int op_mknod(const char *path, mode_t mode, dev_t dev)
+int op_mknod(const struct node *parent, const char *name)
 {
-	(void)mode;
-	(void)dev;
-	return fs_refuse(-EPERM, "mknod", path,
-			 "only regular files and directories are supported");
+	return fs_refuse_node(get_fs(), -EPERM, "mknod", parent, name,
+			      "only regular files and directories are supported");
 }

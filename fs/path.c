@@ -9,6 +9,7 @@
 #include "fs_i.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,168 +20,6 @@
 #include "names.h"
 #include "plots.h"
 #include "sb.h"
-
-#define INO_CLASS(c) ((uint64_t)(c) << 56)
-
-enum ino_class {
-	INO_FIXED = 0,
-	INO_CONTEXT = 1,
-	INO_CTX_PROPS = 2,
-	INO_CTX_PROP = 3,
-	INO_EXEC = 4,
-	INO_EXEC_PART = 5,
-	INO_EXEC_PROP = 6,
-	INO_ENTRY = 7,
-	INO_ARTIFACT = 8,
-	INO_METRICS = 9,
-	INO_VIEW = 10,
-	INO_PLOT = 11,
-	INO_REPORT = 12,	/* pages and tables: kind << 48 | id */
-	INO_DIFF = 13,		/* E/diff/OTHER, numbered as first seen */
-};
-
-/*
- * The number of a node known by a key, not an id: @tag, @len bytes of @a,
- * a NUL, and @b; below 2^55, from fs->inos.  Should the table be out of
- * memory, a hash of the key with bit 55 set stands in (it may collide, but
- * never with a number of the table).
- */
-static uint64_t keyed_ino(struct fs *fs, char tag, const void *a, size_t len,
-			  const char *b)
-{
-	char key[1 + 128 + 1 + 1024];
-	size_t blen = strlen(b), klen, i;
-	uint64_t n = 0, h = 1469598103934665603ull;
-
-	if (len > 128 || blen > 1024)
-		return 0;
-	key[0] = tag;
-	memcpy(key + 1, a, len);
-	key[1 + len] = '\0';
-	memcpy(key + 2 + len, b, blen);
-	klen = 2 + len + blen;
-	if (fs->inos)
-		n = inotab_get(fs->inos, key, klen);
-	if (n && n < (1ull << 55))
-		return n;
-	for (i = 0; i < klen; i++)
-		h = (h ^ (unsigned char)key[i]) * 1099511628211ull;
-	return (h & ((1ull << 55) - 1)) | (1ull << 55);
-}
-
-uint64_t fs_ino(struct fs *fs, const struct node *n)
-{
-	switch (n->kind) {
-	case NODE_ROOT:
-		return 1;
-	case NODE_PIPELINES:
-		return 2;
-	case NODE_CMF_DIR:
-		return 3;
-	case NODE_CMF_STATUS:
-		return 4;
-	case NODE_CMF_LOG:
-		return 5;
-	case NODE_PIPELINE:
-	case NODE_STAGE:
-		return INO_CLASS(INO_CONTEXT) | (uint64_t)n->ctx_id;
-	case NODE_CTX_PROPS:
-		return INO_CLASS(INO_CTX_PROPS) | (uint64_t)n->ctx_id;
-	case NODE_CTX_PROP:
-		return INO_CLASS(INO_CTX_PROP) | (uint64_t)n->prop_id;
-	case NODE_EXEC:
-		return INO_CLASS(INO_EXEC) | (uint64_t)n->exec_id;
-	case NODE_SIDE:
-		return INO_CLASS(INO_EXEC_PART) | ((uint64_t)n->exec_id << 3) |
-		       (n->side == SIDE_TENSORBOARD ? 7 : (uint64_t)n->side);
-	case NODE_EXEC_PROPS:
-		return INO_CLASS(INO_EXEC_PART) | ((uint64_t)n->exec_id << 3) | 2;
-	case NODE_EXEC_JSON:
-		return INO_CLASS(INO_EXEC_PART) | ((uint64_t)n->exec_id << 3) | 3;
-	case NODE_EXEC_PROP:
-		return INO_CLASS(INO_EXEC_PROP) | (uint64_t)n->prop_id;
-	case NODE_EXEC_STATE:
-		return INO_CLASS(INO_EXEC_PART) | ((uint64_t)n->exec_id << 3) | 4;
-	case NODE_EXEC_LINEAGE:
-		return INO_CLASS(INO_EXEC_PART) | ((uint64_t)n->exec_id << 3) | 6;
-	case NODE_PIPELINE_DOT:
-		return INO_CLASS(INO_CTX_PROPS) | (1ull << 55) | (uint64_t)n->ctx_id;
-	case NODE_PIPELINE_SVG:
-		return INO_CLASS(INO_CTX_PROPS) | (1ull << 54) | (uint64_t)n->ctx_id;
-	case NODE_COMMIT:
-		return INO_CLASS(INO_ENTRY) | (1ull << 55) | (uint64_t)n->entry.id;
-	case NODE_ARTIFACTS:
-		return 6;
-	case NODE_ART_BYHASH:
-		return 7;
-	case NODE_ART_BYTYPE:
-		return 8;
-	case NODE_ART_FILE:
-		return INO_CLASS(INO_ARTIFACT) | (uint64_t)n->artifact_id;
-	case NODE_ART_HASHDIR:
-	case NODE_ART_NAMES: {
-		/* a view's directory: (type, prefix), numbered as first seen */
-		uint64_t v = keyed_ino(fs, 'v', n->art_type,
-				       strnlen(n->art_type, sizeof(n->art_type)),
-				       n->art_prefix);
-
-		return v ? INO_CLASS(INO_VIEW) | v : 0;
-	}
-	case NODE_PIPELINE_CYPHER:
-		return INO_CLASS(INO_CTX_PROPS) | (3ull << 54) | (uint64_t)n->ctx_id;
-	case NODE_METRICS:
-		return INO_CLASS(INO_EXEC_PART) | ((uint64_t)n->exec_id << 3) | 5;
-	case NODE_METRICS_FILE: {
-		/* per (execution, name), numbered as first seen */
-		uint64_t v = keyed_ino(fs, 'm', &n->exec_id,
-				       sizeof(n->exec_id), n->name);
-
-		return v ? INO_CLASS(INO_METRICS) | v : 0;
-	}
-	case NODE_STEP_PLOT:
-		return INO_CLASS(INO_PLOT) | (1ull << 55) | (uint64_t)n->entry.id;
-	case NODE_STAGE_METRICS:
-		return INO_CLASS(INO_PLOT) | (uint64_t)n->ctx_id;
-	case NODE_PIPELINE_OPENLINEAGE:
-		return INO_CLASS(INO_PLOT) | (1ull << 54) | (uint64_t)n->ctx_id;
-	case NODE_STAGE_PLOT: {
-		/* per (stage, name), numbered as first seen */
-		uint64_t v = keyed_ino(fs, 'p', &n->stage_id,
-				       sizeof(n->stage_id), n->name);
-
-		return v ? INO_CLASS(INO_METRICS) | v : 0;
-	}
-	case NODE_ROOT_INDEX:
-	case NODE_PIPELINE_INDEX:
-	case NODE_PIPELINE_COMPARE:
-	case NODE_STAGE_COMPARE_TSV:
-	case NODE_STAGE_COMPARE_MD:
-		return INO_CLASS(INO_REPORT) | ((uint64_t)n->kind << 48) |
-		       (n->kind == NODE_ROOT_INDEX ? 0 : (uint64_t)n->ctx_id);
-	case NODE_EXEC_INDEX:
-	case NODE_EXEC_DIFF:
-		return INO_CLASS(INO_REPORT) | ((uint64_t)n->kind << 48) |
-		       (uint64_t)n->exec_id;
-	case NODE_EXEC_DIFF_FILE: {
-		/* per (execution, other), numbered as first seen */
-		uint64_t v = keyed_ino(fs, 'd', &n->exec_id,
-				       sizeof(n->exec_id), n->name);
-
-		return v ? INO_CLASS(INO_DIFF) | v : 0;
-	}
-	case NODE_ENTRY:
-		/*
-		 * A file keeps one inode number for its whole life (SQLite
-		 * checks that its database file is still the one it opened);
-		 * hard links share it; two files with the same bytes do not.
-		 */
-		if (!n->entry.is_dir && n->entry.inode_id)
-			return INO_CLASS(INO_ENTRY) |
-			       (uint64_t)n->entry.inode_id;
-		return INO_CLASS(INO_ENTRY) | (uint64_t)n->entry.id;
-	}
-	return 0;
-}
 
 int fs_refuse(int r, const char *op, const char *path, const char *why)
 {
@@ -213,6 +52,22 @@ int fs_refuse(int r, const char *op, const char *path, const char *why)
 		 err);
 	sb_release(&shown);
 	return r;
+}
+
+int fs_refuse_node(struct fs *fs, int r, const char *op,
+		   const struct node *n, const char *name, const char *why)
+{
+	char path[PATH_MAX];
+
+	if (fs_node_path(fs, n, path, sizeof(path)) < 0)
+		snprintf(path, sizeof(path), "(a removed name)");
+	if (name) {
+		size_t len = strlen(path);
+
+		snprintf(path + len, sizeof(path) - len, "%s%s",
+			 len == 1 ? "" : "/", name);
+	}
+	return fs_refuse(r, op, path, why);
 }
 
 struct prop_find {
@@ -291,6 +146,18 @@ static bool all_fixed(enum node_kind kind)
 {
 	return kind == NODE_ROOT || kind == NODE_ARTIFACTS ||
 	       kind == NODE_CMF_DIR || kind == NODE_EXEC;
+}
+
+const struct layout_child *fs_layout_child_of(enum node_kind parent,
+					      enum node_kind kind, int side)
+{
+	size_t i;
+
+	for (i = 0; i < LAYOUT_LEN; i++)
+		if (fs_layout[i].parent == parent && fs_layout[i].kind == kind &&
+		    (kind != NODE_SIDE || fs_layout[i].side == side))
+			return &fs_layout[i];
+	return NULL;
 }
 
 const struct layout_child *fs_layout_find(enum node_kind parent,
@@ -463,6 +330,7 @@ static int step(struct fs *fs, struct node *n, const char *name)
 			return r;
 		n->kind = NODE_EXEC;
 		n->exec_id = id;
+		snprintf(n->exec, sizeof(n->exec), "%s", name);
 		return 0;
 	case NODE_CTX_PROPS:
 		r = find_prop(fs, OWNER_CONTEXT, n->ctx_id, name, &n->prop_id);
@@ -594,25 +462,4 @@ int fs_resolve(struct fs *fs, const char *path, struct node *ret)
 		p += n;
 	}
 	return 0;
-}
-
-int fs_resolve_parent(struct fs *fs, const char *path, const char *op,
-		      struct node *ret_parent, const char **ret_name)
-{
-	const char *slash = strrchr(path, '/');
-	char *parent;
-	const char *why;
-	int r;
-
-	if (!slash)
-		return -EINVAL;
-	*ret_name = slash + 1;
-	if (name_check(*ret_name, &why) < 0)
-		return fs_refuse(-EINVAL, op, path, why);
-	parent = strndup(path, (size_t)(slash - path));
-	if (!parent)
-		return -ENOMEM;
-	r = fs_resolve(fs, parent[0] ? parent : "/", ret_parent);
-	free(parent);
-	return r;
 }

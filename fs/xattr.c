@@ -14,7 +14,7 @@
 
 /* --- extended attributes ----------------------------------------------------- */
 
-int op_getxattr(const char *path, const char *name, char *value,
+int op_getxattr(const struct node *node, const char *name, char *value,
 		size_t size)
 {
 	struct fs *fs = get_fs();
@@ -30,9 +30,7 @@ int op_getxattr(const char *path, const char *name, char *value,
 	 */
 	if (strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)))
 		return -ENODATA;
-	r = fs_resolve(fs, path, &n);
-	if (r < 0)
-		return r;
+	n = *node;
 	if (n.kind == NODE_ENTRY && n.side == SIDE_DATASLICE &&
 	    !strncmp(name, XATTR_PREFIX "prop.", strlen(XATTR_PREFIX) + 5)) {
 		r = model_entry_prop_get(fs->model, n.entry.id,
@@ -68,7 +66,7 @@ reply:
 	return (int)len;
 }
 
-int op_listxattr(const char *path, char *list, size_t size)
+int op_listxattr(const struct node *node, char *list, size_t size)
 {
 	struct fs *fs = get_fs();
 	struct sb_like {
@@ -81,9 +79,7 @@ int op_listxattr(const char *path, char *list, size_t size)
 	int64_t aid;
 	int r;
 
-	r = fs_resolve(fs, path, &n);
-	if (r < 0)
-		return r;
+	n = *node;
 	aid = n.kind == NODE_ART_FILE ? n.artifact_id
 	      : n.kind == NODE_ENTRY  ? n.entry.artifact_id
 				      : 0;
@@ -114,7 +110,7 @@ int op_listxattr(const char *path, char *list, size_t size)
 	return (int)total;
 }
 
-int op_setxattr(const char *path, const char *name, const char *value,
+int op_setxattr(const struct node *node, const char *name, const char *value,
 		size_t size, int flags)
 {
 	struct fs *fs = get_fs();
@@ -126,18 +122,16 @@ int op_setxattr(const char *path, const char *name, const char *value,
 	int r;
 
 	(void)flags;
-	r = fs_resolve(fs, path, &n);
-	if (r < 0)
-		return r;
+	n = *node;
 	if (strncmp(name, prop, strlen(prop)) || !name[strlen(prop)])
 		return -ENOTSUP;
 	/* the same keys as properties/KEY files take */
 	if (name_check(name + strlen(prop), &why) < 0)
-		return fs_refuse(-EINVAL, "setxattr", path, why);
+		return fs_refuse_node(fs, -EINVAL, "setxattr", &n, NULL, why);
 	if (n.kind == NODE_ENTRY && n.side == SIDE_DATASLICE) {
 		/* a member's (or the slice's) property, kept with the slice */
 		if (!utf8_valid(value, size) || memchr(value, '\0', size))
-			return fs_refuse(-EINVAL, "setxattr", path,
+			return fs_refuse_node(fs, -EINVAL, "setxattr", &n, NULL,
 					 "a property value must be UTF-8 text");
 		text = strndup(value, size);
 		if (!text)
@@ -148,10 +142,10 @@ int op_setxattr(const char *path, const char *name, const char *value,
 		return r;
 	}
 	if (n.kind != NODE_ENTRY || n.entry.is_dir || !n.entry.artifact_id)
-		return fs_refuse(-EPERM, "setxattr", path,
+		return fs_refuse_node(fs, -EPERM, "setxattr", &n, NULL,
 				 "custom properties can be set on logged artifacts only");
 	if (!utf8_valid(value, size) || memchr(value, '\0', size))
-		return fs_refuse(-EINVAL, "setxattr", path,
+		return fs_refuse_node(fs, -EINVAL, "setxattr", &n, NULL,
 				 "a property value must be UTF-8 text");
 	text = strndup(value, size);
 	if (!text)
@@ -163,16 +157,14 @@ int op_setxattr(const char *path, const char *name, const char *value,
 	return r;
 }
 
-int op_removexattr(const char *path, const char *name)
+int op_removexattr(const struct node *node, const char *name)
 {
 	struct fs *fs = get_fs();
 	const char *prop = XATTR_PREFIX "prop.";
 	struct node n;
 	int r;
 
-	r = fs_resolve(fs, path, &n);
-	if (r < 0)
-		return r;
+	n = *node;
 	if (!strncmp(name, prop, strlen(prop)) && n.kind == NODE_ENTRY &&
 	    n.side == SIDE_DATASLICE) {
 		r = model_entry_prop_delete(fs->model, n.entry.id,

@@ -108,6 +108,17 @@ static const char *const sql_prop_list[] = {
 	" AND `is_custom_property` = 1 ORDER BY `name`",
 };
 STORE_SQL_TABLE(sql_prop_list);
+/* a pipeline has no parent; a stage's parent is its pipeline */
+STORE_SQL(sql_place_context,
+	"SELECT c.`name`, p.`parent_context_id`, ifnull(pc.`name`, '')"
+	" FROM `Context` c LEFT JOIN `ParentContext` p ON p.`context_id` = c.`id`"
+	" LEFT JOIN `Context` pc ON pc.`id` = p.`parent_context_id`"
+	" WHERE c.`id` = ?1 ORDER BY p.`parent_context_id` LIMIT 1");
+STORE_SQL(sql_place_execution,
+	"SELECT CASE WHEN ifnull(e.`name`, '') = '' THEN 'execution-' || e.`id`"
+	" ELSE e.`name` END, a.`context_id` FROM `Execution` e"
+	" JOIN `Association` a ON a.`execution_id` = e.`id` WHERE e.`id` = ?1"
+	" ORDER BY a.`context_id` LIMIT 1");
 STORE_SQL(sql_dirattr_get,
 	"SELECT mode, uid, gid, mtime_ns FROM cmffs_dir_attr"
 	" WHERE owner = ?1 AND id = ?2");
@@ -427,6 +438,92 @@ static int ctx_from_cache(struct model *m, int64_t execution_id,
 		return 0;
 	exec_ctx_release(ret);
 	return -ENOMEM;
+}
+
+/* Copy column @col of @s into @buf of @size (truncated; "" for NULL). */
+static void column_name(sqlite3_stmt *s, int col, char *buf, size_t size)
+{
+	const char *t = (const char *)sqlite3_column_text(s, col);
+
+	snprintf(buf, size, "%s", t ? t : "");
+}
+
+static int place_context_locked(struct model *m, int64_t id,
+				struct model_place *ret)
+{
+	sqlite3_stmt *s;
+	int rc, r = store_stmt(m->st, sql_place_context, &s);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		if (sqlite3_column_type(s, 1) == SQLITE_NULL) {
+			ret->pipeline_id = id;
+			column_name(s, 0, ret->pipeline, sizeof(ret->pipeline));
+		} else {
+			/* named "PIPELINE/STAGE": the tree shows STAGE */
+			const char *t = (const char *)sqlite3_column_text(s, 0);
+			const char *slash = t ? strchr(t, '/') : NULL;
+
+			ret->stage_id = id;
+			ret->pipeline_id = sqlite3_column_int64(s, 1);
+			snprintf(ret->stage, sizeof(ret->stage), "%s",
+				 slash ? slash + 1 : t ? t : "");
+			column_name(s, 2, ret->pipeline, sizeof(ret->pipeline));
+		}
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
+	}
+	store_stmt_done(s);
+	return r;
+}
+
+int model_place_context(struct model *m, int64_t id, struct model_place *ret)
+{
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	store_lock(m->st);
+	r = place_context_locked(m, id, ret);
+	store_unlock(m->st);
+	return r;
+}
+
+int model_place_execution(struct model *m, int64_t id,
+			  struct model_place *ret)
+{
+	char name[sizeof(ret->execution)];
+	int64_t stage_id = 0;
+	sqlite3_stmt *s;
+	int rc, r;
+
+	memset(ret, 0, sizeof(*ret));
+	store_lock(m->st);
+	r = store_stmt(m->st, sql_place_execution, &s);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		column_name(s, 0, name, sizeof(name));
+		stage_id = sqlite3_column_int64(s, 1);
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
+	}
+	store_stmt_done(s);
+	if (r == 0)
+		r = place_context_locked(m, stage_id, ret);
+	if (r == 0 && !ret->stage_id)
+		r = -ENOENT;	/* associated with a pipeline, not a stage */
+	if (r == 0) {
+		ret->execution_id = id;
+		memcpy(ret->execution, name, sizeof(name));
+	}
+out:
+	store_unlock(m->st);
+	return r;
 }
 
 int exec_ctx_load_locked(struct model *m, int64_t execution_id,

@@ -149,6 +149,27 @@ int model_stage_list(struct model *m, int64_t pipeline_id, model_name_cb cb,
 		     void *ud);
 int model_stage_remove(struct model *m, int64_t id);
 
+/*
+ * Where a pipeline, stage or execution sits in the tree a mount shows:
+ * the ids and names of its pipeline, stage and execution, the levels
+ * below the object itself 0 and "" (an unnamed execution is named
+ * execution-<id>, as model_execution_list() lists it).
+ */
+struct model_place {
+	int64_t pipeline_id;
+	int64_t stage_id;
+	int64_t execution_id;
+	char pipeline[256];
+	char stage[256];
+	char execution[256];
+};
+/* The place of context @id (a pipeline or a stage); -ENOENT if gone. */
+int model_place_context(struct model *m, int64_t id,
+			struct model_place *ret);
+/* The place of execution @id; -ENOENT if gone or in no stage. */
+int model_place_execution(struct model *m, int64_t id,
+			  struct model_place *ret);
+
 int model_execution_find(struct model *m, int64_t stage_id, const char *name,
 			 int64_t *ret_id);
 int model_execution_create(struct model *m, int64_t stage_id,

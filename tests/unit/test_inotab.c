@@ -2,7 +2,8 @@
 /*
  * Unit tests for fs/inotab.c: inode numbers by key are distinct for
  * distinct keys (no hash collisions), stable for a key, and survive the
- * table's growth; keys are bytes (a NUL inside counts).
+ * table's growth; keys are bytes (a NUL inside counts); each number gives
+ * its key back (the node of a number the kernel sends).
  */
 #include "inotab.h"
 
@@ -56,9 +57,19 @@ static void test_many_keys(void **state)
 		seen[got[i]] = 1;
 	}
 	for (i = 0; i < n; i += 7) {
+		char back[32];
+		size_t len;
+
 		snprintf(key, sizeof(key), "key-%u", i);
 		assert_int_equal(inotab_get(t, key, strlen(key)), got[i]);
+		len = inotab_key(t, got[i], back, sizeof(back));
+		assert_int_equal(len, strlen(key));
+		assert_memory_equal(back, key, len);
+		/* a buffer too small gets nothing */
+		assert_int_equal(inotab_key(t, got[i], back, len - 1), 0);
 	}
+	assert_int_equal(inotab_key(t, 0, key, sizeof(key)), 0);
+	assert_int_equal(inotab_key(t, n + 1, key, sizeof(key)), 0);
 	free(got);
 	free(seen);
 	inotab_free(t);

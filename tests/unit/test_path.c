@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for fs/path.c: path to node resolution against a real store,
- * without a mount.  Every fixed name of the layout table resolves to its
- * kind, model names resolve below them, a fixed name shadows nothing it
- * should not, and what is not there is ENOENT (ENOTDIR below a file).
+ * Unit tests for fs/path.c and fs/nodeid.c: path to node resolution
+ * against a real store, without a mount.  Every fixed name of the layout
+ * table resolves to its kind, model names resolve below them, a fixed name
+ * shadows nothing it should not, and what is not there is ENOENT (ENOTDIR
+ * below a file).  Every kind of node comes back whole from its node id
+ * (what the kernel sends in each call) and names its own path.
  */
 #include "fs_i.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +41,9 @@ static int setup(void **state)
 		return -1;
 	snprintf(path, sizeof(path), "%s/mlmd", f->dir);
 	pthread_mutex_init(&f->fs.ofiles_lock, NULL);
+	f->fs.inos = inotab_new();
+	if (!f->fs.inos)
+		return -1;
 	if (model_open(path, MODEL_CREATE, &f->fs.model, &err) < 0 ||
 	    model_pipeline_create(f->fs.model, "p", &p) < 0 ||
 	    model_stage_create(f->fs.model, p, "p", "prep", &s) < 0 ||
@@ -55,6 +61,7 @@ static int teardown(void **state)
 	char cmd[128];
 
 	model_close(f->fs.model);
+	inotab_free(f->fs.inos);
 	pthread_mutex_destroy(&f->fs.ofiles_lock);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 	free(f);
@@ -237,6 +244,116 @@ static void test_each(void **state)
 	assert_int_equal(n, 0);
 }
 
+/*
+ * Node ids: each node comes back from its id as its path resolved it,
+ * with the same id, and names that path; ids of distinct nodes differ.
+ */
+static void test_node_ids(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const paths[] = {
+		"/", "/pipelines", "/.cmf", "/.cmf/status", "/.cmf/log",
+		"/artifacts", "/artifacts/by-hash", "/artifacts/by-type",
+		"/artifacts/by-name", "/artifacts/by-type/Dataset",
+		"/artifacts/by-hash/ab", "/index.html",
+		"/pipelines/p", "/pipelines/p/.properties",
+		"/pipelines/p/.properties/owner", "/pipelines/p/lineage.dot",
+		"/pipelines/p/lineage.svg", "/pipelines/p/lineage.cypher",
+		"/pipelines/p/openlineage.jsonl", "/pipelines/p/index.html",
+		"/pipelines/p/compare.tsv",
+		"/pipelines/p/prep", "/pipelines/p/prep/.properties",
+		"/pipelines/p/prep/metrics", "/pipelines/p/prep/compare.tsv",
+		"/pipelines/p/prep/compare.md",
+		"/pipelines/p/prep/r1", "/pipelines/p/prep/r1/inputs",
+		"/pipelines/p/prep/r1/outputs", "/pipelines/p/prep/r1/tensorboard",
+		"/pipelines/p/prep/r1/dataslices",
+		"/pipelines/p/prep/r1/properties",
+		"/pipelines/p/prep/r1/properties/seed",
+		"/pipelines/p/prep/r1/execution.json",
+		"/pipelines/p/prep/r1/state", "/pipelines/p/prep/r1/lineage",
+		"/pipelines/p/prep/r1/index.html", "/pipelines/p/prep/r1/diff",
+		"/pipelines/p/prep/r1/diff/r2",
+		"/pipelines/p/prep/r1/metrics",
+		"/pipelines/p/prep/r1/metrics/acc.json",
+		"/pipelines/p/prep/r1/metrics/loss.csv",
+		"/pipelines/p/prep/r1/metrics/loss.svg",
+		"/pipelines/p/prep/r1/outputs/data",
+		"/pipelines/p/prep/r1/outputs/data/x.bin",
+		"/pipelines/p/prep/r1/outputs/data/.commit",
+	};
+	const size_t n_paths = sizeof(paths) / sizeof(paths[0]);
+	struct value owner = { .kind = VALUE_STRING, .s = "me" };
+	struct value seed = { .kind = VALUE_INT, .i = 42 };
+	uint64_t ids[sizeof(paths) / sizeof(paths[0])];
+	char *err = NULL, back[PATH_MAX];
+	struct entry data, file;
+	int64_t p, s, e2;
+	size_t i, j;
+
+	assert_int_equal(model_pipeline_find(f->fs.model, "p", &p), 0);
+	assert_int_equal(model_stage_find(f->fs.model, "p", "prep", &s), 0);
+	assert_int_equal(model_execution_create(f->fs.model, s, "r2", NULL,
+						&e2), 0);
+	assert_int_equal(model_prop_set(f->fs.model, OWNER_CONTEXT, p, "owner",
+					&owner), 0);
+	assert_int_equal(model_prop_set(f->fs.model, OWNER_EXECUTION, f->e1,
+					"seed", &seed), 0);
+	assert_int_equal(model_metrics_log_json(f->fs.model, f->e1, "acc",
+						"{\"acc\": 1}", 10, &err), 0);
+	assert_int_equal(model_entry_create(f->fs.model, f->e1,
+					    SIDE_STEP_METRICS, 0, "loss.csv",
+					    0644, 0, 0, &file), 0);
+	assert_int_equal(model_entry_lookup(f->fs.model, f->e1, SIDE_OUTPUTS,
+					    0, "data", &data), 0);
+	assert_int_equal(model_entry_create(f->fs.model, f->e1, SIDE_OUTPUTS,
+					    data.id, "x.bin", 0644, 0, 0,
+					    &file), 0);
+	for (i = 0; i < n_paths; i++) {
+		struct node n, m;
+		int r;
+
+		r = fs_resolve(&f->fs, paths[i], &n);
+		if (r < 0)
+			fail_msg("%s: %s", paths[i], strerror(-r));
+		ids[i] = fs_node_id(&f->fs, &n);
+		assert_true(ids[i] != 0);
+		r = fs_node_of_ino(&f->fs, ids[i], &m);
+		if (r < 0)
+			fail_msg("%s: node id %llx: %s", paths[i],
+				 (unsigned long long)ids[i], strerror(-r));
+		if (m.kind != n.kind || m.exec_id != n.exec_id ||
+		    m.stage_id != n.stage_id ||
+		    m.pipeline_id != n.pipeline_id ||
+		    m.entry.id != n.entry.id || strcmp(m.name, n.name))
+			fail_msg("%s: came back as kind %d (%s), want %d (%s)",
+				 paths[i], m.kind, m.name, n.kind, n.name);
+		assert_int_equal(fs_node_id(&f->fs, &m), ids[i]);
+		assert_int_equal(fs_node_path(&f->fs, &m, back, sizeof(back)),
+				 0);
+		if (strcmp(back, paths[i]))
+			fail_msg("%s: named %s", paths[i], back);
+		for (j = 0; j < i; j++)
+			if (ids[j] == ids[i])
+				fail_msg("%s and %s: the same node id", paths[j],
+					 paths[i]);
+	}
+	{
+		struct node n;
+
+		/* gone: its id names nothing */
+		assert_int_equal(fs_resolve(&f->fs,
+					    "/pipelines/p/prep/r1/outputs/data/x.bin",
+					    &n), 0);
+		assert_int_equal(model_entry_remove(f->fs.model, file.id), 0);
+		assert_int_equal(fs_node_of_ino(&f->fs, fs_node_id(&f->fs, &n),
+						&n), -ENOENT);
+		/* numbers nothing was given */
+		assert_int_equal(fs_node_of_ino(&f->fs, 9, &n), -ESTALE);
+		assert_int_equal(fs_node_of_ino(&f->fs, 0xff00000000000001ull,
+						&n), -ESTALE);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +362,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_diff_names_the_others, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_node_ids, setup, teardown),
 		cmocka_unit_test(test_kinds_and_nlink),
 		cmocka_unit_test(test_each),
 	};
