@@ -47,7 +47,12 @@ static int dir_nlink(struct fs *fs, const struct node *n)
 static int rendered_size(struct fs *fs, const struct node *n, off_t *ret)
 {
 	uint64_t ino = fs_ino(fs, n), version = model_version(fs->model);
-	struct rendered_size *slot = &fs->sizes[ino % RENDERED_SIZES];
+	/*
+	 * Numbers differ in their top byte (their class) and low bits (the
+	 * id): the slot is a hash of all of them (Fibonacci hashing).
+	 */
+	struct rendered_size *slot =
+		&fs->sizes[(ino * 0x9e3779b97f4a7c15ull) >> 50];
 	char *text = NULL;
 	size_t len = 0;
 	bool hit;
@@ -122,6 +127,23 @@ static bool dirattr_of(const struct node *n, enum dirattr_owner *ret_owner,
 	default:
 		return false;
 	}
+}
+
+/*
+ * The times of @n's execution (@exec) or context: those a listing read
+ * once for all its children (struct node.times), or from the store.
+ */
+static int times_of(struct fs *fs, const struct node *n, bool exec,
+		    struct node_times *t)
+{
+	int64_t id = exec ? n->exec_id : n->ctx_id;
+
+	if (n->times && n->times_exec == exec && n->times_id == id) {
+		*t = *n->times;
+		return 0;
+	}
+	return exec ? model_execution_times(fs->model, id, t)
+		    : model_context_times(fs->model, id, t);
 }
 
 int node_stat(struct fs *fs, const struct node *n, struct stat *st)
@@ -228,7 +250,8 @@ int node_stat(struct fs *fs, const struct node *n, struct stat *st)
 	case NODE_PIPELINE_COMPARE:
 	case NODE_STAGE_COMPARE_TSV:
 	case NODE_STAGE_COMPARE_MD:
-		r = model_context_times(fs->model, n->ctx_id, &t);
+	case NODE_CTX_PROP:
+		r = times_of(fs, n, false, &t);
 		break;
 	case NODE_EXEC:
 	case NODE_SIDE:
@@ -243,10 +266,7 @@ int node_stat(struct fs *fs, const struct node *n, struct stat *st)
 	case NODE_EXEC_INDEX:
 	case NODE_EXEC_DIFF:
 	case NODE_EXEC_DIFF_FILE:
-		r = model_execution_times(fs->model, n->exec_id, &t);
-		break;
-	case NODE_CTX_PROP:
-		r = model_context_times(fs->model, n->ctx_id, &t);
+		r = times_of(fs, n, true, &t);
 		break;
 	default:
 		r = 0;

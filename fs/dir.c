@@ -198,14 +198,28 @@ void pending_remove(struct fs *fs, int64_t exec_id, const char *name)
 static int list_dir(struct fs *fs, const struct node *dir,
 		    struct dir_snapshot *ds)
 {
-	struct fill_ctx c = { .fs = fs, .ds = ds, .dir = dir };
-	const struct node n = *dir;
+	struct fill_ctx c = { .fs = fs, .ds = ds };
 	enum model_owner owner;
+	struct node_times t;
+	struct node n = *dir;
 	int64_t id;
 	int r;
 
 	if (!is_dir_node(&n))
 		return -ENOTDIR;
+	/*
+	 * The fixed children of an execution, a pipeline or a stage show its
+	 * times: read once for them all
+	 */
+	if (n.kind == NODE_EXEC || n.kind == NODE_PIPELINE ||
+	    n.kind == NODE_STAGE) {
+		n.times_exec = n.kind == NODE_EXEC;
+		n.times_id = n.times_exec ? n.exec_id : n.ctx_id;
+		if ((n.times_exec ? model_execution_times(fs->model, n.times_id, &t)
+				  : model_context_times(fs->model, n.times_id, &t)) == 0)
+			n.times = &t;
+	}
+	c.dir = &n;
 	fill(&c, ".", NULL, NULL);
 	fill(&c, "..", NULL, NULL);
 	(void)fs_layout_each(n.kind, fill_fixed, &c);

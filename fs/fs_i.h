@@ -28,7 +28,7 @@
 
 struct ofile;
 
-/* Slots of struct fs's table of rendered sizes (a power of two). */
+/* Slots of struct fs's table of rendered sizes: 2^14 (attr.c hashes to 14 bits). */
 #define RENDERED_SIZES 16384
 
 struct fs {
@@ -131,6 +131,13 @@ struct node {
 	char art_prefix[1024];	/* NODE_ART_NAMES: "a/b/"; HASHDIR: "ab" */
 	int64_t artifact_id;	/* NODE_ART_FILE */
 	int64_t other_exec_id;	/* NODE_EXEC_DIFF_FILE: OTHER */
+	/*
+	 * The times of execution or context @times_id, read once by a
+	 * listing for all its children (dir.c); NULL otherwise.
+	 */
+	const struct node_times *times;
+	bool times_exec;
+	int64_t times_id;
 };
 
 /*

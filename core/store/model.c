@@ -495,12 +495,18 @@ int model_place_execution(struct model *m, int64_t id,
 			  struct model_place *ret)
 {
 	char name[sizeof(ret->execution)];
+	struct place_slot *slot;
 	int64_t stage_id = 0;
 	sqlite3_stmt *s;
-	int rc, r;
+	int rc, r = 0;
 
 	memset(ret, 0, sizeof(*ret));
 	store_lock(m->st);
+	slot = &m->places[(uint64_t)id % PLACE_CACHE_SLOTS];
+	if (slot->gen == m->names_gen && slot->pl.execution_id == id) {
+		*ret = slot->pl;
+		goto out;
+	}
 	r = store_stmt(m->st, sql_place_execution, &s);
 	if (r < 0)
 		goto out;
@@ -520,6 +526,8 @@ int model_place_execution(struct model *m, int64_t id,
 	if (r == 0) {
 		ret->execution_id = id;
 		memcpy(ret->execution, name, sizeof(name));
+		slot->pl = *ret;
+		slot->gen = m->names_gen;
 	}
 out:
 	store_unlock(m->st);

@@ -57,6 +57,18 @@ struct ctx_cache {
 	struct exec_ctx c;
 };
 
+/*
+ * Places of executions (model_place_execution()) by id, valid while gen ==
+ * model.names_gen: every call of the mount names its node by id, and the
+ * files of one execution ask for the same place again and again.
+ */
+#define PLACE_CACHE_SLOTS 64
+
+struct place_slot {
+	uint64_t gen;
+	struct model_place pl;
+};
+
 struct model {
 	struct store *st;
 	char *remote;			/* protected by the store lock */
@@ -73,6 +85,7 @@ struct model {
 	int redo_dirfd;			/* model_redo_attach(), or -1 */
 	char *redo_name;
 	struct name_cache_slot names[NAME_CACHE_SLOTS];	/* likewise */
+	struct place_slot places[PLACE_CACHE_SLOTS];	/* likewise */
 };
 
 /* CMF's type names and the context type names */
