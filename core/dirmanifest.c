@@ -119,7 +119,8 @@ int manifest_build(struct manifest_entry *entries, size_t n, char **ret_bytes,
 			return -EINVAL;
 	if (n)
 		qsort(entries, n, sizeof(*entries), by_relpath);
-	sb_init(&sb, 0);
+	/* about 90 bytes a file: 90 MB for a million, past sb's default */
+	sb_init(&sb, MANIFEST_MAX_BYTES);
 	sb_putc(&sb, '[');
 	for (i = 0; i < n; i++) {
 		sb_appendf(&sb, "%s{\"md5\": ", i ? ", " : "");

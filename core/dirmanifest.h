@@ -21,6 +21,9 @@ struct manifest_entry {
 	char md5[MD5_HEX_LEN + 1];
 };
 
+/* The largest manifest made: 2 GiB, some 20 million files. */
+#define MANIFEST_MAX_BYTES ((size_t)2 << 30)
+
 /*
  * Serialize @entries (sorted in place by relpath) into *ret_bytes (owned)
  * and give the object id "<md5>.dir" in @ret_oid.  -EINVAL for a relpath

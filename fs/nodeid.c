@@ -290,13 +290,14 @@ static int enter_entry(struct fs *fs, struct node *n, const struct entry *e)
 }
 
 /* Step from @n into its fixed child of kind @kind (and @side). */
-static int enter_part(struct node *n, enum node_kind kind, int side)
+static int enter_part(struct fs *fs, struct node *n, enum node_kind kind,
+		      int side)
 {
 	const struct layout_child *c = fs_layout_child_of(n->kind, kind, side);
 
 	if (!c)
 		return -ESTALE;
-	return fs_resolve_child(NULL, n, c->name);
+	return fs_resolve_child(fs, n, c->name);
 }
 
 /* The fixed nodes numbered 2 to 8 (1 is the root), by their parent. */
@@ -312,17 +313,20 @@ static const struct fixed_ino {
 	[8] = { NODE_ARTIFACTS, NODE_ART_BYTYPE },
 };
 
-static int enter_fixed_ino(struct node *n, uint64_t ino)
+static int enter_fixed_ino(struct fs *fs, struct node *n, uint64_t ino)
 {
+	int r;
+
 	if (ino == 1)
 		return 0;
 	if (ino >= sizeof(fixed_inos) / sizeof(fixed_inos[0]) || !ino)
 		return -ESTALE;
-	if (fixed_inos[ino].parent == NODE_CMF_DIR)
-		enter_part(n, NODE_CMF_DIR, 0);
-	else if (fixed_inos[ino].parent == NODE_ARTIFACTS)
-		enter_part(n, NODE_ARTIFACTS, 0);
-	return enter_part(n, fixed_inos[ino].kind, 0);
+	if (fixed_inos[ino].parent != NODE_ROOT) {
+		r = enter_part(fs, n, fixed_inos[ino].parent, 0);
+		if (r < 0)
+			return r;
+	}
+	return enter_part(fs, n, fixed_inos[ino].kind, 0);
 }
 
 /*
@@ -346,12 +350,12 @@ static int enter_keyed(struct fs *fs, struct node *n, uint64_t number)
 		const char *type = key + 1, *prefix = type + strlen(type) + 1;
 		size_t plen = strlen(prefix);
 
-		enter_part(n, NODE_ARTIFACTS, 0);
+		enter_part(fs, n, NODE_ARTIFACTS, 0);
 		if (!type[0] && plen && prefix[plen - 1] != '/') {
-			enter_part(n, NODE_ART_BYHASH, 0);
+			enter_part(fs, n, NODE_ART_BYHASH, 0);
 			return fs_resolve_child(fs, n, prefix);
 		}
-		r = enter_part(n, type[0] ? NODE_ART_BYTYPE : NODE_ART_NAMES, 0);
+		r = enter_part(fs, n, type[0] ? NODE_ART_BYTYPE : NODE_ART_NAMES, 0);
 		if (r == 0 && type[0])
 			r = fs_resolve_child(fs, n, type);
 		if (r < 0)
@@ -376,27 +380,27 @@ static int enter_keyed(struct fs *fs, struct node *n, uint64_t number)
 	case 'm':	/* E/metrics/NAME.json */
 		r = enter_execution(fs, n, id);
 		if (r == 0)
-			r = enter_part(n, NODE_METRICS, 0);
+			r = enter_part(fs, n, NODE_METRICS, 0);
 		break;
 	case 'p':	/* S/metrics/NAME.svg */
 		r = enter_context(fs, n, id);
 		if (r == 0)
-			r = enter_part(n, NODE_STAGE_METRICS, 0);
+			r = enter_part(fs, n, NODE_STAGE_METRICS, 0);
 		break;
 	case 'c':	/* .properties/KEY of a pipeline or stage */
 		r = enter_context(fs, n, id);
 		if (r == 0)
-			r = enter_part(n, NODE_CTX_PROPS, 0);
+			r = enter_part(fs, n, NODE_CTX_PROPS, 0);
 		break;
 	case 'e':	/* E/properties/KEY */
 		r = enter_execution(fs, n, id);
 		if (r == 0)
-			r = enter_part(n, NODE_EXEC_PROPS, 0);
+			r = enter_part(fs, n, NODE_EXEC_PROPS, 0);
 		break;
 	case 'd':	/* E/diff/OTHER */
 		r = enter_execution(fs, n, id);
 		if (r == 0)
-			r = enter_part(n, NODE_EXEC_DIFF, 0);
+			r = enter_part(fs, n, NODE_EXEC_DIFF, 0);
 		break;
 	default:
 		return -ESTALE;
@@ -418,12 +422,12 @@ int fs_node_of_ino(struct fs *fs, uint64_t ino, struct node *n)
 	n->kind = NODE_ROOT;
 	switch ((enum ino_class)(ino >> 56)) {
 	case INO_FIXED:
-		return enter_fixed_ino(n, ino);
+		return enter_fixed_ino(fs, n, ino);
 	case INO_CONTEXT:
 		return enter_context(fs, n, (int64_t)low);
 	case INO_CTX_PROPS:
 		r = enter_context(fs, n, (int64_t)LOW_BITS(low, 54));
-		return r < 0 ? r : enter_part(n, ctx_files[low >> 54], 0);
+		return r < 0 ? r : enter_part(fs, n, ctx_files[low >> 54], 0);
 	case INO_EXEC:
 		return enter_execution(fs, n, (int64_t)low);
 	case INO_EXEC_PART: {
@@ -432,7 +436,7 @@ int fs_node_of_ino(struct fs *fs, uint64_t ino, struct node *n)
 		if (code >= sizeof(exec_parts) / sizeof(exec_parts[0]))
 			return -ESTALE;
 		r = enter_execution(fs, n, (int64_t)(low >> 4));
-		return r < 0 ? r : enter_part(n, exec_parts[code].kind,
+		return r < 0 ? r : enter_part(fs, n, exec_parts[code].kind,
 					      exec_parts[code].side);
 	}
 	case INO_ENTRY:
@@ -473,11 +477,11 @@ int fs_node_of_ino(struct fs *fs, uint64_t ino, struct node *n)
 				 e.name);
 			r = enter_execution(fs, n, e.execution_id);
 			if (r == 0)
-				r = enter_part(n, NODE_METRICS, 0);
+				r = enter_part(fs, n, NODE_METRICS, 0);
 			return r < 0 ? r : fs_resolve_child(fs, n, svg);
 		}
 		r = enter_context(fs, n, (int64_t)LOW_BITS(low, 54));
-		return r < 0 ? r : enter_part(n, low >> 54 ? NODE_PIPELINE_OPENLINEAGE
+		return r < 0 ? r : enter_part(fs, n, low >> 54 ? NODE_PIPELINE_OPENLINEAGE
 						    : NODE_STAGE_METRICS, 0);
 	case INO_REPORT: {
 		enum node_kind kind = (enum node_kind)((low >> 48) & 0xff);
@@ -503,7 +507,7 @@ int fs_node_of_ino(struct fs *fs, uint64_t ino, struct node *n)
 		default:
 			return -ESTALE;
 		}
-		return enter_part(n, kind, 0);
+		return enter_part(fs, n, kind, 0);
 	}
 	}
 	return -ESTALE;

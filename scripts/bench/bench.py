@@ -488,6 +488,8 @@ def p6(tmp, args):
     os.mkdir(tree)
     ours = p6_copy("cmffs cp -r into inputs/, one per directory", src, tree, dirs)
     rss_copy = w.memory_mib()
+    progress(f"P6 daemon memory after the copy: VmRSS {rss_copy[0]:.1f} MiB, "
+             f"VmHWM {rss_copy[1]:.1f} MiB")
     last = os.path.basename(sorted(os.listdir(src))[-1])
     sh(f"diff -r {src}/{last} {tree}/{last}")     # the bytes are there
 
@@ -508,6 +510,9 @@ def p6(tmp, args):
             acc.append(time.monotonic() - t)
             counts.add(int(out))
     ph.end()
+    rss_find = w.memory_mib()
+    progress(f"P6 daemon memory after ls and find: VmRSS {rss_find[0]:.1f} MiB, "
+             f"VmHWM {rss_find[1]:.1f} MiB")
     if counts != {n + dirs + 1}:
         sys.exit(f"cmffs: P6 find counted {sorted(counts)} names, not {n + dirs + 1}")
 
@@ -555,6 +560,8 @@ def p6(tmp, args):
         f"ratio {sum(ours) / sum(native):.2f}",
         f"    daemon memory after the copy: VmRSS {rss_copy[0]:.1f} MiB, "
         f"VmHWM {rss_copy[1]:.1f} MiB",
+        f"    daemon memory after ls -l and find: VmRSS {rss_find[0]:.1f} MiB, "
+        f"VmHWM {rss_find[1]:.1f} MiB",
         f"    daemon memory at the end (after find and .commit): "
         f"VmRSS {rss_end[0]:.1f} MiB, VmHWM {rss_end[1]:.1f} MiB",
         f"    ls -l of {files} files (one directory): cmffs {med(ls_ours):.3f} s, "
