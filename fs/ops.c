@@ -74,13 +74,18 @@ static int entry_of(struct fs *fs, const struct node *n,
 	return 0;
 }
 
-/* Reply the entry of @parent's child @name, just made. */
-static void reply_child(fuse_req_t req, struct fs *fs,
-			const struct node *parent, const char *name)
+/*
+ * Reply to a call that made @parent's child @name: its entry, or the
+ * error @r of the making.
+ */
+static void reply_made(fuse_req_t req, struct fs *fs, int r,
+		       const struct node *parent, const char *name)
 {
 	struct fuse_entry_param e;
 	struct node n = *parent;
-	int r = fs_resolve_child(fs, &n, name);
+
+	if (r == 0)
+		r = fs_resolve_child(fs, &n, name);
 
 	if (r == 0)
 		r = entry_of(fs, &n, &e);
@@ -274,16 +279,11 @@ static void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct fs *fs = begin(req);
 	struct node p;
-	int r;
 
 	if (!node_of(req, fs, parent, &p) ||
 	    !new_name_ok(req, fs, "mkdir", &p, name))
 		return;
-	r = op_mkdir(&p, name, mode);
-	if (r < 0)
-		reply_status(req, r);
-	else
-		reply_child(req, fs, &p, name);
+	reply_made(req, fs, op_mkdir(&p, name, mode), &p, name);
 }
 
 static void ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -323,17 +323,12 @@ static void ll_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 {
 	struct fs *fs = begin(req);
 	struct node src, np;
-	int r;
 
 	if (!node_of(req, fs, ino, &src) ||
 	    !node_of(req, fs, newparent, &np) ||
 	    !new_name_ok(req, fs, "link", &np, newname))
 		return;
-	r = op_link(&src, &np, newname);
-	if (r < 0)
-		reply_status(req, r);
-	else
-		reply_child(req, fs, &np, newname);
+	reply_made(req, fs, op_link(&src, &np, newname), &np, newname);
 }
 
 static void ll_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
@@ -370,10 +365,7 @@ static void ll_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		r = op_flush(&fi);
 		op_release(&fi);
 	}
-	if (r < 0)
-		reply_status(req, r);
-	else
-		reply_child(req, fs, &p, name);
+	reply_made(req, fs, r, &p, name);
 }
 
 /* --- files ------------------------------------------------------------------- */
