@@ -141,8 +141,10 @@ struct node {
 };
 
 /*
- * Resolve @path.  -ENOENT if it names nothing; -ENOTDIR if a component
- * other than the last is not a directory.
+ * Resolve @path: fs_resolve_child() from the root, component by
+ * component.  -ENOENT if it names nothing; -ENOTDIR if a component other
+ * than the last is not a directory.  The kernel's calls name nodes by id
+ * (fs_node_of_ino()); this is for callers that hold a path (the tests).
  */
 int fs_resolve(struct fs *fs, const char *path, struct node *ret);
 

@@ -102,37 +102,81 @@ static uint64_t exec_part_code(const struct node *n)
 	return 15;	/* never: every part is in the table */
 }
 
+/* The fixed nodes numbered 1 to 8, by their parent (the root: its own). */
+static const struct fixed_ino {
+	enum node_kind parent, kind;
+} fixed_inos[] = {
+	[1] = { NODE_ROOT, NODE_ROOT },
+	[2] = { NODE_ROOT, NODE_PIPELINES },
+	[3] = { NODE_ROOT, NODE_CMF_DIR },
+	[4] = { NODE_CMF_DIR, NODE_CMF_STATUS },
+	[5] = { NODE_CMF_DIR, NODE_CMF_LOG },
+	[6] = { NODE_ROOT, NODE_ARTIFACTS },
+	[7] = { NODE_ARTIFACTS, NODE_ART_BYHASH },
+	[8] = { NODE_ARTIFACTS, NODE_ART_BYTYPE },
+};
+
+/* A pipeline's or stage's files numbered with its id: code << 54 | id. */
+static const enum node_kind ctx_files[] = {
+	NODE_CTX_PROPS, NODE_PIPELINE_SVG, NODE_PIPELINE_DOT,
+	NODE_PIPELINE_CYPHER,
+};
+
+/* The index of @kind in @table of @n kinds. */
+static uint64_t kind_index(const enum node_kind *table, size_t n,
+			   enum node_kind kind)
+{
+	size_t i;
+
+	for (i = 0; i < n && table[i] != kind; i++)
+		;
+	return i;
+}
+
+/*
+ * The number of a node named @name in a directory of node @id, numbered
+ * as first seen (keyed_ino()), in class @cls.
+ */
+static uint64_t keyed_name_ino(struct fs *fs, char tag, int64_t id,
+			       const char *name, enum ino_class cls)
+{
+	uint64_t v = keyed_ino(fs, tag, &id, sizeof(id), name);
+
+	return v ? INO_CLASS(cls) | v : 0;
+}
+
 uint64_t fs_ino(struct fs *fs, const struct node *n)
 {
+	uint64_t i;
+
 	switch (n->kind) {
 	case NODE_ROOT:
-		return 1;
 	case NODE_PIPELINES:
-		return 2;
 	case NODE_CMF_DIR:
-		return 3;
 	case NODE_CMF_STATUS:
-		return 4;
 	case NODE_CMF_LOG:
-		return 5;
+	case NODE_ARTIFACTS:
+	case NODE_ART_BYHASH:
+	case NODE_ART_BYTYPE:
+		for (i = 1; fixed_inos[i].kind != n->kind; i++)
+			;
+		return i;
 	case NODE_PIPELINE:
 	case NODE_STAGE:
 		return INO_CLASS(INO_CONTEXT) | (uint64_t)n->ctx_id;
 	case NODE_CTX_PROPS:
-		return INO_CLASS(INO_CTX_PROPS) | (uint64_t)n->ctx_id;
+	case NODE_PIPELINE_DOT:
+	case NODE_PIPELINE_SVG:
+	case NODE_PIPELINE_CYPHER:
+		return INO_CLASS(INO_CTX_PROPS) |
+		       kind_index(ctx_files, sizeof(ctx_files) / sizeof(ctx_files[0]),
+				  n->kind) << 54 |
+		       (uint64_t)n->ctx_id;
+	/* a property's row is replaced when it is written, its name stays */
 	case NODE_CTX_PROP:
-	case NODE_EXEC_PROP: {
-		/*
-		 * per (owner, name), numbered as first seen: a property's
-		 * row is replaced when it is written, its name stays
-		 */
-		bool ctx = n->kind == NODE_CTX_PROP;
-		uint64_t v = keyed_ino(fs, ctx ? 'c' : 'e',
-				       ctx ? &n->ctx_id : &n->exec_id,
-				       sizeof(int64_t), n->name);
-
-		return v ? INO_CLASS(INO_METRICS) | v : 0;
-	}
+		return keyed_name_ino(fs, 'c', n->ctx_id, n->name, INO_METRICS);
+	case NODE_EXEC_PROP:
+		return keyed_name_ino(fs, 'e', n->exec_id, n->name, INO_METRICS);
 	case NODE_EXEC:
 		return INO_CLASS(INO_EXEC) | (uint64_t)n->exec_id;
 	case NODE_SIDE:
@@ -143,18 +187,8 @@ uint64_t fs_ino(struct fs *fs, const struct node *n)
 	case NODE_METRICS:
 		return INO_CLASS(INO_EXEC_PART) | ((uint64_t)n->exec_id << 4) |
 		       exec_part_code(n);
-	case NODE_PIPELINE_DOT:
-		return INO_CLASS(INO_CTX_PROPS) | (1ull << 55) | (uint64_t)n->ctx_id;
-	case NODE_PIPELINE_SVG:
-		return INO_CLASS(INO_CTX_PROPS) | (1ull << 54) | (uint64_t)n->ctx_id;
 	case NODE_COMMIT:
 		return INO_CLASS(INO_ENTRY) | (1ull << 55) | (uint64_t)n->entry.id;
-	case NODE_ARTIFACTS:
-		return 6;
-	case NODE_ART_BYHASH:
-		return 7;
-	case NODE_ART_BYTYPE:
-		return 8;
 	case NODE_ART_FILE:
 		return INO_CLASS(INO_ARTIFACT) | (uint64_t)n->artifact_id;
 	case NODE_ART_HASHDIR:
@@ -166,28 +200,16 @@ uint64_t fs_ino(struct fs *fs, const struct node *n)
 
 		return v ? INO_CLASS(INO_VIEW) | v : 0;
 	}
-	case NODE_PIPELINE_CYPHER:
-		return INO_CLASS(INO_CTX_PROPS) | (3ull << 54) | (uint64_t)n->ctx_id;
-	case NODE_METRICS_FILE: {
-		/* per (execution, name), numbered as first seen */
-		uint64_t v = keyed_ino(fs, 'm', &n->exec_id,
-				       sizeof(n->exec_id), n->name);
-
-		return v ? INO_CLASS(INO_METRICS) | v : 0;
-	}
+	case NODE_METRICS_FILE:
+		return keyed_name_ino(fs, 'm', n->exec_id, n->name, INO_METRICS);
 	case NODE_STEP_PLOT:
 		return INO_CLASS(INO_PLOT) | (1ull << 55) | (uint64_t)n->entry.id;
 	case NODE_STAGE_METRICS:
 		return INO_CLASS(INO_PLOT) | (uint64_t)n->ctx_id;
 	case NODE_PIPELINE_OPENLINEAGE:
 		return INO_CLASS(INO_PLOT) | (1ull << 54) | (uint64_t)n->ctx_id;
-	case NODE_STAGE_PLOT: {
-		/* per (stage, name), numbered as first seen */
-		uint64_t v = keyed_ino(fs, 'p', &n->stage_id,
-				       sizeof(n->stage_id), n->name);
-
-		return v ? INO_CLASS(INO_METRICS) | v : 0;
-	}
+	case NODE_STAGE_PLOT:
+		return keyed_name_ino(fs, 'p', n->stage_id, n->name, INO_METRICS);
 	case NODE_ROOT_INDEX:
 	case NODE_PIPELINE_INDEX:
 	case NODE_PIPELINE_COMPARE:
@@ -199,13 +221,8 @@ uint64_t fs_ino(struct fs *fs, const struct node *n)
 	case NODE_EXEC_DIFF:
 		return INO_CLASS(INO_REPORT) | ((uint64_t)n->kind << 48) |
 		       (uint64_t)n->exec_id;
-	case NODE_EXEC_DIFF_FILE: {
-		/* per (execution, other), numbered as first seen */
-		uint64_t v = keyed_ino(fs, 'd', &n->exec_id,
-				       sizeof(n->exec_id), n->name);
-
-		return v ? INO_CLASS(INO_DIFF) | v : 0;
-	}
+	case NODE_EXEC_DIFF_FILE:
+		return keyed_name_ino(fs, 'd', n->exec_id, n->name, INO_DIFF);
 	case NODE_ENTRY:
 		/*
 		 * A file keeps one inode number for its whole life (SQLite
@@ -300,27 +317,14 @@ static int enter_part(struct fs *fs, struct node *n, enum node_kind kind,
 	return fs_resolve_child(fs, n, c->name);
 }
 
-/* The fixed nodes numbered 2 to 8 (1 is the root), by their parent. */
-static const struct fixed_ino {
-	enum node_kind parent, kind;
-} fixed_inos[] = {
-	[2] = { NODE_ROOT, NODE_PIPELINES },
-	[3] = { NODE_ROOT, NODE_CMF_DIR },
-	[4] = { NODE_CMF_DIR, NODE_CMF_STATUS },
-	[5] = { NODE_CMF_DIR, NODE_CMF_LOG },
-	[6] = { NODE_ROOT, NODE_ARTIFACTS },
-	[7] = { NODE_ARTIFACTS, NODE_ART_BYHASH },
-	[8] = { NODE_ARTIFACTS, NODE_ART_BYTYPE },
-};
-
 static int enter_fixed_ino(struct fs *fs, struct node *n, uint64_t ino)
 {
 	int r;
 
-	if (ino == 1)
-		return 0;
 	if (ino >= sizeof(fixed_inos) / sizeof(fixed_inos[0]) || !ino)
 		return -ESTALE;
+	if (ino == 1)
+		return 0;	/* the root */
 	if (fixed_inos[ino].parent != NODE_ROOT) {
 		r = enter_part(fs, n, fixed_inos[ino].parent, 0);
 		if (r < 0)
@@ -410,10 +414,6 @@ static int enter_keyed(struct fs *fs, struct node *n, uint64_t number)
 
 int fs_node_of_ino(struct fs *fs, uint64_t ino, struct node *n)
 {
-	static const enum node_kind ctx_files[] = {
-		NODE_CTX_PROPS, NODE_PIPELINE_SVG, NODE_PIPELINE_DOT,
-		NODE_PIPELINE_CYPHER,
-	};
 	uint64_t low = LOW_BITS(ino, 56);
 	struct entry e;
 	int r;

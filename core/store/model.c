@@ -355,6 +355,14 @@ static int exec_by_id(struct store *st, const char *sql, int64_t id)
 	return store_run_locked(st, sql, "i", id);
 }
 
+/* A stage context is named "PIPELINE/STAGE": the tree shows STAGE. */
+static const char *stage_short_name(const char *name)
+{
+	const char *slash = strchr(name, '/');
+
+	return slash ? slash + 1 : name;
+}
+
 int name_row_copy(void *elem, sqlite3_stmt *s, void *arg)
 {
 	const struct name_rule *rule = arg;
@@ -363,11 +371,8 @@ int name_row_copy(void *elem, sqlite3_stmt *s, void *arg)
 
 	if (!name)
 		return 1;
-	if (rule && rule->strip_first) {
-		const char *slash = strchr(name, '/');
-
-		name = slash ? slash + 1 : name;
-	}
+	if (rule && rule->strip_first)
+		name = stage_short_name(name);
 	if (rule && rule->keep && !rule->keep(name))
 		return 1;
 	row->name = strdup(name);
@@ -463,14 +468,12 @@ static int place_context_locked(struct model *m, int64_t id,
 			ret->pipeline_id = id;
 			column_name(s, 0, ret->pipeline, sizeof(ret->pipeline));
 		} else {
-			/* named "PIPELINE/STAGE": the tree shows STAGE */
 			const char *t = (const char *)sqlite3_column_text(s, 0);
-			const char *slash = t ? strchr(t, '/') : NULL;
 
 			ret->stage_id = id;
 			ret->pipeline_id = sqlite3_column_int64(s, 1);
 			snprintf(ret->stage, sizeof(ret->stage), "%s",
-				 slash ? slash + 1 : t ? t : "");
+				 stage_short_name(t ? t : ""));
 			column_name(s, 2, ret->pipeline, sizeof(ret->pipeline));
 		}
 	} else {
